@@ -1,0 +1,344 @@
+"""Bootstrap confidence intervals and bands, with every resample fitted at once.
+
+A case resample is a vector of counts on the runs, so the summed Huber objective of resample ``b``
+is ``sum_i w_bi rho(r_i)``: all resamples share the data arrays and differ only in weights
+(``cases``, ``groups``) or in the target (``residuals``). :func:`fitting.solve` minimises all of
+them together, vectorised across resamples and across starting points.
+
+Starting points (the "several basins" problem): with outlier runs in the data, some resamples
+have a better optimum in another basin than the full-data fit. Each resample is therefore solved
+from every distinct optimum of the full-data multi-start fit, and then again from the most
+different optima that the resamples themselves turned up; the best solution per resample is kept.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from . import budget
+from .errors import FitError
+from .fitting import FitResult, Problem, distinct_optima, fit_problem, predict, prepare, solve
+
+METHODS = ("cases", "residuals", "groups")
+BAND_KINDS = ("confidence", "prediction")
+
+
+@dataclass(frozen=True)
+class Band:
+    """A band over a grid: the point prediction, the bootstrap median and the interval."""
+
+    point: np.ndarray
+    median: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    kind: str
+    confidence_level: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A derived quantity: its point value (from the best fit) and its percentile interval."""
+
+    value: float
+    low: float
+    high: float
+    standard_error: float
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        return (self.value, self.low, self.high)
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapResult:
+    """Parameter samples of a bootstrap, their intervals, and bands computed from them.
+
+    ``samples`` holds one row of natural parameters per resample; failed resamples are rows of
+    NaN, counted in ``n_failed`` and never used in intervals.
+    """
+
+    fit: FitResult
+    samples: np.ndarray = field(repr=False)
+    failed: np.ndarray = field(repr=False)
+    n_resamples: int
+    confidence_level: float
+    method: str
+    seed: int | None
+    seconds: float
+    warnings: tuple[str, ...]
+    _noise: np.ndarray = field(repr=False, default=None)
+
+    @property
+    def family(self):
+        return self.fit.family
+
+    @property
+    def n_failed(self) -> int:
+        return int(self.failed.sum())
+
+    @property
+    def good(self) -> np.ndarray:
+        return self.samples[~self.failed]
+
+    @property
+    def bootstrap_distribution(self) -> np.ndarray:
+        """(n_ok, p) natural parameters of the resamples that succeeded (SciPy's name)."""
+        return self.good
+
+    @property
+    def interval_label(self) -> str:
+        return f"{self.confidence_level:.0%} bootstrap percentile interval ({self.method}, {self.n_resamples - self.n_failed} resamples)"
+
+    def _quantiles(self, values: np.ndarray, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        level = self.confidence_level if level is None else level
+        q = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        return q[0], q[1]
+
+    @property
+    def confidence_interval(self) -> dict[str, tuple[float, float]]:
+        lo, hi = self._quantiles(self.good)
+        return {n: (float(a), float(b)) for n, a, b in zip(self.family.param_names, lo, hi)}
+
+    @property
+    def standard_error(self) -> dict[str, float]:
+        se = np.std(self.good, axis=0, ddof=1)
+        return {n: float(s) for n, s in zip(self.family.param_names, se)}
+
+    def estimate(self, point: float, values: np.ndarray) -> Estimate:
+        """Wrap a derived quantity: its point value and the percentile interval of ``values``."""
+        values = np.asarray(values, float)
+        values = values[np.isfinite(values)]
+        if values.size < 2:
+            return Estimate(float(point), math.nan, math.nan, math.nan)
+        lo, hi = self._quantiles(values)
+        return Estimate(float(point), float(lo), float(hi), float(np.std(values, ddof=1)))
+
+    def band(self, x=None, *, params=None, tokens=None, kind: str = "confidence") -> Band:
+        """Median and interval of the predicted metric over a grid.
+
+        ``kind="confidence"``: the uncertainty of the fitted curve; ``"prediction"`` adds
+        resampled residual noise, for where a new run would land.
+        """
+        if kind not in BAND_KINDS:
+            raise FitError(f"`kind` must be one of {', '.join(BAND_KINDS)}; got {kind!r}")
+        point = self.fit.predict(x, params=params, tokens=tokens)
+        curves = predict(self.family, self.good, x, params=params, tokens=tokens)
+        if kind == "prediction":
+            rng = np.random.default_rng(None if self.seed is None else self.seed + 1)
+            noise = rng.choice(self.fit.residuals, size=curves.shape)
+            curves = np.exp(np.log(curves) + noise) if self.family.space == "log" else curves + noise
+        lo, hi = self._quantiles(curves)
+        return Band(point=point, median=np.nanmedian(curves, axis=0), lower=lo, upper=hi, kind=kind, confidence_level=self.confidence_level)
+
+    def predict_at(self, x=None, *, params=None, tokens=None) -> Estimate:
+        """The metric predicted at one point, with its interval."""
+        point = float(np.ravel(self.fit.predict(x, params=params, tokens=tokens))[0])
+        values = np.ravel(predict(self.family, self.good, x, params=params, tokens=tokens))
+        return self.estimate(point, values)
+
+    def compute_optimal(self, compute: float, k: float = budget.FLOPS_PER_TOKEN_PARAM) -> dict[str, Estimate]:
+        """N*, D*, L* at ``compute`` (and a, b for chinchilla), each with its interval."""
+        fam = self.family
+        if fam.name == "chinchilla":
+            point = budget.chinchilla_optimum(self.fit.theta, compute, k)
+            dist = budget.chinchilla_optimum(self.good, compute, k)
+            names = ("params", "tokens", "loss", "a", "b")
+        else:
+            point = {key: v[0] for key, v in budget.iso_flop_optimum(fam, self.fit.theta, compute, k).items()}
+            dist = budget.iso_flop_optimum(fam, self.good, compute, k)
+            names = ("params", "tokens", "loss")
+        return {key: self.estimate(float(point[key]), dist[key]) for key in names}
+
+    def to_dict(self) -> dict:
+        d = self.fit.to_dict()
+        d["ci"] = {k: list(v) for k, v in self.confidence_interval.items()}
+        d["standard_error"] = self.standard_error
+        d["bootstrap"] = {
+            "n_resamples": self.n_resamples,
+            "n_failed": self.n_failed,
+            "method": self.method,
+            "confidence_level": self.confidence_level,
+            "seed": self.seed,
+            "seconds": round(self.seconds, 4),
+        }
+        d["warnings"] = list(self.fit.warnings) + list(self.warnings)
+        return d
+
+    def __str__(self) -> str:
+        from .formatting import fit_table
+
+        return fit_table(self.fit, self)
+
+
+def _check(n_resamples, confidence_level, method, seed) -> None:
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 2:
+        raise FitError(f"`n_resamples` must be an integer of at least 2; got {n_resamples!r}")
+    if n_resamples > 100_000:
+        raise FitError(f"`n_resamples` must be at most 100000; got {n_resamples}")
+    if not (isinstance(confidence_level, (int, float)) and 0 < confidence_level < 1):
+        raise FitError(f"`confidence_level` must be between 0 and 1 (e.g. 0.95); got {confidence_level!r}")
+    if method not in METHODS:
+        raise FitError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise FitError(f"`seed` must be a non-negative integer or None; got {seed!r}")
+
+
+def resample_weights(problem: Problem, n_resamples: int, method: str, rng) -> tuple[np.ndarray, np.ndarray | None]:
+    """Weights (B, n) of each run in each resample, and for ``residuals`` the resampled targets."""
+    n, B = problem.n, n_resamples
+    if method == "cases":
+        idx = rng.integers(0, n, size=(B, n))
+        counts = np.bincount((idx + n * np.arange(B)[:, None]).ravel(), minlength=B * n)
+        return counts.reshape(B, n).astype(float), None
+    if method == "groups":
+        labels, run_group = np.unique(problem.groups, return_inverse=True)
+        G = len(labels)
+        if G < 2:
+            raise FitError(
+                "the `groups` bootstrap resamples whole groups, and the fitted runs form only one group; "
+                "add a group column (e.g. model size or seed) or use the `cases` method"
+            )
+        pick = rng.integers(0, G, size=(B, G))
+        group_counts = np.bincount((pick + G * np.arange(B)[:, None]).ravel(), minlength=B * G).reshape(B, G)
+        return group_counts[:, run_group].astype(float), None
+    return np.ones((B, n)), None  # residuals: targets are drawn by the caller
+
+
+def _usable(problem: Problem, weights: np.ndarray) -> np.ndarray:
+    """Resamples that keep enough distinct runs and sizes for the family to be fitted."""
+    fam = problem.family
+    present = weights > 0
+    ok = present.sum(axis=1) >= fam.n_params + 1
+    need = 2 if fam.is_two_input else min(fam.n_params, 3)
+    for arr in problem.inputs.values():
+        _, inv = np.unique(arr, return_inverse=True)
+        distinct = np.zeros((len(weights), inv.max() + 1), dtype=bool)
+        rows, cols = np.nonzero(present)
+        distinct[rows, inv[cols]] = True
+        ok &= distinct.sum(axis=1) >= need
+    return ok
+
+
+def bootstrap_problem(
+    problem: Problem,
+    *,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: int | None = 0,
+    method: str = "cases",
+    fit: FitResult | None = None,
+    extra_starts: int = 3,
+) -> BootstrapResult:
+    """Bootstrap a prepared problem (see :func:`bootstrap`)."""
+    _check(n_resamples, confidence_level, method, seed)
+    t0 = time.perf_counter()
+    fam = problem.family
+    fit = fit if fit is not None else fit_problem(problem)
+    rng = np.random.default_rng(seed)
+    weights, _ = resample_weights(problem, n_resamples, method, rng)
+    target = problem.target
+    if method == "residuals":
+        f_hat = problem.target + fit.residuals
+        draw = rng.integers(0, problem.n, size=(n_resamples, problem.n))
+        target = f_hat[None, :] - fit.residuals[draw]
+    usable = _usable(problem, weights)
+    B = n_resamples
+    z_best = np.full((B, fam.n_params), np.nan)
+    obj_best = np.full(B, np.inf)
+    conv_best = np.zeros(B, dtype=bool)
+
+    def run(starts: np.ndarray, rows: np.ndarray) -> None:
+        """Solve resamples ``rows`` from every start in ``starts`` and keep improvements."""
+        S = len(starts)
+        if S == 0 or rows.size == 0:
+            return
+        z0 = np.repeat(starts[None, :, :], rows.size, axis=0).reshape(-1, fam.n_params)
+        W = np.repeat(weights[rows], S, axis=0)
+        T = np.repeat(target[rows], S, axis=0) if target.ndim == 2 else target
+        sol = solve(fam, problem.inputs, T, W, z0, loss=problem.loss, delta=problem.delta)
+        obj = sol.objective.reshape(rows.size, S)
+        pick = np.argmin(obj, axis=1)
+        o = obj[np.arange(rows.size), pick]
+        better = o < obj_best[rows]
+        sel = rows[better]
+        z = sol.z.reshape(rows.size, S, -1)[np.arange(rows.size), pick]
+        conv = sol.converged.reshape(rows.size, S)[np.arange(rows.size), pick]
+        z_best[sel], obj_best[sel], conv_best[sel] = z[better], o[better], conv[better]
+
+    rows = np.flatnonzero(usable)
+    fit_z = fam.to_internal(fit.theta)
+    starts = fit.optima if len(fit.optima) else fit_z[None, :]
+    run(starts, rows)
+    if extra_starts and rows.size:
+        # optima that turned up in the resamples, far from those already used
+        found = z_best[rows]
+        ok = np.all(np.isfinite(found), axis=1)
+        spread = np.std(found[ok], axis=0) + 1e-12
+        dist = np.min(np.max(np.abs((found[:, None, :] - starts[None, :, :]) / spread), axis=2), axis=1)
+        far = np.argsort(-np.where(ok, dist, -np.inf))[: 10 * extra_starts]
+        far = far[dist[far] > 3.0]
+        if far.size:
+            extra = distinct_optima(found[far], -dist[far], tol=0.05, limit=extra_starts)
+            run(extra, rows)
+
+    failed = ~usable | ~np.isfinite(obj_best) | ~conv_best
+    samples = fam.to_natural(z_best)
+    samples[failed] = np.nan
+    warnings: list[str] = []
+    n_failed = int(failed.sum())
+    if n_failed:
+        warnings.append(
+            f"{n_failed} of {B} resamples failed ({(~usable).sum()} had too few distinct runs, "
+            f"{n_failed - int((~usable).sum())} did not converge) and are left out of the intervals"
+        )
+    if B - n_failed < 2:
+        raise FitError(f"all but {B - n_failed} of {B} bootstrap resamples failed; the fit is too fragile to bootstrap")
+    lo_b, hi_b = fam.internal_bounds()
+    good = z_best[~failed]
+    level = confidence_level
+    for j, name in enumerate(fam.param_names):
+        col = good[:, j]
+        share = np.mean((col - lo_b[j] <= 1e-6) | (hi_b[j] - col <= 1e-6))
+        if share > (1 - level) / 2:
+            warnings.append(f"the interval of `{name}` runs into its bound: {share:.0%} of resamples put it there")
+    return BootstrapResult(
+        fit=fit,
+        samples=samples,
+        failed=failed,
+        n_resamples=B,
+        confidence_level=float(confidence_level),
+        method=method,
+        seed=seed,
+        seconds=time.perf_counter() - t0,
+        warnings=tuple(warnings),
+    )
+
+
+def bootstrap(
+    runs,
+    family,
+    x=None,
+    y=None,
+    exclude: Sequence[str] = (),
+    *,
+    loss: str = "huber",
+    delta: float = 1e-3,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: int | None = 0,
+    method: str = "cases",
+) -> BootstrapResult:
+    """Fit ``family`` and bootstrap it: percentile intervals, standard errors and bands.
+
+    ``method``: ``"cases"`` resamples runs with replacement; ``"residuals"`` resamples the fit's
+    residuals (in its log or linear space) around the fitted curve; ``"groups"`` resamples whole
+    groups (the ``group`` column: e.g. all runs of one size or seed) so that correlated runs are
+    not counted as independent. The same ``seed`` gives identical numbers.
+    """
+    _check(n_resamples, confidence_level, method, seed)
+    problem = prepare(runs, family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
+    return bootstrap_problem(problem, n_resamples=n_resamples, confidence_level=confidence_level, seed=seed, method=method)

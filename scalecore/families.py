@@ -1,0 +1,453 @@
+"""The registry of fit families.
+
+Each family is a frozen :class:`Family`: metadata (name, label, LaTeX formula, inputs, parameter
+names, bounds) beside two plain functions:
+
+``evaluate(z, inputs)``
+    the model in the space where residuals are measured (``log y`` for loss-like families,
+    ``y`` itself for the logistic family), together with its Jacobian, for a *batch* of internal
+    parameter vectors ``z`` of shape ``(B, p)``. Inputs are 1-D arrays of length ``n``; it returns
+    ``f`` of shape ``(B, n)`` and ``J`` of shape ``(B, p, n)`` (one contiguous row per parameter). Everything in :mod:`fitting` and
+    :mod:`bootstrap` is built on this one function, so adding a family is adding one entry here.
+
+``initial_guesses(inputs, y)``
+    candidate starting points (natural parameters, shape ``(S, p)``). Most families are linear in
+    some coefficients once their exponents are fixed (``E, A, B`` in Chinchilla's law); for those the
+    candidates come from a grid over the exponents with the coefficients solved exactly by
+    non-negative least squares (variable projection, as in Open-Athena's ``vpnls``).
+
+Internal parameters: a parameter listed in ``log_params`` is optimised as its natural logarithm
+(``e = log E`` as in Hoffmann et al. 2022), the others as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+from scipy.optimize import nnls
+from scipy.special import expit
+
+from .errors import FitError
+
+#: Where the one-input families can take their x from.
+ONE_INPUT_AXES = ("params", "tokens", "compute")
+
+#: Lower bound used for the logarithm of a non-negative coefficient (``E >= 0`` becomes
+#: ``log E >= LOG_FLOOR``): a coefficient this small is reported as "at its lower bound 0".
+LOG_FLOOR = -50.0
+
+
+@dataclass(frozen=True)
+class Family:
+    """One scaling-law family: its maths as plain functions, its metadata beside them."""
+
+    name: str
+    label: str
+    formula: str
+    inputs: tuple[str, ...]
+    param_names: tuple[str, ...]
+    bounds: tuple[tuple[float, float], ...]
+    log_params: tuple[str, ...]
+    space: str  # "log": residuals are log(y_hat) - log(y); "linear": y_hat - y
+    evaluate: Callable = field(repr=False)
+    initial_guesses: Callable = field(repr=False)
+    description: str = ""
+    metric_kind: str = "loss"  # "loss": falls with scale; "score": rises and saturates
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def is_two_input(self) -> bool:
+        return self.inputs == ("params", "tokens")
+
+    @property
+    def _is_log(self) -> np.ndarray:
+        return np.array([n in self.log_params for n in self.param_names])
+
+    def to_internal(self, theta) -> np.ndarray:
+        """Natural parameters (..., p) -> internal (log of the ``log_params``)."""
+        theta = np.asarray(theta, dtype=float)
+        with np.errstate(divide="ignore"):
+            z = np.where(self._is_log, np.log(np.maximum(theta, 0.0)), theta)
+        return np.where(self._is_log, np.maximum(z, LOG_FLOOR), z)
+
+    def to_natural(self, z) -> np.ndarray:
+        z = np.asarray(z, dtype=float)
+        return np.where(self._is_log, np.exp(z), z)
+
+    def internal_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.array([b[0] for b in self.bounds], dtype=float)
+        hi = np.array([b[1] for b in self.bounds], dtype=float)
+        is_log = self._is_log
+        with np.errstate(divide="ignore"):
+            lo = np.where(is_log, np.maximum(np.log(np.maximum(lo, 0.0)), LOG_FLOOR), lo)
+            hi = np.where(is_log, np.log(hi), hi)
+        return lo, hi
+
+    def params_dict(self, theta) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(self.param_names, np.asarray(theta, dtype=float))}
+
+    def theta_from(self, params: Mapping[str, float]) -> np.ndarray:
+        """Natural parameter vector from a ``{name: value}`` mapping (all names required)."""
+        missing = [n for n in self.param_names if n not in params]
+        if missing:
+            raise FitError(
+                f"the {self.name} family needs parameters {', '.join(self.param_names)}; "
+                f"missing {', '.join(missing)}"
+            )
+        return np.array([float(params[n]) for n in self.param_names])
+
+    def predict(self, theta, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The metric predicted by natural parameters ``theta`` (p,) or (B, p) at ``inputs``.
+
+        ``inputs`` maps each name in :attr:`inputs` to an array; returns shape (n,) or (B, n).
+        """
+        theta = np.asarray(theta, dtype=float)
+        batch = theta.reshape(-1, self.n_params)
+        arrays = {k: np.atleast_1d(np.asarray(inputs[k], dtype=float)) for k in self.inputs}
+        f, _ = self.evaluate(self.to_internal(batch), arrays, jac=False)
+        y = np.exp(f) if self.space == "log" else f
+        return y[0] if theta.ndim == 1 else y
+
+
+# --------------------------------------------------------------------------------------------
+# Model functions. Each takes internal parameters z (B, p) and a dict of input arrays, (n,) shared
+# by the batch or (B, n) one row per problem, and returns (f, J) with f (B, n) in the family's residual space and J = df/dz (B, n, p) or None.
+
+
+def _log_input(x, base=np.e):
+    """log of an input array as a row (1, n), or per problem (B, n) if given two-dimensional."""
+    x = np.asarray(x, dtype=float)
+    out = np.log(x) if base == np.e else np.log10(x)
+    return out if out.ndim == 2 else out[None, :]
+
+
+def _softmax_weights(*terms):
+    """For f = log(sum(exp(terms))): f and the weights d f / d term_k (all (B, n)).
+
+    Shifted by the elementwise maximum, so no term overflows.
+    """
+    terms = np.broadcast_arrays(*terms)
+    m = terms[0]
+    for t in terms[1:]:
+        m = np.maximum(m, t)
+    ex = [np.exp(t - m) for t in terms]
+    total = ex[0]
+    for e in ex[1:]:
+        total = total + e
+    inv = 1.0 / total
+    return m + np.log(total), [e * inv for e in ex]
+
+
+def _power_law(z, X, jac=True):
+    a, alpha = (z[:, i : i + 1] for i in range(2))
+    lx = _log_input(X["x"])
+    f = a - alpha * lx
+    if not jac:
+        return f, None
+    J = np.stack(np.broadcast_arrays(np.ones_like(f), -lx + 0.0 * f), axis=1)
+    return f, J
+
+
+def _offset_power_law(z, X, jac=True):
+    e, a, alpha = (z[:, i : i + 1] for i in range(3))
+    lx = _log_input(X["x"])
+    f, (we, wp) = _softmax_weights(e + 0.0 * lx, a - alpha * lx)
+    if not jac:
+        return f, None
+    return f, np.stack([we, wp, -lx * wp], axis=1)
+
+
+def _broken_power_law(z, X, jac=True):
+    # y = E + A x^-alpha (1 + (x/x_b)^(1/f))^(-c f)  (Caballero et al. 2022, one break)
+    e, a, alpha, c, lxb, lf = (z[:, i : i + 1] for i in range(6))
+    lx = _log_input(X["x"])
+    sharp = np.exp(lf)
+    t = (lx - lxb) / sharp
+    soft = np.logaddexp(0.0, t)
+    lp = a - alpha * lx - c * sharp * soft
+    f, (we, wp) = _softmax_weights(e + 0.0 * lx, lp)
+    if not jac:
+        return f, None
+    sig = expit(t)
+    J = np.stack(
+        [we, wp, -lx * wp, -sharp * soft * wp, c * sig * wp, -c * sharp * (soft - sig * t) * wp],
+        axis=1,
+    )
+    return f, J
+
+
+def _chinchilla(z, X, jac=True):
+    # The hot path of every chinchilla bootstrap: shifted by the row's largest log-coefficient,
+    # every term is exp(<= 0) for N, D >= 1, so nothing overflows and two exps per point suffice.
+    e, a, b, alpha, beta = (z[:, i : i + 1] for i in range(5))
+    ln = _log_input(X["params"])
+    ld = _log_input(X["tokens"])
+    m = np.maximum(np.maximum(e, a), b)
+    t0 = np.exp(e - m)
+    t1 = np.exp((a - m) - alpha * ln)
+    t2 = np.exp((b - m) - beta * ld)
+    total = t1 + t2
+    total += t0
+    f = np.log(total)
+    f += m
+    if not jac:
+        return f, None
+    J = np.empty((z.shape[0], 5, f.shape[1]))
+    inv = 1.0 / total
+    np.multiply(t0, inv, out=J[:, 0])
+    np.multiply(t1, inv, out=J[:, 1])
+    np.multiply(t2, inv, out=J[:, 2])
+    np.multiply(J[:, 1], -ln, out=J[:, 3])
+    np.multiply(J[:, 2], -ld, out=J[:, 4])
+    return f, J
+
+
+def _kaplan(z, X, jac=True):
+    # L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D
+    lnc, ldc, alpha_n, alpha_d = (z[:, i : i + 1] for i in range(4))
+    ln = _log_input(X["params"])
+    ld = _log_input(X["tokens"])
+    ratio = alpha_n / alpha_d
+    lu = ratio * (lnc - ln)
+    lv = ldc - ld + 0.0 * lu
+    s, (wu, wv) = _softmax_weights(lu, lv)
+    f = alpha_d * s
+    if not jac:
+        return f, None
+    J = np.stack(np.broadcast_arrays(alpha_n * wu, alpha_d * wv, wu * (lnc - ln), s - wu * lu), axis=1)
+    return f, J
+
+
+def _logistic(z, X, jac=True):
+    # y = floor + (ceiling - floor) * sigmoid(slope * (log10 x - log10_mid))
+    lo, hi, k, mid = (z[:, i : i + 1] for i in range(4))
+    t = _log_input(X["x"], base=10)
+    s = expit(k * (t - mid))
+    f = lo + (hi - lo) * s
+    if not jac:
+        return f, None
+    ds = (hi - lo) * s * (1.0 - s)
+    J = np.stack(np.broadcast_arrays(1.0 - s, s, ds * (t - mid), -ds * k), axis=1)
+    return f, J
+
+
+# --------------------------------------------------------------------------------------------
+# Starting values by variable projection: a grid over the nonlinear parameters, the linear
+# coefficients solved exactly for each grid point.
+
+
+def _linear_coefficients(grid, basis, target, weight, nonneg=True) -> np.ndarray:
+    """For each row ``nl`` of ``grid``: argmin_c ||sqrt(w) (basis(nl) @ c - target)||, c >= 0.
+
+    Columns are scaled to unit norm before solving so that exponents far from 0 (N^-2 ~ 1e-18)
+    do not ruin the conditioning; rows where the basis is not finite give NaN.
+    """
+    sw = np.sqrt(weight)
+    out = []
+    for nl in grid:
+        G = basis(nl) * sw[:, None]
+        if not np.all(np.isfinite(G)):
+            out.append(np.full(G.shape[1], np.nan))
+            continue
+        norms = np.linalg.norm(G, axis=0)
+        norms[norms == 0] = 1.0
+        if nonneg:
+            c, _ = nnls(G / norms, target * sw, maxiter=50 * G.shape[1])
+        else:
+            c = np.linalg.lstsq(G / norms, target * sw, rcond=None)[0]
+        out.append(c / norms)
+    return np.array(out)
+
+
+def _grid(*axes) -> np.ndarray:
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=-1)
+
+
+def _guess_power_law(X, y):
+    lx = np.log(X["x"])
+    slope, intercept = np.polyfit(lx, np.log(y), 1)
+    return np.array([[np.exp(intercept), -slope]])
+
+
+def _guess_offset_power_law(X, y):
+    x = X["x"]
+    alphas = np.geomspace(0.005, 3.0, 40)
+    coef = _linear_coefficients(
+        alphas[:, None], lambda nl: np.stack([np.ones_like(x), x ** -nl[0]], axis=1), y, 1 / y**2
+    )
+    return np.column_stack([coef, alphas])
+
+
+def _guess_broken_power_law(X, y):
+    x = X["x"]
+    lx = np.log(x)
+    breaks = np.exp(np.quantile(lx, [0.2, 0.35, 0.5, 0.65, 0.8]))
+    grid = _grid(np.geomspace(0.01, 2.0, 8), np.linspace(-1.5, 1.5, 7), breaks, [0.3, 1.0])
+
+    def basis(nl):
+        alpha, c, xb, sharp = nl
+        soft = np.logaddexp(0.0, (lx - np.log(xb)) / sharp)
+        return np.stack([np.ones_like(x), np.exp(-alpha * lx - c * sharp * soft)], axis=1)
+
+    coef = _linear_coefficients(grid, basis, y, 1 / y**2)
+    return np.column_stack([coef, grid])
+
+
+def _guess_chinchilla(X, y):
+    n, d = X["params"], X["tokens"]
+    grid = _grid(np.geomspace(0.02, 2.5, 16), np.geomspace(0.02, 2.5, 16))
+    coef = _linear_coefficients(
+        grid, lambda nl: np.stack([np.ones_like(n), n ** -nl[0], d ** -nl[1]], axis=1), y, 1 / y**2
+    )
+    return np.column_stack([coef, grid])
+
+
+def _guess_kaplan(X, y):
+    # With alpha_D and p = alpha_N/alpha_D fixed: y^(1/alpha_D) = N_c^p N^-p + D_c D^-1 is linear.
+    n, d = X["params"], X["tokens"]
+    ly = np.log(y)
+    rows = []
+    for alpha_d in np.geomspace(0.02, 1.0, 12):
+        if np.max(ly) / alpha_d > 600:  # y^(1/alpha_D) would overflow
+            continue
+        target = np.exp(ly / alpha_d)
+        ps = np.geomspace(0.1, 5.0, 12)
+        coef = _linear_coefficients(
+            ps[:, None], lambda nl: np.stack([n ** -nl[0], 1.0 / d], axis=1), target, 1 / target**2
+        )
+        for p, (cn, cd) in zip(ps, coef):
+            if np.isfinite(cn) and cn > 0 and cd > 0:
+                rows.append([cn ** (1.0 / p), cd, p * alpha_d, alpha_d])
+    if not rows:
+        rows.append([8.8e13, 5.4e13, 0.076, 0.095])  # Kaplan et al. 2020's values
+    return np.array(rows)
+
+
+def _guess_logistic(X, y):
+    t = np.log10(X["x"])
+    slopes = np.concatenate([np.geomspace(0.5, 20.0, 8), -np.geomspace(0.5, 20.0, 8)])
+    grid = _grid(slopes, np.quantile(t, [0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9]))
+
+    def basis(nl):
+        s = expit(nl[0] * (t - nl[1]))
+        return np.stack([1.0 - s, s], axis=1)
+
+    coef = _linear_coefficients(grid, basis, y, np.ones_like(y), nonneg=False)
+    return np.column_stack([coef, grid])
+
+
+INF = np.inf
+
+POWER_LAW = Family(
+    name="power_law",
+    label="Power law",
+    formula=r"y = A\,x^{-\alpha}",
+    inputs=("x",),
+    param_names=("A", "alpha"),
+    bounds=((0.0, INF), (-5.0, 5.0)),
+    log_params=("A",),
+    space="log",
+    evaluate=_power_law,
+    initial_guesses=_guess_power_law,
+    description="A straight line on a log-log plot; no floor.",
+)
+
+OFFSET_POWER_LAW = Family(
+    name="offset_power_law",
+    label="Saturating power law",
+    formula=r"y = E + A\,x^{-\alpha}",
+    inputs=("x",),
+    param_names=("E", "A", "alpha"),
+    bounds=((0.0, INF), (0.0, INF), (0.0, 5.0)),
+    log_params=("E", "A"),
+    space="log",
+    evaluate=_offset_power_law,
+    initial_guesses=_guess_offset_power_law,
+    description="A power law that saturates at an irreducible value E.",
+)
+
+BROKEN_POWER_LAW = Family(
+    name="broken_power_law",
+    label="Broken power law",
+    formula=r"y = E + A\,x^{-\alpha}\left(1 + (x/x_b)^{1/f}\right)^{-c\,f}",
+    inputs=("x",),
+    param_names=("E", "A", "alpha", "c", "x_b", "f"),
+    bounds=((0.0, INF), (0.0, INF), (0.0, 5.0), (-5.0, 5.0), (0.0, INF), (0.01, 10.0)),
+    log_params=("E", "A", "x_b", "f"),
+    space="log",
+    evaluate=_broken_power_law,
+    initial_guesses=_guess_broken_power_law,
+    description=(
+        "A smoothly broken power law with one break (Caballero et al. 2022): the exponent "
+        "changes from alpha to alpha + c around x_b, with sharpness f."
+    ),
+)
+
+CHINCHILLA = Family(
+    name="chinchilla",
+    label="Chinchilla",
+    formula=r"L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}}",
+    inputs=("params", "tokens"),
+    param_names=("E", "A", "B", "alpha", "beta"),
+    bounds=((0.0, INF), (0.0, INF), (0.0, INF), (0.0, 3.0), (0.0, 3.0)),
+    log_params=("E", "A", "B"),
+    space="log",
+    evaluate=_chinchilla,
+    initial_guesses=_guess_chinchilla,
+    description="Hoffmann et al. 2022, Approach 3: loss from model size N and tokens D.",
+)
+
+KAPLAN = Family(
+    name="kaplan",
+    label="Kaplan",
+    formula=r"L(N, D) = \left[\left(\frac{N_c}{N}\right)^{\alpha_N/\alpha_D} + \frac{D_c}{D}\right]^{\alpha_D}",
+    inputs=("params", "tokens"),
+    param_names=("N_c", "D_c", "alpha_N", "alpha_D"),
+    bounds=((0.0, INF), (0.0, INF), (1e-3, 3.0), (1e-3, 3.0)),
+    log_params=("N_c", "D_c"),
+    space="log",
+    evaluate=_kaplan,
+    initial_guesses=_guess_kaplan,
+    description="Kaplan et al. 2020, eq. 1.5: loss from N and D with no irreducible term.",
+)
+
+LOGISTIC = Family(
+    name="logistic",
+    label="Logistic (accuracy)",
+    formula=r"y = y_0 + (y_1 - y_0)\,\sigma\!\left(k\,(\log_{10} x - m)\right)",
+    inputs=("x",),
+    param_names=("floor", "ceiling", "slope", "log10_mid"),
+    bounds=((-INF, INF), (-INF, INF), (-100.0, 100.0), (-INF, INF)),
+    log_params=(),
+    space="linear",
+    evaluate=_logistic,
+    initial_guesses=_guess_logistic,
+    description=(
+        "For a metric that rises (or falls) and saturates, such as downstream accuracy: a sigmoid "
+        "in log10 x from a floor to a ceiling. Residuals are measured on the metric itself."
+    ),
+    metric_kind="score",
+)
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (POWER_LAW, OFFSET_POWER_LAW, BROKEN_POWER_LAW, CHINCHILLA, KAPLAN, LOGISTIC)
+}
+
+
+def get_family(name) -> Family:
+    """The family called ``name`` (a :class:`Family` passes through); FitError lists valid names."""
+    if isinstance(name, Family):
+        return name
+    try:
+        return FAMILIES[name]
+    except (KeyError, TypeError):
+        raise FitError(
+            f"unknown family `{name}`; choose one of: {', '.join(FAMILIES)}"
+        ) from None

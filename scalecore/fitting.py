@@ -1,0 +1,524 @@
+"""One fit of one family: a robust objective, a reliable optimum -> :class:`FitResult`.
+
+The objective is Hoffmann et al.'s (2022, Approach 3): the **sum** over runs of
+``Huber_delta(f(x; theta) - t)``, where ``f``/``t`` are the model and the metric in the family's
+residual space (``log`` for losses). Summing, not averaging, matters: Besiroglu et al. (2024) found
+that L-BFGS stops early on the mean.
+
+The optimum must not depend on luck, so every fit runs :func:`solve` -- a batched
+Levenberg-Marquardt method on the iteratively reweighted (IRLS) form of the Huber loss -- from
+several starting points chosen by variable projection (see :mod:`families`), and keeps the best.
+The same solver fits all bootstrap resamples at once (:mod:`bootstrap`): a case resample is only a
+vector of weights on the runs, so thousands of resamples are one array problem.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .errors import DataError, FitError, format_rows
+from .families import ONE_INPUT_AXES, Family, get_family
+
+LOSSES = ("huber", "ls")
+
+
+# ------------------------------------------------------------------------------ the objective
+
+
+def rho(r: np.ndarray, loss: str, delta: float) -> np.ndarray:
+    """Per-point loss: Huber_delta (as ``scipy.special.huber``) or ``r**2 / 2``."""
+    if loss == "ls":
+        return 0.5 * r * r
+    a = np.abs(r)
+    return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+
+
+def psi(r: np.ndarray, loss: str, delta: float) -> np.ndarray:
+    """d rho / d r."""
+    return r if loss == "ls" else np.clip(r, -delta, delta)
+
+
+#: Curvature given to a point outside the Huber threshold, relative to its IRLS weight
+#: delta/|r|. The IRLS weight alone majorises the loss but converges linearly on this nearly-L1
+#: objective; the true second derivative (0) converges fast near the optimum but is singular far
+#: from it. A small share of the IRLS weight keeps both properties (measured in bench/).
+OUTSIDE_CURVATURE = 0.03
+
+
+def curvature(r: np.ndarray, loss: str, delta: float) -> np.ndarray:
+    """Weights of the Gauss-Newton matrix: 1 inside the Huber threshold, a little outside."""
+    if loss == "ls":
+        return np.ones_like(r)
+    a = np.abs(r)
+    return np.where(a <= delta, 1.0, OUTSIDE_CURVATURE * delta / np.maximum(a, delta))
+
+
+@dataclass
+class Solution:
+    """What :func:`solve` returns for a batch of B problems."""
+
+    z: np.ndarray  # (B, p) internal parameters
+    objective: np.ndarray  # (B,)
+    converged: np.ndarray  # (B,) bool
+    n_iter: np.ndarray  # (B,) int
+
+
+def solve(
+    family: Family,
+    inputs: dict,
+    target: np.ndarray,
+    weights: np.ndarray,
+    z0: np.ndarray,
+    *,
+    loss: str = "huber",
+    delta: float = 1e-3,
+    max_iter: int = 400,
+    rtol: float = 1e-11,
+) -> Solution:
+    """Minimise ``sum_i w_bi * rho(f_b(x_i) - t_bi)`` for B problems at once.
+
+    ``target`` and ``weights`` have shape (n,) (shared) or (B, n); ``z0`` is (B, p) internal
+    parameters. Each iteration forms the IRLS Gauss-Newton system ``H = J' W J``, ``g = J' W r``
+    (``g`` is the exact gradient of the Huber objective), takes a Levenberg-Marquardt step with
+    Marquardt scaling, projects onto the bounds (parameters held at a bound drop out of the
+    system), and accepts it only if the objective does not increase. A problem is converged when
+    the Newton decrement ``g' H^-1 g`` is below ``rtol`` times its objective, or when no step
+    can lower the objective any further. Iterations are bounded by ``max_iter``.
+    """
+    z0 = np.asarray(z0, dtype=float)
+    B, p = z0.shape
+    lo, hi = family.internal_bounds()
+    n = len(next(iter(inputs.values())))
+    T = np.broadcast_to(np.asarray(target, dtype=float), (B, n))
+    W = np.broadcast_to(np.asarray(weights, dtype=float), (B, n))
+
+    z = np.clip(z0, lo, hi)
+    with np.errstate(all="ignore"):
+        f, J = family.evaluate(z, inputs)
+        r = f - T
+        F = np.sum(W * rho(r, loss, delta), axis=1)
+    bad = ~np.isfinite(F) | ~np.all(np.isfinite(J), axis=(1, 2))
+    F[bad] = np.inf
+    lam = np.full(B, 1e-3)
+    converged = np.zeros(B, dtype=bool)
+    n_iter = np.zeros(B, dtype=int)
+    active = np.flatnonzero(~bad)
+    eye = np.eye(p)
+
+    with np.errstate(all="ignore"):
+        for _ in range(max_iter):
+            if active.size == 0:
+                break
+            za, Ja, ra, Wa, Ta, Fa, la = z[active], J[active], r[active], W[active], T[active], F[active], lam[active]
+            omega = Wa * curvature(ra, loss, delta)
+            g = np.einsum("bpn,bn->bp", Ja, Wa * psi(ra, loss, delta))
+            H = np.matmul(Ja * omega[:, None, :], Ja.transpose(0, 2, 1))
+            fixed = ((za <= lo) & (g > 0)) | ((za >= hi) & (g < 0))
+            free = ~fixed
+            g = np.where(fixed, 0.0, g)
+            H = H * free[:, :, None] * free[:, None, :]
+            d = np.diagonal(H, axis1=1, axis2=2)
+            ridge = 1e-14 * np.max(d, axis=1, keepdims=True) + 1e-300
+            H0 = H + eye * np.where(fixed, 1.0, ridge)[:, None, :]
+            decrement = np.einsum("bp,bp->b", g, _batched_solve(H0, g))
+            Hd = H0 + eye * (la[:, None] * np.where(fixed, 0.0, d + ridge))[:, None, :]
+            step = -_batched_solve(Hd, g)
+            zn = np.clip(za + step, lo, hi)
+            fn, Jn = family.evaluate(zn, inputs)
+            rn = fn - Ta
+            Fn = np.sum(Wa * rho(rn, loss, delta), axis=1)
+            ok = np.isfinite(Fn) & (Fn <= Fa) & np.all(np.isfinite(Jn), axis=(1, 2))
+
+            acc = active[ok]
+            z[acc], J[acc], r[acc], F[acc] = zn[ok], Jn[ok], rn[ok], Fn[ok]
+            lam[active] = np.where(ok, np.maximum(la * 0.25, 1e-10), la * 8.0)
+            n_iter[active] += 1
+            scale = np.maximum(Fa, 1e-300)
+            done = (np.abs(decrement) <= rtol * scale) | (lam[active] > 1e12) | (ok & (Fa - Fn <= 1e-15 * scale) & (np.max(np.abs(step), axis=1) < 1e-13))
+            converged[active[done]] = True
+            active = active[~done]
+    return Solution(z=z, objective=F, converged=converged, n_iter=n_iter)
+
+
+def _batched_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve A x = b for a batch; singular systems fall back to least squares."""
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.empty_like(b)
+        for i in range(len(b)):
+            out[i] = np.linalg.lstsq(A[i], b[i], rcond=None)[0]
+        return out
+
+
+# ------------------------------------------------------------------------------ the problem
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """The cleaned arrays one fit works on (built by :func:`prepare`)."""
+
+    family: Family
+    x: str | None
+    y: str
+    inputs: dict = field(repr=False)
+    y_values: np.ndarray = field(repr=False)
+    run_ids: np.ndarray = field(repr=False)
+    groups: np.ndarray = field(repr=False)
+    excluded: tuple[str, ...]
+    dropped: tuple[str, ...]
+    loss: str
+    delta: float
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return len(self.y_values)
+
+    @property
+    def target(self) -> np.ndarray:
+        """The metric in the family's residual space."""
+        return np.log(self.y_values) if self.family.space == "log" else self.y_values
+
+
+def default_x(runs, family: Family) -> str | None:
+    """The x a one-input family is fitted against when none is given: compute, else params, else tokens."""
+    if family.is_two_input:
+        return None
+    for axis in ("compute", "params", "tokens"):
+        if runs.has(axis):
+            return axis
+    return "compute"
+
+
+def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="huber", delta=1e-3) -> Problem:
+    """Check the arguments of a fit against the data; return the arrays it works on.
+
+    Raises :class:`DataError` for data that cannot be used (a missing column, a non-positive
+    metric where a log is taken) and :class:`FitError` for a fit that cannot be done (too few
+    runs or distinct sizes).
+    """
+    family = get_family(family)
+    if loss not in LOSSES:
+        raise FitError(f"`loss` must be one of {', '.join(LOSSES)}; got {loss!r}")
+    if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0):
+        raise FitError(f"`delta` must be a positive number; got {delta!r}")
+    y = y if y is not None else runs.default_metric
+    if y not in runs.metrics:
+        raise DataError(
+            f"no metric column `{y}`; the data has: {', '.join(runs.metrics) or 'none'}"
+        )
+    warnings: list[str] = []
+
+    if family.is_two_input:
+        if x not in (None, "params", "tokens"):
+            raise FitError(
+                f"the {family.name} family is a law in N and D together; `x` does not apply (got {x!r})"
+            )
+        x = None
+        missing = [axis for axis in family.inputs if not runs.has(axis)]
+        if missing:
+            raise DataError(
+                f"the {family.name} family needs model size N (params) and training tokens D; "
+                f"the data has no {' or '.join(missing)} column. Map one in the column mapping, "
+                f"or fit a one-input family against {', '.join(a for a in ONE_INPUT_AXES if runs.has(a)) or 'compute'}."
+            )
+    else:
+        x = x if x is not None else default_x(runs, family)
+        if x not in ONE_INPUT_AXES:
+            raise FitError(f"`x` must be one of {', '.join(ONE_INPUT_AXES)}; got {x!r}")
+        if not runs.has(x):
+            have = [a for a in ONE_INPUT_AXES if runs.has(a)]
+            raise DataError(
+                f"the data has no `{x}` column to fit against; it has {', '.join(have) or 'none'}. "
+                "Choose another x or map the column."
+            )
+
+    ids = np.asarray(runs.run_ids, dtype=object)
+    known = set(ids.tolist())
+    exclude = tuple(dict.fromkeys(str(e) for e in exclude))
+    unknown = [e for e in exclude if e not in known]
+    if unknown:
+        warnings.append(f"ignored {len(unknown)} excluded run id(s) not in the data: {', '.join(unknown[:5])}")
+    excluded = tuple(e for e in exclude if e in known)
+
+    yv = runs.values(y)
+    keep = ~np.isin(ids, np.array(excluded, dtype=object))
+    missing_y = keep & ~np.isfinite(yv)
+    dropped = tuple(ids[missing_y].tolist())
+    if dropped:
+        warnings.append(
+            f"{len(dropped)} run(s) have no `{y}` value and were left out: {', '.join(dropped[:5])}"
+            + (" ..." if len(dropped) > 5 else "")
+        )
+    keep &= np.isfinite(yv)
+
+    if family.space == "log":
+        bad = keep & (yv <= 0)
+        if bad.any():
+            rows = np.asarray(runs.source_rows)[bad]
+            files = sorted(set(np.asarray(runs.source_files)[bad].tolist()))
+            raise DataError(
+                f"`{', '.join(files)}`, column `{y}`, {format_rows(rows)}: values must be positive "
+                f"because the {family.name} family fits log({y}). Exclude those runs, or use the "
+                "logistic family for a metric that can be zero."
+            )
+
+    input_names = family.inputs if family.is_two_input else (x,)
+    arrays = {name: runs.values(name)[keep] for name in input_names}
+    inputs = {"x": arrays[x]} if x else arrays
+    n = int(keep.sum())
+    p = family.n_params
+    if n < p + 1:
+        raise FitError(
+            f"found {n} usable run(s); the {family.name} family has {p} parameters and needs at "
+            f"least {p + 1}. Include more runs or choose a family with fewer parameters."
+        )
+    for name, arr in arrays.items():
+        distinct = len(np.unique(arr))
+        need = 2 if family.is_two_input else min(p, 3)
+        if distinct < need:
+            raise FitError(
+                f"the {n} runs have {distinct} distinct value(s) of `{name}`; the {family.name} "
+                f"family needs at least {need} to fit a curve against it."
+            )
+        if family.is_two_input and distinct < 3:
+            warnings.append(
+                f"only {distinct} distinct values of `{name}`: too few to separate alpha from beta reliably"
+            )
+    groups = np.asarray(runs.frame["group"].astype(str).to_numpy()[keep], dtype=object)
+    return Problem(
+        family=family,
+        x=x,
+        y=y,
+        inputs=inputs,
+        y_values=yv[keep].astype(float),
+        run_ids=ids[keep],
+        groups=groups,
+        excluded=excluded,
+        dropped=dropped,
+        loss=loss,
+        delta=float(delta),
+        warnings=tuple(warnings),
+    )
+
+
+# ------------------------------------------------------------------------------ the result
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """The best fit of one family to one set of runs."""
+
+    family: Family
+    params: dict
+    objective: float
+    rmse: float
+    rmse_log: float
+    aic: float
+    bic: float
+    n_points: int
+    n_excluded: int
+    success: bool
+    message: str
+    at_bound: tuple[str, ...]
+    warnings: tuple[str, ...]
+    problem: Problem = field(repr=False)
+    theta: np.ndarray = field(repr=False)
+    residuals: np.ndarray = field(repr=False)
+    optima: np.ndarray = field(repr=False)
+    n_starts: int = 0
+
+    @property
+    def x(self) -> str | None:
+        return self.problem.x
+
+    @property
+    def y(self) -> str:
+        return self.problem.y
+
+    def predict(self, x=None, *, params=None, tokens=None) -> np.ndarray:
+        """Predicted metric: ``predict(x)`` for a one-input family, ``predict(params=N, tokens=D)``
+        for a two-input one (arrays broadcast)."""
+        return predict(self.family, self.theta, x, params=params, tokens=tokens)
+
+    def to_dict(self) -> dict:
+        """Plain types only (JSON-ready)."""
+        return {
+            "family": self.family.name,
+            "x": self.x,
+            "y": self.y,
+            "n_points": self.n_points,
+            "n_excluded": self.n_excluded,
+            "excluded": list(self.problem.excluded),
+            "dropped": list(self.problem.dropped),
+            "params": dict(self.params),
+            "objective": self.objective,
+            "loss": self.problem.loss,
+            "delta": self.problem.delta,
+            "metrics": {"rmse_log": self.rmse_log, "rmse": self.rmse, "aic": self.aic, "bic": self.bic},
+            "success": self.success,
+            "message": self.message,
+            "at_bound": list(self.at_bound),
+            "warnings": list(self.warnings),
+        }
+
+    def __str__(self) -> str:
+        from .formatting import fit_table
+
+        return fit_table(self)
+
+
+def predict(family, theta, x=None, *, params=None, tokens=None) -> np.ndarray:
+    """The metric of ``family`` with natural parameters ``theta`` (p,) or (B, p)."""
+    family = get_family(family)
+    if family.is_two_input:
+        if params is None or tokens is None:
+            raise FitError(f"the {family.name} family predicts from both `params` and `tokens`")
+        n, d = np.broadcast_arrays(np.asarray(params, float), np.asarray(tokens, float))
+        out = family.predict(theta, {"params": n.ravel(), "tokens": d.ravel()})
+        return out.reshape(out.shape[:-1] + n.shape)
+    if x is None:
+        raise FitError(f"the {family.name} family predicts from one input `x`")
+    xs = np.asarray(x, float)
+    out = family.predict(theta, {"x": xs.ravel()})
+    return out.reshape(out.shape[:-1] + xs.shape)
+
+
+# ------------------------------------------------------------------------------ fitting
+
+
+def candidate_starts(problem: Problem, max_starts: int = 8) -> np.ndarray:
+    """Up to ``max_starts`` diverse internal starting points, best objective first."""
+    fam = problem.family
+    guesses = np.asarray(fam.initial_guesses(problem.inputs, problem.y_values), dtype=float)
+    guesses = guesses[np.all(np.isfinite(guesses), axis=1)]
+    if len(guesses) == 0:
+        raise FitError(f"could not find a starting point for the {fam.name} family on this data")
+    lo, hi = fam.internal_bounds()
+    z = np.clip(fam.to_internal(guesses), lo, hi)
+    with np.errstate(all="ignore"):
+        f, _ = fam.evaluate(z, problem.inputs, jac=False)
+        obj = np.sum(rho(f - problem.target, problem.loss, problem.delta), axis=1)
+    obj[~np.isfinite(obj)] = np.inf
+    chosen: list[int] = []
+    for i in np.argsort(obj, kind="stable"):
+        if not np.isfinite(obj[i]):
+            break
+        if all(np.max(np.abs(z[i] - z[j])) > 0.1 for j in chosen):
+            chosen.append(int(i))
+        if len(chosen) == max_starts:
+            break
+    if not chosen:
+        raise FitError(f"the {fam.name} family cannot be evaluated on this data (all starts overflow)")
+    return z[chosen]
+
+
+def distinct_optima(z: np.ndarray, objective: np.ndarray, tol: float = 1e-3, limit: int = 4) -> np.ndarray:
+    """The distinct solutions among ``z`` (internal, (S, p)), best first."""
+    order = np.argsort(objective, kind="stable")
+    kept: list[np.ndarray] = []
+    for i in order:
+        if not np.isfinite(objective[i]):
+            continue
+        if all(np.max(np.abs(z[i] - k) / (1.0 + np.abs(k))) > tol for k in kept):
+            kept.append(z[i])
+        if len(kept) == limit:
+            break
+    return np.array(kept)
+
+
+def fit_problem(problem: Problem, max_starts: int = 8) -> FitResult:
+    """Fit a prepared problem from several starts and keep the best optimum."""
+    fam = problem.family
+    starts = candidate_starts(problem, max_starts)
+    sol = solve(fam, problem.inputs, problem.target, np.ones(problem.n), starts, loss=problem.loss, delta=problem.delta)
+    if not np.any(np.isfinite(sol.objective)):
+        raise FitError(f"the {fam.name} fit failed from every starting point; the data may not follow this law")
+    best = int(np.argmin(sol.objective))
+    return _result(problem, sol.z[best], bool(sol.converged[best]), distinct_optima(sol.z, sol.objective), len(starts))
+
+
+def _result(problem: Problem, z: np.ndarray, converged: bool, optima: np.ndarray, n_starts: int) -> FitResult:
+    fam = problem.family
+    theta = fam.to_natural(z)
+    f, _ = fam.evaluate(z[None, :], problem.inputs, jac=False)
+    resid = f[0] - problem.target
+    objective = float(np.sum(rho(resid, problem.loss, problem.delta)))
+    n, k = problem.n, fam.n_params
+    rss = float(np.sum(resid**2))
+    rmse = math.sqrt(rss / n)
+    yhat = np.exp(f[0]) if fam.space == "log" else f[0]
+    with np.errstate(all="ignore"):
+        log_resid = np.log(yhat) - np.log(problem.y_values)
+    rmse_log = float(np.sqrt(np.mean(log_resid**2))) if np.all(np.isfinite(log_resid)) else float("nan")
+    # Gaussian information criteria of the residuals in the fitting space.
+    ll_term = n * math.log(max(rss / n, 1e-300))
+    aic = ll_term + 2 * k
+    bic = ll_term + k * math.log(n)
+    at_bound = _at_bound(fam, z)
+    warnings = list(problem.warnings)
+    for name in at_bound:
+        warnings.append(f"`{name}` is at its bound ({_bound_text(fam, name, z)}); the data may not determine it")
+    message = "converged" if converged else "stopped at the iteration limit before converging"
+    return FitResult(
+        family=fam,
+        params=fam.params_dict(theta),
+        objective=objective,
+        rmse=rmse,
+        rmse_log=rmse_log,
+        aic=aic,
+        bic=bic,
+        n_points=n,
+        n_excluded=len(problem.excluded),
+        success=converged,
+        message=message,
+        at_bound=at_bound,
+        warnings=tuple(warnings),
+        problem=problem,
+        theta=theta,
+        residuals=resid,
+        optima=optima,
+        n_starts=n_starts,
+    )
+
+
+def _at_bound(fam: Family, z: np.ndarray) -> tuple[str, ...]:
+    lo, hi = fam.internal_bounds()
+    width = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
+    tol = 1e-6 * np.maximum(width, 1.0)
+    near = (z - lo <= tol) | (hi - z <= tol)
+    return tuple(n for n, b in zip(fam.param_names, near) if b)
+
+
+def _bound_text(fam: Family, name: str, z: np.ndarray) -> str:
+    i = fam.param_names.index(name)
+    lo, hi = fam.bounds[i]
+    value = fam.to_natural(z)[i]
+    return f"{lo:g}" if abs(value - lo) <= abs(value - hi) else f"{hi:g}"
+
+
+def fit(runs, family, x=None, y=None, exclude: Sequence[str] = (), loss: str = "huber", delta: float = 1e-3) -> FitResult:
+    """Fit ``family`` to ``runs`` by minimising the summed Huber (or squared) residuals.
+
+    Parameters
+    ----------
+    runs : Runs
+        From :func:`scalecore.load_runs`.
+    family : str or Family
+        A name from :data:`scalecore.FAMILIES`.
+    x : {"params", "tokens", "compute"}, optional
+        What a one-input family is fitted against (default: compute, else params, else tokens).
+    y : str, optional
+        The metric column (default: the first metric of ``runs``).
+    exclude : sequence of run ids
+        Runs left out of the fit.
+    loss : {"huber", "ls"}
+        Huber loss with threshold ``delta`` (Hoffmann et al. 2022), or plain least squares.
+    """
+    problem = prepare(runs, family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
+    return fit_problem(problem)

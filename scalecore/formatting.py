@@ -1,0 +1,109 @@
+"""Numbers as people read them: values rounded to their uncertainty, readable tables.
+
+Rounding follows the Particle Data Group rule (as iminuit does): the uncertainty's three leading
+digits decide whether it keeps two significant digits (100-354), one (355-949) or is rounded up
+to two (950-999); the value is rounded to the same decimal place.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def _decimal_place(err: float) -> int:
+    """Power of ten of the last digit to keep for an uncertainty ``err`` (PDG rule)."""
+    if not (math.isfinite(err) and err > 0):
+        return 0
+    exp = math.floor(math.log10(err))
+    lead = int(round(err / 10 ** (exp - 2)))  # three leading digits, 100..999 (1000 after rounding)
+    if lead >= 1000:
+        exp, lead = exp + 1, 100
+    if lead <= 354:
+        return exp - 1
+    if lead <= 949:
+        return exp
+    return exp  # 950-999 rounds up to 1000 with two digits: 1.0 x 10^(exp+1)
+
+
+def _fmt_at(value: float, place: int, exponent: int | None) -> str:
+    if exponent is None:
+        return f"{round(value, -place):.{max(-place, 0)}f}"
+    scaled = value / 10**exponent
+    digits = max(exponent - place, 0)
+    return f"{scaled:.{digits}f}"
+
+
+def _common_exponent(*values: float) -> int | None:
+    big = max(abs(v) for v in values if math.isfinite(v)) if any(math.isfinite(v) for v in values) else 0
+    if big == 0:
+        return None
+    e = math.floor(math.log10(big))
+    return e if (e >= 5 or e <= -4) else None
+
+
+def format_number(value: float, sig: int = 4) -> str:
+    """A value with no uncertainty: ``sig`` significant digits, scientific when large or tiny."""
+    if value is None or not math.isfinite(value):
+        return "nan" if value is None or math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if value == 0:
+        return "0"
+    e = math.floor(math.log10(abs(value)))
+    if e >= 5 or e <= -4:
+        return f"{value:.{sig - 1}e}"
+    return f"{value:.{max(sig - 1 - e, 0)}f}"
+
+
+def format_interval(value: float, low: float, high: float) -> tuple[str, str, str]:
+    """``value``, ``low``, ``high`` rounded together to the precision of the interval.
+
+    The narrower half-width of the interval sets the decimal place (PDG rule). Returns three
+    strings; very large or small numbers share one power of ten, written on each ("3.6e+02").
+    """
+    if not all(math.isfinite(v) for v in (value, low, high)):
+        return format_number(value), format_number(low), format_number(high)
+    half = min(abs(value - low), abs(high - value)) or max(abs(value - low), abs(high - value))
+    if half == 0:
+        return (format_number(value),) * 3
+    place = _decimal_place(half)
+    exponent = _common_exponent(value, low, high)
+    out = []
+    for v in (value, low, high):
+        s = _fmt_at(v, place, exponent)
+        out.append(s if exponent is None else f"{s}e{exponent:+03d}")
+    return tuple(out)
+
+
+def format_estimate(value: float, low: float, high: float) -> str:
+    """``"0.348 [0.331, 0.365]"``."""
+    v, lo, hi = format_interval(value, low, high)
+    return f"{v} [{lo}, {hi}]"
+
+
+def fit_table(fit, boot=None) -> str:
+    """A fixed-width table of a fit (and its bootstrap intervals, when given)."""
+    lines = [
+        f"{fit.family.label} ({fit.family.name}) fitted to `{fit.y}`"
+        + (f" against `{fit.x}`" if fit.x else " against N and D"),
+        f"{fit.n_points} runs used, {fit.n_excluded} excluded; objective {fit.objective:.6g} "
+        f"(sum of {'Huber' if fit.problem.loss == 'huber' else 'squared'} residuals"
+        + (f", delta={fit.problem.delta:g}" if fit.problem.loss == "huber" else "")
+        + ")",
+        "",
+    ]
+    if boot is not None:
+        lines.append(f"{'parameter':<12} {'value':>14} {'low':>14} {'high':>14}   ({boot.interval_label})")
+        ci = boot.confidence_interval
+        for name, value in fit.params.items():
+            v, lo, hi = format_interval(value, *ci[name])
+            lines.append(f"{name:<12} {v:>14} {lo:>14} {hi:>14}")
+    else:
+        lines.append(f"{'parameter':<12} {'value':>14}")
+        for name, value in fit.params.items():
+            lines.append(f"{name:<12} {format_number(value, 6):>14}")
+    lines += [
+        "",
+        f"RMSE of log residuals {format_number(fit.rmse_log)}   AIC {fit.aic:.2f}   BIC {fit.bic:.2f}   {fit.message}",
+    ]
+    warnings = list(fit.warnings) + (list(boot.warnings) if boot is not None else [])
+    lines += [f"warning: {w}" for w in warnings]
+    return "\n".join(lines)

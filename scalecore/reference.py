@@ -1,0 +1,75 @@
+"""Slow, plain reference implementations that the fast code is checked against.
+
+Not used by the app. The tests and ``bench/`` run them in the same process as the fast code, so
+every claim "as good as / N times faster than" is measured, not remembered.
+
+- :func:`hoffmann_grid` -- Hoffmann et al. 2022, Approach 3: L-BFGS-B from every point of the grid
+  alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25} (4,500 starts),
+  objective the summed Huber_delta of log residuals with ``L = exp(LSE(a - alpha log N, b - beta
+  log D, e))``.
+- :func:`lbfgsb_polished` -- one warm-started L-BFGS-B per problem, polished with tight
+  tolerances: what a careful per-resample bootstrap loop would do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .families import get_family
+from .fitting import rho
+
+
+def _objective_and_gradient(family, inputs, target, weights, loss, delta):
+    def fun(z):
+        f, J = family.evaluate(z[None, :], inputs)
+        r = f[0] - target
+        psi = r if loss == "ls" else np.clip(r, -delta, delta)
+        return float(np.sum(weights * rho(r, loss, delta))), J[0] @ (weights * psi)
+
+    return fun
+
+
+def lbfgsb(family, inputs, target, z0, *, weights=None, loss="huber", delta=1e-3, polish=True):
+    """L-BFGS-B from internal start ``z0``; with ``polish`` restarted with tight tolerances.
+
+    Returns (z, objective).
+    """
+    family = get_family(family)
+    weights = np.ones(len(target)) if weights is None else np.asarray(weights, float)
+    fun = _objective_and_gradient(family, inputs, target, weights, loss, delta)
+    lo, hi = family.internal_bounds()
+    bounds = list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None)))
+    res = minimize(fun, np.clip(z0, lo, hi), jac=True, method="L-BFGS-B", bounds=bounds)
+    if polish:
+        for _ in range(3):
+            prev = res.fun
+            res = minimize(
+                fun, res.x, jac=True, method="L-BFGS-B", bounds=bounds,
+                options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20000, "maxcor": 30},
+            )
+            if prev - res.fun <= 1e-15 * abs(prev):
+                break
+    return res.x, float(res.fun)
+
+
+def hoffmann_grid_starts() -> np.ndarray:
+    """The 4,500 starts of Hoffmann et al. in the chinchilla family's internal order (e, a, b, alpha, beta)."""
+    e = np.arange(-1.0, 1.01, 0.5)
+    ab = np.arange(0.0, 25.1, 5.0)
+    ex = np.arange(0.0, 2.01, 0.5)
+    mesh = np.meshgrid(e, ab, ab, ex, ex, indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=-1)
+
+
+def hoffmann_grid(inputs, target, *, loss="huber", delta=1e-3, starts=None):
+    """Best L-BFGS-B optimum over Hoffmann's grid (no polishing: as published).
+
+    Returns (z_best, objective_best, objectives_of_all_starts).
+    """
+    fam = get_family("chinchilla")
+    starts = hoffmann_grid_starts() if starts is None else starts
+    results = [lbfgsb(fam, inputs, target, z0, loss=loss, delta=delta, polish=False) for z0 in starts]
+    objectives = np.array([r[1] for r in results])
+    best = int(np.nanargmin(objectives))
+    return results[best][0], float(objectives[best]), objectives
