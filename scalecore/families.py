@@ -224,7 +224,9 @@ def _kaplan(z, X, jac=True):
 
 
 def _logistic(z, X, jac=True):
-    # y = floor + (ceiling - floor) * sigmoid(slope * (log10 x - log10_mid))
+    # y = y0 + (y1 - y0) * sigmoid(slope * (log10 x - log10_mid)), slope >= 0: y0 is the value at
+    # small scale, y1 at large scale (y1 < y0 for a falling metric). With a free sign of the slope
+    # (y0, y1, k) and (y1, y0, -k) would be the same curve.
     lo, hi, k, mid = (z[:, i : i + 1] for i in range(4))
     t = _log_input(X["x"], base=10)
     s = expit(k * (t - mid))
@@ -331,7 +333,7 @@ def _guess_kaplan(X, y):
 
 def _guess_logistic(X, y):
     t = np.log10(X["x"])
-    slopes = np.concatenate([np.geomspace(0.5, 20.0, 8), -np.geomspace(0.5, 20.0, 8)])
+    slopes = np.geomspace(0.5, 20.0, 8)
     grid = _grid(slopes, np.quantile(t, [0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9]))
 
     def basis(nl):
@@ -422,15 +424,16 @@ LOGISTIC = Family(
     label="Logistic (accuracy)",
     formula=r"y = y_0 + (y_1 - y_0)\,\sigma\!\left(k\,(\log_{10} x - m)\right)",
     inputs=("x",),
-    param_names=("floor", "ceiling", "slope", "log10_mid"),
-    bounds=((-INF, INF), (-INF, INF), (-100.0, 100.0), (-INF, INF)),
+    param_names=("y0", "y1", "slope", "log10_mid"),
+    bounds=((-INF, INF), (-INF, INF), (0.0, 100.0), (-INF, INF)),
     log_params=(),
     space="linear",
     evaluate=_logistic,
     initial_guesses=_guess_logistic,
     description=(
         "For a metric that rises (or falls) and saturates, such as downstream accuracy: a sigmoid "
-        "in log10 x from a floor to a ceiling. Residuals are measured on the metric itself."
+        "in log10 x from y0 at small scale to y1 at large scale (y1 < y0 for a falling metric). "
+        "Residuals are measured on the metric itself."
     ),
     metric_kind="score",
 )

@@ -1,0 +1,41 @@
+"""scalecore: fit scaling laws to training runs, with honest uncertainty.
+
+The public API; everything else is an implementation detail::
+
+    runs = load_runs("runs.csv")
+    result = fit(runs, "chinchilla")
+    boot = bootstrap(runs, "chinchilla", n_resamples=1000, seed=0)
+    boot.confidence_interval["alpha"]
+"""
+
+from .bootstrap import Band, BootstrapResult, Estimate, bootstrap
+from .budget import chinchilla_optimum, iso_flop_optimum
+from .data import Runs, load_runs, parse_number
+from .errors import DataError, FitError, FitWarning, ScaleCoreError
+from .families import FAMILIES, Family, get_family
+from .fitting import FitResult, fit, predict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FAMILIES",
+    "Band",
+    "BootstrapResult",
+    "DataError",
+    "Estimate",
+    "Family",
+    "FitError",
+    "FitResult",
+    "FitWarning",
+    "Runs",
+    "ScaleCoreError",
+    "__version__",
+    "bootstrap",
+    "chinchilla_optimum",
+    "fit",
+    "get_family",
+    "iso_flop_optimum",
+    "load_runs",
+    "parse_number",
+    "predict",
+]

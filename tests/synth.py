@@ -1,0 +1,73 @@
+"""Seeded synthetic runs with known truth, for every family (test helper).
+
+Every dataset is synthetic: drawn from the family's own law with the constants in TRUTH.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+
+from scalecore import FAMILIES, load_runs
+
+#: Besiroglu et al. (2024)'s replication of Hoffmann et al.'s Approach 3.
+EPOCH = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+
+TRUTH = {
+    "power_law": {"A": 30.0, "alpha": 0.12},
+    "offset_power_law": {"E": 1.7, "A": 400.0, "alpha": 0.3},
+    "broken_power_law": {"E": 1.5, "A": 30.0, "alpha": 0.1, "c": 0.3, "x_b": 1e9, "f": 0.5},
+    "chinchilla": EPOCH,
+    "kaplan": {"N_c": 8.8e13, "D_c": 5.4e13, "alpha_N": 0.076, "alpha_D": 0.095},
+    "logistic": {"y0": 0.25, "y1": 0.85, "slope": 4.0, "log10_mid": 9.7},
+}
+
+
+def isoflop_grid(budgets=(6e18, 1e19, 3e19, 1e20, 3e20, 1e21), per_budget=12, span=12.0):
+    """N and D on IsoFLOP lines around each budget's Chinchilla optimum (N* ~ 0.6 C^0.5)."""
+    ns, ds = [], []
+    for c in budgets:
+        n_opt = 0.6 * (c / 6) ** 0.5
+        n = np.geomspace(n_opt / span, n_opt * span, per_budget)
+        ns.append(n)
+        ds.append(c / (6 * n))
+    return np.concatenate(ns), np.concatenate(ds)
+
+
+def frame(family: str, seed: int = 0, noise: float = 0.002, theta=None, n_points=None, **grid) -> pd.DataFrame:
+    """Runs drawn from ``family`` with parameters ``theta`` (default TRUTH) and seeded noise.
+
+    Loss-like families get log-normal noise of sd ``noise``; the logistic family additive noise.
+    """
+    fam = FAMILIES[family]
+    theta = TRUTH[family] if theta is None else theta
+    rng = np.random.default_rng(seed)
+    vec = fam.theta_from(theta)
+    if fam.is_two_input:
+        if family == "kaplan":
+            n = np.repeat(np.geomspace(1e6, 1e9, 8), 8)
+            d = np.tile(np.geomspace(1e8, 1e11, 8), 8)
+        else:
+            n, d = isoflop_grid(**grid)
+        y = fam.predict(vec, {"params": n, "tokens": d})
+        df = pd.DataFrame({"params": n, "tokens": d})
+    else:
+        lo, hi = {"logistic": (1e8, 1e11), "broken_power_law": (1e6, 1e12)}.get(family, (1e7, 1e11))
+        n = np.geomspace(lo, hi, n_points or (40 if family == "broken_power_law" else 25))
+        y = fam.predict(vec, {"x": n})
+        df = pd.DataFrame({"params": n, "tokens": 20 * n})
+    eps = rng.standard_normal(len(y))
+    df["loss" if fam.space == "log" else "accuracy"] = y * np.exp(noise * eps) if fam.space == "log" else y + noise * eps
+    df.insert(0, "run_id", [f"r{i:03d}" for i in range(len(df))])
+    return df
+
+
+def runs_of(df: pd.DataFrame, name: str = "synthetic.csv"):
+    buf = io.BytesIO(df.to_csv(index=False).encode())
+    return load_runs(buf, names=[name])
+
+
+def synthetic_runs(family: str, **kw):
+    return runs_of(frame(family, **kw))

@@ -1,0 +1,175 @@
+"""bootstrap(): intervals, bands, derived quantities, determinism, and agreement with a reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalecore import FitError, bootstrap
+from scalecore.bootstrap import bootstrap_problem, resample_weights
+from scalecore.fitting import distinct_optima, fit_problem, prepare, rho
+from scalecore.reference import lbfgsb
+from tests.synth import EPOCH, TRUTH, frame, runs_of, synthetic_runs
+
+
+@pytest.fixture(scope="module")
+def chin():
+    runs = synthetic_runs("chinchilla", seed=11, noise=0.01)
+    return runs, bootstrap(runs, "chinchilla", n_resamples=300, seed=3)
+
+
+def test_same_seed_same_numbers(chin):
+    runs, boot = chin
+    again = bootstrap(runs, "chinchilla", n_resamples=300, seed=3)
+    np.testing.assert_array_equal(boot.samples, again.samples)
+    other = bootstrap(runs, "chinchilla", n_resamples=300, seed=4)
+    assert not np.array_equal(boot.samples, other.samples)
+
+
+def test_intervals_are_percentiles_of_the_samples(chin):
+    _, boot = chin
+    alpha = boot.good[:, 3]
+    lo, hi = boot.confidence_interval["alpha"]
+    assert lo == pytest.approx(np.quantile(alpha, 0.025)) and hi == pytest.approx(np.quantile(alpha, 0.975))
+    assert boot.standard_error["alpha"] == pytest.approx(np.std(alpha, ddof=1))
+    for name, (low, high) in boot.confidence_interval.items():
+        assert low <= boot.fit.params[name] <= high, name
+    assert lo < EPOCH["alpha"] < hi
+
+
+def test_band_contains_point_and_prediction_band_is_wider(chin):
+    _, boot = chin
+    n = np.geomspace(1e8, 1e11, 7)
+    d = 20 * n
+    conf = boot.band(params=n, tokens=d)
+    pred = boot.band(params=n, tokens=d, kind="prediction")
+    assert np.all(conf.lower <= conf.point) and np.all(conf.point <= conf.upper)
+    assert np.all(pred.upper - pred.lower > conf.upper - conf.lower)
+    est = boot.predict_at(params=1e10, tokens=2e11)
+    assert est.value == pytest.approx(conf.point[4], rel=1e-12)
+    with pytest.raises(FitError, match="`kind` must be one of confidence, prediction"):
+        boot.band(params=n, tokens=d, kind="credible")
+
+
+def test_compute_optimal_estimates(chin):
+    _, boot = chin
+    opt = boot.compute_optimal(1e22)
+    a_true = EPOCH["beta"] / (EPOCH["alpha"] + EPOCH["beta"])
+    assert opt["a"].low < a_true < opt["a"].high
+    assert opt["params"].low < opt["params"].value < opt["params"].high
+    assert opt["params"].value * opt["tokens"].value * 6 == pytest.approx(1e22, rel=1e-9)
+
+
+def test_kaplan_compute_optimal_uses_the_numeric_optimum():
+    runs = synthetic_runs("kaplan", seed=1)
+    boot = bootstrap(runs, "kaplan", n_resamples=50, seed=0)
+    opt = boot.compute_optimal(1e21)
+    n = np.geomspace(opt["params"].value / 3, opt["params"].value * 3, 101)
+    losses = boot.fit.predict(params=n, tokens=1e21 / (6 * n))
+    assert opt["loss"].value == pytest.approx(losses.min(), rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["cases", "residuals", "groups"])
+def test_methods_cover_the_truth(method):
+    df = frame("offset_power_law", seed=12, noise=0.01, n_points=40)
+    df["group"] = [f"g{i % 8}" for i in range(len(df))]
+    boot = bootstrap(runs_of(df), "offset_power_law", x="params", n_resamples=400, seed=1, method=method)
+    lo, hi = boot.confidence_interval["alpha"]
+    assert lo < TRUTH["offset_power_law"]["alpha"] < hi
+    assert boot.method == method and boot.n_failed == 0
+
+
+def test_groups_method_needs_two_groups():
+    runs = synthetic_runs("offset_power_law")
+    with pytest.raises(FitError, match="fitted runs form only one group"):
+        bootstrap(runs, "offset_power_law", x="params", n_resamples=10, method="groups")
+
+
+def test_group_resamples_keep_groups_whole():
+    df = frame("offset_power_law", seed=12, n_points=40)
+    df["group"] = [f"g{i % 8}" for i in range(len(df))]
+    problem = prepare(runs_of(df), "offset_power_law", x="params")
+    w, _ = resample_weights(problem, 50, "groups", np.random.default_rng(0))
+    for g in np.unique(problem.groups):
+        cols = w[:, problem.groups == g]
+        assert np.all(cols == cols[:, :1])
+    assert np.all(w.sum(axis=1) == len(df))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_resamples": 0}, r"`n_resamples` must be an integer of at least 2; got 0"),
+        ({"n_resamples": 2.5}, r"`n_resamples` must be an integer"),
+        ({"confidence_level": 95}, r"`confidence_level` must be between 0 and 1 \(e.g. 0.95\); got 95"),
+        ({"method": "jackknife"}, r"`method` must be one of cases, residuals, groups; got 'jackknife'"),
+        ({"seed": -1}, r"`seed` must be a non-negative integer or None; got -1"),
+    ],
+)
+def test_argument_errors(kwargs, message):
+    with pytest.raises(FitError, match=message):
+        bootstrap(synthetic_runs("power_law"), "power_law", x="params", **kwargs)
+
+
+def test_failed_resamples_are_counted_not_dropped_silently():
+    # 6 runs, 3 parameters: many resamples keep fewer than 4 distinct runs or 3 distinct sizes
+    df = frame("offset_power_law", seed=2, n_points=6)
+    boot = bootstrap(runs_of(df), "offset_power_law", x="params", n_resamples=200, seed=0)
+    assert boot.n_failed > 0
+    assert np.isnan(boot.samples[boot.failed]).all()
+    assert any(f"{boot.n_failed} of 200 resamples failed" in w for w in boot.warnings)
+    assert boot.to_dict()["bootstrap"]["n_failed"] == boot.n_failed
+
+
+def test_to_dict_has_cli_fields(chin):
+    _, boot = chin
+    d = boot.to_dict()
+    assert set(d["ci"]) == {"E", "A", "B", "alpha", "beta"}
+    assert d["bootstrap"]["n_resamples"] == 300 and d["bootstrap"]["method"] == "cases"
+    assert d["standard_error"]["alpha"] > 0
+
+
+@pytest.mark.slow
+def test_every_resample_reaches_the_reference_optimum():
+    """Against per-resample L-BFGS-B warm-started and polished (the issue's reference)."""
+    runs = synthetic_runs("chinchilla", seed=13, noise=0.01)
+    problem = prepare(runs, "chinchilla")
+    fit = fit_problem(problem)
+    boot = bootstrap_problem(problem, n_resamples=100, seed=5, fit=fit)
+    w, _ = resample_weights(problem, 100, "cases", np.random.default_rng(5))
+    fam = problem.family
+    z_fit = fam.to_internal(fit.theta)
+    close = 0
+    for b in range(100):
+        z, obj = lbfgsb(fam, problem.inputs, problem.target, z_fit, weights=w[b])
+        ours = boot.samples[b]
+        f, _ = fam.evaluate(fam.to_internal(ours)[None], problem.inputs, jac=False)
+        our_obj = np.sum(w[b] * rho(f[0] - problem.target, "huber", 1e-3))
+        assert our_obj <= obj * (1 + 1e-9)
+        close += np.all(np.abs(ours / fam.to_natural(z) - 1) <= 1e-3)
+    assert close >= 99
+
+
+@pytest.mark.slow
+def test_resamples_find_better_basins_than_a_warm_start(tmp_path):
+    """With outliers in, compare each resample with a cold multi-start fit of that resample."""
+    df = frame("chinchilla", seed=14, noise=0.01)
+    rng = np.random.default_rng(0)
+    bad = rng.choice(len(df), 5, replace=False)
+    df.loc[bad, "loss"] += rng.uniform(0.4, 1.5, 5)
+    problem = prepare(runs_of(df), "chinchilla")
+    fit = fit_problem(problem)
+    boot = bootstrap_problem(problem, n_resamples=200, seed=2, fit=fit)
+    w, _ = resample_weights(problem, 200, "cases", np.random.default_rng(2))
+    from scalecore.fitting import candidate_starts, solve
+
+    fam = problem.family
+    starts = candidate_starts(problem, max_starts=16)
+    worse = 0
+    for b in range(0, 200, 4):  # a subset of 50 resamples, each with 16 cold starts
+        sol = solve(fam, problem.inputs, problem.target, w[b], starts)
+        cold = np.min(sol.objective)
+        f, _ = fam.evaluate(fam.to_internal(boot.samples[b])[None], problem.inputs, jac=False)
+        ours = np.sum(w[b] * rho(f[0] - problem.target, "huber", 1e-3))
+        worse += ours > cold * (1 + 1e-7)
+    assert worse == 0

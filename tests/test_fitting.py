@@ -1,0 +1,175 @@
+"""fit(): recovered parameters against known truth, the objective against Hoffmann's grid, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalecore import FAMILIES, DataError, FitError, fit, get_family
+from scalecore.fitting import prepare, rho
+from tests.synth import TRUTH, frame, runs_of, synthetic_runs
+
+TOL = {  # relative tolerance of recovery at 0.2% noise; break shape parameters are less determined
+    "broken_power_law": {"c": 0.15, "x_b": 0.5, "f": 0.5, "A": 0.1, "alpha": 0.1},
+    "kaplan": {"N_c": 0.5, "D_c": 0.2},
+    "chinchilla": {"A": 0.1, "B": 0.1},  # coefficients trade off against their exponents
+}
+
+
+def objective_at(result, theta):
+    """The summed Huber objective of natural parameters ``theta`` on the result's data."""
+    p = result.problem
+    f, _ = p.family.evaluate(p.family.to_internal(np.asarray(theta, float))[None], p.inputs, jac=False)
+    return float(np.sum(rho(f[0] - p.target, p.loss, p.delta)))
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_recovers_known_parameters(name):
+    runs = synthetic_runs(name, seed=1)
+    x = None if FAMILIES[name].is_two_input else "params"
+    result = fit(runs, name, x=x)
+    assert result.success, result.message
+    for param, true in TRUTH[name].items():
+        tol = TOL.get(name, {}).get(param, 0.03)
+        assert result.params[param] == pytest.approx(true, rel=tol), param
+    # the optimum found is at least as good as the truth itself
+    assert result.objective <= objective_at(result, FAMILIES[name].theta_from(TRUTH[name])) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_result_is_a_true_local_optimum(name):
+    """No parameter can be nudged to lower the objective (checked against finite differences)."""
+    result = fit(synthetic_runs(name, seed=2, noise=0.01), name, x=None if FAMILIES[name].is_two_input else "params")
+    fam = result.family
+    z = fam.to_internal(result.theta)
+    base = objective_at(result, result.theta)
+    lo, hi = fam.internal_bounds()
+    for i in range(fam.n_params):
+        for h in (1e-4, -1e-4):
+            zz = z.copy()
+            zz[i] = np.clip(zz[i] + h * max(1.0, abs(zz[i])), lo[i], hi[i])
+            assert objective_at(result, fam.to_natural(zz)) >= base * (1 - 1e-9)
+
+
+def test_result_fields_and_metrics():
+    df = frame("offset_power_law", seed=3, noise=0.01)
+    runs = runs_of(df)
+    result = fit(runs, "offset_power_law", x="params", exclude=["r000", "r001"])
+    assert result.n_points == len(df) - 2 and result.n_excluded == 2
+    resid = np.log(result.predict(df["params"].to_numpy()[2:])) - np.log(df["loss"].to_numpy()[2:])
+    assert result.rmse_log == pytest.approx(np.sqrt(np.mean(resid**2)), rel=1e-9)
+    n, k = result.n_points, 3
+    assert result.aic == pytest.approx(n * np.log(np.mean(resid**2)) + 2 * k, rel=1e-9)
+    assert result.bic == pytest.approx(n * np.log(np.mean(resid**2)) + k * np.log(n), rel=1e-9)
+    d = result.to_dict()
+    assert d["family"] == "offset_power_law" and d["n_points"] == n
+    assert set(d["metrics"]) >= {"rmse_log", "aic", "bic"}
+    assert set(d["params"]) == {"E", "A", "alpha"}
+
+
+def test_sum_not_mean_objective():
+    """The objective is the SUM of Huber losses (Besiroglu et al. 2024's pitfall)."""
+    result = fit(synthetic_runs("chinchilla", seed=4, noise=0.01), "chinchilla")
+    assert result.objective == pytest.approx(float(np.sum(rho(result.residuals, "huber", 1e-3))), rel=1e-12)
+
+
+def test_least_squares_option_matches_linear_regression():
+    """With loss="ls" a power law is ordinary least squares of log y on log x."""
+    df = frame("power_law", seed=5, noise=0.05)
+    result = fit(runs_of(df), "power_law", x="params", loss="ls")
+    slope, intercept = np.polyfit(np.log(df["params"]), np.log(df["loss"]), 1)
+    assert result.params["alpha"] == pytest.approx(-slope, rel=1e-7)
+    assert result.params["A"] == pytest.approx(np.exp(intercept), rel=1e-7)
+
+
+def test_huber_resists_a_diverged_run():
+    df = frame("offset_power_law", seed=6, noise=0.005)
+    df.loc[10, "loss"] *= 1.6
+    runs = runs_of(df)
+    robust = fit(runs, "offset_power_law", x="params")
+    assert robust.params["alpha"] == pytest.approx(0.3, rel=0.05)
+
+
+def test_parameter_at_bound_is_reported():
+    # data that bends downwards would need E < 0: the saturating family's E stops at its bound 0
+    df = frame("power_law", seed=7, noise=0.001)
+    df["loss"] -= 0.3
+    result = fit(runs_of(df), "offset_power_law", x="params")
+    assert "E" in result.at_bound
+    assert any("`E` is at its bound" in w for w in result.warnings)
+
+
+def test_predict_two_input_shapes():
+    result = fit(synthetic_runs("chinchilla", seed=8), "chinchilla")
+    grid = result.predict(params=np.array([[1e9], [1e10]]), tokens=np.array([1e10, 1e11, 1e12]))
+    assert grid.shape == (2, 3)
+    E, A, B, a, b = (result.params[k] for k in ("E", "A", "B", "alpha", "beta"))
+    assert grid[1, 2] == pytest.approx(E + A / 1e10**a + B / 1e12**b, rel=1e-12)
+
+
+# -------------------------------------------------------------------------------- errors
+
+
+def test_too_few_points():
+    runs = runs_of(frame("chinchilla").head(5))
+    with pytest.raises(FitError, match=r"found 5 usable run\(s\); the chinchilla family has 5 parameters and needs at least 6"):
+        fit(runs, "chinchilla")
+
+
+def test_single_distinct_x():
+    df = frame("offset_power_law")
+    df["params"] = 1e9
+    df["tokens"] = 2e10
+    with pytest.raises(FitError, match=r"1 distinct value\(s\) of `params`.*needs at least 3"):
+        fit(runs_of(df), "offset_power_law", x="params")
+
+
+def test_unknown_family_lists_valid_names():
+    with pytest.raises(FitError, match=r"unknown family `chinchila`; choose one of: power_law, offset_power_law"):
+        get_family("chinchila")
+
+
+def test_bad_loss_and_delta():
+    runs = synthetic_runs("power_law")
+    with pytest.raises(FitError, match=r"`loss` must be one of huber, ls; got 'l1'"):
+        fit(runs, "power_law", loss="l1")
+    with pytest.raises(FitError, match=r"`delta` must be a positive number; got 0"):
+        fit(runs, "power_law", delta=0)
+
+
+def test_nonpositive_metric_names_rows():
+    df = frame("offset_power_law")
+    df.loc[[3, 7], "loss"] = [0.0, -1.0]
+    with pytest.raises(DataError, match=r"`synthetic.csv`, column `loss`, rows 5 and 9: values must be positive"):
+        fit(runs_of(df), "offset_power_law", x="params")
+
+
+def test_two_input_family_needs_params_and_tokens():
+    df = frame("offset_power_law")[["run_id", "params", "loss"]]
+    with pytest.raises(DataError, match=r"needs model size N \(params\) and training tokens D; the data has no tokens"):
+        fit(runs_of(df), "chinchilla")
+
+
+def test_missing_metric_values_are_left_out_with_a_warning():
+    df = frame("offset_power_law", seed=9)
+    df.loc[[2, 4], "loss"] = np.nan
+    result = fit(runs_of(df), "offset_power_law", x="params")
+    assert result.n_points == len(df) - 2
+    assert any("2 run(s) have no `loss` value" in w for w in result.warnings)
+
+
+def test_unknown_exclusions_are_ignored_with_a_warning():
+    result = fit(synthetic_runs("power_law"), "power_law", x="params", exclude=["nope"])
+    assert result.n_excluded == 0 and any("not in the data: nope" in w for w in result.warnings)
+
+
+def test_x_is_rejected_for_two_input_families():
+    with pytest.raises(FitError, match=r"`x` does not apply"):
+        prepare(synthetic_runs("chinchilla"), "chinchilla", x="compute")
+
+
+def test_falling_logistic_is_fitted_with_a_positive_slope():
+    df = frame("logistic", seed=3, theta={"y0": 0.8, "y1": 0.1, "slope": 3.0, "log10_mid": 9.5})
+    result = fit(runs_of(df), "logistic", x="params")
+    assert result.params["slope"] == pytest.approx(3.0, rel=0.05)
+    assert result.params["y0"] == pytest.approx(0.8, abs=0.01) and result.params["y1"] == pytest.approx(0.1, abs=0.01)

@@ -1,0 +1,30 @@
+import math
+
+import pytest
+
+from scalecore.formatting import format_estimate, format_interval, format_number
+
+
+@pytest.mark.parametrize(
+    "value, low, high, expected",
+    [
+        (0.34781, 0.33012, 0.36544, ("0.348", "0.330", "0.365")),  # half-width 0.0177 -> 177: two digits
+        (0.34781, 0.3, 0.39, ("0.35", "0.30", "0.39")),  # 0.0422 -> 422: one digit
+        (482.01, 380.2, 590.7, ("480", "380", "590")),  # 101.8 -> 102: two digits, tens place
+        (1.8172, 1.8161, 1.8181, ("1.8172", "1.8161", "1.8181")),
+        (2.1e10, 1.6e10, 2.9e10, ("2.1e+10", "1.6e+10", "2.9e+10")),
+    ],
+)
+def test_pdg_rounding(value, low, high, expected):
+    assert format_interval(value, low, high) == expected
+
+
+def test_estimate_string():
+    assert format_estimate(0.34781, 0.33012, 0.36544) == "0.348 [0.330, 0.365]"
+
+
+def test_numbers_without_uncertainty():
+    assert format_number(1234.5678) == "1235"
+    assert format_number(0.012346) == "0.01235"
+    assert format_number(7e9) == "7.000e+09"
+    assert format_number(math.nan) == "nan"
