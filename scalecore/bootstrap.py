@@ -25,6 +25,14 @@ from .errors import FitError
 from .fitting import FitResult, Problem, distinct_optima, fit_problem, predict, prepare, solve
 
 METHODS = ("cases", "residuals", "groups")
+
+#: A resample optimum whose robust z-score (median/MAD) exceeds this in some parameter is taken
+#: as a sign of another basin, and tried as a start for every resample.
+FAR_SCORE = 6.0
+#: Iterations every resample gets from another basin's start before it is judged ...
+SCREEN_ITERATIONS = 6
+#: ... and the relative margin to its current best objective within which it is solved fully.
+SCREEN_MARGIN = 0.02
 BAND_KINDS = ("confidence", "prediction")
 
 
@@ -251,39 +259,42 @@ def bootstrap_problem(
     obj_best = np.full(B, np.inf)
     conv_best = np.zeros(B, dtype=bool)
 
-    def run(starts: np.ndarray, rows: np.ndarray) -> None:
-        """Solve resamples ``rows`` from every start in ``starts`` and keep improvements."""
-        S = len(starts)
-        if S == 0 or rows.size == 0:
-            return
-        z0 = np.repeat(starts[None, :, :], rows.size, axis=0).reshape(-1, fam.n_params)
-        W = np.repeat(weights[rows], S, axis=0)
-        T = np.repeat(target[rows], S, axis=0) if target.ndim == 2 else target
-        sol = solve(fam, problem.inputs, T, W, z0, loss=problem.loss, delta=problem.delta)
-        obj = sol.objective.reshape(rows.size, S)
-        pick = np.argmin(obj, axis=1)
-        o = obj[np.arange(rows.size), pick]
-        better = o < obj_best[rows]
-        sel = rows[better]
-        z = sol.z.reshape(rows.size, S, -1)[np.arange(rows.size), pick]
-        conv = sol.converged.reshape(rows.size, S)[np.arange(rows.size), pick]
-        z_best[sel], obj_best[sel], conv_best[sel] = z[better], o[better], conv[better]
+    def solve_from(z0: np.ndarray, rows: np.ndarray, max_iter: int):
+        """Solve resamples ``rows`` (one start each, rows may repeat); returns the Solution."""
+        T = target[rows] if target.ndim == 2 else target
+        return solve(fam, problem.inputs, T, weights[rows], z0, loss=problem.loss, delta=problem.delta, max_iter=max_iter)
+
+    def keep_better(rows: np.ndarray, sol) -> None:
+        order = np.lexsort((sol.objective, rows))  # per row, best first
+        rows_s, first = np.unique(rows[order], return_index=True)
+        pick = order[first]
+        better = sol.objective[pick] < obj_best[rows_s]
+        sel = rows_s[better]
+        z_best[sel] = sol.z[pick[better]]
+        obj_best[sel] = sol.objective[pick[better]]
+        conv_best[sel] = sol.converged[pick[better]]
 
     rows = np.flatnonzero(usable)
     fit_z = fam.to_internal(fit.theta)
-    starts = fit.optima if len(fit.optima) else fit_z[None, :]
-    run(starts, rows)
-    if extra_starts and rows.size:
-        # optima that turned up in the resamples, far from those already used
+    # 1. every resample from the full-data optimum
+    keep_better(rows, solve_from(np.repeat(fit_z[None, :], rows.size, axis=0), rows, 400))
+    # 2. other basins: the full-data fit's other optima, and resample optima far from the bulk.
+    #    Each is tried on every resample for a few iterations (screening); only the resamples it
+    #    brings close to their current best are solved to convergence from there.
+    others = [z for z in fit.optima[1:]] if len(fit.optima) > 1 else []
+    if extra_starts and rows.size > 10:
         found = z_best[rows]
         ok = np.all(np.isfinite(found), axis=1)
-        spread = np.std(found[ok], axis=0) + 1e-12
-        dist = np.min(np.max(np.abs((found[:, None, :] - starts[None, :, :]) / spread), axis=2), axis=1)
-        far = np.argsort(-np.where(ok, dist, -np.inf))[: 10 * extra_starts]
-        far = far[dist[far] > 3.0]
-        if far.size:
-            extra = distinct_optima(found[far], -dist[far], tol=0.05, limit=extra_starts)
-            run(extra, rows)
+        med = np.median(found[ok], axis=0)
+        mad = 1.4826 * np.median(np.abs(found[ok] - med), axis=0) + 1e-12
+        score = np.where(ok, np.max(np.abs(found - med) / mad, axis=1), 0.0)
+        far = score > FAR_SCORE
+        if far.any():
+            others += list(distinct_optima(found[far], -score[far], tol=0.05, limit=extra_starts))
+    for start in others:
+        screen = solve_from(np.repeat(start[None, :], rows.size, axis=0), rows, SCREEN_ITERATIONS)
+        close = screen.objective <= obj_best[rows] * (1 + SCREEN_MARGIN)
+        keep_better(rows[close], solve_from(screen.z[close], rows[close], 400))
 
     failed = ~usable | ~np.isfinite(obj_best) | ~conv_best
     samples = fam.to_natural(z_best)

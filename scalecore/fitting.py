@@ -42,19 +42,25 @@ def psi(r: np.ndarray, loss: str, delta: float) -> np.ndarray:
     return r if loss == "ls" else np.clip(r, -delta, delta)
 
 
-#: Curvature given to a point outside the Huber threshold, relative to its IRLS weight
-#: delta/|r|. The IRLS weight alone majorises the loss but converges linearly on this nearly-L1
-#: objective; the true second derivative (0) converges fast near the optimum but is singular far
-#: from it. A small share of the IRLS weight keeps both properties (measured in bench/).
-OUTSIDE_CURVATURE = 0.03
+def _irls(r: np.ndarray, loss: str, delta: float) -> np.ndarray:
+    """psi(r)/r, the IRLS weight: the curvature of the quadratic that majorises the Huber loss."""
+    if loss == "ls":
+        return np.ones_like(r)
+    return delta / np.maximum(np.abs(r), delta)
 
 
 def curvature(r: np.ndarray, loss: str, delta: float) -> np.ndarray:
-    """Weights of the Gauss-Newton matrix: 1 inside the Huber threshold, a little outside."""
+    """Weights of the Gauss-Newton matrix: the Huber loss's own second derivative, 1 inside the
+    threshold and 0 outside.
+
+    Pure IRLS weights (delta/|r| outside) majorise the loss but converge linearly on this
+    nearly-L1 objective (median 44 iterations per Chinchilla resample, against 8 here); where
+    fewer than p points sit inside the threshold this matrix is singular, and the
+    Levenberg-Marquardt damping, scaled by the IRLS curvature, takes over.
+    """
     if loss == "ls":
         return np.ones_like(r)
-    a = np.abs(r)
-    return np.where(a <= delta, 1.0, OUTSIDE_CURVATURE * delta / np.maximum(a, delta))
+    return (np.abs(r) <= delta).astype(float)
 
 
 @dataclass
@@ -125,7 +131,9 @@ def solve(
             ridge = 1e-14 * np.max(d, axis=1, keepdims=True) + 1e-300
             H0 = H + eye * np.where(fixed, 1.0, ridge)[:, None, :]
             decrement = np.einsum("bp,bp->b", g, _batched_solve(H0, g))
-            Hd = H0 + eye * (la[:, None] * np.where(fixed, 0.0, d + ridge))[:, None, :]
+            # Marquardt scaling by the IRLS curvature, which stays positive where H has none
+            scale = np.einsum("bpn,bn->bp", Ja * Ja, Wa * _irls(ra, loss, delta))
+            Hd = H0 + eye * (la[:, None] * np.where(fixed, 0.0, scale + ridge))[:, None, :]
             step = -_batched_solve(Hd, g)
             zn = np.clip(za + step, lo, hi)
             fn, Jn = family.evaluate(zn, inputs)
