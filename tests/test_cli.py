@@ -1,0 +1,87 @@
+"""python -m scalecore: table and JSON output, bootstrap flags, one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scalecore import bootstrap, fit
+from scalecore.cli import main
+from tests.synth import frame, runs_of
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def csv(tmp_path):
+    path = tmp_path / "runs.csv"
+    frame("offset_power_law", seed=21, noise=0.01).to_csv(path, index=False)
+    return path
+
+
+def run_json(capsys, *args):
+    assert main([*map(str, args), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_fit_json_matches_library(csv, capsys):
+    out = run_json(capsys, "fit", csv, "--family", "offset_power_law", "--x", "params", "--exclude", "r003")
+    expected = fit(runs_of(frame("offset_power_law", seed=21, noise=0.01)), "offset_power_law", x="params", exclude=["r003"])
+    assert out["family"] == "offset_power_law" and out["n_points"] == 24 and out["n_excluded"] == 1
+    assert out["params"] == pytest.approx(expected.params, rel=1e-12)
+    assert out["objective"] == pytest.approx(expected.objective, rel=1e-12)
+    assert set(out["metrics"]) >= {"rmse_log", "aic", "bic"} and isinstance(out["warnings"], list)
+
+
+def test_fit_bootstrap_json(csv, capsys):
+    out = run_json(capsys, "fit", csv, "--family", "offset_power_law", "--x", "params", "--bootstrap", "200", "--seed", "3", "--confidence", "0.9")
+    boot = bootstrap(runs_of(frame("offset_power_law", seed=21, noise=0.01)), "offset_power_law", x="params", n_resamples=200, seed=3, confidence_level=0.9)
+    assert out["ci"]["alpha"] == pytest.approx(list(boot.confidence_interval["alpha"]), rel=1e-12)
+    assert out["standard_error"]["alpha"] == pytest.approx(boot.standard_error["alpha"], rel=1e-12)
+    assert out["bootstrap"]["n_resamples"] == 200 and out["bootstrap"]["method"] == "cases"
+    assert out["bootstrap"]["n_failed"] == 0 and out["bootstrap"]["seconds"] >= 0
+
+
+def test_fit_table(csv, capsys):
+    assert main(["fit", str(csv), "--family", "offset_power_law", "--x", "params", "--bootstrap", "100"]) == 0
+    text = capsys.readouterr().out
+    assert "Saturating power law (offset_power_law) fitted to `loss` against `params`" in text
+    assert "95% bootstrap percentile interval (cases, 100 resamples)" in text
+    assert "alpha" in text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--family", "chinchila"], "error: unknown family `chinchila`; choose one of"),
+        (["--family", "chinchilla"], "error: the chinchilla family needs model size N (params) and training tokens D"),
+        (["--family", "power_law", "--x", "params", "--bootstrap", "1"], "error: `n_resamples` must be an integer of at least 2; got 1"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(tmp_path, capsys, args, message):
+    path = tmp_path / "runs.csv"
+    frame("offset_power_law", seed=1)[["run_id", "params", "loss"]].to_csv(path, index=False)
+    assert main(["fit", str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_missing_file_is_a_user_error(capsys, tmp_path):
+    assert main(["fit", str(tmp_path / "nope.csv"), "--family", "power_law"]) == 2
+    err = capsys.readouterr().err
+    assert "nope.csv" in err and err.count("\n") == 1
+
+
+def test_module_entry_point(csv):
+    proc = subprocess.run(
+        [sys.executable, "-m", "scalecore", "fit", str(csv), "--family", "power_law", "--x", "params", "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["family"] == "power_law"
+    bad = subprocess.run([sys.executable, "-m", "scalecore", "fit", str(csv), "--family", "nope"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown family `nope`")
