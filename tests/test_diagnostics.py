@@ -1,0 +1,325 @@
+"""diagnostics: outlier suggestions, backtest, influence and information criteria against known truth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scalecore import FitError, fit
+from scalecore.diagnostics import (
+    Suggestion,
+    backtest,
+    compare_families,
+    influence,
+    residual_table,
+    robust_z,
+    subset_problem,
+    suggest_outliers,
+)
+from scalecore.fitting import fit_problem, prepare
+from tests.synth import TRUTH, frame, runs_of
+
+CORRUPTED = [4, 11, 19]
+
+
+def corrupted_frame(factor=1.3, rows=CORRUPTED, seed=0, noise=0.002):
+    df = frame("offset_power_law", seed=seed, noise=noise)
+    df.loc[rows, "loss"] *= factor
+    return df
+
+
+# -------------------------------------------------------------------------------- robust z
+
+
+def test_robust_z_by_hand():
+    r = np.array([0.0, 1.0, 2.0, 3.0, 100.0])
+    # median 2, absolute deviations 2, 1, 0, 1, 98 -> MAD 1
+    assert robust_z(r) == pytest.approx((r - 2.0) / 1.4826)
+
+
+def test_robust_z_falls_back_to_mean_absolute_deviation_when_mad_is_zero():
+    r = np.array([0.0, 0.0, 0.0, 0.0, 0.5])
+    # MAD = 0; mean absolute deviation from the median = 0.1, times sqrt(pi/2)
+    assert robust_z(r) == pytest.approx(r / (0.1 * math.sqrt(math.pi / 2)))
+    assert np.all(robust_z(np.zeros(4)) == 0.0)
+
+
+# -------------------------------------------------------------------------------- outliers
+
+
+def test_suggest_outliers_finds_exactly_the_corrupted_runs():
+    df = corrupted_frame()
+    result = fit(runs_of(df), "offset_power_law", x="params")
+    found = suggest_outliers(result, threshold=3.5)
+    assert sorted(s.run_id for s in found) == sorted(df["run_id"].iloc[CORRUPTED])
+    assert all(isinstance(s, Suggestion) for s in found)
+    scores = [abs(s.score) for s in found]
+    assert scores == sorted(scores, reverse=True)
+    for s in found:
+        # the runs lie 30% above the fitted curve (up to the 0.2% noise of the data)
+        assert math.expm1(-s.residual) == pytest.approx(0.30, abs=0.01)
+        assert s.score < -3.5
+        assert s.reason.startswith("loss 30% above the fit (robust |z| = ")
+        assert f"{abs(s.score):.1f}" in s.reason
+
+
+def test_suggest_outliers_below_the_fit_and_clean_data():
+    df = corrupted_frame(factor=0.8, rows=[7])
+    found = suggest_outliers(fit(runs_of(df), "offset_power_law", x="params"))
+    assert [s.run_id for s in found] == ["r007"]
+    assert found[0].reason.startswith("loss 20% below the fit") and found[0].score > 0
+    assert suggest_outliers(fit(runs_of(frame("offset_power_law", seed=0)), "offset_power_law", x="params")) == []
+
+
+def test_suggest_outliers_on_exact_data_suggests_nothing():
+    # residuals at rounding level must not be blown up into outliers by the scale floor
+    result = fit(runs_of(frame("offset_power_law", noise=0.0)), "offset_power_law", x="params")
+    assert suggest_outliers(result) == []
+
+
+def test_suggest_outliers_linear_space_reason():
+    df = frame("logistic", seed=2, noise=0.003)
+    df.loc[9, "accuracy"] -= 0.12
+    found = suggest_outliers(fit(runs_of(df), "logistic", x="params"))
+    assert [s.run_id for s in found] == ["r009"]
+    assert found[0].reason.startswith("accuracy 0.12 below the fit")
+
+
+def test_suggest_outliers_bad_threshold():
+    result = fit(runs_of(frame("power_law")), "power_law", x="params")
+    with pytest.raises(FitError, match=r"`threshold` must be a positive number \(3.5 is usual\); got 0"):
+        suggest_outliers(result, threshold=0)
+
+
+def test_residual_table():
+    df = corrupted_frame()
+    result = fit(runs_of(df), "offset_power_law", x="params", exclude=["r000"])
+    table = residual_table(result)
+    assert list(table.columns) == ["run_id", "params", "actual", "predicted", "residual", "robust_z"]
+    assert len(table) == len(df) - 1 and table["run_id"].iloc[0] == "r001"
+    np.testing.assert_allclose(table["params"], df["params"].iloc[1:])
+    np.testing.assert_allclose(table["actual"], df["loss"].iloc[1:])
+    np.testing.assert_allclose(table["predicted"], result.predict(df["params"].to_numpy()[1:]), rtol=1e-12)
+    np.testing.assert_allclose(table["residual"], np.log(table["predicted"]) - np.log(table["actual"]), atol=1e-12)
+    np.testing.assert_allclose(table["robust_z"], robust_z(result.residuals))
+
+    two = residual_table(fit(runs_of(frame("chinchilla", seed=1)), "chinchilla"))
+    assert list(two.columns[:3]) == ["run_id", "params", "tokens"]
+
+
+# -------------------------------------------------------------------------------- backtest
+
+
+def test_backtest_on_exact_data_predicts_the_held_out_runs():
+    problem = prepare(runs_of(frame("offset_power_law", noise=0.0)), "offset_power_law", x="params")
+    bt = backtest(problem, holdout_fraction=0.2)
+    assert bt.ok, bt.message
+    assert (bt.n_train, bt.n_test, bt.by) == (20, 5, "params")
+    assert bt.cutoff == pytest.approx(np.geomspace(1e7, 1e11, 25)[20], rel=1e-12)
+    assert list(bt.table["run_id"]) == [f"r{i:03d}" for i in range(20, 25)]
+    assert np.max(np.abs(bt.table["error_pct"])) < 1e-4  # relative error < 1e-6
+    assert bt.max_abs_pct < 1e-4 and bt.mape_pct < 1e-4 and abs(bt.bias_pct) < 1e-4 and bt.rmse_log < 1e-6
+    for name, true in TRUTH["offset_power_law"].items():
+        assert bt.fit.params[name] == pytest.approx(true, rel=1e-6)
+
+
+def test_backtest_two_input_holds_out_whole_budgets_by_compute():
+    problem = prepare(runs_of(frame("chinchilla", noise=0.0)), "chinchilla")
+    bt = backtest(problem, holdout_fraction=0.2)
+    # 72 runs on 6 IsoFLOP budgets: the 15 largest reach into the 3e20 budget, held out whole
+    assert bt.ok and bt.by == "compute" and bt.cutoff == pytest.approx(3e20)
+    assert (bt.n_train, bt.n_test) == (48, 24)
+    assert np.all(bt.table["compute"] >= 3e20 * (1 - 1e-9))
+    assert bt.max_abs_pct < 1e-4
+
+
+def test_backtest_of_a_wrong_family_shows_its_bias():
+    # a pure power law has no floor: fitted to saturating data it falls too fast, so it
+    # underestimates the loss of the larger runs
+    problem = prepare(runs_of(frame("offset_power_law", seed=3)), "power_law", x="params")
+    bt = backtest(problem, holdout_fraction=0.2)
+    assert bt.ok
+    assert bt.bias_pct < -5
+    assert np.all(bt.table["error_pct"] < 0)
+    err = bt.table["error_pct"].to_numpy() / 100
+    assert bt.mape_pct == pytest.approx(100 * np.mean(np.abs(err)))
+    assert bt.max_abs_pct == pytest.approx(100 * np.max(np.abs(err)))
+    log_err = np.log(bt.table["predicted"]) - np.log(bt.table["actual"])
+    assert bt.rmse_log == pytest.approx(np.sqrt(np.mean(log_err**2)))
+    # errors grow with the distance of the extrapolation
+    assert np.all(np.diff(bt.table["error_pct"]) < 0)
+
+
+def test_backtest_with_too_few_training_runs_is_not_ok():
+    runs = runs_of(frame("chinchilla", per_budget=3))  # 18 runs, 3 per budget
+    bt = backtest(prepare(runs, "chinchilla"), holdout_fraction=0.8)
+    assert not bt.ok and bt.fit is None
+    assert (bt.n_train, bt.n_test) == (3, 15)
+    assert "leaves 3 to fit: found 3 usable run(s); the chinchilla family has 5 parameters and needs at least 6" in bt.message
+    assert math.isnan(bt.mape_pct) and bt.table.empty
+    assert bt.to_dict()["ok"] is False
+
+
+def test_backtest_argument_errors():
+    problem = prepare(runs_of(frame("power_law")), "power_law", x="params")
+    with pytest.raises(FitError, match=r"`holdout_fraction` must be between 0 and 1 \(e.g. 0.2\); got 1"):
+        backtest(problem, holdout_fraction=1)
+    with pytest.raises(FitError, match=r"`by` must be one of compute, params, tokens; got 'loss'"):
+        backtest(problem, by="loss")
+
+
+def test_subset_problem():
+    problem = prepare(runs_of(frame("offset_power_law")), "offset_power_law", x="params")
+    mask = np.arange(problem.n) % 2 == 0
+    sub = subset_problem(problem, mask)
+    assert sub.n == mask.sum() and list(sub.run_ids) == list(problem.run_ids[mask])
+    np.testing.assert_array_equal(sub.inputs["x"], problem.inputs["x"][mask])
+    assert sub.family is problem.family and sub.loss == problem.loss and problem.n == 25
+    with pytest.raises(FitError, match=r"found 2 usable run\(s\); the offset_power_law family has 3 parameters"):
+        subset_problem(problem, np.arange(problem.n) < 2)
+    with pytest.raises(FitError, match=r"`mask` must be a boolean array with one entry per run \(25\)"):
+        subset_problem(problem, np.ones(3, dtype=bool))
+
+
+# -------------------------------------------------------------------------------- influence
+
+
+def loop_influence(problem, at):
+    """Reference: refit every leave-one-out subset from scratch with fit_problem."""
+    out = {}
+    for i in range(problem.n):
+        mask = np.ones(problem.n, dtype=bool)
+        mask[i] = False
+        out[problem.run_ids[i]] = float(np.ravel(fit_problem(subset_problem(problem, mask)).predict(**at))[0])
+    return out
+
+
+@pytest.mark.parametrize("loss", ["ls", "huber"])
+def test_influence_vectorised_equals_a_loop_of_fits(loss):
+    df = corrupted_frame(rows=[8], seed=4, noise=0.01).iloc[::2].reset_index(drop=True)  # 13 runs
+    problem = prepare(runs_of(df), "offset_power_law", x="params", loss=loss)
+    result = fit_problem(problem)
+    table = influence(result, {"x": 1e12})
+    reference = loop_influence(problem, {"x": 1e12})
+    got = dict(zip(table["run_id"], table["prediction_without"]))
+    assert set(got) == set(reference)
+    for run_id, value in reference.items():
+        assert got[run_id] == pytest.approx(value, rel=1e-6), run_id
+    prediction = table.attrs["prediction"]
+    assert prediction == pytest.approx(float(result.predict(1e12)), rel=1e-12)
+    np.testing.assert_allclose(table["change"], table["prediction_without"] - prediction)
+    np.testing.assert_allclose(table["change_pct"], 100 * table["change"] / prediction)
+    assert list(np.abs(table["change_pct"])) == sorted(np.abs(table["change_pct"]), reverse=True)
+    assert table.attrs["warnings"] == []
+
+
+def test_influence_two_input_vectorised_equals_a_loop():
+    df = frame("chinchilla", seed=5, noise=0.01, per_budget=3)  # 18 runs
+    problem = prepare(runs_of(df), "chinchilla")
+    at = {"params": 7e10, "tokens": 1.4e12}
+    table = influence(fit_problem(problem), at)
+    reference = loop_influence(problem, at)
+    for run_id, value in zip(table["run_id"], table["prediction_without"]):
+        assert value == pytest.approx(reference[run_id], rel=1e-6), run_id
+
+
+def test_influence_names_the_corrupted_run():
+    df = corrupted_frame(factor=1.3, rows=[12], seed=6)
+    result = fit(runs_of(df), "offset_power_law", x="params", loss="ls")
+    table = influence(result, {"params": 1e12})  # the fit's own x name works too
+    assert table["run_id"].iloc[0] == "r012"
+    # without it the least-squares fit returns to the truth; with it the prediction is 2.5% off
+    truth = 1.7 + 400.0 * 1e12**-0.3
+    assert table["prediction_without"].iloc[0] == pytest.approx(truth, rel=0.005)
+    assert abs(table["change_pct"].iloc[0]) > 2.0
+    assert abs(table["change_pct"].iloc[0]) > 4 * abs(table["change_pct"].iloc[1])
+
+
+def test_influence_marks_runs_that_cannot_be_left_out():
+    # 4 runs, 3 parameters: any leave-one-out subset has 3 runs, fewer than the 4 a fit needs
+    problem = prepare(runs_of(frame("offset_power_law", n_points=4)), "offset_power_law", x="params")
+    table = influence(fit_problem(problem), {"x": 1e12})
+    assert table["prediction_without"].isna().all()
+
+
+def test_influence_target_errors():
+    result = fit(runs_of(frame("chinchilla", per_budget=3)), "chinchilla")
+    with pytest.raises(FitError, match=r'`at` must be \{"params": N, "tokens": D\} for the chinchilla family'):
+        influence(result, {"x": 1e12})
+    with pytest.raises(FitError, match=r"`at` values must be positive numbers; got tokens=-1"):
+        influence(result, {"params": 1e9, "tokens": -1})
+    one = fit(runs_of(frame("power_law")), "power_law", x="params")
+    with pytest.raises(FitError, match=r'`at` must be \{"x": value\} \(or \{"params": value\}\)'):
+        influence(one, {"compute": 1e21})
+
+
+# -------------------------------------------------------------------------------- families
+
+
+def by_hand(result, k, jacobian=0.0):
+    n = result.n_points
+    rss = result.rmse**2 * n
+    aic = n * math.log(rss / n) + 2 * k + jacobian
+    bic = n * math.log(rss / n) + k * math.log(n) + jacobian
+    return aic, bic
+
+
+def test_compare_families_information_criteria_by_hand():
+    runs = runs_of(frame("offset_power_law", seed=7, noise=0.01))
+    fits = [fit(runs, name, x="params") for name in ("power_law", "offset_power_law", "broken_power_law")]
+    table = compare_families(fits)
+    assert list(table.columns) == ["family", "x", "n_params", "rmse_log", "aic", "bic", "delta_aic", "akaike_weight"]
+    rows = table.set_index("family")
+    aics = {}
+    for f in fits:
+        aic, bic = by_hand(f, f.family.n_params)
+        row = rows.loc[f.family.name]
+        assert row["aic"] == pytest.approx(aic, rel=1e-9) and row["bic"] == pytest.approx(bic, rel=1e-9)
+        assert row["rmse_log"] == pytest.approx(f.rmse_log) and row["n_params"] == f.family.n_params
+        aics[f.family.name] = aic
+    best = min(aics.values())
+    total = sum(math.exp(-0.5 * (a - best)) for a in aics.values())
+    for name, a in aics.items():
+        assert rows.loc[name, "delta_aic"] == pytest.approx(a - best, abs=1e-9)
+        assert rows.loc[name, "akaike_weight"] == pytest.approx(math.exp(-0.5 * (a - best)) / total, rel=1e-9)
+    assert table["akaike_weight"].sum() == pytest.approx(1.0)
+    # the family the data was drawn from is the most probable, and the table is sorted best first
+    assert table["family"].iloc[0] == "offset_power_law" and table["delta_aic"].iloc[0] == 0.0
+
+
+def test_compare_families_true_two_input_family_wins():
+    runs = runs_of(frame("chinchilla", seed=8, noise=0.005))
+    fits = [fit(runs, "kaplan"), fit(runs, "chinchilla"), fit(runs, "offset_power_law", x="compute")]
+    table = compare_families(fits)
+    assert table["family"].iloc[0] == "chinchilla"
+    assert table["akaike_weight"].iloc[0] > 0.99
+    assert table.set_index("family").loc["chinchilla", "x"] == "params+tokens"
+
+
+def test_compare_families_mixed_spaces_use_the_jacobian():
+    df = frame("logistic", seed=9, noise=0.005)
+    runs = runs_of(df)
+    logistic, power = fit(runs, "logistic", x="params"), fit(runs, "power_law", x="params")
+    table = compare_families([power, logistic]).set_index("family")
+    jac = 2 * float(np.sum(np.log(df["accuracy"])))
+    assert table.loc["power_law", "aic"] == pytest.approx(by_hand(power, 2, jac)[0], rel=1e-9)
+    assert table.loc["power_law", "bic"] == pytest.approx(by_hand(power, 2, jac)[1], rel=1e-9)
+    assert table.loc["logistic", "aic"] == pytest.approx(by_hand(logistic, 4)[0], rel=1e-9)
+    assert table.loc["logistic", "akaike_weight"] > 0.99
+    assert "Jacobian" in compare_families([power, logistic]).attrs["note"]
+
+
+def test_compare_families_rejects_different_runs():
+    runs = runs_of(frame("offset_power_law"))
+    a = fit(runs, "offset_power_law", x="params")
+    b = fit(runs, "power_law", x="params", exclude=["r003"])
+    with pytest.raises(
+        FitError,
+        match=r"the fits must use the same runs to compare them: offset_power_law uses 25 run\(s\), "
+        r"power_law uses 24; only in offset_power_law: r003",
+    ):
+        compare_families([a, b])
+    with pytest.raises(FitError, match=r"`fits` must hold at least one fit; got none"):
+        compare_families([])
