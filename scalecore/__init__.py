@@ -11,6 +11,7 @@ The public API; everything else is an implementation detail::
 from .bootstrap import Band, BootstrapResult, Estimate, bootstrap
 from .budget import chinchilla_optimum, iso_flop_optimum
 from .data import Runs, load_runs, parse_number
+from .diagnostics import backtest, compare_families, influence, residual_table, suggest_outliers
 from .errors import DataError, FitError, FitWarning, ScaleCoreError
 from .families import FAMILIES, Family, get_family
 from .fitting import FitResult, fit, predict
@@ -30,6 +31,11 @@ __all__ = [
     "Runs",
     "ScaleCoreError",
     "__version__",
+    "backtest",
+    "compare_families",
+    "influence",
+    "residual_table",
+    "suggest_outliers",
     "bootstrap",
     "chinchilla_optimum",
     "fit",

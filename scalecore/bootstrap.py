@@ -22,7 +22,7 @@ import numpy as np
 
 from . import budget
 from .errors import FitError
-from .fitting import FitResult, Problem, distinct_optima, fit_problem, predict, prepare, solve
+from .fitting import FitResult, Problem, distinct_optima, fit_problem, min_distinct, predict, prepare, solve
 
 METHODS = ("cases", "residuals", "groups")
 
@@ -221,7 +221,7 @@ def _usable(problem: Problem, weights: np.ndarray) -> np.ndarray:
     fam = problem.family
     present = weights > 0
     ok = present.sum(axis=1) >= fam.n_params + 1
-    need = 2 if fam.is_two_input else min(fam.n_params, 3)
+    need = min_distinct(fam)
     for arr in problem.inputs.values():
         _, inv = np.unique(arr, return_inverse=True)
         distinct = np.zeros((len(weights), inv.max() + 1), dtype=bool)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .budget import FLOPS_PER_TOKEN_PARAM
 from .errors import FitError
-from .fitting import FitResult, Problem, distinct_optima, fit_problem, solve
+from .fitting import FitResult, Problem, check_size, distinct_optima, fit_problem, solve
 
 #: Consistency constants: sigma of a normal sample from its median absolute deviation and from
 #: its mean absolute deviation.
@@ -72,23 +72,9 @@ def subset_problem(problem: Problem, mask) -> Problem:
     mask = np.asarray(mask)
     if mask.dtype != bool or mask.shape != (problem.n,):
         raise FitError(f"`mask` must be a boolean array with one entry per run ({problem.n}); got shape {mask.shape} of {mask.dtype}")
-    fam = problem.family
-    n, p = int(mask.sum()), fam.n_params
-    if n < p + 1:
-        raise FitError(
-            f"found {n} usable run(s); the {fam.name} family has {p} parameters and needs at "
-            f"least {p + 1}. Include more runs or choose a family with fewer parameters."
-        )
     inputs = {name: np.asarray(arr)[mask] for name, arr in problem.inputs.items()}
-    need = 2 if fam.is_two_input else min(p, 3)
-    for name, arr in inputs.items():
-        distinct = len(np.unique(arr))
-        if distinct < need:
-            label = problem.x if name == "x" and problem.x else name
-            raise FitError(
-                f"the {n} runs have {distinct} distinct value(s) of `{label}`; the {fam.name} "
-                f"family needs at least {need} to fit a curve against it."
-            )
+    named = {(problem.x if name == "x" and problem.x else name): arr for name, arr in inputs.items()}
+    check_size(problem.family, named)
     return replace(
         problem,
         inputs=inputs,

@@ -203,6 +203,37 @@ def default_x(runs, family: Family) -> str | None:
     return "compute"
 
 
+def min_distinct(family: Family) -> int:
+    """Distinct values of each input a family needs: 2 for N and D each, else up to 3."""
+    return 2 if family.is_two_input else min(family.n_params, 3)
+
+
+def check_size(family: Family, arrays: dict) -> list[str]:
+    """Raise :class:`FitError` when ``arrays`` (input name -> values) are too few for ``family``.
+
+    The family needs ``n_params + 1`` runs and :func:`min_distinct` distinct values of every
+    input. Returns soft warnings (too few distinct sizes to separate alpha from beta).
+    """
+    n, p = len(next(iter(arrays.values()))), family.n_params
+    if n < p + 1:
+        raise FitError(
+            f"found {n} usable run(s); the {family.name} family has {p} parameters and needs at "
+            f"least {p + 1}. Include more runs or choose a family with fewer parameters."
+        )
+    warnings = []
+    need = min_distinct(family)
+    for name, arr in arrays.items():
+        distinct = len(np.unique(arr))
+        if distinct < need:
+            raise FitError(
+                f"the {n} runs have {distinct} distinct value(s) of `{name}`; the {family.name} "
+                f"family needs at least {need} to fit a curve against it."
+            )
+        if family.is_two_input and distinct < 3:
+            warnings.append(f"only {distinct} distinct values of `{name}`: too few to separate alpha from beta reliably")
+    return warnings
+
+
 def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="huber", delta=1e-3) -> Problem:
     """Check the arguments of a fit against the data; return the arrays it works on.
 
@@ -278,26 +309,8 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
 
     input_names = family.inputs if family.is_two_input else (x,)
     arrays = {name: runs.values(name)[keep] for name in input_names}
+    warnings += check_size(family, arrays)
     inputs = {"x": arrays[x]} if x else arrays
-    n = int(keep.sum())
-    p = family.n_params
-    if n < p + 1:
-        raise FitError(
-            f"found {n} usable run(s); the {family.name} family has {p} parameters and needs at "
-            f"least {p + 1}. Include more runs or choose a family with fewer parameters."
-        )
-    for name, arr in arrays.items():
-        distinct = len(np.unique(arr))
-        need = 2 if family.is_two_input else min(p, 3)
-        if distinct < need:
-            raise FitError(
-                f"the {n} runs have {distinct} distinct value(s) of `{name}`; the {family.name} "
-                f"family needs at least {need} to fit a curve against it."
-            )
-        if family.is_two_input and distinct < 3:
-            warnings.append(
-                f"only {distinct} distinct values of `{name}`: too few to separate alpha from beta reliably"
-            )
     groups = np.asarray(runs.frame["group"].astype(str).to_numpy()[keep], dtype=object)
     return Problem(
         family=family,
