@@ -1,0 +1,686 @@
+"""Experiments side by side: the same family fitted to two or more groups of runs, compared with intervals.
+
+Each group (an architecture, a dataset, an optimiser: a group column, or one CSV file per group) is
+fitted and bootstrapped on its own, with its own seed derived from one seed, so the groups'
+resamples are independent. Derived comparisons pair resample ``i`` of one group with resample ``i``
+of the other, which is valid precisely because the bootstraps are independent:
+
+- **exponent differences**, e.g. ``alpha_A - alpha_B``;
+- the **crossover**: the ``x`` where the two fitted curves meet, found per resample by a vectorised
+  bracketing search on ``log x`` (a sign scan over a wide grid, then bisection), together with the
+  share of resamples that have a crossover at all;
+- the **compute multiplier** at a scale ``x0``: how much more ``x`` group A needs to reach the metric
+  group B reaches at ``x0`` -- the ratio ``x_A / x0`` from solving ``L_A(x_A) = L_B(x0)`` per resample.
+
+One-input families are compared against the chosen ``x`` (params, tokens or compute). Two-input
+families (Chinchilla, Kaplan) are compared along their compute-optimal frontier ``L*(C)``: the best
+loss each law reaches with compute ``C`` (closed form for Chinchilla's law; for others tabulated
+with :func:`budget.iso_flop_optimum` and interpolated in log-log).
+
+Everything is vectorised over the resamples; nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import budget
+from .bootstrap import Band, BootstrapResult, Estimate, bootstrap_problem
+from .errors import DataError, FitError, ScaleCoreError
+from .families import Family, get_family
+from .fitting import fit_problem, prepare
+from .formatting import format_interval, format_number
+
+#: The exponents of each family whose differences are reported.
+EXPONENTS: dict[str, tuple[str, ...]] = {
+    "power_law": ("alpha",),
+    "offset_power_law": ("alpha",),
+    "broken_power_law": ("alpha", "c"),
+    "chinchilla": ("alpha", "beta"),
+    "kaplan": ("alpha_N", "alpha_D"),
+    "logistic": ("slope",),
+}
+#: Name of Chinchilla's compute exponent: along the frontier L*(C) - E ~ C^-(alpha beta / (alpha + beta)).
+COMPUTE_EXPONENT = "alpha*beta/(alpha+beta)"
+
+#: How far (decades of x) beyond the fitted range a crossover is looked for, on each side.
+CROSSOVER_DECADES = 4.0
+#: How far (decades of x) from the scale x0 the compute multiplier is looked for, on each side.
+MULTIPLIER_DECADES = 6.0
+#: Grid points per decade of the sign scan that brackets the roots; bisection refines them.
+SCAN_PER_DECADE = 24
+BISECTIONS = 60
+#: Table points per decade for a frontier without a closed form (interpolated in log-log).
+TABLE_PER_DECADE = 12
+#: The table spans the data's compute range widened by this many decades on each side (more on demand).
+TABLE_DECADES = 6.0
+LN10 = math.log(10.0)
+
+AXIS_WORDS = {"params": "model size", "tokens": "tokens", "compute": "compute"}
+AXIS_UNITS = {"params": "parameters", "tokens": "tokens", "compute": "FLOP"}
+GROUP_BY_FILE = "file"
+
+
+# ------------------------------------------------------------------------------ groups
+
+
+def group_labels(runs, by: str = "group") -> np.ndarray:
+    """The group of every run: the values of column ``by``, or the source file with ``by="file"``.
+
+    Missing values give ``""`` (those runs belong to no group).
+    """
+    if by == GROUP_BY_FILE:
+        return np.asarray([Path(str(f)).name for f in runs.source_files], dtype=object)
+    by = _column(runs, by)
+    if by not in runs.frame.columns:
+        options = group_columns(runs)
+        raise DataError(
+            f"there is no column `{by}` to group the runs by; "
+            + (f"choose one of: {', '.join(options)}" if options else "the data has no column with 2 or more groups")
+        )
+    col = runs.frame[by]
+    labels = col.astype(str).to_numpy(dtype=object)
+    labels[col.isna().to_numpy()] = ""
+    return np.asarray([s.strip() for s in labels], dtype=object)
+
+
+def _column(runs, by: str) -> str:
+    """The frame column for ``by``: itself, or the role a file column was read as ("arch" -> "group")."""
+    if by in runs.frame.columns:
+        return by
+    for role, source in dict(runs.roles).items():
+        if source == by and role in runs.frame.columns:
+            return role
+    return by
+
+
+def group_columns(runs, max_groups: int = 24) -> list[str]:
+    """Columns that split the runs into 2..``max_groups`` groups (``"file"`` when there are several files)."""
+    from .data import ROLES, SIZE_ROLES
+
+    out = []
+    for col in runs.frame.columns:
+        if col in SIZE_ROLES or col in runs.metrics or col == "run_id":
+            continue
+        values = runs.frame[col].dropna()
+        n = values.astype(str).nunique()
+        if 2 <= n <= max_groups and (col in ROLES or n < len(runs)):
+            out.append(str(col))
+    if len(set(runs.source_files)) > 1:
+        out.append(GROUP_BY_FILE)
+    return out
+
+
+def group_names(runs, by: str = "group") -> list[str]:
+    """Distinct groups in order of first appearance."""
+    labels = group_labels(runs, by)
+    return [g for g in dict.fromkeys(labels.tolist()) if g != ""]
+
+
+def child_seeds(seed: int | None, n: int) -> list[int | None]:
+    """``n`` independent seeds derived from one (NumPy ``SeedSequence.spawn``); None stays None."""
+    if seed is None:
+        return [None] * n
+    return [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+# ------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class Crossover:
+    """Where the curves of groups ``a`` and ``b`` meet, with its interval over the paired resamples.
+
+    ``status``: ``"inside"`` (in the fitted range), ``"beyond"`` (above it), ``"below"`` (under it) or
+    ``"none"`` (the best fits do not meet within ``searched``). ``share``: the fraction of paired
+    resamples that have a crossover within ``searched``; ``share_inside``: within the fitted range.
+    The interval is taken over the resamples that cross (the crossover nearest the best fit's).
+    """
+
+    a: str
+    b: str
+    axis: str
+    status: str
+    x: Estimate
+    metric: Estimate
+    share: float
+    share_inside: float
+    fitted_range: tuple[float, float]
+    searched: tuple[float, float]
+    n_pairs: int
+    interval: str
+
+    def text(self) -> str:
+        unit = AXIS_UNITS.get(self.axis, "")
+        if self.status == "none":
+            return (f"no crossover in the fitted range (nor within {_span_text(self.searched)}); "
+                    f"{self.share:.0%} of resamples cross there")
+        where = {"inside": "crossover in the fitted range at",
+                 "beyond": "crossover beyond the fitted range at",
+                 "below": "crossover below the fitted range at"}[self.status]
+        return f"{where} {_estimate_text(self.x)} {unit} ({self.share:.0%} of resamples cross)".replace("  ", " ")
+
+    def to_dict(self) -> dict:
+        return {
+            "a": self.a, "b": self.b, "axis": self.axis, "status": self.status,
+            "x": _estimate_dict(self.x), "metric": _estimate_dict(self.metric),
+            "share": self.share, "share_inside": self.share_inside,
+            "fitted_range": list(self.fitted_range), "searched": list(self.searched),
+            "n_pairs": self.n_pairs, "interval": self.interval, "text": self.text(),
+        }
+
+
+@dataclass(frozen=True)
+class Multiplier:
+    """How much more ``axis`` group ``a`` needs to reach group ``b``'s metric at ``at``: x_a / at.
+
+    ``target`` is group ``b``'s metric at ``at``. ``share``: the fraction of paired resamples in which
+    group ``a`` reaches it within ``searched``; the interval is over those. ``status`` is ``"ok"``
+    or ``"unreachable"`` (the best fit of ``a`` never reaches it within ``searched``).
+    """
+
+    a: str
+    b: str
+    axis: str
+    at: float
+    status: str
+    multiplier: Estimate
+    target: Estimate
+    share: float
+    searched: tuple[float, float]
+    n_pairs: int
+    interval: str
+
+    def text(self) -> str:
+        word = AXIS_WORDS.get(self.axis, self.axis)
+        if self.status == "unreachable":
+            return (f"`{self.a}` does not reach `{self.b}`'s {format_number(self.target.value)} at "
+                    f"{format_number(self.at)} within {_span_text(self.searched)}")
+        return (f"`{self.a}` needs {_estimate_text(self.multiplier)}× the {word} of `{self.b}` to reach its "
+                f"{format_number(self.target.value)} at {format_number(self.at)} "
+                f"({self.share:.0%} of resamples reach it)")
+
+    def to_dict(self) -> dict:
+        return {
+            "a": self.a, "b": self.b, "axis": self.axis, "at": self.at, "status": self.status,
+            "multiplier": _estimate_dict(self.multiplier), "target": _estimate_dict(self.target),
+            "share": self.share, "searched": list(self.searched), "n_pairs": self.n_pairs,
+            "interval": self.interval, "text": self.text(),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """One family fitted to several groups, each with its own independent bootstrap.
+
+    ``axis`` is the x the curves are compared against (``"compute"`` for two-input families, which
+    are compared along their compute-optimal frontier); ``ranges`` the x range of each group's runs.
+    """
+
+    family: Family
+    axis: str
+    metric: str
+    by: str
+    results: dict
+    seeds: dict
+    ranges: dict
+    seed: int | None
+    k: float = budget.FLOPS_PER_TOKEN_PARAM
+    _tables: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(self.results)
+
+    @property
+    def confidence_level(self) -> float:
+        return next(iter(self.results.values())).confidence_level
+
+    @property
+    def n_resamples(self) -> int:
+        return next(iter(self.results.values())).n_resamples
+
+    @property
+    def method(self) -> str:
+        return next(iter(self.results.values())).method
+
+    @property
+    def along_frontier(self) -> bool:
+        return self.family.is_two_input
+
+    @property
+    def interval_label(self) -> str:
+        return (f"{self.confidence_level:.0%} bootstrap percentile interval (independent {self.method} "
+                f"bootstraps of each group, {self.n_resamples} resamples paired by index)")
+
+    @property
+    def fitted_range(self) -> tuple[float, float]:
+        """The x covered by every group's runs (their union when they do not overlap)."""
+        lo = max(r[0] for r in self.ranges.values())
+        hi = min(r[1] for r in self.ranges.values())
+        if lo < hi:
+            return (lo, hi)
+        return (min(r[0] for r in self.ranges.values()), max(r[1] for r in self.ranges.values()))
+
+    @property
+    def data_range(self) -> tuple[float, float]:
+        return (min(r[0] for r in self.ranges.values()), max(r[1] for r in self.ranges.values()))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        out = []
+        for g, boot in self.results.items():
+            out += [f"`{g}`: {w}" for w in list(boot.fit.warnings) + list(boot.warnings)]
+        return tuple(out)
+
+    def _check_groups(self, *names: str) -> None:
+        for name in names:
+            if name not in self.results:
+                raise FitError(f"unknown group `{name}`; the groups are {', '.join(self.groups)}")
+
+    # ---------------------------------------------------------------- curves
+
+    def values(self, group: str, lx, rows: np.ndarray | None = None) -> np.ndarray:
+        """The fitted metric of ``group`` in its residual space (log metric, or the metric for a
+        linear family) at ``log x`` values ``lx`` of shape (B, m) -- for the best fit (``rows`` None,
+        B = 1) or for the bootstrap samples with indices ``rows`` (B = len(rows))."""
+        boot = self.results[group]
+        fam = self.family
+        theta = boot.fit.theta[None, :] if rows is None else boot.samples[rows]
+        lx = np.asarray(lx, float)
+        lx = np.broadcast_to(lx, (len(theta), lx.shape[-1]) if lx.ndim else (len(theta), 1))
+        with np.errstate(all="ignore"):
+            if not fam.is_two_input:
+                f, _ = fam.evaluate(fam.to_internal(theta), {"x": np.exp(lx)}, jac=False)
+                return f
+            if fam.name == "chinchilla":
+                loss = budget.chinchilla_optimum(theta[:, None, :], np.exp(lx), self.k)["loss"]
+                return np.log(loss) if fam.space == "log" else loss
+            return self._from_table(group, rows, lx)
+
+    def _from_table(self, group: str, rows, lx: np.ndarray) -> np.ndarray:
+        """A frontier without a closed form, tabulated on a log-compute grid and interpolated."""
+        which = "point" if rows is None else "samples"
+        finite = lx[np.isfinite(lx)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        key = (group, which)
+        table = self._tables.get(key)
+        if table is None or lo < table[0][0] or hi > table[0][-1]:
+            d_lo, d_hi = self.data_range
+            lo = min(lo, math.log(d_lo) - TABLE_DECADES * LN10)
+            hi = max(hi, math.log(d_hi) + TABLE_DECADES * LN10)
+            if table is not None:
+                lo, hi = min(lo, table[0][0]), max(hi, table[0][-1])
+            n = max(int(math.ceil((hi - lo) / LN10 * TABLE_PER_DECADE)) + 1, 3)
+            grid = np.linspace(lo - 1e-9, hi + 1e-9, n)
+            boot = self.results[group]
+            theta = boot.fit.theta[None, :] if rows is None else boot.samples
+            values = np.full((len(theta), n), np.nan)
+            ok = np.all(np.isfinite(theta), axis=1)
+            if ok.any():
+                values[ok] = frontier_values(self.family, theta[ok], grid, self.k)
+            table = (grid, values)
+            self._tables[key] = table
+        grid, values = table
+        idx = np.zeros(len(lx), dtype=int) if rows is None else np.asarray(rows)
+        h = grid[1] - grid[0]
+        pos = (lx - grid[0]) / h
+        i = np.clip(np.floor(np.nan_to_num(pos, nan=0.0)).astype(int), 0, len(grid) - 2)
+        w = pos - i
+        out = values[idx[:, None], i] * (1 - w) + values[idx[:, None], i + 1] * w
+        out[(pos < -1e-6) | (pos > len(grid) - 1 + 1e-6) | ~np.isfinite(pos)] = np.nan
+        return out
+
+    def curve(self, group: str, xs) -> tuple[np.ndarray, np.ndarray]:
+        """The metric of ``group`` at ``xs``: the best fit (m,) and each good resample (B_ok, m)."""
+        self._check_groups(group)
+        lx = np.log(np.asarray(xs, float))[None, :]
+        boot = self.results[group]
+        rows = np.flatnonzero(~boot.failed)
+        point, samples = self.values(group, lx)[0], self.values(group, lx, rows)
+        if self.family.space == "log":
+            point, samples = np.exp(point), np.exp(samples)
+        return point, samples
+
+    def band(self, group: str, xs) -> Band:
+        """The fitted curve of ``group`` over ``xs`` with its confidence band (percentile)."""
+        self._check_groups(group)
+        boot = self.results[group]
+        if not self.family.is_two_input:
+            return boot.band(np.asarray(xs, float))
+        point, samples = self.curve(group, xs)
+        ok = np.isfinite(samples).sum(axis=0) >= 2
+        lower = np.full(point.shape, np.nan)
+        upper = np.full(point.shape, np.nan)
+        median = np.full(point.shape, np.nan)
+        if ok.any():
+            level = boot.confidence_level
+            q = np.nanquantile(samples[:, ok], [(1 - level) / 2, 0.5, (1 + level) / 2], axis=0)
+            lower[ok], median[ok], upper[ok] = q
+        return Band(point=point, median=median, lower=lower, upper=upper, kind="confidence",
+                    confidence_level=boot.confidence_level)
+
+    # ---------------------------------------------------------------- comparisons
+
+    def paired_rows(self, a: str, b: str) -> np.ndarray:
+        """Indices of the resamples that succeeded in both groups (resample i of a with i of b)."""
+        fa, fb = self.results[a].failed, self.results[b].failed
+        m = min(len(fa), len(fb))
+        return np.flatnonzero(~fa[:m] & ~fb[:m])
+
+    def exponents(self, group: str, theta=None) -> dict[str, np.ndarray]:
+        """The exponents of ``group`` for its best fit (scalars) or for parameter rows ``theta``."""
+        boot = self.results[group]
+        theta = boot.fit.theta if theta is None else np.asarray(theta, float)
+        names = self.family.param_names
+        out = {n: theta[..., names.index(n)] for n in EXPONENTS.get(self.family.name, ()) if n in names}
+        if self.family.name == "chinchilla":
+            al, be = theta[..., 3], theta[..., 4]
+            with np.errstate(all="ignore"):
+                out[COMPUTE_EXPONENT] = al * be / (al + be)
+        return out
+
+    def exponent_difference(self, a: str, b: str) -> dict[str, Estimate]:
+        """``exponent_a - exponent_b`` for each exponent of the family, with its interval."""
+        self._check_groups(a, b)
+        rows = self.paired_rows(a, b)
+        pa, pb = self.exponents(a), self.exponents(b)
+        sa = self.exponents(a, self.results[a].samples[rows])
+        sb = self.exponents(b, self.results[b].samples[rows])
+        ref = self.results[a]
+        return {n: ref.estimate(float(pa[n] - pb[n]), sa[n] - sb[n]) for n in pa}
+
+    def crossover(self, a: str, b: str, decades: float = CROSSOVER_DECADES) -> Crossover:
+        """Where the fitted curves of ``a`` and ``b`` meet (see :class:`Crossover`)."""
+        self._check_groups(a, b)
+        lo_r, hi_r = self.fitted_range
+        d_lo, d_hi = self.data_range
+        lo, hi = math.log(d_lo) - decades * LN10, math.log(d_hi) + decades * LN10
+        rows = self.paired_rows(a, b)
+
+        def gap(rws):
+            return lambda lx: self.values(a, lx, rws) - self.values(b, lx, rws)
+
+        ref_lo, ref_hi = math.log(lo_r), math.log(hi_r)
+        point = _roots(gap(None), 1, lo, hi, np.array([ref_lo]), np.array([ref_hi]))[0]
+        if np.isfinite(point):
+            ref = np.full(len(rows), point)
+            samples = _roots(gap(rows), len(rows), lo, hi, ref, ref)
+        else:
+            samples = _roots(gap(rows), len(rows), lo, hi, np.full(len(rows), ref_lo), np.full(len(rows), ref_hi))
+        eps = 1e-9
+        if not np.isfinite(point):
+            status = "none"
+        elif point < ref_lo - eps:
+            status = "below"
+        elif point > ref_hi + eps:
+            status = "beyond"
+        else:
+            status = "inside"
+        found = np.isfinite(samples)
+        inside = found & (samples >= ref_lo - eps) & (samples <= ref_hi + eps)
+        boot = self.results[a]
+        x_est = boot.estimate(math.exp(point) if np.isfinite(point) else math.nan, np.exp(samples[found]))
+        y_point = self._metric_at(a, None, np.array([point])) if np.isfinite(point) else np.array([math.nan])
+        y_samples = self._metric_at(a, rows[found], samples[found]) if found.any() else np.array([])
+        n = len(rows)
+        return Crossover(
+            a=a, b=b, axis=self.axis, status=status, x=x_est,
+            metric=boot.estimate(float(y_point[0]), y_samples),
+            share=float(found.mean()) if n else math.nan,
+            share_inside=float(inside.mean()) if n else math.nan,
+            fitted_range=(lo_r, hi_r), searched=(math.exp(lo), math.exp(hi)), n_pairs=n,
+            interval=self.interval_label,
+        )
+
+    def multiplier(self, a: str, b: str, at: float, decades: float = MULTIPLIER_DECADES) -> Multiplier:
+        """How much more x group ``a`` needs to reach group ``b``'s metric at ``at`` (see :class:`Multiplier`)."""
+        self._check_groups(a, b)
+        if not (isinstance(at, (int, float, np.floating, np.integer)) and math.isfinite(at) and at > 0):
+            raise FitError(f"`at` must be a positive number (a scale in {AXIS_UNITS.get(self.axis, self.axis)}); got {at!r}")
+        at = float(at)
+        l0 = math.log(at)
+        lo, hi = l0 - decades * LN10, l0 + decades * LN10
+        rows = self.paired_rows(a, b)
+        t_point = self.values(b, np.array([[l0]]))[:, 0]
+        t_samples = self.values(b, np.full((len(rows), 1), l0), rows)[:, 0]
+
+        def gap(rws, target):
+            return lambda lx: self.values(a, lx, rws) - target[:, None]
+
+        ref = np.array([l0])
+        point = _roots(gap(None, t_point), 1, lo, hi, ref, ref)[0]
+        refs = np.full(len(rows), l0 if not np.isfinite(point) else point)
+        samples = _roots(gap(rows, t_samples), len(rows), lo, hi, refs, refs)
+        found = np.isfinite(samples)
+        boot = self.results[a]
+        to_metric = np.exp if self.family.space == "log" else (lambda v: v)
+        n = len(rows)
+        return Multiplier(
+            a=a, b=b, axis=self.axis, at=at, status="ok" if np.isfinite(point) else "unreachable",
+            multiplier=boot.estimate(math.exp(point - l0) if np.isfinite(point) else math.nan,
+                                     np.exp(samples[found] - l0)),
+            target=self.results[b].estimate(float(to_metric(t_point[0])), to_metric(t_samples)),
+            share=float(found.mean()) if n else math.nan,
+            searched=(math.exp(lo), math.exp(hi)), n_pairs=n, interval=self.interval_label,
+        )
+
+    def _metric_at(self, group: str, rows, lx: np.ndarray) -> np.ndarray:
+        v = self.values(group, lx[:, None], rows)[:, 0] if rows is not None else self.values(group, lx[None, :])[0]
+        return np.exp(v) if self.family.space == "log" else v
+
+    def default_scale(self) -> float:
+        """A scale for the multiplier when none is chosen: the top of the fitted range."""
+        return self.fitted_range[1]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every group against the first one (the reference)."""
+        return [(g, self.groups[0]) for g in self.groups[1:]]
+
+    def summary(self, at: float | None = None) -> list[dict]:
+        """One row per pair (each group against the first): exponent differences, crossover and
+        multiplier, as plain dicts (numbers and the text shown)."""
+        at = self.default_scale() if at is None else at
+        rows = []
+        for a, b in self.pairs():
+            diffs = self.exponent_difference(a, b)
+            cross = self.crossover(a, b)
+            mult = self.multiplier(a, b, at)
+            rows.append({
+                "a": a, "b": b,
+                "differences": {n: _estimate_dict(e) for n, e in diffs.items()},
+                "crossover": cross.to_dict(), "multiplier": mult.to_dict(),
+            })
+        return rows
+
+    def to_dict(self, at: float | None = None) -> dict:
+        return {
+            "family": self.family.name, "axis": self.axis, "metric": self.metric, "by": self.by,
+            "along_frontier": self.along_frontier, "seed": self.seed, "seeds": dict(self.seeds),
+            "k": self.k, "interval": self.interval_label,
+            "ranges": {g: list(r) for g, r in self.ranges.items()},
+            "groups": {g: boot.to_dict() for g, boot in self.results.items()},
+            "pairs": self.summary(at),
+        }
+
+
+# ------------------------------------------------------------------------------ entry point
+
+
+def compare(
+    runs,
+    family,
+    *,
+    by: str = "group",
+    groups: Sequence[str] | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    exclude: Sequence[str] = (),
+    loss: str = "huber",
+    delta: float = 1e-3,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: int | None = 0,
+    method: str = "cases",
+) -> Comparison:
+    """Fit ``family`` to each group of ``runs`` and bootstrap each independently.
+
+    ``by`` names the column that defines the groups (``"group"``, any other column, or ``"file"``
+    for one group per source file); ``groups`` picks and orders them (default: all, in order of first
+    appearance; the first is the reference of :meth:`Comparison.summary`). Group ``i`` is
+    bootstrapped with ``child_seeds(seed, n)[i]``, so the same ``seed`` gives identical numbers.
+    """
+    fam = get_family(family)
+    labels = group_labels(runs, by)
+    available = group_names(runs, by)
+    chosen = list(dict.fromkeys(str(g) for g in (groups if groups is not None else available)))
+    unknown = [g for g in chosen if g not in available]
+    if unknown:
+        raise DataError(f"no group(s) {', '.join(f'`{g}`' for g in unknown)} in column `{by}`; "
+                        f"the groups are {', '.join(available) or 'none'}")
+    if len(chosen) < 2:
+        raise FitError(
+            f"a comparison needs at least two groups; {'column' if by != GROUP_BY_FILE else 'the'} `{by}` "
+            f"gives {len(chosen)} ({', '.join(chosen) or 'none'}). Choose another group column, or load "
+            "one file per group."
+        )
+    seeds = child_seeds(seed, len(chosen))
+    excluded = {str(e) for e in exclude}
+    results, ranges, seed_of = {}, {}, {}
+    k = float(getattr(runs, "flops_per_token_param", budget.FLOPS_PER_TOKEN_PARAM))
+    axis = "compute" if fam.is_two_input else None
+    for name, s in zip(chosen, seeds):
+        sub = runs.subset(labels == name)
+        own = [e for e in sub.run_ids.tolist() if e in excluded]
+        try:
+            problem = prepare(sub, fam, x=x if not fam.is_two_input else None, y=y, exclude=own,
+                              loss=loss, delta=delta)
+            fit = fit_problem(problem)
+            boot = bootstrap_problem(problem, n_resamples=n_resamples, confidence_level=confidence_level,
+                                     seed=s, method=method, fit=fit)
+        except ScaleCoreError as exc:
+            raise type(exc)(f"group `{name}`: {exc}") from None
+        if fam.is_two_input:
+            xs = k * problem.inputs["params"] * problem.inputs["tokens"]
+        else:
+            xs = problem.inputs["x"]
+            axis = problem.x
+        results[name], seed_of[name] = boot, s
+        ranges[name] = (float(np.min(xs)), float(np.max(xs)))
+    metric = next(iter(results.values())).fit.y
+    return Comparison(family=fam, axis=axis, metric=metric, by=by, results=results, seeds=seed_of,
+                      ranges=ranges, seed=seed, k=k)
+
+
+# ------------------------------------------------------------------------------ frontiers
+
+
+def frontier_values(family, theta, log_compute, k: float = budget.FLOPS_PER_TOKEN_PARAM,
+                    n_range=(1e3, 1e16), coarse: int = 81, iterations: int = 48) -> np.ndarray:
+    """The compute-optimal metric of a two-input ``family`` in its residual space, for every row of
+    ``theta`` (B, p) at every ``log_compute`` (G,): shape (B, G).
+
+    The same method as :func:`budget.iso_flop_optimum` (a coarse grid over log N along
+    ``D = C/(k N)``, then golden-section refinement), vectorised over the budgets as well, in chunks.
+    """
+    fam = get_family(family)
+    theta = np.atleast_2d(np.asarray(theta, float))
+    lc = np.asarray(log_compute, float)
+    z = fam.to_internal(theta)
+    B, G = len(theta), len(lc)
+    lk = math.log(k)
+
+    def f(log_n, lcs):  # log_n (B, g, m), lcs (g,) -> (B, g, m)
+        shape = log_n.shape
+        ln2 = log_n.reshape(B, -1)
+        ld2 = (lcs[None, :, None] - lk - log_n).reshape(B, -1)
+        with np.errstate(all="ignore"):
+            out, _ = fam.evaluate(z, {"params": np.exp(ln2), "tokens": np.exp(ld2)}, jac=False)
+        return np.where(np.isfinite(out), out, np.inf).reshape(shape)
+
+    grid = np.linspace(math.log(n_range[0]), math.log(n_range[1]), coarse)
+    lo = np.empty((B, G))
+    hi = np.empty((B, G))
+    chunk = max(1, 2_000_000 // max(B * coarse, 1))
+    for s0 in range(0, G, chunk):
+        cs = lc[s0 : s0 + chunk]
+        vals = f(np.broadcast_to(grid, (B, len(cs), coarse)), cs)
+        i = np.clip(np.argmin(vals, axis=2), 1, coarse - 2)
+        lo[:, s0 : s0 + chunk], hi[:, s0 : s0 + chunk] = grid[i - 1], grid[i + 1]
+    invphi = (math.sqrt(5.0) - 1.0) / 2.0
+    for _ in range(iterations):
+        x1 = hi - invphi * (hi - lo)
+        x2 = lo + invphi * (hi - lo)
+        left = f(x1[:, :, None], lc)[:, :, 0] < f(x2[:, :, None], lc)[:, :, 0]
+        hi = np.where(left, x2, hi)
+        lo = np.where(left, lo, x1)
+    out = f((0.5 * (lo + hi))[:, :, None], lc)[:, :, 0]
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+# ------------------------------------------------------------------------------ root finding
+
+
+def _roots(fn, B: int, lo: float, hi: float, ref_lo: np.ndarray, ref_hi: np.ndarray) -> np.ndarray:
+    """For each of B rows, a root of ``fn`` on [lo, hi] (log x), NaN where there is none.
+
+    ``fn(lx)`` maps (B, m) -> (B, m). A sign scan on a grid brackets every sign change; each row keeps
+    the bracket nearest to its reference interval [ref_lo, ref_hi] (ties: the smaller x) and refines
+    it by bisection to machine precision.
+    """
+    if B == 0:
+        return np.empty(0)
+    n = max(int(math.ceil((hi - lo) / LN10 * SCAN_PER_DECADE)) + 1, 3)
+    grid = np.linspace(lo, hi, n)
+    with np.errstate(all="ignore"):
+        v = fn(np.broadcast_to(grid, (B, n)))
+    neg = v <= 0
+    fin = np.isfinite(v)
+    change = (neg[:, :-1] != neg[:, 1:]) & fin[:, :-1] & fin[:, 1:]
+    mid = 0.5 * (grid[:-1] + grid[1:])
+    dist = np.maximum(np.maximum(ref_lo[:, None] - mid[None, :], mid[None, :] - ref_hi[:, None]), 0.0)
+    score = np.where(change, dist + 1e-12 * (mid - lo)[None, :], np.inf)
+    j = np.argmin(score, axis=1)
+    has = np.isfinite(score[np.arange(B), j])
+    a, b = grid[j].copy(), grid[j + 1].copy()
+    fa_neg = neg[np.arange(B), j]
+    for _ in range(BISECTIONS):
+        m = 0.5 * (a + b)
+        with np.errstate(all="ignore"):
+            fm = fn(m[:, None])[:, 0]
+        m_neg = fm <= 0
+        left = m_neg != fa_neg  # the sign changes between a and m
+        b = np.where(left, m, b)
+        a = np.where(left, a, m)
+    out = 0.5 * (a + b)
+    out[~has] = np.nan
+    return out
+
+
+# ------------------------------------------------------------------------------ text
+
+
+def _estimate_text(e: Estimate) -> str:
+    if not all(math.isfinite(v) for v in (e.value, e.low, e.high)):
+        return format_number(e.value)
+    v, lo, hi = format_interval(e.value, e.low, e.high)
+    return f"{v} [{lo}, {hi}]"
+
+
+def estimate_text(e: Estimate) -> str:
+    """``"2.31 [2.27, 2.36]"``: PDG-rounded value and interval (the bare value if there is none)."""
+    return _estimate_text(e)
+
+
+def _estimate_dict(e: Estimate) -> dict:
+    return {"value": e.value, "low": e.low, "high": e.high, "standard_error": e.standard_error,
+            "text": _estimate_text(e)}
+
+
+def _span_text(span: tuple[float, float]) -> str:
+    return f"{format_number(span[0], 2)}–{format_number(span[1], 2)}"
