@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bootstrap_args(p_fit)
     p_fit.add_argument("--json", action="store_true", help="print one JSON object")
     sub.add_parser("families", help="list the fit families")
+    _add_budget_parser(sub)
     return parser
 
 
@@ -89,7 +90,102 @@ def _families_command(args) -> int:
     return 0
 
 
-COMMANDS = {"fit": _fit_command, "families": _families_command}
+def _add_budget_parser(sub) -> None:
+    p = sub.add_parser("budget", help="plan a training run for a compute budget from a fit or a published law",
+                       description="Compute-optimal N and D, loss, cost, the inverse and inference-aware sizing. "
+                                   "The law comes from RUNS.csv (fitted; intervals with --bootstrap), --law or --preset.")
+    p.add_argument("runs", nargs="*", metavar="RUNS.csv", help="CSV files of runs to fit (or use --law/--preset)")
+    p.add_argument("--family", default="chinchilla", help="fit family for RUNS.csv (default chinchilla)")
+    p.add_argument("--x", choices=("params", "tokens", "compute"), help="input of a one-input family")
+    p.add_argument("--y", help="metric column (default: the first detected)")
+    p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
+    p.add_argument("--loss", choices=("huber", "ls"), default="huber")
+    p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
+    law = p.add_mutually_exclusive_group()
+    law.add_argument("--law", metavar="TEXT", help='constants instead of a CSV: "E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"')
+    law.add_argument("--preset", metavar="NAME", help="a published law instead of a CSV: besiroglu2024, hoffmann2022, hoffmann2022_tex")
+    p.add_argument("--compute", metavar="FLOPS", help="training budget in FLOPs, e.g. 1e24")
+    p.add_argument("--accelerator", metavar="NAME", help='hardware preset, e.g. "NVIDIA H100 SXM" (see the budget page)')
+    p.add_argument("--peak-flops", metavar="FLOPS", help="peak dense FLOP/s per accelerator (overrides the preset)")
+    p.add_argument("--count", type=int, default=1, help="number of accelerators (default 1)")
+    p.add_argument("--days", metavar="DAYS", help="days of training (budget from hardware when --compute is absent)")
+    p.add_argument("--mfu", type=float, default=0.4, help="model FLOPs utilisation (default 0.4)")
+    p.add_argument("--price", metavar="PRICE", help="price per accelerator-hour -> cost")
+    p.add_argument("--target-loss", metavar="LOSS", help="also: the least compute that reaches this loss")
+    p.add_argument("--inference-tokens", metavar="TOKENS", help="lifetime inference tokens -> inference-aware sizing")
+    p.add_argument("--unique-tokens", metavar="TOKENS", help="unique training tokens available -> epochs, warning")
+    p.add_argument("--data-constrained", action="store_true", help="loss with repeated data (Muennighoff et al. 2023)")
+    _add_bootstrap_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _budget_command(args) -> int:
+    from . import budget
+    from .data import parse_number
+    from .errors import DataError
+
+    def number(flag: str, text):
+        if text is None:
+            return None
+        try:
+            value = parse_number(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise DataError(f"`--{flag}` must be a positive number such as 1e24 or 3.8e25; got {text!r}")
+        return value
+
+    law = _budget_law(args)
+    hardware = None
+    if args.accelerator or args.peak_flops:
+        hardware = (budget.Hardware.of(args.accelerator, args.count, args.mfu, number("price", args.price),
+                                       number("peak-flops", args.peak_flops))
+                    if args.accelerator else
+                    budget.Hardware(number("peak-flops", args.peak_flops), args.count, args.mfu, number("price", args.price)))
+    elif args.price:
+        raise DataError("`--price` is per accelerator-hour: give `--accelerator` (or `--peak-flops`) too")
+    compute = number("compute", args.compute)
+    if compute is None and args.days is not None:
+        if hardware is None:
+            raise DataError("a budget from `--days` needs `--accelerator` (or `--peak-flops`) and `--count`")
+        compute = hardware.compute(number("days", args.days))
+    if compute is None:
+        raise DataError("give the budget: `--compute FLOPS`, or `--accelerator NAME --count N --days D`")
+    result = budget.plan(law, compute, hardware=hardware, unique_tokens=number("unique-tokens", args.unique_tokens),
+                         inference_tokens=number("inference-tokens", args.inference_tokens),
+                         data_constrained=args.data_constrained)
+    target = number("target-loss", args.target_loss)
+    inverse = budget.compute_for_loss(law, target, hardware=hardware) if target is not None else None
+    print(dumps(budget.summary(result, inverse, target)) if args.json else budget.summary_text(result, inverse, target))
+    return 0
+
+
+def _budget_law(args):
+    from . import budget
+    from .errors import DataError
+
+    if args.law is not None or args.preset is not None:
+        if args.runs:
+            raise DataError("give either RUNS.csv or `--law`/`--preset`, not both")
+        return budget.Law.preset(args.preset) if args.preset is not None else budget.Law.parse(args.law, args.family)
+    if not args.runs:
+        raise DataError("give RUNS.csv to fit, or a law with `--law \"E=..., A=..., B=..., alpha=..., beta=...\"` "
+                        "or `--preset besiroglu2024`")
+    from .bootstrap import bootstrap_problem
+    from .data import load_runs
+    from .fitting import fit_problem, prepare
+
+    runs = load_runs(args.runs)
+    problem = prepare(runs, args.family, x=args.x, y=args.y, exclude=args.exclude, loss=args.loss, delta=args.delta)
+    result = fit_problem(problem)
+    if not args.bootstrap:
+        return budget.Law.from_fit(result)
+    boot = bootstrap_problem(problem, n_resamples=args.bootstrap, confidence_level=args.confidence, seed=args.seed,
+                             method=args.method, fit=result)
+    return budget.Law.from_bootstrap(boot)
+
+
+COMMANDS = {"fit": _fit_command, "families": _families_command, "budget": _budget_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
