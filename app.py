@@ -1,0 +1,28 @@
+"""Scaling-curve explorer: ``streamlit run app.py``.
+
+The frame every page runs in: page config, the data source in the sidebar (shared by all pages),
+and the navigation. Add a page by adding one line to PAGES.
+
+Pages live in ``views/``, not ``pages/``: a folder called ``pages`` beside this file switches
+Streamlit 1.67 into its legacy multipage mode whenever a run starts on a page other than the
+default (a shared link opened first after the server starts, a browser reconnecting after a
+restart, every AppTest rerun). The page script then runs on its own, without this frame, so the
+sidebar and the data source are missing. tests/app/test_explore.py guards against the folder.
+"""
+
+import logging
+
+import streamlit as st
+
+from ui import data_source
+
+st.set_page_config(page_title="Scaling-curve explorer", page_icon="📈", layout="wide")
+logging.getLogger("scalecore.app").setLevel(logging.INFO)
+
+PAGES = [
+    st.Page("views/explore.py", title="Explore", icon="🔭", default=True),
+]
+
+page = st.navigation(PAGES)
+data_source.sidebar()
+page.run()

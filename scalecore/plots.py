@@ -1,0 +1,362 @@
+"""Plotly figures of fits, bands and diagnostics. Returns ``go.Figure``; never imports streamlit.
+
+Conventions shared by every figure:
+
+- runs are two marker traces, kept and excluded, each with ``customdata[:, 0] = run_id`` so a
+  click, box or lasso selection identifies runs unambiguously (never by point index);
+- excluded runs stay visible: grey, an "x" symbol, still clickable (to include them again);
+- each family has one colour everywhere (:func:`family_color`), its band is the same colour
+  with transparency, and the legend names the family;
+- ``dragmode`` is left unset, so a click selects a point and Box/Lasso are in the toolbar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .families import FAMILIES
+
+#: Okabe-Ito-like colours that stay distinct for colour-blind readers, one per family.
+_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8c564b", "#7f7f7f")
+FAMILY_COLORS = {name: _COLORS[i % len(_COLORS)] for i, name in enumerate(FAMILIES)}
+KEPT_COLOR = "#1f2933"
+EXCLUDED_COLOR = "#a0a7b0"
+FONT = dict(family="Helvetica, Arial, sans-serif", size=13, color="#1f2933")
+SELECT_HINT = "Click or Shift+click runs, or use Box/Lasso in the toolbar, to exclude them (again to include)."
+
+
+def family_color(name: str) -> str:
+    return FAMILY_COLORS.get(name, _COLORS[hash(name) % len(_COLORS)])
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def short_number(v: float) -> str:
+    """Short number for labels: 2.31, 7e+10 -> "7e10", 1.4e12 -> "1.4e12"."""
+    if not np.isfinite(v):
+        return "–"
+    a = abs(v)
+    if a == 0 or 1e-3 <= a < 1e4:
+        return f"{v:.3g}"
+    mantissa, exponent = f"{v:.3g}".split("e") if "e" in f"{v:.3g}" else (f"{v:.3g}", "0")
+    return f"{mantissa}e{int(exponent)}"
+
+
+@dataclass(frozen=True)
+class Points:
+    """Runs to draw: coordinates, ids, which are excluded, and hover text."""
+
+    x: np.ndarray
+    y: np.ndarray
+    run_ids: np.ndarray
+    excluded: np.ndarray  # bool
+    hover: np.ndarray | None = None  # str per run (HTML allowed)
+    reasons: np.ndarray | None = None  # str per run: why it is excluded
+
+    def __post_init__(self):
+        n = len(self.x)
+        object.__setattr__(self, "excluded", np.asarray(self.excluded, dtype=bool).reshape(n))
+
+
+@dataclass(frozen=True)
+class CurveSpec:
+    """A family's curve (and band) on the main figure."""
+
+    name: str  # family name (colour)
+    label: str  # legend text
+    x: np.ndarray
+    y: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    band_label: str = ""
+    dash: str = "solid"
+
+
+@dataclass(frozen=True)
+class TargetMark:
+    """The prediction of one family at the extrapolation target."""
+
+    name: str
+    x: float
+    value: float
+    low: float
+    high: float
+    text: str = ""
+
+
+def _customdata(points: Points, mask: np.ndarray) -> np.ndarray:
+    ids = np.asarray(points.run_ids, dtype=object)[mask]
+    hover = (np.asarray(points.hover, dtype=object)[mask] if points.hover is not None
+             else np.full(mask.sum(), "", dtype=object))
+    reasons = (np.asarray(points.reasons, dtype=object)[mask] if points.reasons is not None
+               else np.full(mask.sum(), "", dtype=object))
+    return np.column_stack([ids, hover, reasons]) if mask.any() else np.empty((0, 3), dtype=object)
+
+
+def run_traces(points: Points, *, x_title: str = "x", y_title: str = "y", kept_name: str | None = None,
+               show_legend: bool = True) -> list[go.Scatter]:
+    """Kept and excluded runs as two marker traces with ``customdata[:, 0] = run_id``."""
+    kept = ~points.excluded
+    n_exc = int(points.excluded.sum())
+    traces = [
+        go.Scatter(
+            x=np.asarray(points.x, float)[kept], y=np.asarray(points.y, float)[kept], mode="markers",
+            name=kept_name or f"runs ({int(kept.sum())})", customdata=_customdata(points, kept),
+            marker=dict(size=7, color=KEPT_COLOR, opacity=0.75, line=dict(width=0.5, color="white")),
+            hovertemplate=(f"<b>%{{customdata[0]}}</b><br>{x_title} %{{x:.3s}}<br>{y_title} %{{y:.4g}}"
+                           "<br>%{customdata[1]}<extra></extra>"),
+            showlegend=show_legend, legendrank=1,
+        ),
+        go.Scatter(
+            x=np.asarray(points.x, float)[~kept], y=np.asarray(points.y, float)[~kept], mode="markers",
+            name=f"excluded ({n_exc})", customdata=_customdata(points, ~kept),
+            marker=dict(size=9, color=EXCLUDED_COLOR, symbol="x", line=dict(width=0)),
+            hovertemplate=(f"<b>%{{customdata[0]}}</b> (excluded: %{{customdata[2]}})<br>{x_title} %{{x:.3s}}"
+                           f"<br>{y_title} %{{y:.4g}}<br>%{{customdata[1]}}<extra></extra>"),
+            showlegend=show_legend and n_exc > 0, legendrank=2,
+        ),
+    ]
+    return traces
+
+
+def _band_trace(c: CurveSpec) -> go.Scatter | None:
+    if c.lower is None or c.upper is None:
+        return None
+    ok = np.isfinite(c.lower) & np.isfinite(c.upper) & (c.lower > 0)
+    if ok.sum() < 2:
+        return None
+    x = np.asarray(c.x, float)[ok]
+    return go.Scatter(
+        x=np.concatenate([x, x[::-1]]), y=np.concatenate([np.asarray(c.lower)[ok], np.asarray(c.upper)[ok][::-1]]),
+        mode="lines", fill="toself", fillcolor=_rgba(family_color(c.name), 0.18), line=dict(width=0),
+        hoverinfo="skip", name=c.band_label or f"{c.label} band", legendgroup=c.name, showlegend=False,
+    )
+
+
+def _curve_trace(c: CurveSpec) -> go.Scatter:
+    return go.Scatter(
+        x=c.x, y=c.y, mode="lines", name=c.label, legendgroup=c.name,
+        line=dict(color=family_color(c.name), width=2.5, dash=c.dash),
+        hovertemplate=f"{c.label}<br>x %{{x:.3s}}<br>y %{{y:.4g}}<extra></extra>",
+    )
+
+
+def _base_layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, log_x: bool, log_y: bool,
+                 height: int = 520) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white", font=FONT, height=height,
+        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=16)),
+        margin=dict(l=70, r=20, t=60, b=60),
+        legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01, bgcolor="rgba(255,255,255,0.85)",
+                    font=dict(size=12)),
+        hoverlabel=dict(font=dict(size=12)),
+    )
+    fig.update_xaxes(title_text=x_title, type="log" if log_x else "linear", showgrid=True, gridcolor="#e6e9ee",
+                     exponentformat="power", zeroline=False, ticks="outside", showline=True, linecolor="#9aa5b1")
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", showgrid=True, gridcolor="#e6e9ee",
+                     zeroline=False, ticks="outside", showline=True, linecolor="#9aa5b1",
+                     exponentformat="none" if log_y else "power")
+    return fig
+
+
+def fit_figure(points: Points, curves: Sequence[CurveSpec], *, x_title: str, y_title: str, log_y: bool = True,
+               data_max: float | None = None, target: float | None = None, marks: Sequence[TargetMark] = (),
+               title: str = "Fits", height: int = 540) -> go.Figure:
+    """The main log-log figure: runs (kept/excluded), each family's curve and band, and the
+    extrapolated region from the largest run up to ``target`` shaded, with each family's prediction
+    there as a diamond with its interval."""
+    fig = go.Figure()
+    if target is not None and data_max is not None and np.isfinite(target) and target > data_max:
+        fig.add_vrect(x0=data_max, x1=target, fillcolor="#f2c14e", opacity=0.13, line_width=0, layer="below")
+        fig.add_vline(x=target, line=dict(color="#b7791f", width=1.5, dash="dot"))
+        fig.add_annotation(x=np.log10(target), xref="x", y=1.0, yref="paper", yanchor="bottom", xanchor="right",
+                           text=f"extrapolation to {short_number(target)}", showarrow=False,
+                           font=dict(size=12, color="#8a5a0b"))
+    for c in curves:
+        band = _band_trace(c)
+        if band is not None:
+            fig.add_trace(band)
+    for trace in run_traces(points, x_title=x_title.split(" (")[0], y_title=y_title):
+        fig.add_trace(trace)
+    for c in curves:
+        fig.add_trace(_curve_trace(c))
+    for m in marks:
+        if not np.isfinite(m.value):
+            continue
+        err_hi = m.high - m.value if np.isfinite(m.high) else 0.0
+        err_lo = m.value - m.low if np.isfinite(m.low) else 0.0
+        fig.add_trace(go.Scatter(
+            x=[m.x], y=[m.value], mode="markers", legendgroup=m.name, showlegend=False,
+            name=f"{FAMILIES[m.name].label if m.name in FAMILIES else m.name} at target",
+            marker=dict(symbol="diamond", size=12, color=family_color(m.name), line=dict(width=1, color="white")),
+            error_y=dict(type="data", symmetric=False, array=[err_hi], arrayminus=[err_lo],
+                         color=family_color(m.name), thickness=2, width=8),
+            hovertemplate=(m.text or f"%{{y:.4g}}") + "<extra></extra>",
+        ))
+    _base_layout(fig, title=title, x_title=x_title, y_title=y_title, log_x=True, log_y=log_y, height=height)
+    return fig
+
+
+@dataclass(frozen=True)
+class ResidualSeries:
+    name: str
+    label: str
+    x: np.ndarray
+    residual: np.ndarray
+    run_ids: np.ndarray
+    hover: np.ndarray | None = None
+
+
+def residuals_figure(series: Sequence[ResidualSeries], *, x_title: str, y_title: str = "log residual  ln(ŷ) − ln(y)",
+                     title: str = "Residuals", height: int = 420) -> go.Figure:
+    """Residuals of each family against x (one marker trace per family, customdata = run_id)."""
+    fig = go.Figure()
+    fig.add_hline(y=0.0, line=dict(color="#52606d", width=1))
+    for s in series:
+        hover = s.hover if s.hover is not None else np.full(len(s.x), "", dtype=object)
+        fig.add_trace(go.Scatter(
+            x=s.x, y=s.residual, mode="markers", name=s.label, legendgroup=s.name,
+            customdata=np.column_stack([np.asarray(s.run_ids, dtype=object), np.asarray(hover, dtype=object)]),
+            marker=dict(size=7, color=family_color(s.name), opacity=0.75), showlegend=True,
+            hovertemplate="<b>%{customdata[0]}</b><br>x %{x:.3s}<br>residual %{y:.4f}<br>%{customdata[1]}<extra></extra>",
+        ))
+    _base_layout(fig, title=title, x_title=x_title, y_title=y_title, log_x=True, log_y=False, height=height)
+    return fig
+
+
+def bootstrap_scatter(samples_x: np.ndarray, samples_y: np.ndarray, *, name: str, x_param: str, y_param: str,
+                      point: tuple[float, float], ci_x: tuple[float, float], ci_y: tuple[float, float],
+                      log_x: bool = False, log_y: bool = False, interval_label: str = "",
+                      title: str | None = None, height: int = 420) -> go.Figure:
+    """The bootstrap distribution of two parameters, the best fit and the percentile intervals."""
+    color = family_color(name)
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(
+        x=samples_x, y=samples_y, mode="markers", name=f"resamples ({len(samples_x)})",
+        marker=dict(size=4, color=_rgba(color, 0.35)),
+        hovertemplate=f"{x_param} %{{x:.4g}}<br>{y_param} %{{y:.4g}}<extra></extra>",
+    ))
+    x0, x1 = ci_x
+    y0, y1 = ci_y
+    fig.add_trace(go.Scatter(
+        x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], mode="lines", name=interval_label or "interval",
+        line=dict(color=color, width=1.5, dash="dash"), hoverinfo="skip",
+    ))
+    fig.add_trace(go.Scatter(
+        x=[point[0]], y=[point[1]], mode="markers", name="best fit",
+        marker=dict(symbol="star", size=14, color=color, line=dict(width=1, color="white")),
+        hovertemplate=f"best fit<br>{x_param} %{{x:.4g}}<br>{y_param} %{{y:.4g}}<extra></extra>",
+    ))
+    label = FAMILIES[name].label if name in FAMILIES else name
+    _base_layout(fig, title=title or f"{label}: bootstrap distribution of {x_param} and {y_param}",
+                 x_title=x_param, y_title=y_param, log_x=log_x, log_y=log_y, height=height)
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.18, xanchor="left", yanchor="top"),
+                      margin=dict(r=20, b=90))
+    fig.update_yaxes(exponentformat="power")
+    return fig
+
+
+def influence_figure(run_ids: Sequence[str], values: np.ndarray, *, name: str, value_title: str,
+                     title: str = "Influence", hover: Sequence[str] | None = None, height: int | None = None) -> go.Figure:
+    """Horizontal bars: how much leaving each run out moves the prediction (largest at the top).
+
+    Bars carry ``customdata = run_id`` so clicking one selects that run.
+    """
+    ids = np.asarray(run_ids, dtype=object)
+    values = np.asarray(values, float)
+    hover = np.asarray(hover if hover is not None else [""] * len(ids), dtype=object)
+    order = np.argsort(np.abs(values))  # plotly draws the first bar at the bottom
+    color = family_color(name)
+    fig = go.Figure(go.Bar(
+        x=values[order], y=ids[order], orientation="h", customdata=np.column_stack([ids[order], hover[order]]),
+        marker=dict(color=[color if v >= 0 else _rgba(color, 0.55) for v in values[order]]),
+        hovertemplate="<b>%{customdata[0]}</b><br>" + value_title + " %{x:.3g}<br>%{customdata[1]}<extra></extra>",
+        name=value_title,
+    ))
+    _base_layout(fig, title=title, x_title=value_title, y_title="", log_x=False, log_y=False,
+                 height=height or max(300, 60 + 22 * len(ids)))
+    fig.update_yaxes(type="category", showgrid=False, automargin=True)
+    fig.update_layout(showlegend=False, margin=dict(l=110))
+    return fig
+
+
+@dataclass(frozen=True)
+class ContourSpec:
+    """Inputs of the (N, D) map of a two-input law."""
+
+    name: str
+    n_grid: np.ndarray
+    d_grid: np.ndarray
+    loss: np.ndarray  # (len(d_grid), len(n_grid))
+    iso_flops: Sequence[float] = ()
+    frontier_n: np.ndarray | None = None
+    frontier_d: np.ndarray | None = None
+    k: float = 6.0
+    metric: str = "loss"
+    extra: dict = field(default_factory=dict)
+
+
+def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = None, height: int = 520) -> go.Figure:
+    """The fitted metric over log N x log D as filled contours, iso-FLOP lines C = k N D, the
+    compute-optimal frontier, and the runs on top (kept and excluded)."""
+    label = FAMILIES[spec.name].label if spec.name in FAMILIES else spec.name
+    fig = go.Figure()
+    z = np.log10(spec.loss)
+    fig.add_trace(go.Contour(
+        x=np.log10(spec.n_grid), y=np.log10(spec.d_grid), z=z, colorscale="Viridis", reversescale=True,
+        ncontours=18, contours=dict(coloring="fill", showlines=True),
+        line=dict(width=0.5, color="rgba(255,255,255,0.5)"),
+        colorbar=dict(title=dict(text=f"{spec.metric}", side="right"), tickvals=np.linspace(z.min(), z.max(), 6),
+                      ticktext=[f"{10 ** v:.3g}" for v in np.linspace(z.min(), z.max(), 6)], x=1.02),
+        customdata=spec.loss,
+        hovertemplate=f"N 10^%{{x:.2f}}<br>D 10^%{{y:.2f}}<br>{spec.metric} %{{customdata:.4g}}<extra>{label}</extra>",
+        name=f"{label} fit", showlegend=False,
+    ))
+    lx = np.log10(spec.n_grid)
+    for c in spec.iso_flops:
+        ly = np.log10(c / (spec.k * spec.n_grid))
+        keep = (ly >= np.log10(spec.d_grid).min()) & (ly <= np.log10(spec.d_grid).max())
+        if keep.sum() < 2:
+            continue
+        fig.add_trace(go.Scatter(
+            x=lx[keep], y=ly[keep], mode="lines", line=dict(color="rgba(255,255,255,0.9)", width=1.2, dash="dot"),
+            name="iso-FLOP lines", legendgroup="iso", showlegend=bool(c == spec.iso_flops[0]),
+            hovertemplate=f"C = {short_number(c)} FLOP<extra></extra>",
+        ))
+        fig.add_annotation(x=lx[keep][0], y=ly[keep][0], text=f"{short_number(c)}", showarrow=False, xanchor="left",
+                           yanchor="top", font=dict(size=10, color="white"))
+    if spec.frontier_n is not None and spec.frontier_d is not None:
+        fig.add_trace(go.Scatter(
+            x=np.log10(spec.frontier_n), y=np.log10(spec.frontier_d), mode="lines", name="compute-optimal frontier",
+            line=dict(color=family_color(spec.name), width=3), hoverinfo="skip",
+        ))
+    kept = ~points.excluded
+    for mask, name, marker in (
+        (kept, f"runs ({int(kept.sum())})", dict(size=7, color="white", line=dict(width=1, color=KEPT_COLOR))),
+        (~kept, f"excluded ({int((~kept).sum())})", dict(size=9, color=EXCLUDED_COLOR, symbol="x")),
+    ):
+        if not mask.any() and name.startswith("excluded"):
+            continue
+        fig.add_trace(go.Scatter(
+            x=np.log10(np.asarray(points.x, float)[mask]), y=np.log10(np.asarray(points.y, float)[mask]),
+            mode="markers", name=name, customdata=_customdata(points, mask), marker=marker,
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
+        ))
+    fig.update_layout(
+        template="plotly_white", font=FONT, height=height,
+        title=dict(text=title or f"{label}: fitted {spec.metric} over model size and tokens", x=0.0, font=dict(size=16)),
+        margin=dict(l=70, r=20, t=60, b=60),
+        legend=dict(orientation="h", x=0.0, y=-0.14, xanchor="left", yanchor="top"),
+    )
+    fig.update_xaxes(title_text="log₁₀ model size N (parameters)", range=[lx.min(), lx.max()], showgrid=False)
+    fig.update_yaxes(title_text="log₁₀ training tokens D", range=[np.log10(spec.d_grid).min(), np.log10(spec.d_grid).max()],
+                     showgrid=False)
+    return fig

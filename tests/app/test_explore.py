@@ -1,0 +1,209 @@
+"""AppTest tests of app.py and the Explore page: the numbers on the page are scalecore's.
+
+Each test starts the app script in-process (no browser). Selections cannot be made in AppTest, so
+a plot selection is simulated by putting a selection event in the chart's session state, as
+Streamlit's plotly chart would (see STREAMLIT_NOTES.md, 5a).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from scalecore import fitting, load_runs
+from scalecore.bootstrap import bootstrap_problem
+from scalecore.formatting import format_interval
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+SAMPLE = Path(os.environ.get("SCALECORE_SAMPLE_DIR") or ROOT / "sample_runs") / "chinchilla_like.csv"
+TIMEOUT = 120
+
+pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="sample_runs/chinchilla_like.csv is not there yet")
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path, monkeypatch):
+    """Uploads go to a temporary store, never to the user's."""
+    monkeypatch.setenv("SCALECORE_HOME", str(tmp_path / "home"))
+
+
+def start(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def figure_with_trace(at, name_start: str) -> dict:
+    for el in at.get("plotly_chart"):
+        fig = json.loads(el.proto.spec)
+        if any(str(t.get("name", "")).startswith(name_start) for t in fig["data"]):
+            return fig
+    raise AssertionError(f"no figure has a trace named {name_start!r}")
+
+
+def trace(fig: dict, name_start: str) -> dict:
+    return next(t for t in fig["data"] if str(t.get("name", "")).startswith(name_start))
+
+
+def no_errors(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    problems = [e.value for e in at.error if "Something went wrong" in e.value]
+    assert not problems, problems
+
+
+def param_table(at, family_param_names) -> "object":
+    for df in at.dataframe:
+        value = df.value
+        if "parameter" in value.columns and list(value["parameter"]) == list(family_param_names):
+            return value
+    raise AssertionError("no parameter table for " + ", ".join(family_param_names))
+
+
+def expected_boot(exclude=(), n_resamples=1000, seed=0, confidence_level=0.95, family="chinchilla", x=None):
+    runs = load_runs(SAMPLE)
+    problem = fitting.prepare(runs, family, x=x, exclude=exclude)
+    return bootstrap_problem(problem, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level,
+                             method="cases", fit=fitting.fit_problem(problem))
+
+
+def test_there_is_no_legacy_pages_folder():
+    """A `pages/` folder beside app.py makes Streamlit run a page without app.py (see app.py)."""
+    assert not (ROOT / "pages").exists(), "put page scripts in views/ and list them in app.py's PAGES"
+
+
+def test_opens_on_the_sample_with_a_fitted_curve_and_band():
+    at = start()
+    no_errors(at)
+    assert at.query_params["data"] == ["sample:chinchilla_like.csv"] or at.query_params["data"] == "sample:chinchilla_like.csv"
+    fig = figure_with_trace(at, "Chinchilla")
+    assert fig["layout"]["xaxis"]["type"] == "log" and fig["layout"]["yaxis"]["type"] == "log"
+    runs = load_runs(SAMPLE)
+    kept = trace(fig, "runs (")
+    assert kept["name"] == f"runs ({len(runs)})"
+    assert {c[0] for c in kept["customdata"]} == set(runs.run_ids)
+    band = [t for t in fig["data"] if t.get("fill") == "toself" and t.get("legendgroup") == "chinchilla"]
+    assert band, "the Chinchilla curve has no band"
+    assert at.status[0].state == "complete"
+
+
+def test_parameter_table_equals_scalecore():
+    at = start()
+    no_errors(at)
+    boot = expected_boot()
+    table = param_table(at, boot.family.param_names)
+    for _, row in table.iterrows():
+        name = row["parameter"]
+        v, lo, hi = format_interval(boot.fit.params[name], *boot.confidence_interval[name])
+        assert (row["value"], row["low"], row["high"]) == (v, lo, hi), name
+    assert any(boot.interval_label in c.value for c in at.caption)
+
+
+def test_prediction_at_a_typed_target_equals_scalecore():
+    at = start(target_compute="1e24")
+    no_errors(at)
+    boot = expected_boot()
+    est = boot.compute_optimal(1e24)["loss"]
+    v, lo, hi = format_interval(est.value, est.low, est.high)
+    values = [m.value for m in at.metric]
+    assert f"{v} [{lo}, {hi}]" in values
+    fig = figure_with_trace(at, "Chinchilla")
+    assert any(s.get("type") == "rect" for s in fig["layout"].get("shapes", [])), "no shaded extrapolation region"
+
+
+def test_invalid_target_is_an_inline_message_not_an_exception():
+    at = start(target_compute="seventy B")
+    no_errors(at)
+    assert any("is not a number" in e.value for e in at.error)
+    assert at.get("plotly_chart"), "the plot is still drawn"
+
+
+def test_simulated_plot_selection_excludes_runs_and_refits():
+    at = start()
+    runs = load_runs(SAMPLE)
+    picked = [str(runs.run_ids[0]), str(runs.run_ids[5])]
+    before = param_table(at, ("E", "A", "B", "alpha", "beta"))["value"].tolist()
+    at.session_state["fit_chart"] = {"selection": {"points": [{"customdata": [r, ""]} for r in picked],
+                                                   "point_indices": [], "box": [], "lasso": []}}
+    at.run()
+    no_errors(at)
+    url = at.query_params["exclude"]
+    url = [url] if isinstance(url, str) else list(url)
+    assert sorted(u.split("|")[0] for u in url) == sorted(picked)
+    assert all(u.endswith("|selected on the plot") for u in url)
+    fig = figure_with_trace(at, "Chinchilla")
+    assert sorted(c[0] for c in trace(fig, "excluded")["customdata"]) == sorted(picked)
+    boot = expected_boot(exclude=picked)
+    table = param_table(at, boot.family.param_names)
+    expected = [format_interval(boot.fit.params[n], *boot.confidence_interval[n])[0] for n in boot.family.param_names]
+    assert table["value"].tolist() == expected
+    assert table["value"].tolist() != before or boot.fit.n_points == len(runs) - 2
+
+
+def test_exclusions_and_reasons_come_back_from_the_url():
+    runs = load_runs(SAMPLE)
+    rid = str(runs.run_ids[3])
+    at = start(exclude=[f"{rid}|diverged at step 2k"])
+    no_errors(at)
+    fig = figure_with_trace(at, "Chinchilla")
+    excluded = trace(fig, "excluded")
+    assert [c[0] for c in excluded["customdata"]] == [rid]
+    assert excluded["customdata"][0][2] == "diverged at step 2k"
+    assert "Excluded (1)" in [t.label for t in at.tabs]
+
+
+def test_settings_in_the_url_change_the_interval():
+    at = start(n="200", cl="0.9", seed="3")
+    no_errors(at)
+    boot = expected_boot(n_resamples=200, seed=3, confidence_level=0.9)
+    table = param_table(at, boot.family.param_names)
+    lo = [format_interval(boot.fit.params[n], *boot.confidence_interval[n])[1] for n in boot.family.param_names]
+    assert table["low"].tolist() == lo
+    assert any("90% bootstrap percentile interval (cases, 200 resamples)" in c.value for c in at.caption)
+
+
+def test_two_families_each_get_a_curve_and_a_table():
+    at = start(fam=["Chinchilla", "Power law"], n="200")
+    no_errors(at)
+    fig = figure_with_trace(at, "Chinchilla")
+    names = [t.get("name") for t in fig["data"]]
+    assert "Power law" in names and "Chinchilla (compute-optimal frontier)" in names
+    boot = expected_boot(n_resamples=200, family="power_law", x="compute")
+    table = param_table(at, ("A", "alpha"))
+    assert table["value"].tolist() == [format_interval(boot.fit.params[n], *boot.confidence_interval[n])[0]
+                                       for n in ("A", "alpha")]
+
+
+def test_bad_upload_shows_an_error_and_keeps_the_dataset():
+    at = start()
+    at.file_uploader(key="ds_upload").set_value(("broken.csv", b"name,colour\nx,red\ny,blue\n", "text/csv")).run()
+    no_errors(at)
+    messages = [e.value for e in at.error]
+    assert any("broken.csv" in m and "no column for model size" in m for m in messages), messages
+    assert "sample:chinchilla_like.csv" in str(at.query_params["data"])
+    assert figure_with_trace(at, "Chinchilla")
+
+
+def test_good_upload_replaces_the_dataset_and_survives_a_reload(tmp_path):
+    rng = np.random.default_rng(0)
+    c = np.geomspace(1e18, 1e22, 20)
+    loss = 1.7 + 30 * c ** -0.1 * np.exp(rng.normal(0, 0.01, c.size))
+    csv = "run,flops,val_loss\n" + "".join(f"u{i},{ci:.4e},{li:.5f}\n" for i, (ci, li) in enumerate(zip(c, loss)))
+    at = start()
+    at.file_uploader(key="ds_upload").set_value(("mine.csv", csv.encode(), "text/csv")).run()
+    no_errors(at)
+    data = str(at.query_params["data"])
+    assert data.startswith("upload:"), data
+    fig = figure_with_trace(at, "runs (")
+    assert trace(fig, "runs (")["name"] == "runs (20)"
+    table_before = [df.value for df in at.dataframe if "parameter" in df.value.columns][0]
+    again = start(data=data)  # a fresh session from the link
+    no_errors(again)
+    table_after = [df.value for df in again.dataframe if "parameter" in df.value.columns][0]
+    assert table_after.equals(table_before)

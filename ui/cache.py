@@ -1,0 +1,156 @@
+"""Cached calls into scalecore, keyed on the data's content key plus the settings.
+
+``st.cache_resource`` rather than ``st.cache_data``: results are immutable (frozen dataclasses of
+arrays) and shared read-only, so there is no need to pickle a copy on every rerun; a warm rerun
+is a dictionary lookup. Data objects are passed as ``_runs`` (not hashed) next to their content
+key, which is hashed. Errors the user can cause are returned as an :class:`Outcome` with a message
+(and so cached too), not raised, so one family that cannot be fitted does not hide the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from scalecore import ScaleCoreError, load_runs as _load_runs
+
+from . import analysis
+
+log = logging.getLogger("scalecore.app")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A cached result or the message of the error that prevented it."""
+
+    value: Any = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _guard(fn, *args, **kwargs) -> Outcome:
+    t0 = time.perf_counter()
+    try:
+        value = fn(*args, **kwargs)
+    except ScaleCoreError as exc:
+        return Outcome(error=str(exc), seconds=time.perf_counter() - t0)
+    return Outcome(value=value, seconds=time.perf_counter() - t0)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def load_runs(source_id: str, mapping_items: tuple, stamp: float):
+    """(Runs, content key) of a dataset; raises DataError (not cached) when it does not load."""
+    from .data_source import source_files
+
+    files = source_files(source_id)
+    runs = _load_runs([data for _, data in files], mapping=dict(mapping_items) or None,
+                      names=[name for name, _ in files])
+    return runs, runs.content_key()
+
+
+def _settings(items: tuple) -> analysis.Settings:
+    return analysis.Settings(**dict(items))
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple) -> Outcome:
+    """The fit and bootstrap of one family (``axis`` is None for two-input families)."""
+    return _guard(analysis.fit_family, _runs, family, axis, metric, exclude, _settings(settings))
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def curve(data_key: str, _runs, family: str, axis: str, metric: str, exclude: tuple, settings: tuple,
+          lo: float, hi: float, k: float) -> Outcome:
+    outcome = fit(data_key, _runs, family, _fit_axis(family, axis), metric, exclude, settings)
+    if not outcome.ok:
+        return outcome
+    return _guard(analysis.curve, outcome.value, axis, lo, hi, k)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def at_target(data_key: str, _runs, family: str, axis: str, metric: str, exclude: tuple, settings: tuple,
+              target: float, k: float) -> Outcome:
+    outcome = fit(data_key, _runs, family, _fit_axis(family, axis), metric, exclude, settings)
+    if not outcome.ok:
+        return outcome
+    return _guard(analysis.predict_target, outcome.value, axis, target, k)
+
+
+def _fit_axis(family: str, axis: str) -> str | None:
+    from scalecore import FAMILIES
+
+    return None if FAMILIES[family].is_two_input else axis
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def contour(data_key: str, _runs, family: str, metric: str, exclude: tuple, settings: tuple, k: float) -> Outcome:
+    """Grid of the fitted metric over (N, D), iso-FLOP budgets and the frontier, for the map."""
+    outcome = fit(data_key, _runs, family, None, metric, exclude, settings)
+    if not outcome.ok:
+        return outcome
+    return _guard(_contour, outcome.value, _runs, k)
+
+
+def _contour(boot, runs, k):
+    from scalecore.plots import ContourSpec
+
+    n, d = runs.values("params"), runs.values("tokens")
+    n_lo, n_hi = np.nanmin(n) / 4, np.nanmax(n) * 4
+    d_lo, d_hi = np.nanmin(d) / 4, np.nanmax(d) * 4
+    n_grid, d_grid = np.geomspace(n_lo, n_hi, 90), np.geomspace(d_lo, d_hi, 90)
+    loss = boot.fit.predict(params=n_grid[None, :], tokens=d_grid[:, None])
+    c = k * n * d
+    budgets = np.unique(np.round(np.log10(c[np.isfinite(c)]) * 2) / 2)
+    if len(budgets) > 8:
+        budgets = np.linspace(budgets.min(), budgets.max(), 8).round(1)
+    cs = np.geomspace(k * n_lo * d_lo * 4, k * n_hi * d_hi / 4, 60)
+    point, _ = analysis.frontier(boot, cs, k) if boot.family.name == "chinchilla" else _frontier_point(boot, cs, k)
+    inside = (point["params"] >= n_lo) & (point["params"] <= n_hi) & (point["tokens"] >= d_lo) & (point["tokens"] <= d_hi)
+    return ContourSpec(name=boot.family.name, n_grid=n_grid, d_grid=d_grid, loss=np.asarray(loss, float),
+                       iso_flops=tuple(float(10 ** b) for b in budgets),
+                       frontier_n=point["params"][inside], frontier_d=point["tokens"][inside], k=k,
+                       metric=boot.fit.y)
+
+
+def _frontier_point(boot, cs, k):
+    from scalecore import budget
+
+    rows = [budget.iso_flop_optimum(boot.family, boot.fit.theta, c, k) for c in cs]
+    return {key: np.array([r[key][0] for r in rows]) for key in ("params", "tokens", "loss")}, None
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def backtest(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple) -> Outcome:
+    """Fit on the runs below the top 20% of compute, error on the held-out largest runs."""
+    from scalecore import diagnostics
+
+    outcome = fit(data_key, _runs, family, axis, metric, exclude, settings)
+    if not outcome.ok:
+        return outcome
+    return _guard(diagnostics.backtest, outcome.value.fit.problem, 0.2, "compute")
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def influence(data_key: str, _runs, family: str, axis: str, metric: str, exclude: tuple, settings: tuple,
+              target: float, k: float) -> Outcome:
+    """Leave-one-out change of the prediction at the target, for every run."""
+    from scalecore import diagnostics
+
+    outcome = fit(data_key, _runs, family, _fit_axis(family, axis), metric, exclude, settings)
+    if not outcome.ok:
+        return outcome
+
+    def run():
+        at = analysis.target_point(outcome.value, axis, target, k)
+        return diagnostics.influence(outcome.value.fit, at)
+
+    return _guard(run)

@@ -1,0 +1,182 @@
+"""The analysis state that must survive a reload or travel in a link: URL <-> session state.
+
+Widgets with simple values (x, metric, families, settings, target) are bound to the URL with
+``bind="query-params"`` where they are drawn. Three parts need more care and are kept here:
+
+- ``data``: which dataset is loaded (``sample:<file>`` or ``upload:<key>``). It changes only after
+  a load has succeeded, so a failed upload leaves the previous dataset (and the URL) in place.
+- ``map``: column-mapping overrides, one ``role=column`` per value (``role=`` means "absent").
+- ``exclude``: the excluded runs, one ``run_id|reason`` per value, so the reasons survive a
+  reload as well as the ids.
+
+They are written to ``st.query_params`` on every run (query parameters are cleared when the user
+switches pages; writing them again restores the link). The pure helpers at the top are unit-tested.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import streamlit as st
+
+DATA, MAPPING, EXCLUDE = "data", "map", "exclude"
+REASON_SEP = "|"
+MAX_URL_EXCLUSIONS = 400  # beyond this a link gets too long for browsers; the state still works
+
+_URL_READ = "_state_url_read"
+_REQUESTED = "_state_requested"  # what the URL asked for at session start
+_EXCLUSIONS = "_state_exclusions"  # {"dataset": id, "items": {run_id: reason}}
+
+
+# ------------------------------------------------------------------------------ pure helpers
+
+
+def encode_exclusions(items: Mapping[str, str]) -> list[str]:
+    """``{run_id: reason}`` -> URL values ``run_id|reason`` (``run_id`` alone without a reason)."""
+    return [f"{rid}{REASON_SEP}{reason}" if reason else str(rid) for rid, reason in items.items()]
+
+
+def decode_exclusions(values: Iterable[str], known_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """URL values -> ``{run_id: reason}``.
+
+    A run id may itself contain ``|``; with ``known_ids`` the longest known id that the value
+    starts with wins. Values naming unknown runs are dropped when ``known_ids`` is given.
+    """
+    known = None if known_ids is None else {str(i) for i in known_ids}
+    out: dict[str, str] = {}
+    for raw in values or ():
+        raw = str(raw)
+        if not raw:
+            continue
+        if known is not None and raw in known:
+            out[raw] = ""
+            continue
+        rid, reason = raw, ""
+        if known is not None:
+            best = ""
+            for cut in [i for i, ch in enumerate(raw) if ch == REASON_SEP]:
+                if raw[:cut] in known and cut > len(best):
+                    best = raw[:cut]
+            if not best:
+                continue
+            rid, reason = best, raw[len(best) + 1 :]
+        elif REASON_SEP in raw:
+            rid, reason = raw.split(REASON_SEP, 1)
+        out[rid] = reason
+    return out
+
+
+def encode_mapping(mapping: Mapping[str, str | None]) -> list[str]:
+    return [f"{role}={column or ''}" for role, column in mapping.items()]
+
+
+def decode_mapping(values: Iterable[str]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for raw in values or ():
+        role, sep, column = str(raw).partition("=")
+        if sep and role:
+            out[role] = column or None
+    return out
+
+
+def selected_run_ids(event: Any) -> list[str]:
+    """Run ids in a plotly selection event (``customdata[0]`` of each point), in order, unique.
+
+    Works on Streamlit's PlotlyState and on the plain dict that tests put in session state.
+    """
+    if not event:
+        return []
+    try:
+        selection = event["selection"]
+        points = selection["points"] if selection else []
+    except (KeyError, TypeError):
+        return []
+    ids: list[str] = []
+    for p in points or []:
+        data = p.get("customdata") if isinstance(p, Mapping) else None
+        if data is None:
+            continue
+        rid = data[0] if isinstance(data, (list, tuple)) else data
+        if rid is not None and str(rid) not in ids:
+            ids.append(str(rid))
+    return ids
+
+
+def toggled(items: Mapping[str, str], ids: Iterable[str], reason: str) -> dict[str, str]:
+    """Selected runs flip: kept ones become excluded with ``reason``, excluded ones come back."""
+    out = dict(items)
+    for rid in ids:
+        if rid in out:
+            del out[rid]
+        else:
+            out[rid] = reason
+    return out
+
+
+# ------------------------------------------------------------------------------ session <-> URL
+
+
+def read_url_once() -> dict:
+    """What the URL asked for when this session started (data, map, exclude)."""
+    if not st.session_state.get(_URL_READ):
+        qp = st.query_params
+        st.session_state[_REQUESTED] = {
+            DATA: qp.get(DATA),
+            MAPPING: decode_mapping(qp.get_all(MAPPING)),
+            EXCLUDE: list(qp.get_all(EXCLUDE)),
+        }
+        st.session_state[_URL_READ] = True
+    return st.session_state[_REQUESTED]
+
+
+def requested_exclusions(dataset: str) -> list[str] | None:
+    """The raw ``exclude`` values of the URL, if the URL's dataset is ``dataset`` and not used yet."""
+    req = read_url_once()
+    if req.get(EXCLUDE) and (req.get(DATA) or None) in (dataset, None):
+        return req[EXCLUDE]
+    return None
+
+
+def exclusions(dataset: str, known_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """The excluded runs of ``dataset`` with their reasons (empty after a dataset change)."""
+    current = st.session_state.get(_EXCLUSIONS)
+    if current is None or current["dataset"] != dataset:
+        raw = requested_exclusions(dataset)
+        items = decode_exclusions(raw, known_ids) if raw else {}
+        if raw:
+            st.session_state[_REQUESTED][EXCLUDE] = []  # used once
+        current = {"dataset": dataset, "items": items}
+        st.session_state[_EXCLUSIONS] = current
+    if known_ids is not None:
+        known = set(map(str, known_ids))
+        if any(rid not in known for rid in current["items"]):
+            current["items"] = {r: why for r, why in current["items"].items() if r in known}
+    return dict(current["items"])
+
+
+def set_exclusions(dataset: str, items: Mapping[str, str]) -> None:
+    st.session_state[_EXCLUSIONS] = {"dataset": dataset, "items": dict(items)}
+    write_url(exclude=dict(items))
+
+
+def write_url(*, data: str | None = None, mapping: Mapping[str, str | None] | None = None,
+              exclude: Mapping[str, str] | None = None) -> None:
+    """Put the given parts of the state in the URL (only what changed is sent to the browser)."""
+    if data is not None:
+        _set_param(DATA, [data])
+    if mapping is not None:
+        _set_param(MAPPING, encode_mapping(mapping))
+    if exclude is not None:
+        values = encode_exclusions(exclude)
+        _set_param(EXCLUDE, values if len(values) <= MAX_URL_EXCLUSIONS else values[:MAX_URL_EXCLUSIONS])
+
+
+def _set_param(key: str, values: list[str]) -> None:
+    qp = st.query_params
+    current = qp.get_all(key) if key in qp else []
+    if list(current) == list(values):
+        return
+    if not values:
+        del qp[key]
+    else:
+        qp[key] = values if len(values) > 1 else values[0]

@@ -1,0 +1,414 @@
+"""Explore: fit scaling-law families to the runs, see how sure each fit is, exclude outliers,
+extrapolate to a target scale. Widgets -> cached calls into scalecore -> figures and tables."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from scalecore import FAMILIES, diagnostics, plots
+from scalecore.formatting import format_number
+from ui import analysis, cache, data_source, export, outliers, run_page, state
+from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
+
+RESAMPLES = (200, 500, 1000, 2000, 5000)
+LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
+DELTAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+OUTLIER_Z = 3.5
+SELECTION = ("points", "box", "lasso")
+URL = dict(bind="query-params", persist_state="session")
+CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
+
+
+def label(family: str) -> str:
+    return FAMILIES[family].label
+
+
+def _keep_valid(key: str, options: list, fallback, multi: bool = False) -> None:
+    """Give a bound widget a valid value before it is drawn: its own if it still fits the options
+    (after a change of dataset or metric), else ``fallback``. The URL still wins on a first load."""
+    ss = st.session_state
+    current = ss.get(key)
+    if multi:
+        seen = ss.get(f"_options_{key}")
+        ss[f"_options_{key}"] = tuple(options)
+        if key not in ss or (seen != tuple(options) and not set(current or ()) & set(options)):
+            ss[key] = list(fallback)
+        elif current and any(v not in options for v in current):
+            ss[key] = [v for v in current if v in options]
+    elif key not in ss or current not in options:
+        ss[key] = fallback
+
+
+def controls(runs):
+    """The widgets that define the analysis; every one of them is mirrored in the URL."""
+    axes = analysis.axes_available(runs)
+    _keep_valid("x", axes, analysis.default_axis(runs))
+    _keep_valid("metric", list(runs.metrics), runs.default_metric)
+    c1, c2, c3 = st.columns([2.2, 1.3, 2.5])
+    axis = c1.segmented_control("x axis", axes, required=True, key="x", **URL)
+    metric = c2.selectbox("Metric", runs.metrics, key="metric", **URL)
+    text = c3.text_input(f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", value=analysis.suggested_target(runs, axis),
+                         key=f"target_{axis}", placeholder="e.g. 70B, 1.4T or 1e24",
+                         help="The scale you can afford; the plot extends to it and each family predicts the metric "
+                              "there with its interval. Leave empty for no extrapolation.", **URL)
+    applicable = analysis.applicable_families(runs, metric)
+    others = [f for f in FAMILIES if f not in applicable]
+    _keep_valid("fam", applicable, analysis.default_families(runs, metric), multi=True)
+    t1, t2 = st.columns([3.5, 2.5])
+    families = t1.pills("Fit families", applicable, selection_mode="multi", key="fam", format_func=label,
+                        help="Each family is fitted and bootstrapped; toggle any number. "
+                             + " ".join(analysis.why_not_applicable(runs, metric, f) + "." for f in others), **URL)
+    target, problem = analysis.parse_target(text)
+    if problem:
+        c3.error(problem)
+    with t2.expander("Fit and bootstrap settings"):
+        s1, s2, s3 = st.columns(3)
+        n = s1.select_slider("Bootstrap resamples", RESAMPLES, value=1000, key="n", **URL)
+        cl = s2.select_slider("Confidence level", LEVELS, value=0.95, key="cl", **URL)
+        delta = s3.select_slider("Huber δ (log space)", DELTAS, value=1e-3, key="delta", format_func=str,
+                                 help="Residuals beyond δ count linearly (robust to outliers); Hoffmann et al. use 1e-3.",
+                                 **URL)
+        s4, s5 = st.columns([1, 2])
+        seed = s4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed", **URL)
+        method = s5.segmented_control("Resample", analysis.METHODS, default="cases", required=True, key="method",
+                                      help="cases: runs with replacement; residuals: residuals around the fit; "
+                                           "groups: whole groups (e.g. one IsoFLOP budget) at a time.", **URL)
+    settings = Settings(n_resamples=int(n), confidence_level=float(cl), delta=float(delta), seed=int(seed),
+                        method=method or "cases")
+    chosen = [f for f in (families or []) if f in applicable]
+    return axis, metric, chosen, target, settings
+
+
+def main() -> None:
+    ds = data_source.current()
+    st.title("Explore scaling fits")
+    if ds is None:
+        st.info("Load a dataset in the sidebar to begin.")
+        return
+    runs = ds.runs
+    axis, metric, families, target, settings = controls(runs)
+    items = state.exclusions(ds.id, runs.run_ids)
+    exclude = tuple(sorted(items))
+    skey = tuple(sorted(settings.as_dict().items()))
+    k = runs.flops_per_token_param
+    known = frozenset(map(str, runs.run_ids))
+    fit_axis = {f: (None if FAMILIES[f].is_two_input else axis) for f in families}
+    call = dict(data_key=ds.key, _runs=runs, metric=metric, exclude=exclude, settings=skey)
+
+    if not families:
+        st.info("Pick at least one fit family above.")
+    with st.status("Fitting…", expanded=False) as status:
+        outcomes = {}
+        for f in families:
+            status.update(label=f"Fitting {label(f)} with {settings.n_resamples} bootstrap resamples…")
+            outcomes[f] = cache.fit(family=f, axis=fit_axis[f], **call)
+        seconds = sum(o.seconds for o in outcomes.values())
+        status.update(label=f"Fitted {len(families)} famil{'y' if len(families) == 1 else 'ies'} to "
+                            f"{len(runs) - len(items)} runs ({len(items)} excluded), {settings.n_resamples} resamples "
+                            f"each, in {seconds:.2f} s of compute (cached afterwards)", state="complete")
+    for f, o in outcomes.items():
+        if not o.ok:
+            st.error(f"{label(f)}: {o.error}")
+    boots = {f: o.value for f, o in outcomes.items() if o.ok}
+
+    estimates = {}
+    if target is not None:
+        for f in boots:
+            o = cache.at_target(family=f, axis=axis, target=target, k=k, **call)
+            if o.ok:
+                estimates[f] = o.value
+            else:
+                st.warning(f"{label(f)}: no prediction at the target: {o.error}")
+
+    main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known)
+    results(ds, axis, metric, boots, target, estimates, items, settings, call, fit_axis)
+    outlier_panels(ds, metric, boots, items)
+    two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, known)
+    diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known)
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def points_for(runs, x_col: str, y_col: str, items: dict) -> plots.Points:
+    frame = runs.frame
+    ids = frame["run_id"].astype(str).to_numpy(dtype=object)
+    groups = frame["group"].astype(str).to_numpy(dtype=object)
+    parts = []
+    for role in ("params", "tokens", "compute"):
+        if runs.has(role):
+            parts.append([f"{AXIS_SHORT[role]} {v:.3g}" for v in frame[role].to_numpy()])
+    hover = np.array([f"group {g}" + ("<br>" + " · ".join(p) if p else "")
+                      for g, *p in zip(groups, *parts)], dtype=object) if parts else groups
+    return plots.Points(x=runs.values(x_col), y=runs.values(y_col) if y_col in runs.metrics else runs.values(y_col),
+                        run_ids=ids, excluded=np.isin(ids, list(items)), hover=hover,
+                        reasons=np.array([items.get(i, "") for i in ids], dtype=object))
+
+
+def curve_specs(boots, axis, lo, hi, call, k):
+    specs = []
+    for f in boots:
+        o = cache.curve(family=f, axis=axis, lo=lo, hi=hi, k=k, **call)
+        if not o.ok:
+            st.warning(f"{label(f)}: cannot draw the curve: {o.error}")
+            continue
+        c = o.value
+        frontier = c.kind == "frontier"
+        specs.append(plots.CurveSpec(name=f, label=f"{label(f)}{' (compute-optimal frontier)' if frontier else ''}",
+                                     x=c.x, y=c.point, lower=c.lower, upper=c.upper, dash="dash" if frontier else "solid"))
+    return specs
+
+
+def marks_for(estimates, target, metric):
+    return [plots.TargetMark(name=f, x=target, value=e.value, low=e.low, high=e.high,
+                             text=f"{label(f)} at {plots.short_number(target)}<br>{metric} {analysis.estimate_text(e)}")
+            for f, e in estimates.items()]
+
+
+def chart(fig, key: str, ds, known, selectable: bool = True) -> None:
+    if selectable:
+        st.plotly_chart(fig, key=key, on_select=partial(outliers.on_plot_select, key, ds.id, known),
+                        selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
+        outliers.apply_pending_selection(key, ds.id, known)
+    else:
+        st.plotly_chart(fig, key=key, theme=None, config=CHART_CONFIG)
+
+
+def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known) -> None:
+    runs = ds.runs
+    lo, hi = analysis.plot_range(runs, axis, target)
+    x = runs.values(axis)
+    data_max = float(np.nanmax(x))
+    log_y = analysis.metric_kind(runs, metric) == "loss"
+    level = next(iter(boots.values())).confidence_level if boots else 0.95
+    fig = plots.fit_figure(points_for(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k),
+                           x_title=AXIS_TITLES[axis], y_title=metric, log_y=log_y, data_max=data_max, target=target,
+                           marks=marks_for(estimates, target, metric),
+                           title=f"{metric} against {AXIS_TITLES[axis]}")
+    chart(fig, "fit_chart", ds, known)
+    st.caption(f"{plots.SELECT_HINT} Shaded bands: {level:.0%} bootstrap percentile intervals of each curve. "
+               "Dashed: the compute-optimal frontier of a law in N and D (the lowest loss reachable at that "
+               f"{AXIS_SHORT[axis]}). The yellow region is extrapolation beyond the largest run.")
+    export.figure_downloads(fig, f"fit_{metric}_vs_{axis}", "fit")
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def results(ds, axis, metric, boots, target, estimates, items, settings, call, fit_axis) -> None:
+    if not boots:
+        return
+    if target is not None and estimates:
+        st.subheader(f"Predicted {metric} at {AXIS_SHORT[axis]} = {plots.short_number(target)}")
+        cols = st.columns(min(len(estimates), 4))
+        for i, (f, e) in enumerate(estimates.items()):
+            kind = " along the compute-optimal frontier" if FAMILIES[f].is_two_input else ""
+            cols[i % len(cols)].metric(label(f), analysis.estimate_text(e),
+                                       help=f"{boots[f].interval_label}{kind}")
+        st.caption("Value [low, high]: the best fit's prediction and its "
+                   f"{next(iter(boots.values())).interval_label.split(' (')[0]}.")
+
+    st.subheader("Fitted parameters")
+    cols = st.columns(min(len(boots), 3))
+    for i, (f, boot) in enumerate(boots.items()):
+        with cols[i % len(cols)]:
+            st.markdown(f"**{label(f)}**" + (f" against {AXIS_SHORT[axis]}" if fit_axis[f] else " in N and D"))
+            st.latex(FAMILIES[f].formula)
+            rows = analysis.parameter_rows(boot)
+            st.dataframe(rows[["parameter", "value", "low", "high", "std. error"]], hide_index=True, width="stretch",
+                         key=f"params_{f}")
+            st.caption(f"{boot.interval_label}. {boot.fit.n_points} runs fitted, {boot.fit.n_excluded} excluded.")
+            for w in list(boot.fit.warnings) + list(boot.warnings):
+                st.warning(w, icon="⚠️")
+
+    st.subheader("Fit quality")
+    quality = quality_table(boots, estimates, call, fit_axis)
+    st.dataframe(quality, hide_index=True, width="stretch", key="quality")
+    st.caption("RMSE of log residuals on the fitted runs; AIC/BIC from the residuals (lower is better; ΔAIC against "
+               "the best). Backtest: each family refitted on the runs below the top 20% of compute, then asked to "
+               "predict those held-out largest runs; the mean absolute error and the bias (negative: the law "
+               "under-predicts the metric at scale).")
+    d1, d2, _ = st.columns([1, 1, 4])
+    params = analysis.parameters_frame(boots).rename(
+        columns={"raw value": "value (full precision)", "raw low": "low (full precision)",
+                 "raw high": "high (full precision)"})
+    d1.download_button("Parameters (CSV)", params.to_csv(index=False), file_name="parameters.csv", mime="text/csv",
+                       on_click="ignore", key="dl_params_csv", width="stretch")
+    extra = {"dataset": ds.id, "mapping": ds.mapping, "x": axis, "metric": metric, "settings": settings.as_dict(),
+             "excluded": items, "target": target,
+             "at_target": {f: {"value": e.value, "low": e.low, "high": e.high} for f, e in estimates.items()},
+             "quality": quality.to_dict(orient="records")}
+    d2.download_button("Parameters (JSON)", json.dumps(analysis.parameters_json(boots, extra), indent=2),
+                       file_name="parameters.json", mime="application/json", on_click="ignore", key="dl_params_json",
+                       width="stretch")
+
+
+def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:
+    try:
+        compared = diagnostics.compare_families([b.fit for b in boots.values()]).set_index("family")
+    except Exception:  # noqa: BLE001 -- different runs: show each family's own numbers only
+        compared = None
+    rows = []
+    for f, boot in boots.items():
+        fit = boot.fit
+        bt = cache.backtest(family=f, axis=fit_axis[f], **call)
+        row = {"family": label(f), "runs fitted": fit.n_points, "RMSE log": format_number(fit.rmse_log, 3),
+               "AIC": f"{fit.aic:.1f}", "BIC": f"{fit.bic:.1f}"}
+        if compared is not None and f in compared.index:
+            row["ΔAIC"] = f"{compared.loc[f, 'delta_aic']:.1f}"
+        if bt.ok and bt.value.ok:
+            row["backtest: mean abs error"] = f"{bt.value.mape_pct:.2g}%"
+            row["backtest: bias"] = f"{bt.value.bias_pct:+.2g}%"
+            row["backtest: held out"] = f"{bt.value.n_test} runs ≥ {bt.value.cutoff:.3g} {bt.value.by}"
+        else:
+            row["backtest: mean abs error"] = "—"
+            row["backtest: bias"] = "—"
+            row["backtest: held out"] = (bt.value.message if bt.ok else bt.error)
+        if f in estimates:
+            row["at target"] = analysis.estimate_text(estimates[f])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ outliers
+
+
+def outlier_panels(ds, metric, boots, items) -> None:
+    st.subheader("Outliers")
+    residuals = {f"resid. {label(f)}": dict(zip(b.fit.problem.run_ids.astype(str), np.round(b.fit.residuals, 4)))
+                 for f, b in list(boots.items())[:2]}
+    found = {f: diagnostics.suggest_outliers(b.fit, OUTLIER_Z) for f, b in boots.items()}
+    n_suggested = len({s.run_id for v in found.values() for s in v})
+    tabs = st.tabs([f"Excluded ({len(items)})", "All runs", "Rules", f"Suggestions ({n_suggested})"])
+    with tabs[0]:
+        outliers.excluded_list(ds, items)
+    with tabs[1]:
+        outliers.runs_table(ds, metric, items, residuals)
+    with tabs[2]:
+        outliers.rules(ds)
+    with tabs[3]:
+        st.caption(f"Runs whose log residual is far from the others' (robust z = (r − median) / (1.4826·MAD), "
+                   f"|z| ≥ {OUTLIER_Z}) in any fitted family; diverged runs show up here.")
+        outliers.suggestions(ds, found, OUTLIER_Z)
+
+
+# ------------------------------------------------------------------------------ two-input views
+
+
+def two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, known) -> None:
+    two = {f: b for f, b in boots.items() if FAMILIES[f].is_two_input}
+    if not two:
+        return
+    runs = ds.runs
+    st.subheader("Laws in model size and tokens")
+    tab_frontier, tab_map = st.tabs(["Loss against compute: the compute-optimal frontier", "Map over N and D"])
+    with tab_frontier:
+        c_target = target if axis == "compute" else None
+        if axis == "compute":
+            st.caption("The main plot above shows this view: loss against compute with each law's compute-optimal "
+                       "frontier (dashed) and its band.")
+        else:
+            lo, hi = analysis.plot_range(runs, "compute", None)
+            fig = plots.fit_figure(points_for(runs, "compute", metric, items), curve_specs(two, "compute", lo, hi, call, k),
+                                   x_title=AXIS_TITLES["compute"], y_title=metric,
+                                   title=f"Compute-optimal frontier: the lowest {metric} reachable at each compute budget")
+            chart(fig, "frontier_chart", ds, known)
+            export.figure_downloads(fig, f"frontier_{metric}", "frontier")
+        rows = []
+        budgets = sorted({float(10 ** np.ceil(np.log10(np.nanmax(runs.values('compute')))))} | ({c_target} if c_target else set()))
+        for f, b in two.items():
+            for c in budgets:
+                opt = b.compute_optimal(c, k)
+                rows.append({"family": label(f), "compute C": f"{c:.3g}",
+                             "N* (params)": analysis.estimate_text(opt["params"]),
+                             "D* (tokens)": analysis.estimate_text(opt["tokens"]),
+                             f"{metric} at the optimum": analysis.estimate_text(opt["loss"])})
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="optimum_table")
+        st.caption("Compute-optimal allocation with its bootstrap interval (C = "
+                   f"{k:g}·N·D), at the next power of ten above the largest run and at the target.")
+    with tab_map:
+        choice = st.selectbox("Law", list(two), format_func=label, key="map_family") if len(two) > 1 else next(iter(two))
+        o = cache.contour(family=choice, k=k, **call)
+        if not o.ok:
+            st.error(o.error)
+            return
+        fig = plots.contour_figure(o.value, points_for(runs, "params", "tokens", items))
+        chart(fig, "map_chart", ds, known)
+        st.caption("Colour: the fitted metric. Dotted white lines: equal training compute C = "
+                   f"{k:g}·N·D. The coloured line is the compute-optimal frontier; runs are the circles (excluded: ×).")
+        export.figure_downloads(fig, f"map_{choice}", "map")
+
+
+# ------------------------------------------------------------------------------ diagnostics
+
+
+def diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known) -> None:
+    if not boots:
+        return
+    runs = ds.runs
+    st.subheader("Diagnostics")
+    tab_resid, tab_boot, tab_infl = st.tabs(["Residuals", "Bootstrap distribution", "Influence"])
+    x_by_id = dict(zip(runs.frame["run_id"].astype(str), runs.values(axis)))
+    with tab_resid:
+        series = []
+        for f, b in boots.items():
+            ids = b.fit.problem.run_ids.astype(str)
+            series.append(plots.ResidualSeries(name=f, label=label(f), x=np.array([x_by_id[i] for i in ids]),
+                                               residual=np.asarray(b.fit.residuals), run_ids=ids))
+        log_space = all(b.family.space == "log" for b in boots.values())
+        fig = plots.residuals_figure(series, x_title=AXIS_TITLES[axis],
+                                     y_title="log residual ln(ŷ) − ln(y)" if log_space else "residual ŷ − y",
+                                     title="Residuals: predicted minus actual (below 0: the run is worse than the law)")
+        chart(fig, "resid_chart", ds, known)
+        export.figure_downloads(fig, f"residuals_vs_{axis}", "resid")
+    with tab_boot:
+        f = st.selectbox("Family", list(boots), format_func=label, key="boot_family") if len(boots) > 1 else next(iter(boots))
+        b = boots[f]
+        names = list(b.family.param_names)
+        default_pair = {"chinchilla": ("alpha", "beta"), "kaplan": ("alpha_N", "alpha_D"),
+                        "offset_power_law": ("alpha", "E"), "power_law": ("alpha", "A"),
+                        "broken_power_law": ("alpha", "c"), "logistic": ("log10_mid", "slope")}.get(f, tuple(names[:2]))
+        c1, c2 = st.columns(2)
+        px_ = c1.selectbox("x parameter", names, index=names.index(default_pair[0]), key=f"boot_x_{f}")
+        py_ = c2.selectbox("y parameter", names, index=names.index(default_pair[1]), key=f"boot_y_{f}")
+        i, j = names.index(px_), names.index(py_)
+        good = b.good
+        ci = b.confidence_interval
+        wide = lambda v: bool(np.all(v > 0) and np.nanmax(v) / max(np.nanmin(v), 1e-300) > 100)  # noqa: E731
+        fig = plots.bootstrap_scatter(good[:, i], good[:, j], name=f, x_param=px_, y_param=py_,
+                                      point=(b.fit.params[px_], b.fit.params[py_]), ci_x=ci[px_], ci_y=ci[py_],
+                                      log_x=wide(good[:, i]), log_y=wide(good[:, j]), interval_label=b.interval_label)
+        chart(fig, "boot_chart", ds, known, selectable=False)
+        if b.n_failed:
+            st.caption(f"{b.n_failed} of {b.n_resamples} resamples failed and are not shown.")
+        export.figure_downloads(fig, f"bootstrap_{f}_{px_}_{py_}", "boot")
+    with tab_infl:
+        if target is None:
+            st.info("Type an extrapolation target above to see which runs move the prediction there most.")
+            return
+        f = st.selectbox("Family", list(boots), format_func=label, key="infl_family") if len(boots) > 1 else next(iter(boots))
+        o = cache.influence(family=f, axis=axis, target=target, k=k, **call)
+        if not o.ok:
+            st.error(o.error)
+            return
+        table = o.value
+        top = table.dropna(subset=["change_pct"]).head(15)
+        fig = plots.influence_figure(top["run_id"], top["change_pct"].to_numpy(), name=f,
+                                     value_title="change of the prediction without the run (%)",
+                                     title=f"{label(f)}: runs that move the prediction at {AXIS_SHORT[axis]} = "
+                                           f"{plots.short_number(target)} most when left out",
+                                     hover=[f"prediction without it {v:.4g}" for v in top["prediction_without"]])
+        chart(fig, "infl_chart", ds, known)
+        st.caption(f"Prediction with every run: {table.attrs['prediction']:.4g}. Each bar refits the law without one run "
+                   "(all refits in one batch). Click a bar to exclude that run.")
+        for w in table.attrs.get("warnings", []):
+            st.warning(w)
+        export.figure_downloads(fig, f"influence_{f}", "infl")
+
+
+run_page(main)
