@@ -377,10 +377,10 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise DataError(f"cannot open the analyses database `{path}`: {exc}") from None
     try:
         con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
-        con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA synchronous = NORMAL")
         con.execute("PRAGMA foreign_keys = ON")
-        _upgrade(con, path)
+        _retry_locked(lambda: _use_wal(con))
+        _retry_locked(lambda: _upgrade(con, path))
     except sqlite3.DatabaseError as exc:
         con.close()
         raise DataError(f"`{path}` is not a usable analyses database ({exc}). Move it away, or point "
@@ -389,6 +389,35 @@ def _connect(path: Path) -> sqlite3.Connection:
         con.close()
         raise
     return con
+
+
+def _use_wal(con: sqlite3.Connection) -> None:
+    """Switch the file to WAL once (the mode is stored in the file; later opens only check it)."""
+    if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        con.execute("PRAGMA journal_mode = WAL")
+
+
+def _retry_locked(step, seconds: float = BUSY_TIMEOUT_MS / 1000):
+    """Run ``step``, retrying while SQLite reports the file locked.
+
+    SQLite answers SQLITE_BUSY at once, without waiting for the busy timeout, in a few places --
+    switching the journal mode, or when two connections create a new file at the same moment --
+    so the first opening of a database by two processes needs this loop.
+    """
+    import random
+    import time
+
+    deadline = time.monotonic() + seconds
+    pause = 0.005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause * (1 + random.random()))
+        pause = min(pause * 2, 0.2)
 
 
 def _upgrade(con: sqlite3.Connection, path: Path) -> None:
