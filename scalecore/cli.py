@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_fit.add_argument("--json", action="store_true", help="print one JSON object")
     sub.add_parser("families", help="list the fit families")
     _add_budget_parser(sub)
+    _add_report_parser(sub)
     return parser
 
 
@@ -185,7 +186,75 @@ def _budget_law(args):
     return budget.Law.from_bootstrap(boot)
 
 
-COMMANDS = {"fit": _fit_command, "families": _families_command, "budget": _budget_command}
+def _add_report_parser(sub) -> None:
+    p = sub.add_parser("report", help="write a self-contained HTML report (opens offline)",
+                       description="Fit one or more families with bootstrap intervals and write one HTML file with "
+                                   "the parameters, plots with bands, exclusions and the settings to reproduce it.")
+    p.add_argument("runs", nargs="+", metavar="RUNS.csv", help="one or more CSV files of runs")
+    p.add_argument("--family", action="append", required=True, help="fit family; repeat for several")
+    p.add_argument("--x", choices=("params", "tokens", "compute"), help="input of the one-input families")
+    p.add_argument("--y", help="metric column (default: the first detected)")
+    p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
+    p.add_argument("--reason", default="excluded on the command line", help="reason recorded for --exclude")
+    p.add_argument("--loss", choices=("huber", "ls"), default="huber")
+    p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
+    _add_bootstrap_args(p, default_n=1000)
+    p.add_argument("--target", metavar="X", help="extrapolate to this x, e.g. 70B or 1e24")
+    p.add_argument("--compare-by", metavar="COLUMN", help="also compare the groups of this column (or `file`)")
+    p.add_argument("--compare-at", metavar="X", help="scale of the compute multiplier (default: top of the data)")
+    p.add_argument("--title", default=None, help="report title (default: the file names)")
+    p.add_argument("--note", default="", help="a note shown under the title")
+    p.add_argument("-o", "--output", required=True, metavar="REPORT.html")
+
+
+def _report_command(args) -> int:
+    from pathlib import Path
+
+    from . import report
+    from .data import parse_number
+    from .errors import DataError
+    from .store import Analysis, DataFile, Settings
+
+    def number(flag, text):
+        if text is None:
+            return None
+        try:
+            value = parse_number(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise DataError(f"`--{flag}` must be a positive number such as 70B or 1e24; got {text!r}")
+        return value
+
+    from .families import get_family
+
+    for family in args.family:
+        get_family(family)  # an unknown name is a user error, not a section of the report
+    files = []
+    for name in args.runs:
+        try:
+            files.append(DataFile(Path(name).name, Path(name).read_bytes()))
+        except OSError as exc:
+            raise DataError(f"cannot read `{name}`: {exc.strerror or exc}") from None
+    comparison = None
+    if args.compare_by:
+        comparison = {"family": args.family[0], "by": args.compare_by, "at": number("compare-at", args.compare_at)}
+    analysis = Analysis(
+        title=args.title or ", ".join(f.name for f in files),
+        files=tuple(files), families=tuple(dict.fromkeys(args.family)),
+        settings=Settings(x=args.x, metric=args.y, n_resamples=args.bootstrap, confidence_level=args.confidence,
+                          delta=args.delta, seed=args.seed, method=args.method, loss=args.loss,
+                          target=number("target", args.target)),
+        exclusions={rid: args.reason for rid in args.exclude}, comparison=comparison, note=args.note,
+    )
+    text = report.write(args.output, analysis)
+    print(f"wrote {args.output} ({len(text.encode()) / 1e6:.1f} MB): {', '.join(analysis.families)}; "
+          "opens offline in any browser")
+    return 0
+
+
+COMMANDS = {"fit": _fit_command, "families": _families_command, "budget": _budget_command,
+            "report": _report_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -199,9 +199,9 @@ class Multiplier:
     def text(self) -> str:
         word = AXIS_WORDS.get(self.axis, self.axis)
         if self.status == "unreachable":
-            return (f"`{self.a}` does not reach `{self.b}`'s {format_number(self.target.value)} at "
+            return (f"“{self.a}” does not reach the {format_number(self.target.value)} of “{self.b}” at "
                     f"{format_number(self.at)} within {_span_text(self.searched)}")
-        return (f"`{self.a}` needs {_estimate_text(self.multiplier)}× the {word} of `{self.b}` to reach its "
+        return (f"“{self.a}” needs {_estimate_text(self.multiplier)}× the {word} of “{self.b}” to reach its "
                 f"{format_number(self.target.value)} at {format_number(self.at)} "
                 f"({self.share:.0%} of resamples reach it)")
 
@@ -507,6 +507,16 @@ class Comparison:
             "groups": {g: boot.to_dict() for g, boot in self.results.items()},
             "pairs": self.summary(at),
         }
+
+
+def curve_band(boot: BootstrapResult, xs, k: float = budget.FLOPS_PER_TOKEN_PARAM) -> Band:
+    """One fitted curve over ``xs`` with its confidence band: a one-input family against its own x,
+    a two-input family along its compute-optimal frontier (``xs`` are then compute budgets)."""
+    xs = np.asarray(xs, float)
+    axis = "compute" if boot.family.is_two_input else boot.fit.x
+    one = Comparison(family=boot.family, axis=axis, metric=boot.fit.y, by="", results={"": boot}, seeds={"": boot.seed},
+                     ranges={"": (float(np.min(xs)), float(np.max(xs)))}, seed=boot.seed, k=k)
+    return one.band("", xs)
 
 
 # ------------------------------------------------------------------------------ entry point

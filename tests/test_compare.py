@@ -132,7 +132,7 @@ def test_multiplier_with_noise_interval_contains_truth():
                    x="params", n_resamples=400, seed=7)
     mult = comp.multiplier("A", "B", 1e10)
     assert mult.multiplier.low < k < mult.multiplier.high
-    assert "needs" in mult.text() and "× the model size of `B`" in mult.text()
+    assert "needs" in mult.text() and "× the model size of “B”" in mult.text()
 
 
 def test_unreachable_loss_is_reported_not_invented():
