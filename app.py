@@ -21,6 +21,7 @@ logging.getLogger("scalecore.app").setLevel(logging.INFO)
 
 PAGES = [
     st.Page("views/explore.py", title="Explore", icon="🔭", default=True),
+    st.Page("views/budget.py", title="Budget", icon="💰"),
 ]
 
 page = st.navigation(PAGES)

@@ -37,7 +37,7 @@ import numpy as np
 from . import bootstrap as _bootstrap  # Estimate; a module import because bootstrap imports us
 from .errors import DataError, FitError
 from .families import Family, get_family
-from .formatting import format_estimate, format_interval, format_number
+from .formatting import _decimal_place, _fmt_at, format_estimate, format_interval, format_number
 
 #: FLOPs per parameter per training token (C = 6 N D, Kaplan et al. 2020).
 FLOPS_PER_TOKEN_PARAM = 6.0
@@ -819,13 +819,16 @@ def off_optimum(law: Law, compute: float, params: float, k: float = FLOPS_PER_TO
     best = _optimum_rows(law, c, k)
     needed = _least_compute_rows(law, loss, k)["compute"]
     wasted = np.clip(c - needed, 0.0, None)
+    wasted[wasted < 1e-9 * c] = 0.0  # at N* itself the two routes to C differ by rounding only
+    penalty = loss - best["loss"]
+    penalty[np.abs(penalty) < 1e-12 * np.abs(loss)] = 0.0
     return {
         "params": law.constant(n),
         "tokens": law.constant(d),
         "tokens_per_param": law.constant(d / n),
         "loss": law.estimate(loss),
         "loss_opt": law.estimate(best["loss"]),
-        "loss_penalty": law.estimate(loss - best["loss"]),
+        "loss_penalty": law.estimate(penalty),
         "compute_needed": law.estimate(np.minimum(needed, c)),
         "wasted_compute": law.estimate(wasted),
         "wasted_fraction": law.estimate(wasted / c),
@@ -1197,16 +1200,21 @@ def format_answer(est, kind: str = "plain", digits: int = 4) -> str:
     if not math.isfinite(v):
         return "unbounded" if v == math.inf else "n/a"
     scale, pre, post = 1.0, "", ""
+    size = max(abs(x) for x in (v, lo, hi) if math.isfinite(x))  # a value of 0 takes the interval's scale
     if kind == "fraction":
         scale, post = 0.01, "%"
-    elif kind in ("count", "money") and abs(v) >= 1e3:
-        scale, post = next((f, sfx) for f, sfx in _SUFFIXES if abs(v) >= f)
-    elif kind == "flops" and v > 0:
-        exp = math.floor(math.log10(abs(v)))
+    elif kind in ("count", "money") and size >= 1e3:
+        scale, post = next((f, sfx) for f, sfx in _SUFFIXES if size >= f)
+    elif kind == "flops" and size > 0:
+        exp = math.floor(math.log10(abs(v) if v else size))
         scale, post = 10.0**exp, f"e{exp}"
     if kind == "money":
         pre = "$"
-    w = lambda text: f"{pre}{text}{post}"  # noqa: E731
+    def w(text: str) -> str:
+        if kind == "flops" and float(text) == 0:
+            return "0"
+        return f"{pre}{text}{post}"
+
     # scaled once, to 12 significant digits (10.0**23 is not exactly 1e23)
     v, lo, hi = (float(f"{x / scale:.12g}") if math.isfinite(x) else x for x in (v, lo, hi))
     exact = math.isfinite(lo) and math.isfinite(hi) and lo == hi
@@ -1214,7 +1222,14 @@ def format_answer(est, kind: str = "plain", digits: int = 4) -> str:
         return w(format_number(v, digits))
     if math.isinf(hi):
         return f"{w(format_number(v, 3))} [{w(format_number(lo, 3))}, unbounded]"
-    a, b, c = format_interval(v, lo, hi)
+    small, big = sorted((abs(v - lo), abs(hi - v)))
+    if small < 0.01 * big:
+        # One-sided: the point sits at an end of its interval (a penalty of 0 at N* itself); the
+        # PDG rule on the tiny side would print a dozen digits, so the wide side sets the precision.
+        place = _decimal_place(big)
+        a, b, c = (_fmt_at(x, place, None) for x in (v, lo, hi))
+    else:
+        a, b, c = format_interval(v, lo, hi)
     return f"{w(a)} [{w(b)}, {w(c)}]"
 
 

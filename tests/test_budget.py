@@ -551,3 +551,11 @@ def test_cli_errors_are_one_line_with_exit_2(capsys, args, message):
     code, out, err = run_cli(capsys, "budget", *args)
     assert code == 2 and out == ""
     assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_format_answer_one_sided_interval():
+    """At N* the penalty is 0 with an interval [~0, x]: rounded by the wide side, not to 1e-12."""
+    from scalecore.bootstrap import Estimate
+
+    assert budget.format_answer(Estimate(0.0, 3e-12, 0.0234, 0.01)) == "0.000 [0.000, 0.023]"
+    assert budget.format_answer(Estimate(0.0, 2e9, 6.3e22, 1e22), "flops") == "0 [0, 6e22]"

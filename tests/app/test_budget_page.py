@@ -1,0 +1,244 @@
+"""AppTest tests of the Budget page: the numbers on the page are scalecore's.
+
+The page is reached through app.py (the sidebar data source runs first, as in the app). The sample
+directory is pointed at synthetic runs written here, so the tests know the data exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from scalecore import budget, fitting, load_runs
+from scalecore.bootstrap import bootstrap_problem
+from scalecore.budget import Law, format_answer
+from tests.synth import frame
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+PAGE = "views/budget.py"
+TIMEOUT = 120
+
+
+def no_errors(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    problems = [e.value for e in at.error if "Something went wrong" in e.value]
+    assert not problems, problems
+
+
+@pytest.fixture
+def samples(tmp_path, monkeypatch):
+    """Two synthetic datasets as the app's samples: runs in N and D, and runs in compute only."""
+    import ui.data_source
+
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    frame("chinchilla", seed=11, noise=0.01).to_csv(folder / "chinchilla_like.csv", index=False)
+    one = frame("offset_power_law", seed=4, noise=0.005)
+    one["compute"] = 6 * one["params"] * one["tokens"]
+    one.drop(columns=["params", "tokens"]).to_csv(folder / "compute_only.csv", index=False)
+    monkeypatch.setattr(ui.data_source, "SAMPLES_DIR", folder)
+    monkeypatch.setenv("SCALECORE_HOME", str(tmp_path / "home"))
+    return folder
+
+
+def open_budget(**widgets) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(PAGE).run()
+    for key, value in widgets.items():
+        at = set_widget(at, key, value)
+    no_errors(at)
+    return at
+
+
+def set_widget(at: AppTest, key: str, value) -> AppTest:
+    for kind in ("segmented_control", "text_input", "selectbox", "number_input", "select_slider", "checkbox"):
+        found = [w for w in at.get(kind) if getattr(w, "key", None) == key]
+        if found:
+            return found[0].set_value(value).run()
+    raise AssertionError(f"no widget with key {key!r}")
+
+
+def metrics(at) -> dict[str, str]:
+    """Metric label -> value (the first card with that label)."""
+    out: dict[str, str] = {}
+    for m in at.metric:
+        out.setdefault(m.label, m.value)
+    return out
+
+
+def numbers(at) -> dict:
+    """The page's "All numbers" table: answer key -> (value, low, high)."""
+    for df in at.dataframe:
+        v = df.value
+        if "key" in v.columns and "low" in v.columns:
+            return {r.key: (r.value, r.low, r.high) for r in v.itertuples()}
+    raise AssertionError("no numbers table")
+
+
+def point(text: str) -> str:
+    return text.partition(" [")[0]
+
+
+def law_of_sample(folder, family="chinchilla", n_resamples=1000, seed=0) -> Law:
+    """The law exactly as the page fits it: Explore's default settings, no exclusions."""
+    path = folder / "chinchilla_like.csv"
+    runs = load_runs([path.read_bytes()], names=[path.name])
+    problem = fitting.prepare(runs, family, y="loss", loss="huber", delta=1e-3)
+    boot = bootstrap_problem(problem, n_resamples=n_resamples, confidence_level=0.95, seed=seed, method="cases",
+                             fit=fitting.fit_problem(problem))
+    return Law.from_bootstrap(boot)
+
+
+# ------------------------------------------------------------------------------ the law from the fit
+
+
+def test_current_fit_plan_equals_scalecore(samples):
+    at = open_budget(b_compute="3e23")
+    assert at.title[0].value == "Plan a training run"
+    law = law_of_sample(samples)
+    expected = budget.plan(law, 3e23, hardware=budget.Hardware.of("NVIDIA H100 SXM", 1024, 0.4)).answers
+    got = numbers(at)
+    for key in ("params_opt", "tokens_opt", "tokens_per_param", "loss", "days"):
+        assert got[key] == pytest.approx(expected[key].as_tuple(), rel=1e-12), key
+    shown = metrics(at)
+    assert shown["Model size N*"] == point(format_answer(expected["params_opt"], "count"))
+    assert shown["Predicted loss"] == point(format_answer(expected["loss"]))
+    captions = [c.value for c in at.caption]
+    assert any("95% bootstrap percentile interval (cases, 1000 resamples)" in c for c in captions)
+    assert f"[{format_answer(expected['params_opt'], 'count').partition(' [')[2]}" in captions
+
+
+def test_trade_off_slider_and_figure(samples):
+    at = open_budget(b_compute="3e23", b_nf="1/5")
+    law = law_of_sample(samples)
+    n_star = budget.compute_optimal(law, 3e23)["params"].value
+    off = budget.off_optimum(law, 3e23, n_star / 5)
+    shown = metrics(at)
+    assert shown["Loss penalty vs N*"] == point(format_answer(off["loss_penalty"]))
+    assert shown["Wasted compute"] == point(format_answer(off["wasted_compute"], "flops"))
+    assert shown["Share of the budget wasted"] == point(format_answer(off["wasted_fraction"], "fraction"))
+    fig = next(json.loads(el.proto.spec) for el in at.get("plotly_chart"))
+    assert fig["layout"]["xaxis"]["type"] == "log"
+    names = [t.get("name", "") for t in fig["data"]]
+    assert any(n.startswith("95% bootstrap percentile band") for n in names)
+    assert any(n.startswith("your choice N =") for n in names)
+
+
+# ------------------------------------------------------------------------------ presets, typed laws, inputs
+
+
+def test_published_law_with_hardware_and_price(samples):
+    at = open_budget(b_law="preset", b_preset="besiroglu2024", b_mode="hardware", b_acc="NVIDIA A100",
+                     b_count=256, b_days=20.0, b_price=1.8)
+    hw = budget.Hardware.of("NVIDIA A100", 256, 0.4, 1.8)
+    c = hw.compute(20.0)
+    expected = budget.plan(Law.preset("besiroglu2024"), c, hardware=hw).answers
+    got = numbers(at)
+    assert got["compute"][0] == pytest.approx(c, rel=1e-12)
+    assert got["params_opt"][0] == pytest.approx(expected["params_opt"].value, rel=1e-12)
+    assert math.isnan(got["params_opt"][1])  # a preset has no interval
+    shown = metrics(at)
+    assert shown["Cost"] == format_answer(expected["cost"], "money")
+    assert shown["Model size N*"] == format_answer(expected["params_opt"], "count")
+    assert any("arXiv:2404.10102" in c.value for c in at.caption)
+
+
+def test_bad_budget_text_is_an_inline_message(samples):
+    at = open_budget(b_law="preset")
+    at = set_widget(at, "b_compute", "lots of FLOPs")
+    no_errors(at)
+    assert any("is not a number" in e.value for e in at.error)
+    assert not at.metric
+    at = set_widget(at, "b_compute", "3.8e25")
+    no_errors(at)
+    expected = budget.compute_optimal(Law.preset("besiroglu2024"), 3.8e25)
+    assert numbers(at)["params_opt"][0] == pytest.approx(expected["params"].value, rel=1e-12)
+
+
+def test_typed_law_is_parsed_strictly(samples):
+    at = open_budget(b_law="typed")
+    expected = budget.compute_optimal(Law.parse("E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"), 1e24)
+    assert numbers(at)["params_opt"][0] == pytest.approx(expected["params"].value, rel=1e-12)
+    at = set_widget(at, "b_text", "__import__('os').system('echo hi')")
+    no_errors(at)
+    assert any(e.value.startswith("cannot read `__import__") for e in at.error)
+    assert not at.metric
+
+
+# ------------------------------------------------------------------------------ inverse, inference, data
+
+
+def test_inverse_and_the_message_below_e(samples):
+    at = open_budget(b_law="preset", b_target="1.7")
+    assert any("at or below the irreducible loss E = 1.817" in e.value for e in at.error)
+    at = set_widget(at, "b_target", "2.0")
+    no_errors(at)
+    inv = budget.compute_for_loss(Law.preset("besiroglu2024"), 2.0,
+                                  hardware=budget.Hardware.of("NVIDIA H100 SXM", 1024, 0.4))
+    labels = [m.label for m in at.metric]
+    values = [m.value for m in at.metric]
+    assert values[labels.index("Least compute (FLOPs)")] == format_answer(inv["compute"], "flops")
+    assert values[labels.index("Model size N")] == format_answer(inv["params"], "count")
+
+
+def test_inference_aware_side_by_side(samples):
+    at = open_budget(b_law="preset", b_tinf="2e13")
+    r = budget.inference_optimal(Law.preset("besiroglu2024"), 1e24, 2e13)
+    table = next(df.value for df in at.dataframe if "inference-aware" in df.value.columns)
+    row = table.set_index("")
+    assert row.loc["Model size N", "inference-aware"] == format_answer(r["params"], "count")
+    assert row.loc["Model size N", "compute-optimal"] == format_answer(r["optimal_params"], "count")
+    assert row.loc["Training + inference FLOPs", "inference-aware"] == format_answer(r["total_compute"], "flops")
+    assert any("saves" in c.value and format_answer(r["saving_fraction"], "fraction") in c.value for c in at.caption)
+
+
+def test_data_limit_warning_and_repeated_data(samples):
+    at = open_budget(b_law="preset", b_unique="1T", b_dc=True)
+    p = budget.plan(Law.preset("besiroglu2024"), 1e24, unique_tokens=1e12, data_constrained=True)
+    assert metrics(at)["Epochs"] == format_answer(p.answers["epochs"])
+    assert metrics(at)["Loss with repeated data"] == format_answer(p.answers["loss_repeated"])
+    assert any("1.74 epochs of the 1e+12 unique tokens" in w.value for w in at.warning)
+
+
+# ------------------------------------------------------------------------------ scenarios
+
+
+def test_scenarios_saved_tabled_and_downloadable(samples):
+    at = open_budget(b_law="preset")
+    at = set_widget(at, "b_name", "small")
+    at = at.button(key="b_save").click().run()
+    at = set_widget(at, "b_compute", "1e25")
+    at = at.button(key="b_save").click().run()
+    no_errors(at)
+    saved = at.session_state["budget_scenarios"]
+    assert [s["name"] for s in saved] == ["small", "small (2)"]
+    expected = budget.plan(Law.preset("besiroglu2024"), 1e25,
+                           hardware=budget.Hardware.of("NVIDIA H100 SXM", 1024, 0.4)).to_scenario("small (2)")
+    assert saved[1]["answers"]["params_opt"]["value"] == pytest.approx(expected.answers["params_opt"].value, rel=1e-12)
+    json.dumps(saved)  # plain types only
+    table = next(df.value for df in at.dataframe if "scenario" in df.value.columns)
+    assert list(table["scenario"]) == ["small", "small (2)"]
+    assert at.get("download_button")
+    at = at.button(key="b_clear").click().run()
+    assert at.session_state["budget_scenarios"] == []
+
+
+# ------------------------------------------------------------------------------ one-input laws
+
+
+def test_one_input_law_gives_what_it_can(samples):
+    at = open_budget()
+    at = at.selectbox(key="ds_choice").set_value("sample:compute_only.csv").run()
+    no_errors(at)
+    assert at.segmented_control(key="b_law").value == "fit"
+    assert at.selectbox(key="b_family").value == "offset_power_law"
+    shown = metrics(at)
+    assert "Model size N*" not in shown and "Predicted loss" in shown
+    assert any("every N and D with 6·N·D = C" in i.value for i in at.info)
+    got = numbers(at)
+    assert set(got) >= {"compute", "loss"} and "params_opt" not in got

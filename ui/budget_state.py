@@ -1,0 +1,191 @@
+"""Glue for the Budget page: which law to plan with, cached calls into :mod:`scalecore.budget`,
+the trade-off figure, and the saved scenarios.
+
+The maths is :mod:`scalecore.budget`; this module only finds the law (the Explore page's current
+fit through :func:`ui.cache.fit`, so a fit made there is a cache hit here), caches the calls on the
+law's content key, and keeps scenarios as plain dicts in the session (``SCENARIOS``), where the
+review/report code can read them with :func:`saved_scenarios`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from scalecore import FAMILIES, ScaleCoreError, budget
+from scalecore.budget import Law, Scenario
+
+from . import analysis, cache, state
+
+#: Session key of the saved scenarios: a list of ``Scenario.to_dict()``.
+SCENARIOS = "budget_scenarios"
+
+#: The Explore page's widget keys (persist_state="session" keeps them across pages) and defaults.
+_EXPLORE_SETTINGS = {"n": "n_resamples", "cl": "confidence_level", "delta": "delta", "seed": "seed",
+                     "method": "method"}
+
+
+# ------------------------------------------------------------------------------ the law
+
+
+def explore_settings() -> analysis.Settings:
+    """The fit and bootstrap settings chosen on the Explore page (its defaults if it was not opened)."""
+    values = {}
+    for key, name in _EXPLORE_SETTINGS.items():
+        v = st.session_state.get(key)
+        if v is not None:
+            values[name] = v
+    try:
+        s = analysis.Settings(**values)
+        return analysis.Settings(n_resamples=int(s.n_resamples), confidence_level=float(s.confidence_level),
+                                 delta=float(s.delta), seed=int(s.seed), method=str(s.method or "cases"))
+    except (TypeError, ValueError):
+        return analysis.Settings()
+
+
+def fittable_families(runs, metric: str) -> list[str]:
+    """Families the budget can use on this data: laws in N and D, and one-input laws against compute."""
+    applicable = analysis.applicable_families(runs, metric)
+    two = [f for f in applicable if FAMILIES[f].is_two_input]
+    one = [f for f in applicable if not FAMILIES[f].is_two_input and FAMILIES[f].metric_kind == "loss"
+           and runs.has("compute")]
+    preferred = ("chinchilla", "kaplan", "offset_power_law", "broken_power_law", "power_law")
+    rank = {f: i for i, f in enumerate(preferred)}
+    return sorted(two, key=lambda f: rank.get(f, 99)) + sorted(one, key=lambda f: rank.get(f, 99))
+
+
+def law_from_fit(ds, family: str, metric: str) -> tuple[Law | None, str | None, str]:
+    """The current fit of ``family`` with its bootstrap, as Explore computes it (same cache entry).
+
+    Returns (law, error message, description of the settings used).
+    """
+    runs = ds.runs
+    settings = explore_settings()
+    exclude = tuple(sorted(state.exclusions(ds.id, runs.run_ids)))
+    fam = FAMILIES[family]
+    outcome = cache.fit(data_key=ds.key, _runs=runs, family=family, axis=None if fam.is_two_input else "compute",
+                        metric=metric, exclude=exclude, settings=tuple(sorted(settings.as_dict().items())))
+    used = (f"{settings.n_resamples} {settings.method} resamples, seed {settings.seed}, "
+            f"{len(exclude)} run{'s' if len(exclude) != 1 else ''} excluded (settings of the Explore page)")
+    if not outcome.ok:
+        return None, outcome.error, used
+    boot = outcome.value
+    source = f"{fam.label} fit to `{metric}` of {ds.label.split('  (')[0]} ({boot.fit.n_points} runs)"
+    return _law_of(ds.key, family, metric, exclude, tuple(sorted(settings.as_dict().items())), boot, source), None, used
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _law_of(data_key, family, metric, exclude, settings, _boot, source) -> Law:
+    return Law.from_bootstrap(_boot, source=source)
+
+
+# ------------------------------------------------------------------------------ cached calls
+
+
+def hardware_key(hw: budget.Hardware | None) -> tuple | None:
+    return None if hw is None else (hw.peak_flops, hw.count, hw.mfu, hw.price_per_hour, hw.name)
+
+
+def _hardware(key: tuple | None) -> budget.Hardware | None:
+    return None if key is None else budget.Hardware(key[0], key[1], key[2], key[3], key[4])
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def plan(law_key: str, _law: Law, compute: float, hw: tuple | None, unique_tokens: float | None,
+         inference_tokens: float | None, data_constrained: bool, k: float) -> budget.Plan:
+    return budget.plan(_law, compute, hardware=_hardware(hw), unique_tokens=unique_tokens,
+                       inference_tokens=inference_tokens, data_constrained=data_constrained, k=k)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def tradeoff(law_key: str, _law: Law, compute: float, k: float) -> budget.TradeOff:
+    return budget.tradeoff(_law, compute, k=k, span=40.0, n_points=161)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def off_optimum(law_key: str, _law: Law, compute: float, params: float, k: float) -> dict:
+    return budget.off_optimum(_law, compute, params, k)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def inverse(law_key: str, _law: Law, target: float, hw: tuple | None, k: float) -> cache.Outcome:
+    try:
+        return cache.Outcome(value=budget.compute_for_loss(_law, target, k, hardware=_hardware(hw)))
+    except ScaleCoreError as exc:
+        return cache.Outcome(error=str(exc))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def inference(law_key: str, _law: Law, compute: float, inference_tokens: float, k: float) -> dict:
+    return budget.inference_optimal(_law, compute, inference_tokens, k)
+
+
+# ------------------------------------------------------------------------------ the figure
+
+
+def tradeoff_figure(t: budget.TradeOff, chosen: float | None, chosen_loss: float | None, *,
+                    interval: str, height: int = 440) -> go.Figure:
+    """Loss against N along the iso-FLOP line, the band, the optimum and the chosen N."""
+    color = "#0072B2"
+    fig = go.Figure()
+    ok = np.isfinite(t.lower) & np.isfinite(t.upper)
+    if ok.sum() >= 2:
+        x = t.params[ok]
+        fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]),
+                                 y=np.concatenate([t.lower[ok], t.upper[ok][::-1]]),
+                                 mode="lines", fill="toself", fillcolor="rgba(0,114,178,0.16)", line=dict(width=0),
+                                 hoverinfo="skip", name=interval.split(" (")[0].replace("interval", "band")))
+    fig.add_trace(go.Scatter(x=t.params, y=t.loss, mode="lines", name=f"loss at C = {t.compute:.3g} FLOPs",
+                             line=dict(color=color, width=2.5),
+                             customdata=t.tokens,
+                             hovertemplate="N %{x:.3s}<br>D %{customdata:.3s}<br>loss %{y:.4f}<extra></extra>"))
+    n_star, l_star = t.optimum["params"].value, t.optimum["loss"].value
+    fig.add_trace(go.Scatter(x=[n_star], y=[l_star], mode="markers", name=f"compute-optimal N* = {n_star:.3g}",
+                             marker=dict(color=color, size=11, symbol="diamond", line=dict(color="white", width=1)),
+                             hovertemplate="N* %{x:.3s}<br>loss %{y:.4f}<extra></extra>"))
+    if chosen is not None and chosen_loss is not None and not math.isclose(chosen, n_star, rel_tol=1e-9):
+        fig.add_trace(go.Scatter(x=[chosen], y=[chosen_loss], mode="markers", name=f"your choice N = {chosen:.3g}",
+                                 marker=dict(color="#D55E00", size=11, line=dict(color="white", width=1)),
+                                 hovertemplate="N %{x:.3s}<br>loss %{y:.4f}<extra></extra>"))
+        fig.add_shape(type="line", x0=chosen, x1=chosen, y0=l_star, y1=chosen_loss, line=dict(color="#D55E00", dash="dot"))
+    fig.update_layout(template="plotly_white", height=height, margin=dict(l=70, r=20, t=50, b=60),
+                      title=dict(text="Model size against loss at this budget (D = C / 6N)", x=0.0, font=dict(size=15)),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+                      font=dict(family="Helvetica, Arial, sans-serif", size=13, color="#1f2933"))
+    fig.update_xaxes(type="log", title_text="model size N (parameters)", exponentformat="power", showline=True,
+                     linecolor="#9aa5b1", gridcolor="#e6e9ee", ticks="outside")
+    finite = t.upper[np.isfinite(t.upper)]
+    top = min(float(np.nanmax(t.loss)), float(finite.max()) if finite.size else float(np.nanmax(t.loss)))
+    bottom = float(np.nanmin(t.lower[np.isfinite(t.lower)])) if np.isfinite(t.lower).any() else l_star
+    pad = 0.05 * (top - min(bottom, l_star))
+    fig.update_yaxes(title_text="predicted loss", showline=True, linecolor="#9aa5b1", gridcolor="#e6e9ee",
+                     ticks="outside", range=[min(bottom, l_star) - pad, top + pad])
+    return fig
+
+
+# ------------------------------------------------------------------------------ scenarios
+
+
+def saved_scenarios() -> list[Scenario]:
+    """The scenarios saved in this session, oldest first."""
+    return [Scenario.from_dict(d) for d in st.session_state.get(SCENARIOS, [])]
+
+
+def save_scenario(p: budget.Plan, name: str) -> str:
+    """Save ``p`` under ``name`` (made unique); returns the name used."""
+    items = list(st.session_state.get(SCENARIOS, []))
+    taken = {d["name"] for d in items}
+    base = name.strip() or f"Scenario {len(items) + 1}"
+    final, i = base, 2
+    while final in taken:
+        final, i = f"{base} ({i})", i + 1
+    items.append(p.to_scenario(final).to_dict())
+    st.session_state[SCENARIOS] = items
+    return final
+
+
+def clear_scenarios() -> None:
+    st.session_state[SCENARIOS] = []

@@ -1,0 +1,359 @@
+"""Budget: from a fitted law to a training plan -- N*, D*, loss, time and cost with intervals, the
+trade-off of another model size, the inverse, inference-aware sizing, data limits, scenarios.
+
+Widgets -> cached calls into :mod:`scalecore.budget` (through :mod:`ui.budget_state`) -> render.
+Every budget input is in the URL, so a link reproduces the plan.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from scalecore import FAMILIES, budget
+from scalecore.budget import ACCELERATORS, ANSWER_KINDS, PRESETS, Law, format_answer
+from ui import analysis, budget_state, data_source, run_page
+
+URL = dict(bind="query-params", persist_state="session")
+CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
+LAW_SOURCES = {"fit": "Current fit", "preset": "Published law", "typed": "Typed constants"}
+MODES = {"flops": "FLOPs", "hardware": "Hardware"}
+#: Other model sizes to compare with N*, as factors (strings keep the URL readable).
+FACTORS = ("1/30", "1/20", "1/10", "1/5", "1/3", "1/2", "2/3", "1", "3/2", "2", "3", "5", "10", "20", "30")
+DEFAULT_LAW_TEXT = "E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"
+
+
+def factor(text: str) -> float:
+    num, _, den = str(text).partition("/")
+    return float(num) / float(den or 1)
+
+
+def show(est, key: str) -> str:
+    return format_answer(est, ANSWER_KINDS.get(key, "plain"))
+
+
+def metric(col, label: str, est, key: str, help: str | None = None) -> None:
+    """A metric card: the PDG-rounded value, and its interval underneath."""
+    text = show(est, key)
+    value, _, interval = text.partition(" [")
+    col.metric(label, value, help=help)
+    col.caption(f"[{interval}" if interval else "no interval")
+
+
+def number(container, label: str, key: str, default: str, help: str, placeholder: str = "") -> float | None:
+    """A strictly parsed number typed as text ("1e24", "3.8e25", "2T"); a message under it if bad."""
+    text = container.text_input(label, value=default, key=key, help=help, placeholder=placeholder, **URL)
+    value, problem = analysis.parse_target(text)
+    if problem:
+        container.error(problem.replace("target", "value"))
+    return value
+
+
+# ------------------------------------------------------------------------------ the law
+
+
+def choose_law(ds) -> Law | None:
+    st.subheader("1 · The law")
+    can_fit = ds is not None and bool(budget_state.fittable_families(ds.runs, _metric(ds)))
+    options = list(LAW_SOURCES) if can_fit else ["preset", "typed"]
+    source = st.segmented_control("Plan with", options, format_func=LAW_SOURCES.get, required=True,
+                                  default=options[0], key="b_law", **URL)
+    if source == "fit" and can_fit:
+        return _law_from_fit(ds)
+    if source == "typed":
+        return _law_from_text()
+    return _law_from_preset()
+
+
+def _metric(ds) -> str:
+    m = st.session_state.get("metric")
+    return m if m in ds.runs.metrics else ds.runs.default_metric
+
+
+def _law_from_fit(ds) -> Law | None:
+    metric = _metric(ds)
+    families = budget_state.fittable_families(ds.runs, metric)
+    c1, c2 = st.columns([1, 3])
+    family = c1.selectbox("Family", families, key="b_family", format_func=lambda f: FAMILIES[f].label, **URL,
+                          help="Laws in N and D give N*, D* and the trade-off; a one-input law against compute "
+                               "gives only the loss at a budget and the budget for a loss.")
+    with st.spinner(f"Fitting {FAMILIES[family].label} with its bootstrap…"):
+        law, error, used = budget_state.law_from_fit(ds, family, metric)
+    if error:
+        st.error(f"{FAMILIES[family].label} cannot be fitted to this data: {error}")
+        return None
+    c2.caption(f"**{law.source}**  \n{used}. Change them on the Explore page.")
+    _law_parameters(law)
+    return law
+
+
+def _law_from_preset() -> Law:
+    c1, c2 = st.columns([1, 3])
+    name = c1.selectbox("Published law", list(PRESETS), key="b_preset", format_func=lambda p: PRESETS[p].label,
+                        **URL)
+    p = PRESETS[name]
+    c2.caption(f"{p.citation}  \n{p.note}")
+    law = Law.preset(name)
+    _law_parameters(law)
+    return law
+
+
+def _law_from_text() -> Law | None:
+    c1, c2 = st.columns([1, 3])
+    family = c1.selectbox("Family", [f for f, fam in FAMILIES.items() if fam.is_two_input], key="b_tfam",
+                          format_func=lambda f: FAMILIES[f].label, **URL)
+    text = c2.text_input("Constants", value=DEFAULT_LAW_TEXT if family == "chinchilla" else "", key="b_text",
+                         help="name=value pairs separated by commas; read as numbers only, never run as code.",
+                         placeholder=budget.example_law(family).strip("`"), **URL)
+    try:
+        law = Law.parse(text, family)
+    except budget.FitError as exc:
+        c2.error(str(exc))
+        return None
+    _law_parameters(law)
+    return law
+
+
+def _law_parameters(law: Law) -> None:
+    with st.expander(f"Parameters: {FAMILIES[law.family.name].label}", expanded=False):
+        st.latex(law.family.formula)
+        rows = [{"parameter": n, "value": format_answer(e), "raw value": e.value}
+                for n, e in law.param_estimates().items()]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption(f"Intervals: {law.interval}")
+
+
+# ------------------------------------------------------------------------------ the budget
+
+
+def _on_accelerator() -> None:
+    st.session_state["b_peak"] = ""  # the datasheet value of the newly chosen accelerator
+
+
+def choose_budget():
+    """(compute in FLOPs or None, Hardware or None)."""
+    st.subheader("2 · The budget")
+    mode = st.segmented_control("Budget from", list(MODES), format_func=MODES.get, required=True, default="flops",
+                                key="b_mode", **URL)
+    h = st.columns([1.6, 1.2, 0.8, 0.8, 1.0])
+    acc = h[0].selectbox("Accelerator", list(ACCELERATORS), index=list(ACCELERATORS).index("NVIDIA H100 SXM"),
+                         key="b_acc", on_change=_on_accelerator, **URL,
+                         help="Presets are the vendors' peak dense BF16 throughput (no sparsity).")
+    preset = ACCELERATORS[acc].peak_flops
+    peak = number(h[1], "Peak FLOP/s each", "b_peak", "",
+                  f"Blank: the datasheet value, {preset:.4g} FLOP/s dense BF16 ({ACCELERATORS[acc].source}).",
+                  placeholder=f"{preset:.4g}")
+    count = h[2].number_input("Count", min_value=1, max_value=10_000_000, value=1024, step=1, key="b_count", **URL)
+    mfu = h[3].number_input("MFU", min_value=0.01, max_value=1.0, value=0.4, step=0.05, key="b_mfu", **URL,
+                            help="Model FLOPs utilisation: the share of peak a training run achieves (0.3–0.5 is "
+                                 "typical for large dense models).")
+    price = h[4].number_input("$ per accelerator-hour", min_value=0.0, value=None, step=0.1, key="b_price",
+                              placeholder="e.g. 2.50", **URL)
+    hardware = budget.Hardware(peak or preset, int(count), float(mfu), None if price is None else float(price), acc)
+    c1, c2 = st.columns([1.6, 4.4])
+    if mode == "hardware":
+        days = c1.number_input("Days of training", min_value=0.1, value=30.0, step=1.0, key="b_days", **URL)
+        compute = hardware.compute(days)
+        c2.markdown(f"&nbsp;  \n= **{compute:.3g} FLOPs** ({int(count)} × {hardware.peak_flops:.3g} FLOP/s × "
+                    f"MFU {mfu:g} × {days:g} days)")
+    else:
+        compute = number(c1, "Training compute (FLOPs)", "b_compute", "1e24",
+                         "Total training FLOPs, e.g. 1e24 or 3.8e25 (C ≈ 6·N·D).")
+        if compute is not None:
+            c2.markdown(f"&nbsp;  \n= **{hardware.days(compute):.3g} days** on {int(count)} × {acc} at MFU {mfu:g}"
+                        f" ({hardware.accelerator_hours(compute):.3g} accelerator-hours)")
+    return compute, hardware
+
+
+# ------------------------------------------------------------------------------ answers
+
+
+def answers(law: Law, compute: float, hardware, k: float):
+    st.subheader("3 · The plan")
+    p = budget_state.plan(law.key, law, compute, budget_state.hardware_key(hardware), None, None, False, k)
+    a = p.answers
+    two = law.family.is_two_input
+    cols = st.columns(6 if two else 3)
+    i = 0
+    if two:
+        metric(cols[0], "Model size N*", a["params_opt"], "params_opt", "Compute-optimal number of parameters.")
+        metric(cols[1], "Tokens D*", a["tokens_opt"], "tokens_opt", "Compute-optimal number of training tokens.")
+        metric(cols[2], "Tokens per parameter", a["tokens_per_param"], "tokens_per_param")
+        i = 3
+    metric(cols[i], "Predicted loss", a["loss"], "loss")
+    metric(cols[i + 1], "Days", a["days"], "days", f"Wall-clock days on {hardware.count} × {hardware.name}.")
+    if "cost" in a:
+        metric(cols[i + 2], "Cost", a["cost"], "cost", "Accelerator-hours × price.")
+    else:
+        cols[i + 2].metric("Cost", "—", help="Enter a price per accelerator-hour above.")
+    st.caption(f"Values in brackets: {law.interval}. Numbers are rounded to their uncertainty (PDG rule).")
+    if not two:
+        st.info(budget.WHY_TWO_INPUTS)
+    with st.expander("All numbers of this plan"):
+        st.dataframe(answer_frame(a), hide_index=True, width="stretch", key="b_numbers")
+    return p
+
+
+def answer_frame(answers: dict) -> pd.DataFrame:
+    rows = [{"quantity": budget.ANSWER_LABELS.get(k, k), "shown": show(e, k), "value": e.value, "low": e.low,
+             "high": e.high, "key": k} for k, e in answers.items()]
+    return pd.DataFrame(rows)
+
+
+def trade_off(law: Law, compute: float, hardware, k: float) -> None:
+    st.subheader("4 · Another model size")
+    t = budget_state.tradeoff(law.key, law, compute, k)
+    n_star = t.optimum["params"].value
+    choice = st.select_slider("Model size relative to N*", FACTORS, value="1", key="b_nf", **URL,
+                              format_func=lambda f: f"×{f}  ({format_answer(_const(n_star * factor(f)), 'count')})")
+    n = n_star * factor(choice)
+    off = budget_state.off_optimum(law.key, law, compute, n, k)
+    fig = budget_state.tradeoff_figure(t, n, off["loss"].value, interval=law.interval)
+    st.plotly_chart(fig, key="b_tradeoff", theme=None, config=CHART_CONFIG)
+    cols = st.columns(4)
+    metric(cols[0], "Loss at this N", off["loss"], "loss", f"N = {n:.3g}, D = C/6N = {off['tokens'].value:.3g}")
+    metric(cols[1], "Loss penalty vs N*", off["loss_penalty"], "loss_penalty")
+    metric(cols[2], "Wasted compute", off["wasted_compute"], "wasted_compute",
+           "The budget minus the compute with which the optimum reaches the same loss.")
+    metric(cols[3], "Share of the budget wasted", off["wasted_fraction"], "wasted_fraction")
+    if hardware.price_per_hour is not None and off["wasted_compute"].value > 0:
+        st.caption(f"At your price the wasted compute costs about "
+                   f"{format_answer(_const(hardware.cost(off['wasted_compute'].value)), 'money')}.")
+
+
+def _const(v: float):
+    from scalecore.bootstrap import Estimate
+
+    return Estimate(float(v), math.nan, math.nan, math.nan)
+
+
+def inverse(law: Law, hardware, k: float) -> None:
+    st.subheader("5 · The budget for a target loss")
+    c1, c2 = st.columns([1.2, 4.8])
+    target = number(c1, "Target loss", "b_target", "", "The loss you need; the least compute that reaches it.",
+                    placeholder="e.g. 2.0")
+    if target is None:
+        c2.caption("Enter a loss to see the least compute, model size and tokens that reach it.")
+        return
+    outcome = budget_state.inverse(law.key, law, target, budget_state.hardware_key(hardware), k)
+    if not outcome.ok:
+        c2.error(outcome.error)
+        return
+    r = outcome.value
+    keys = [key for key in ("compute", "params", "tokens", "tokens_per_param", "days", "cost") if key in r]
+    labels = {"compute": "Least compute (FLOPs)", "params": "Model size N", "tokens": "Tokens D",
+              "tokens_per_param": "Tokens per parameter", "days": "Days", "cost": "Cost"}
+    cols = c2.columns(len(keys))
+    for col, key in zip(cols, keys):
+        metric(col, labels[key], r[key], {"params": "params_opt", "tokens": "tokens_opt"}.get(key, key))
+    if r.get("unreachable_fraction"):
+        c2.warning(f"{r['unreachable_fraction']:.0%} of the bootstrap resamples put the irreducible loss above "
+                   "this target, so the upper end of the interval is unbounded.")
+
+
+def inference_aware(law: Law, compute: float, k: float) -> float | None:
+    st.subheader("6 · Inference-aware sizing")
+    c1, c2 = st.columns([1.2, 4.8])
+    t_inf = number(c1, "Tokens served in the model's lifetime", "b_tinf", "", "Inference tokens over the "
+                   "model's life; training + inference FLOPs 6ND + 2N·T are minimised for the same loss "
+                   "(Sardana et al. 2023).", placeholder="e.g. 2T or 1e13")
+    if not t_inf:
+        c2.caption("A model that will serve many tokens is cheaper overall if it is smaller and trained longer. "
+                   "Enter the tokens it will serve to compare.")
+        return None
+    r = budget_state.inference(law.key, law, compute, t_inf, k)
+    opt = budget_state.plan(law.key, law, compute, None, None, None, False, k).answers
+    rows = [
+        ("Model size N", opt["params_opt"], r["params"], "count"),
+        ("Training tokens D", opt["tokens_opt"], r["tokens"], "count"),
+        ("Tokens per parameter", opt["tokens_per_param"], r["tokens_per_param"], "plain"),
+        ("Predicted loss", opt["loss"], r["loss"], "plain"),
+        ("Training FLOPs", _const(compute), r["training_compute"], "flops"),
+        ("Training + inference FLOPs", r["optimal_total_compute"], r["total_compute"], "flops"),
+    ]
+    table = pd.DataFrame([{"": label, "compute-optimal": format_answer(a, kind), "inference-aware": format_answer(b, kind)}
+                          for label, a, b, kind in rows])
+    c2.dataframe(table, hide_index=True, width="stretch", key="b_inference_table")
+    c2.caption(f"Inference-aware sizing saves {format_answer(r['saving'], 'flops')} FLOPs "
+               f"({format_answer(r['saving_fraction'], 'fraction')}) over the model's life. {law.interval}.")
+    return t_inf
+
+
+def data_limit(law: Law, compute: float, k: float) -> tuple[float | None, bool]:
+    st.subheader("7 · Data limit")
+    c1, c2 = st.columns([1.2, 4.8])
+    unique = number(c1, "Unique tokens available", "b_unique", "", "Distinct training tokens in your corpus.",
+                    placeholder="e.g. 5T")
+    constrained = c1.checkbox("Loss with repeated data", key="b_dc", **URL,
+                              help="The effective-data form of Muennighoff et al. 2023 (R_D* = 15.4).")
+    if not unique:
+        c2.caption("Enter the unique tokens you have to see how many epochs the plan needs.")
+        return None, constrained
+    p = budget_state.plan(law.key, law, compute, None, unique, None, constrained, k)
+    cols = c2.columns(3)
+    metric(cols[0], "Epochs", p.answers["epochs"], "epochs")
+    if constrained:
+        metric(cols[1], "Loss with repeated data", p.answers["loss_repeated"], "loss")
+        metric(cols[2], "Loss with fresh data", p.answers["loss"], "loss")
+    for w in p.warnings:
+        c2.warning(w)
+    if not p.warnings:
+        c2.success("The plan needs no more tokens than you have: no repetition.")
+    return unique, constrained
+
+
+def scenarios(law: Law, compute: float, hardware, unique, t_inf, constrained: bool, k: float) -> None:
+    st.subheader("8 · Scenarios")
+    c1, c2, c3 = st.columns([2.4, 1, 1])
+    name = c1.text_input("Scenario name", key="b_name", placeholder=f"Scenario {len(budget_state.saved_scenarios()) + 1}",
+                         label_visibility="collapsed")
+    if c2.button("Save this plan", key="b_save", width="stretch", type="primary"):
+        p = budget_state.plan(law.key, law, compute, budget_state.hardware_key(hardware), unique, t_inf, constrained, k)
+        st.toast(f"Saved “{budget_state.save_scenario(p, name or '')}”")
+    saved = budget_state.saved_scenarios()
+    if c3.button("Clear all", key="b_clear", width="stretch", disabled=not saved):
+        budget_state.clear_scenarios()
+        saved = []
+    if not saved:
+        st.caption("Save plans to compare them side by side; they are kept for this session and go into the report.")
+        return
+    table = budget.scenarios_table(saved)
+    shown = pd.DataFrame([{"scenario": s.name, "law": s.inputs.get("law", {}).get("source", ""),
+                           **{budget.ANSWER_LABELS.get(key, key): show(e, key) for key, e in s.answers.items()}}
+                          for s in saved])
+    st.dataframe(shown, hide_index=True, width="stretch", key="b_scenarios_table")
+    st.download_button("Download scenarios (CSV)", table.to_csv(index=False), file_name="scenarios.csv",
+                       mime="text/csv", on_click="ignore", key="b_download")
+
+
+# ------------------------------------------------------------------------------ the page
+
+
+def main() -> None:
+    ds = data_source.current()
+    st.title("Plan a training run")
+    st.caption("How big a model, how many tokens, what loss and what cost for the compute you have — with the "
+               "uncertainty of the fit carried through every number.")
+    law = choose_law(ds)
+    if law is None:
+        return
+    compute, hardware = choose_budget()
+    if compute is None:
+        return
+    k = ds.runs.flops_per_token_param if (ds is not None and st.session_state.get("b_law") == "fit") else 6.0
+    answers(law, compute, hardware, k)
+    two = law.family.is_two_input
+    if two:
+        trade_off(law, compute, hardware, k)
+    inverse(law, hardware, k)
+    t_inf = unique = None
+    constrained = False
+    if two:
+        t_inf = inference_aware(law, compute, k)
+        unique, constrained = data_limit(law, compute, k)
+    scenarios(law, compute, hardware, unique, t_inf, constrained, k)
+
+
+run_page(main)
