@@ -319,12 +319,15 @@ def _target_estimate(boot, axis: str, target: float, k: float):
     return None
 
 
-def _plots(a: Analysis, runs, results, figures: _Figures) -> str:
+def analysis_figures(a: Analysis, runs, results) -> list:
+    """The figures of an analysis: the metric against its x with every family's curve and band
+    (two-input families along their compute-optimal frontier), and against compute for two-input
+    families when x is not compute. Plotly figures from :mod:`scalecore.plots`."""
     from . import plots
     from .compare import curve_band
 
     if not results:
-        return ""
+        return []
     axis = _axis(a, runs)
     metric = _metric(a, runs, results)
     target = a.settings.target
@@ -334,7 +337,7 @@ def _plots(a: Analysis, runs, results, figures: _Figures) -> str:
     two = {f: b for f, b in results.items() if b.family.is_two_input}
     if axis != "compute" and two and runs.has("compute"):
         views.append(("compute", two))
-    parts = ["<section id=\"plots\"><h2>Plots</h2>"]
+    out = []
     for view_axis, boots in views:
         if not boots:
             continue
@@ -356,10 +359,17 @@ def _plots(a: Analysis, runs, results, figures: _Figures) -> str:
         x = runs.values(view_axis)
         title = (f"{metric} against {AXIS_TITLES[view_axis]}" if view_axis == axis
                  else f"Compute-optimal frontier: the lowest {metric} reachable at each compute budget")
-        fig = plots.fit_figure(_points(runs, view_axis, metric, a.exclusions), curves,
-                               x_title=AXIS_TITLES[view_axis], y_title=metric, log_y=log_y,
-                               data_max=float(np.nanmax(x)), target=t, marks=marks, title=html.escape(title))
-        parts.append(figures.html(fig))
+        out.append(plots.fit_figure(_points(runs, view_axis, metric, a.exclusions), curves,
+                                    x_title=AXIS_TITLES[view_axis], y_title=metric, log_y=log_y,
+                                    data_max=float(np.nanmax(x)), target=t, marks=marks, title=html.escape(title)))
+    return out
+
+
+def _plots(a: Analysis, runs, results, figures: _Figures) -> str:
+    figs = analysis_figures(a, runs, results)
+    if not figs:
+        return ""
+    parts = ["<section id=\"plots\"><h2>Plots</h2>"] + [figures.html(fig) for fig in figs]
     level = next(iter(results.values())).confidence_level
     parts.append(f"<p class=\"caption\">Shaded bands: {level:.0%} bootstrap percentile intervals of each curve. "
                  "Dashed: the compute-optimal frontier of a law in N and D. Grey crosses: excluded runs. "
@@ -478,27 +488,7 @@ def _comparison(a: Analysis, runs, comp, error: str | None, figures: _Figures) -
                 cells.append(_td(""))
         rows.append(_tr(*cells))
     parts.append(_table(["group", "runs", f"{comp.axis} range", "seed"] + [n for n in exps], rows, "groups"))
-    # figure: groups with their bands
-    lo, hi = comp.data_range
-    lo, hi = lo / 1.5, hi * 1.5
-    if at and math.isfinite(at):
-        lo, hi = min(lo, at / 1.5), max(hi, at * 1.5)
-    xs = np.geomspace(lo, hi, 160)
-    palette = list(FAMILIES)  # colour keys: plots colours curves by family name; one per group here
-    curves = []
-    for i, g in enumerate(comp.groups):
-        band = comp.band(g, xs)
-        curves.append(plots.CurveSpec(name=palette[i % len(palette)], label=html.escape(g), x=xs, y=band.point,
-                                      lower=band.lower, upper=band.upper))
-    labels = np.asarray(_group_labels(runs, comp.by), dtype=object)
-    keep = np.isin(labels, list(comp.groups))
-    sub = runs.subset(keep)
-    points = _points(sub, comp.axis, comp.metric, a.exclusions)
-    points = plots.Points(x=points.x, y=points.y, run_ids=points.run_ids, excluded=points.excluded,
-                          hover=np.array([f"{html.escape(comp.by)} {html.escape(str(g))}" for g in labels[keep]], dtype=object),
-                          reasons=points.reasons)
-    fig = plots.fit_figure(points, curves, x_title=AXIS_TITLES.get(comp.axis, comp.axis), y_title=comp.metric,
-                           log_y=comp.family.space == "log", title=html.escape(f"{comp.metric} by {comp.by}"))
+    fig = comparison_figure(comp, runs, a.exclusions, at)
     parts.append(figures.html(fig))
     # pairs
     rows = []
@@ -516,6 +506,40 @@ def _comparison(a: Analysis, runs, comp, error: str | None, figures: _Figures) -
         parts.append(f"<p class=\"warning\">⚠ {e(w)}</p>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def comparison_figure(comp, runs, exclusions: Mapping[str, str] | None = None, at: float | None = None):
+    """The groups of a comparison drawn together: their runs and each group's curve with its band."""
+    from . import plots
+
+    exclusions = dict(exclusions or {})
+    lo, hi = comp.data_range
+    lo, hi = lo / 1.5, hi * 1.5
+    if at and math.isfinite(at):
+        lo, hi = min(lo, at / 1.5), max(hi, at * 1.5)
+    xs = np.geomspace(lo, hi, 160)
+    # plots colours a curve by its family name; a comparison has one family, so each group borrows
+    # the colour key of one family (the legend shows the group)
+    palette = list(FAMILIES)
+    curves = []
+    for i, g in enumerate(comp.groups):
+        band = comp.band(g, xs)
+        curves.append(plots.CurveSpec(name=palette[i % len(palette)], label=html.escape(g), x=xs, y=band.point,
+                                      lower=band.lower, upper=band.upper,
+                                      dash="dash" if comp.along_frontier else "solid"))
+    labels = np.asarray(_group_labels(runs, comp.by), dtype=object)
+    keep = np.isin(labels, list(comp.groups))
+    sub = runs.subset(keep)
+    base = _points(sub, comp.axis, comp.metric, exclusions)
+    points = plots.Points(x=base.x, y=base.y, run_ids=base.run_ids, excluded=base.excluded,
+                          hover=np.array([f"{html.escape(comp.by)} {html.escape(str(g))}" for g in labels[keep]],
+                                         dtype=object),
+                          reasons=base.reasons)
+    along = " (compute-optimal frontier)" if comp.along_frontier else ""
+    fig = plots.fit_figure(points, curves, x_title=AXIS_TITLES.get(comp.axis, comp.axis), y_title=comp.metric,
+                           log_y=comp.family.space == "log",
+                           title=html.escape(f"{comp.metric} by {comp.by}: {_label(comp.family.name)}{along}"))
+    return fig
 
 
 def _estimate_text_raw(value, low, high) -> str:
