@@ -354,18 +354,14 @@ def target_point(boot: BootstrapResult, axis: str, target: float, k: float = 6.0
     return {"params": point["params"], "tokens": point["tokens"]}
 
 
-def suggested_target(runs, axis: str) -> str:
-    """A first extrapolation target: the next power of ten well beyond the largest run."""
-    x = runs.values(axis)
-    x = x[np.isfinite(x) & (x > 0)]
-    if not x.size:
-        return ""
-    exponent = math.ceil(math.log10(x.max())) + (2 if axis == "compute" else 1)
-    if axis != "compute":
-        for suffix, e in (("T", 12), ("B", 9), ("M", 6), ("K", 3)):
-            if exponent >= e and exponent - e <= 2:
-                return f"{10 ** (exponent - e)}{suffix}"
-    return f"1e{exponent}"
+#: The extrapolation target a page opens with, per axis: the scale of Hoffmann et al.'s Chinchilla
+#: (70B parameters, 1.4T tokens, about 6e23 FLOP). Fixed, not derived from the data, so that a link
+#: without a target reproduces the same target whatever dataset was loaded before.
+DEFAULT_TARGETS = {"compute": "1e24", "params": "70B", "tokens": "1.4T"}
+
+
+def suggested_target(axis: str) -> str:
+    return DEFAULT_TARGETS.get(axis, "")
 
 
 def parse_target(text: str) -> tuple[float | None, str | None]:

@@ -52,7 +52,7 @@ def controls(runs):
     c1, c2, c3 = st.columns([2.2, 1.3, 2.5])
     axis = c1.segmented_control("x axis", axes, required=True, key="x", **URL)
     metric = c2.selectbox("Metric", runs.metrics, key="metric", **URL)
-    text = c3.text_input(f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", value=analysis.suggested_target(runs, axis),
+    text = c3.text_input(f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", value=analysis.suggested_target(axis),
                          key=f"target_{axis}", placeholder="e.g. 70B, 1.4T or 1e24",
                          help="The scale you can afford; the plot extends to it and each family predicts the metric "
                               "there with its interval. Leave empty for no extrapolation.", **URL)
