@@ -1,0 +1,277 @@
+"""Generate the SYNTHETIC example datasets in this folder.
+
+Run from the repository root::
+
+    python sample_runs/generate.py
+
+Every dataset is drawn from a known law with known constants and a fixed seed
+(``numpy.random.default_rng(seed)``), so the files are byte-identical on every run and the
+"true" answer of every fit is known (see README.md). The script needs numpy only.
+
+Number formats: sizes (params, tokens, compute) are written with ``%.6g``; losses and accuracies
+with ``%.6f``. Model sizes (and, except on the IsoFLOP lines, token counts and compute budgets) are
+first rounded to 3 significant figures, as real run sizes are "nice" numbers, and the laws are
+evaluated at the values written, so every row is exactly "law + noise" at the numbers in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+FLOPS_PER_TOKEN_PARAM = 6.0  # C = 6 * N * D
+
+# ---------------------------------------------------------------------------------- constants
+
+# 1. Chinchilla approach-3 law as re-fitted by Besiroglu et al. (2024), "Chinchilla Scaling:
+#    A replication attempt": L(N, D) = E + A / N**alpha + B / D**beta.
+CHINCHILLA = dict(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
+CHINCHILLA_BUDGETS = ("6e18", "1e19", "3e19", "6e19", "1e20", "3e20", "6e20", "1e21", "3e21")
+CHINCHILLA_SIZES_PER_BUDGET = 27
+CHINCHILLA_WINDOW_DECADES = 1.0  # sizes span optimum * 10**(-1 .. +1), centre jittered below
+CHINCHILLA_CENTRE_JITTER_DECADES = 0.15
+CHINCHILLA_SIGMA = 0.01
+CHINCHILLA_SEED = 2024
+#: The 4 runs whose loss is made much too high ("diverged"): (budget, size index).
+CHINCHILLA_DIVERGED = (("1e19", 17), ("1e20", 3), ("6e20", 11), ("3e21", 22))
+CHINCHILLA_DIVERGED_EXCESS = (0.4, 1.5)  # added to the true loss, uniform in this range
+
+# 2. Compute-only saturating curve: L(C) = E + A * C**(-alpha).
+SATURATING_E = 1.69
+SATURATING_ALPHA = 0.155
+#: A = (4.2 - E) * 1e17**alpha, rounded to 4 significant figures: L(1e17) = 4.2 (to 3 decimals).
+SATURATING_A = 1083.0
+SATURATING_RUNS = 30
+SATURATING_RANGE = (1e17, 1e23)
+SATURATING_SIGMA = 0.008
+SATURATING_SEED = 17
+
+# 3. Two architectures, L(N) = E + A * N**(-alpha), whose curves cross inside 1e7..1e10.
+ARCHITECTURES = {
+    "transformer": dict(E=1.80, A=60.0, alpha=0.30),
+    "ssm": dict(E=1.95, A=150.0, alpha=0.42),
+}
+ARCH_RUNS = 15
+ARCH_RANGE = (1e7, 1e10)
+ARCH_TOKENS_PER_PARAM = 20.0
+ARCH_SIGMA = 0.01
+ARCH_SEED = 3
+
+# 4. Emergent accuracy: acc = floor + (ceiling - floor) * sigmoid(k * (log10 N - midpoint)).
+EMERGENCE = dict(floor=0.25, ceiling=0.85, k=4.0, midpoint=9.7)
+EMERGENCE_RUNS = 25
+EMERGENCE_RANGE = (1e8, 1e11)
+EMERGENCE_TOKENS_PER_PARAM = 20.0
+EMERGENCE_SD = 0.01  # additive Gaussian, then clipped to [0, 1]
+EMERGENCE_SEED = 97
+
+# 5. Kaplan et al. (2020), eq. 1.5: L(N, D) = [(N_c/N)**(alpha_N/alpha_D) + D_c/D]**alpha_D.
+KAPLAN = dict(alpha_N=0.076, alpha_D=0.095, N_c=8.8e13, D_c=5.4e13)
+KAPLAN_N_RANGE, KAPLAN_N_COUNT = (1e6, 1e9), 8
+KAPLAN_D_RANGE, KAPLAN_D_COUNT = (1e8, 1e11), 8
+KAPLAN_DROPPED = 4  # grid cells removed at random: 64 - 4 = 60 runs
+KAPLAN_SIGMA = 0.01
+KAPLAN_SEED = 2020
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def nice(x):
+    """Round to 3 significant figures (what a run's size looks like in a real sweep)."""
+    return np.array([float(f"{v:.3g}") for v in np.atleast_1d(x)])
+
+
+def log_spaced(low: float, high: float, count: int) -> np.ndarray:
+    return np.logspace(np.log10(low), np.log10(high), count)
+
+
+def lognormal_noise(values: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """``values * exp(sigma * eps)`` with eps ~ N(0, 1): multiplicative noise of about ``sigma``."""
+    values = np.asarray(values, dtype=float)
+    return values * np.exp(sigma * rng.standard_normal(values.shape))
+
+
+def size(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def metric(x: float) -> str:
+    return f"{x:.6f}"
+
+
+def write_csv(name: str, header: list[str], rows: list[list[str]]) -> Path:
+    """Write rows of already formatted strings; every row gets ``source=synthetic`` last."""
+    path = HERE / name
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow([*header, "source"])
+        for row in rows:
+            writer.writerow([*row, "synthetic"])
+    return path
+
+
+# ----------------------------------------------------------------------------------- the laws
+
+
+def chinchilla_loss(params, tokens, E, A, B, alpha, beta):
+    return E + A / np.asarray(params) ** alpha + B / np.asarray(tokens) ** beta
+
+
+def chinchilla_optimum(compute, E, A, B, alpha, beta):
+    """Loss-minimising N and D for ``compute = 6 N D`` (Hoffmann et al. 2022, eq. 4)."""
+    G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
+    a, b = beta / (alpha + beta), alpha / (alpha + beta)
+    x = np.asarray(compute) / FLOPS_PER_TOKEN_PARAM
+    return G * x**a, x**b / G
+
+
+def chinchilla_exponents(alpha, beta, **_):
+    """(a, b) in N_opt ~ C**a, D_opt ~ C**b."""
+    return beta / (alpha + beta), alpha / (alpha + beta)
+
+
+def offset_power_law(x, E, A, alpha):
+    return E + A * np.asarray(x, dtype=float) ** (-alpha)
+
+
+def kaplan_loss(params, tokens, alpha_N, alpha_D, N_c, D_c):
+    params, tokens = np.asarray(params), np.asarray(tokens)
+    return ((N_c / params) ** (alpha_N / alpha_D) + D_c / tokens) ** alpha_D
+
+
+def emergence_accuracy(params, floor, ceiling, k, midpoint):
+    z = k * (np.log10(np.asarray(params)) - midpoint)
+    return floor + (ceiling - floor) / (1.0 + np.exp(-z))
+
+
+def architecture_crossover(first: dict, second: dict, low: float, high: float) -> float:
+    """The N in [low, high] where the two noiseless curves are equal (bisection in log10 N).
+
+    Fails if the difference does not change sign over the range, i.e. the curves do not cross.
+    """
+    def diff(log_n):
+        return offset_power_law(10.0**log_n, **first) - offset_power_law(10.0**log_n, **second)
+
+    lo, hi = np.log10(low), np.log10(high)
+    if np.sign(diff(lo)) == np.sign(diff(hi)):
+        raise ValueError(f"the curves do not cross between {low:g} and {high:g}")
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if np.sign(diff(mid)) == np.sign(diff(lo)):
+            lo = mid
+        else:
+            hi = mid
+    return float(10.0 ** (0.5 * (lo + hi)))
+
+
+# ---------------------------------------------------------------------------------- datasets
+
+
+def chinchilla_like() -> tuple[Path, int, str]:
+    """IsoFLOP sweeps: 9 budgets x 27 sizes, 4 of them diverged."""
+    rng = np.random.default_rng(CHINCHILLA_SEED)
+    diverged = dict.fromkeys(CHINCHILLA_DIVERGED)
+    rows = []
+    for label in CHINCHILLA_BUDGETS:
+        budget = float(label)
+        n_opt, _ = chinchilla_optimum(budget, **CHINCHILLA)
+        jitter, half = CHINCHILLA_CENTRE_JITTER_DECADES, CHINCHILLA_WINDOW_DECADES
+        centre = np.log10(n_opt) + rng.uniform(-jitter, jitter)
+        params = nice(10.0 ** np.linspace(centre - half, centre + half, CHINCHILLA_SIZES_PER_BUDGET))
+        # tokens keep 6 significant figures, so 6 * params * tokens equals the budget to 1e-6
+        tokens = np.array([float(size(d)) for d in budget / (FLOPS_PER_TOKEN_PARAM * params)])
+        true = chinchilla_loss(params, tokens, **CHINCHILLA)
+        loss = lognormal_noise(true, CHINCHILLA_SIGMA, rng)
+        for i in range(CHINCHILLA_SIZES_PER_BUDGET):
+            run_id = f"iso{label}-n{i:02d}"
+            if (label, i) in diverged:
+                loss[i] = true[i] + rng.uniform(*CHINCHILLA_DIVERGED_EXCESS)
+                diverged[(label, i)] = run_id
+            rows.append([run_id, size(params[i]), size(tokens[i]), size(budget), metric(loss[i]),
+                         f"C={label}"])
+    if not all(diverged.values()):
+        raise ValueError(f"diverged runs outside the grid: {[k for k, v in diverged.items() if v is None]}")
+    path = write_csv("chinchilla_like.csv", ["run_id", "params", "tokens", "compute", "loss", "group"], rows)
+    a, b = chinchilla_exponents(**CHINCHILLA)
+    return path, len(rows), f"diverged: {', '.join(diverged.values())}; a = {a:.4f}, b = {b:.4f}"
+
+
+def compute_saturating() -> tuple[Path, int, str]:
+    """Loss against compute only, flattening towards E = 1.69."""
+    rng = np.random.default_rng(SATURATING_SEED)
+    compute = nice(log_spaced(*SATURATING_RANGE, SATURATING_RUNS))
+    true = offset_power_law(compute, SATURATING_E, SATURATING_A, SATURATING_ALPHA)
+    loss = lognormal_noise(true, SATURATING_SIGMA, rng)
+    rows = [[f"sat-{i:02d}", size(c), metric(v)] for i, (c, v) in enumerate(zip(compute, loss))]
+    path = write_csv("compute_saturating.csv", ["run_id", "compute", "loss"], rows)
+    note = f"true loss {true[0]:.4f} at C={compute[0]:g}, {true[-1]:.4f} at C={compute[-1]:g}"
+    return path, len(rows), note
+
+
+def architectures_crossover() -> tuple[Path, int, str]:
+    """Two architectures whose loss curves cross inside the sampled range of N."""
+    rng = np.random.default_rng(ARCH_SEED)
+    crossing = architecture_crossover(ARCHITECTURES["transformer"], ARCHITECTURES["ssm"], *ARCH_RANGE)
+    params = nice(log_spaced(*ARCH_RANGE, ARCH_RUNS))
+    tokens = nice(ARCH_TOKENS_PER_PARAM * params)
+    compute = FLOPS_PER_TOKEN_PARAM * params * tokens
+    rows = []
+    for arch, law in ARCHITECTURES.items():
+        loss = lognormal_noise(offset_power_law(params, **law), ARCH_SIGMA, rng)
+        for i in range(ARCH_RUNS):
+            rows.append([f"{arch}-{i:02d}", size(params[i]), size(tokens[i]), size(compute[i]),
+                         metric(loss[i]), arch])
+    header = ["run_id", "params", "tokens", "compute", "loss", "arch"]
+    path = write_csv("architectures_crossover.csv", header, rows)
+    loss_at = offset_power_law(crossing, **ARCHITECTURES["transformer"])
+    return path, len(rows), f"true curves cross at N = {crossing:.4g} (loss {loss_at:.4f})"
+
+
+def accuracy_emergence() -> tuple[Path, int, str]:
+    """An accuracy that jumps from chance (0.25) to 0.85 around N = 10**9.7."""
+    rng = np.random.default_rng(EMERGENCE_SEED)
+    params = nice(log_spaced(*EMERGENCE_RANGE, EMERGENCE_RUNS))
+    tokens = nice(EMERGENCE_TOKENS_PER_PARAM * params)
+    compute = FLOPS_PER_TOKEN_PARAM * params * tokens
+    true = emergence_accuracy(params, **EMERGENCE)
+    accuracy = np.clip(true + EMERGENCE_SD * rng.standard_normal(true.shape), 0.0, 1.0)
+    rows = [[f"emg-{i:02d}", size(params[i]), size(tokens[i]), size(compute[i]), metric(accuracy[i])]
+            for i in range(EMERGENCE_RUNS)]
+    path = write_csv("accuracy_emergence.csv", ["run_id", "params", "tokens", "compute", "accuracy"], rows)
+    return path, len(rows), f"midpoint N = {10 ** EMERGENCE['midpoint']:.4g}"
+
+
+def kaplan_like() -> tuple[Path, int, str]:
+    """An 8 x 8 grid of (N, D) with 4 cells removed, loss from Kaplan et al.'s L(N, D)."""
+    rng = np.random.default_rng(KAPLAN_SEED)
+    n_grid = nice(log_spaced(*KAPLAN_N_RANGE, KAPLAN_N_COUNT))
+    d_grid = nice(log_spaced(*KAPLAN_D_RANGE, KAPLAN_D_COUNT))
+    cells = [(i, j) for i in range(KAPLAN_N_COUNT) for j in range(KAPLAN_D_COUNT)]
+    dropped = {cells[k] for k in rng.choice(len(cells), size=KAPLAN_DROPPED, replace=False)}
+    kept = [cell for cell in cells if cell not in dropped]
+    params = np.array([n_grid[i] for i, _ in kept])
+    tokens = np.array([d_grid[j] for _, j in kept])
+    compute = FLOPS_PER_TOKEN_PARAM * params * tokens
+    loss = lognormal_noise(kaplan_loss(params, tokens, **KAPLAN), KAPLAN_SIGMA, rng)
+    rows = [[f"kap-n{i}-d{j}", size(params[k]), size(tokens[k]), size(compute[k]), metric(loss[k])]
+            for k, (i, j) in enumerate(kept)]
+    path = write_csv("kaplan_like.csv", ["run_id", "params", "tokens", "compute", "loss"], rows)
+    gone = ", ".join(f"kap-n{i}-d{j}" for i, j in sorted(dropped))
+    return path, len(rows), f"dropped cells: {gone}"
+
+
+DATASETS = (chinchilla_like, compute_saturating, architectures_crossover, accuracy_emergence, kaplan_like)
+
+
+def main() -> None:
+    for make in DATASETS:
+        path, n_rows, note = make()
+        print(f"{path.name}: {n_rows} rows (SYNTHETIC); {note}")
+
+
+if __name__ == "__main__":
+    main()
