@@ -18,8 +18,10 @@ from ui import analysis, budget_state, data_source, run_page
 
 URL = dict(bind="query-params", persist_state="session")
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
-LAW_SOURCES = {"fit": "Current fit", "preset": "Published law", "typed": "Typed constants"}
-MODES = {"flops": "FLOPs", "hardware": "Hardware"}
+# Bound widgets write their shown labels to the URL, so options are the labels themselves (stable
+# words), presets their short names, and the size factors plain fractions.
+FIT, PRESET, TYPED = "Current fit", "Published law", "Typed constants"
+FLOPS, HARDWARE = "FLOPs", "Hardware"
 #: Other model sizes to compare with N*, as factors (strings keep the URL readable).
 FACTORS = ("1/30", "1/20", "1/10", "1/5", "1/3", "1/2", "2/3", "1", "3/2", "2", "3", "5", "10", "20", "30")
 DEFAULT_LAW_TEXT = "E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"
@@ -39,7 +41,8 @@ def metric(col, label: str, est, key: str, help: str | None = None) -> None:
     text = show(est, key)
     value, _, interval = text.partition(" [")
     col.metric(label, value, help=help)
-    col.caption(f"[{interval}" if interval else "no interval")
+    if interval:
+        col.caption(f"[{interval}")
 
 
 def number(container, label: str, key: str, default: str, help: str, placeholder: str = "") -> float | None:
@@ -57,12 +60,11 @@ def number(container, label: str, key: str, default: str, help: str, placeholder
 def choose_law(ds) -> Law | None:
     st.subheader("1 · The law")
     can_fit = ds is not None and bool(budget_state.fittable_families(ds.runs, _metric(ds)))
-    options = list(LAW_SOURCES) if can_fit else ["preset", "typed"]
-    source = st.segmented_control("Plan with", options, format_func=LAW_SOURCES.get, required=True,
-                                  default=options[0], key="b_law", **URL)
-    if source == "fit" and can_fit:
+    options = [FIT, PRESET, TYPED] if can_fit else [PRESET, TYPED]
+    source = st.segmented_control("Plan with", options, required=True, default=options[0], key="b_law", **URL)
+    if source == FIT and can_fit:
         return _law_from_fit(ds)
-    if source == "typed":
+    if source == TYPED:
         return _law_from_text()
     return _law_from_preset()
 
@@ -91,10 +93,9 @@ def _law_from_fit(ds) -> Law | None:
 
 def _law_from_preset() -> Law:
     c1, c2 = st.columns([1, 3])
-    name = c1.selectbox("Published law", list(PRESETS), key="b_preset", format_func=lambda p: PRESETS[p].label,
-                        **URL)
+    name = c1.selectbox("Published law", list(PRESETS), key="b_preset", **URL)
     p = PRESETS[name]
-    c2.caption(f"{p.citation}  \n{p.note}")
+    c2.caption(f"**{p.label}.** {p.citation}  \n{p.note}")
     law = Law.preset(name)
     _law_parameters(law)
     return law
@@ -135,8 +136,16 @@ def _on_accelerator() -> None:
 def choose_budget():
     """(compute in FLOPs or None, Hardware or None)."""
     st.subheader("2 · The budget")
-    mode = st.segmented_control("Budget from", list(MODES), format_func=MODES.get, required=True, default="flops",
-                                key="b_mode", **URL)
+    mode = st.segmented_control("Budget from", [FLOPS, HARDWARE], required=True, default=FLOPS, key="b_mode", **URL)
+    top = st.columns([1.6, 4.4])
+    compute = days = None
+    if mode == HARDWARE:
+        days = top[0].number_input("Days of training", min_value=0.1, value=30.0, step=1.0, key="b_days", **URL)
+    else:
+        compute = number(top[0], "Training compute (FLOPs)", "b_compute", "1e24",
+                         "Total training FLOPs, e.g. 1e24 or 3.8e25 (C ≈ 6·N·D).")
+    st.caption("Hardware: " + ("the cluster that trains for these days" if mode == HARDWARE else
+                               "for the time and cost of this budget"))
     h = st.columns([1.6, 1.2, 0.8, 0.8, 1.0])
     acc = h[0].selectbox("Accelerator", list(ACCELERATORS), index=list(ACCELERATORS).index("NVIDIA H100 SXM"),
                          key="b_acc", on_change=_on_accelerator, **URL,
@@ -152,18 +161,13 @@ def choose_budget():
     price = h[4].number_input("$ per accelerator-hour", min_value=0.0, value=None, step=0.1, key="b_price",
                               placeholder="e.g. 2.50", **URL)
     hardware = budget.Hardware(peak or preset, int(count), float(mfu), None if price is None else float(price), acc)
-    c1, c2 = st.columns([1.6, 4.4])
-    if mode == "hardware":
-        days = c1.number_input("Days of training", min_value=0.1, value=30.0, step=1.0, key="b_days", **URL)
+    if mode == HARDWARE:
         compute = hardware.compute(days)
-        c2.markdown(f"&nbsp;  \n= **{compute:.3g} FLOPs** ({int(count)} × {hardware.peak_flops:.3g} FLOP/s × "
-                    f"MFU {mfu:g} × {days:g} days)")
-    else:
-        compute = number(c1, "Training compute (FLOPs)", "b_compute", "1e24",
-                         "Total training FLOPs, e.g. 1e24 or 3.8e25 (C ≈ 6·N·D).")
-        if compute is not None:
-            c2.markdown(f"&nbsp;  \n= **{hardware.days(compute):.3g} days** on {int(count)} × {acc} at MFU {mfu:g}"
-                        f" ({hardware.accelerator_hours(compute):.3g} accelerator-hours)")
+        top[1].markdown(f"&nbsp;  \n= **{compute:.3g} FLOPs** ({int(count)} × {hardware.peak_flops:.3g} FLOP/s × "
+                        f"MFU {mfu:g} × {days:g} days × 86,400 s)")
+    elif compute is not None:
+        top[1].markdown(f"&nbsp;  \n= **{hardware.days(compute):.3g} days** on {int(count)} × {acc} at MFU {mfu:g} "
+                        f"({hardware.accelerator_hours(compute):.3g} accelerator-hours)")
     return compute, hardware
 
 
@@ -206,9 +210,10 @@ def trade_off(law: Law, compute: float, hardware, k: float) -> None:
     st.subheader("4 · Another model size")
     t = budget_state.tradeoff(law.key, law, compute, k)
     n_star = t.optimum["params"].value
-    choice = st.select_slider("Model size relative to N*", FACTORS, value="1", key="b_nf", **URL,
-                              format_func=lambda f: f"×{f}  ({format_answer(_const(n_star * factor(f)), 'count')})")
+    choice = st.select_slider("Model size as a multiple of N*", FACTORS, value="1", key="b_nf", **URL)
     n = n_star * factor(choice)
+    st.caption(f"N = {choice} × N* = {format_answer(_const(n), 'count')} parameters, trained on "
+               f"D = C / 6N = {format_answer(_const(compute / (k * n)), 'count')} tokens")
     off = budget_state.off_optimum(law.key, law, compute, n, k)
     fig = budget_state.tradeoff_figure(t, n, off["loss"].value, interval=law.interval)
     st.plotly_chart(fig, key="b_tradeoff", theme=None, config=CHART_CONFIG)
@@ -243,8 +248,8 @@ def inverse(law: Law, hardware, k: float) -> None:
         return
     r = outcome.value
     keys = [key for key in ("compute", "params", "tokens", "tokens_per_param", "days", "cost") if key in r]
-    labels = {"compute": "Least compute (FLOPs)", "params": "Model size N", "tokens": "Tokens D",
-              "tokens_per_param": "Tokens per parameter", "days": "Days", "cost": "Cost"}
+    labels = {"compute": "Least FLOPs", "params": "Model size N", "tokens": "Tokens D",
+              "tokens_per_param": "Tokens/param", "days": "Days", "cost": "Cost"}
     cols = c2.columns(len(keys))
     for col, key in zip(cols, keys):
         metric(col, labels[key], r[key], {"params": "params_opt", "tokens": "tokens_opt"}.get(key, key))
@@ -286,7 +291,7 @@ def data_limit(law: Law, compute: float, k: float) -> tuple[float | None, bool]:
     c1, c2 = st.columns([1.2, 4.8])
     unique = number(c1, "Unique tokens available", "b_unique", "", "Distinct training tokens in your corpus.",
                     placeholder="e.g. 5T")
-    constrained = c1.checkbox("Loss with repeated data", key="b_dc", **URL,
+    constrained = c1.checkbox("Loss with repeats", key="b_dc", **URL,
                               help="The effective-data form of Muennighoff et al. 2023 (R_D* = 15.4).")
     if not unique:
         c2.caption("Enter the unique tokens you have to see how many epochs the plan needs.")
@@ -342,7 +347,7 @@ def main() -> None:
     compute, hardware = choose_budget()
     if compute is None:
         return
-    k = ds.runs.flops_per_token_param if (ds is not None and st.session_state.get("b_law") == "fit") else 6.0
+    k = ds.runs.flops_per_token_param if (ds is not None and st.session_state.get("b_law") == FIT) else 6.0
     answers(law, compute, hardware, k)
     two = law.family.is_two_input
     if two:

@@ -133,7 +133,7 @@ def test_trade_off_slider_and_figure(samples):
 
 
 def test_published_law_with_hardware_and_price(samples):
-    at = open_budget(b_law="preset", b_preset="besiroglu2024", b_mode="hardware", b_acc="NVIDIA A100",
+    at = open_budget(b_law="Published law", b_preset="besiroglu2024", b_mode="Hardware", b_acc="NVIDIA A100",
                      b_count=256, b_days=20.0, b_price=1.8)
     hw = budget.Hardware.of("NVIDIA A100", 256, 0.4, 1.8)
     c = hw.compute(20.0)
@@ -149,7 +149,7 @@ def test_published_law_with_hardware_and_price(samples):
 
 
 def test_bad_budget_text_is_an_inline_message(samples):
-    at = open_budget(b_law="preset")
+    at = open_budget(b_law="Published law")
     at = set_widget(at, "b_compute", "lots of FLOPs")
     no_errors(at)
     assert any("is not a number" in e.value for e in at.error)
@@ -161,7 +161,7 @@ def test_bad_budget_text_is_an_inline_message(samples):
 
 
 def test_typed_law_is_parsed_strictly(samples):
-    at = open_budget(b_law="typed")
+    at = open_budget(b_law="Typed constants")
     expected = budget.compute_optimal(Law.parse("E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"), 1e24)
     assert numbers(at)["params_opt"][0] == pytest.approx(expected["params"].value, rel=1e-12)
     at = set_widget(at, "b_text", "__import__('os').system('echo hi')")
@@ -174,7 +174,7 @@ def test_typed_law_is_parsed_strictly(samples):
 
 
 def test_inverse_and_the_message_below_e(samples):
-    at = open_budget(b_law="preset", b_target="1.7")
+    at = open_budget(b_law="Published law", b_target="1.7")
     assert any("at or below the irreducible loss E = 1.817" in e.value for e in at.error)
     at = set_widget(at, "b_target", "2.0")
     no_errors(at)
@@ -182,12 +182,12 @@ def test_inverse_and_the_message_below_e(samples):
                                   hardware=budget.Hardware.of("NVIDIA H100 SXM", 1024, 0.4))
     labels = [m.label for m in at.metric]
     values = [m.value for m in at.metric]
-    assert values[labels.index("Least compute (FLOPs)")] == format_answer(inv["compute"], "flops")
+    assert values[labels.index("Least FLOPs")] == format_answer(inv["compute"], "flops")
     assert values[labels.index("Model size N")] == format_answer(inv["params"], "count")
 
 
 def test_inference_aware_side_by_side(samples):
-    at = open_budget(b_law="preset", b_tinf="2e13")
+    at = open_budget(b_law="Published law", b_tinf="2e13")
     r = budget.inference_optimal(Law.preset("besiroglu2024"), 1e24, 2e13)
     table = next(df.value for df in at.dataframe if "inference-aware" in df.value.columns)
     row = table.set_index("")
@@ -198,7 +198,7 @@ def test_inference_aware_side_by_side(samples):
 
 
 def test_data_limit_warning_and_repeated_data(samples):
-    at = open_budget(b_law="preset", b_unique="1T", b_dc=True)
+    at = open_budget(b_law="Published law", b_unique="1T", b_dc=True)
     p = budget.plan(Law.preset("besiroglu2024"), 1e24, unique_tokens=1e12, data_constrained=True)
     assert metrics(at)["Epochs"] == format_answer(p.answers["epochs"])
     assert metrics(at)["Loss with repeated data"] == format_answer(p.answers["loss_repeated"])
@@ -209,7 +209,7 @@ def test_data_limit_warning_and_repeated_data(samples):
 
 
 def test_scenarios_saved_tabled_and_downloadable(samples):
-    at = open_budget(b_law="preset")
+    at = open_budget(b_law="Published law")
     at = set_widget(at, "b_name", "small")
     at = at.button(key="b_save").click().run()
     at = set_widget(at, "b_compute", "1e25")
@@ -235,7 +235,7 @@ def test_one_input_law_gives_what_it_can(samples):
     at = open_budget()
     at = at.selectbox(key="ds_choice").set_value("sample:compute_only.csv").run()
     no_errors(at)
-    assert at.segmented_control(key="b_law").value == "fit"
+    assert at.segmented_control(key="b_law").value == "Current fit"
     assert at.selectbox(key="b_family").value == "offset_power_law"
     shown = metrics(at)
     assert "Model size N*" not in shown and "Predicted loss" in shown
