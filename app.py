@@ -17,11 +17,18 @@ import streamlit as st
 from ui import data_source
 
 st.set_page_config(page_title="Scaling-curve explorer", page_icon="📈", layout="wide")
-logging.getLogger("scalecore.app").setLevel(logging.INFO)
+_log = logging.getLogger("scalecore.app")
+if not _log.handlers:  # once per process: timings and unexpected errors go to the server's log
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _log.addHandler(_handler)
+    _log.setLevel(logging.INFO)
 
 PAGES = [
     st.Page("views/explore.py", title="Explore", icon="🔭", default=True),
     st.Page("views/budget.py", title="Budget", icon="💰"),
+    st.Page("views/compare.py", title="Compare", icon="⚖️"),
+    st.Page("views/review.py", title="Review", icon="🗂️"),
 ]
 
 page = st.navigation(PAGES)

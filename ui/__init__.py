@@ -7,6 +7,7 @@ elements. :func:`run_page` is the boundary every page runs behind.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 
 import streamlit as st
@@ -19,8 +20,10 @@ log = logging.getLogger("scalecore.app")
 def run_page(main) -> None:
     """Run a page: a user error is one ``st.error``; anything unexpected is a short message, the
     details in a collapsed expander, and the traceback in the server log (never on the page)."""
+    t0 = time.perf_counter()
     try:
         main()
+        log.info("page ran in %.3f s", time.perf_counter() - t0)
     except ScaleCoreError as exc:
         st.error(str(exc))
     except Exception as exc:  # noqa: BLE001 -- the page boundary

@@ -243,14 +243,15 @@ def sidebar() -> Dataset | None:
         if st.session_state.get(_ERROR):
             st.error(st.session_state[_ERROR], icon="⚠️")
         pending = st.session_state.get(_PENDING)
-        if pending:
+        if pending and "mapping" in (st.session_state.get(_ERROR) or ""):  # a column problem, not a broken file
             try:
                 columns = header_columns(source_files(pending))
             except ScaleCoreError:
                 columns = []
             if columns:
-                st.caption("Tell the app which column is which, then apply:")
-                _mapping_form(pending, columns, roles=detect_roles(columns), derived=frozenset(), key="pending")
+                with st.expander(f"Map the columns of {source_label(pending).removesuffix('  (uploaded)')}",
+                                 expanded=True):
+                    _mapping_form(pending, columns, roles=detect_roles(columns), derived=frozenset(), key="pending")
         if not active:
             st.info("No dataset loaded. Upload a CSV file of runs.")
             return None

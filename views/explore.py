@@ -28,6 +28,11 @@ def label(family: str) -> str:
     return FAMILIES[family].label
 
 
+def lazy_tabs(names: list[str], key: str):
+    """Tabs whose content is computed only while open (a tab switch reruns the page)."""
+    return st.tabs(names, key=key, on_change="rerun")
+
+
 def _keep_valid(key: str, options: list, fallback, multi: bool = False) -> None:
     """Give a bound widget a valid value before it is drawn: its own if it still fits the options
     (after a change of dataset or metric), else ``fallback``. The URL still wins on a first load."""
@@ -284,17 +289,22 @@ def outlier_panels(ds, metric, boots, items) -> None:
                  for f, b in list(boots.items())[:2]}
     found = {f: diagnostics.suggest_outliers(b.fit, OUTLIER_Z) for f, b in boots.items()}
     n_suggested = len({s.run_id for v in found.values() for s in v})
-    tabs = st.tabs([f"Excluded ({len(items)})", "All runs", "Rules", f"Suggestions ({n_suggested})"])
-    with tabs[0]:
-        outliers.excluded_list(ds, items)
-    with tabs[1]:
-        outliers.runs_table(ds, metric, items, residuals)
-    with tabs[2]:
-        outliers.rules(ds)
-    with tabs[3]:
-        st.caption(f"Runs whose log residual is far from the others' (robust z = (r − median) / (1.4826·MAD), "
-                   f"|z| ≥ {OUTLIER_Z}) in any fitted family; diverged runs show up here.")
-        outliers.suggestions(ds, found, OUTLIER_Z)
+    st.caption(f"{len(items)} run(s) excluded; {n_suggested} suggested as outliers.")
+    tabs = lazy_tabs(["Excluded", "All runs", "Rules", "Suggestions"], "outlier_tab")
+    if tabs[0].open:
+        with tabs[0]:
+            outliers.excluded_list(ds, items)
+    if tabs[1].open:
+        with tabs[1]:
+            outliers.runs_table(ds, metric, items, residuals)
+    if tabs[2].open:
+        with tabs[2]:
+            outliers.rules(ds)
+    if tabs[3].open:
+        with tabs[3]:
+            st.caption(f"Runs whose log residual is far from the others' (robust z = (r − median) / (1.4826·MAD), "
+                       f"|z| ≥ {OUTLIER_Z}) in any fitted family; diverged runs show up here.")
+            outliers.suggestions(ds, found, OUTLIER_Z)
 
 
 # ------------------------------------------------------------------------------ two-input views
@@ -304,44 +314,55 @@ def two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, 
     two = {f: b for f, b in boots.items() if FAMILIES[f].is_two_input}
     if not two:
         return
-    runs = ds.runs
     st.subheader("Laws in model size and tokens")
-    tab_frontier, tab_map = st.tabs(["Loss against compute: the compute-optimal frontier", "Map over N and D"])
-    with tab_frontier:
-        c_target = target if axis == "compute" else None
-        if axis == "compute":
-            st.caption("The main plot above shows this view: loss against compute with each law's compute-optimal "
-                       "frontier (dashed) and its band.")
-        else:
-            lo, hi = analysis.plot_range(runs, "compute", None)
-            fig = plots.fit_figure(points_for(runs, "compute", metric, items), curve_specs(two, "compute", lo, hi, call, k),
-                                   x_title=AXIS_TITLES["compute"], y_title=metric,
-                                   title=f"Compute-optimal frontier: the lowest {metric} reachable at each compute budget")
-            chart(fig, "frontier_chart", ds, known)
-            export.figure_downloads(fig, f"frontier_{metric}", "frontier")
-        rows = []
-        budgets = sorted({float(10 ** np.ceil(np.log10(np.nanmax(runs.values('compute')))))} | ({c_target} if c_target else set()))
-        for f, b in two.items():
-            for c in budgets:
-                opt = b.compute_optimal(c, k)
-                rows.append({"family": label(f), "compute C": f"{c:.3g}",
-                             "N* (params)": analysis.estimate_text(opt["params"]),
-                             "D* (tokens)": analysis.estimate_text(opt["tokens"]),
-                             f"{metric} at the optimum": analysis.estimate_text(opt["loss"])})
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="optimum_table")
-        st.caption("Compute-optimal allocation with its bootstrap interval (C = "
-                   f"{k:g}·N·D), at the next power of ten above the largest run and at the target.")
-    with tab_map:
-        choice = st.selectbox("Law", list(two), format_func=label, key="map_family") if len(two) > 1 else next(iter(two))
-        o = cache.contour(family=choice, k=k, **call)
-        if not o.ok:
-            st.error(o.error)
-            return
-        fig = plots.contour_figure(o.value, points_for(runs, "params", "tokens", items))
-        chart(fig, "map_chart", ds, known)
-        st.caption("Colour: the fitted metric. Dotted white lines: equal training compute C = "
-                   f"{k:g}·N·D. The coloured line is the compute-optimal frontier; runs are the circles (excluded: ×).")
-        export.figure_downloads(fig, f"map_{choice}", "map")
+    tab_map, tab_frontier = lazy_tabs(["Map over N and D", "Compute-optimal frontier"], "two_input_tab")
+    if tab_map.open:
+        with tab_map:
+            map_view(ds, metric, two, items, call, k, known)
+    if tab_frontier.open:
+        with tab_frontier:
+            frontier_view(ds, axis, metric, two, target, items, call, k, known)
+
+
+def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:
+    runs = ds.runs
+    c_target = target if axis == "compute" else None
+    if axis == "compute":
+        st.caption("The main plot above shows this view: loss against compute with each law's compute-optimal "
+                   "frontier (dashed) and its band.")
+    else:
+        lo, hi = analysis.plot_range(runs, "compute", None)
+        fig = plots.fit_figure(points_for(runs, "compute", metric, items), curve_specs(two, "compute", lo, hi, call, k),
+                               x_title=AXIS_TITLES["compute"], y_title=metric,
+                               title=f"Compute-optimal frontier: the lowest {metric} reachable at each compute budget")
+        chart(fig, "frontier_chart", ds, known)
+        export.figure_downloads(fig, f"frontier_{metric}", "frontier")
+    rows = []
+    budgets = sorted({float(10 ** np.ceil(np.log10(np.nanmax(runs.values('compute')))))} | ({c_target} if c_target else set()))
+    for f, b in two.items():
+        for c in budgets:
+            opt = b.compute_optimal(c, k)
+            rows.append({"family": label(f), "compute C": f"{c:.3g}",
+                         "N* (params)": analysis.estimate_text(opt["params"]),
+                         "D* (tokens)": analysis.estimate_text(opt["tokens"]),
+                         f"{metric} at the optimum": analysis.estimate_text(opt["loss"])})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="optimum_table")
+    st.caption("Compute-optimal allocation with its bootstrap interval (C = "
+               f"{k:g}·N·D), at the next power of ten above the largest run and at the target.")
+
+
+def map_view(ds, metric, two, items, call, k, known) -> None:
+    runs = ds.runs
+    choice = st.selectbox("Law", list(two), format_func=label, key="map_family") if len(two) > 1 else next(iter(two))
+    o = cache.contour(family=choice, k=k, **call)
+    if not o.ok:
+        st.error(o.error)
+        return
+    fig = plots.contour_figure(o.value, points_for(runs, "params", "tokens", items))
+    chart(fig, "map_chart", ds, known)
+    st.caption("Colour: the fitted metric. Dotted white lines: equal training compute C = "
+               f"{k:g}·N·D. The coloured line is the compute-optimal frontier; runs are the circles (excluded: ×).")
+    export.figure_downloads(fig, f"map_{choice}", "map")
 
 
 # ------------------------------------------------------------------------------ diagnostics
@@ -350,65 +371,80 @@ def two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, 
 def diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known) -> None:
     if not boots:
         return
-    runs = ds.runs
     st.subheader("Diagnostics")
-    tab_resid, tab_boot, tab_infl = st.tabs(["Residuals", "Bootstrap distribution", "Influence"])
+    tab_resid, tab_boot, tab_infl = lazy_tabs(["Residuals", "Bootstrap distribution", "Influence"], "diagnostics_tab")
+    if tab_resid.open:
+        with tab_resid:
+            residuals_view(ds, axis, boots, items, known)
+    if tab_boot.open:
+        with tab_boot:
+            bootstrap_view(ds, boots, known)
+    if tab_infl.open:
+        with tab_infl:
+            influence_view(ds, axis, boots, target, call, k, known)
+
+
+def residuals_view(ds, axis, boots, items, known) -> None:
+    runs = ds.runs
     x_by_id = dict(zip(runs.frame["run_id"].astype(str), runs.values(axis)))
-    with tab_resid:
-        series = []
-        for f, b in boots.items():
-            ids = b.fit.problem.run_ids.astype(str)
-            series.append(plots.ResidualSeries(name=f, label=label(f), x=np.array([x_by_id[i] for i in ids]),
-                                               residual=np.asarray(b.fit.residuals), run_ids=ids))
-        log_space = all(b.family.space == "log" for b in boots.values())
-        fig = plots.residuals_figure(series, x_title=AXIS_TITLES[axis],
-                                     y_title="log residual ln(ŷ) − ln(y)" if log_space else "residual ŷ − y",
-                                     title="Residuals: predicted minus actual (below 0: the run is worse than the law)")
-        chart(fig, "resid_chart", ds, known)
-        export.figure_downloads(fig, f"residuals_vs_{axis}", "resid")
-    with tab_boot:
-        f = st.selectbox("Family", list(boots), format_func=label, key="boot_family") if len(boots) > 1 else next(iter(boots))
-        b = boots[f]
-        names = list(b.family.param_names)
-        default_pair = {"chinchilla": ("alpha", "beta"), "kaplan": ("alpha_N", "alpha_D"),
-                        "offset_power_law": ("alpha", "E"), "power_law": ("alpha", "A"),
-                        "broken_power_law": ("alpha", "c"), "logistic": ("log10_mid", "slope")}.get(f, tuple(names[:2]))
-        c1, c2 = st.columns(2)
-        px_ = c1.selectbox("x parameter", names, index=names.index(default_pair[0]), key=f"boot_x_{f}")
-        py_ = c2.selectbox("y parameter", names, index=names.index(default_pair[1]), key=f"boot_y_{f}")
-        i, j = names.index(px_), names.index(py_)
-        good = b.good
-        ci = b.confidence_interval
-        wide = lambda v: bool(np.all(v > 0) and np.nanmax(v) / max(np.nanmin(v), 1e-300) > 100)  # noqa: E731
-        fig = plots.bootstrap_scatter(good[:, i], good[:, j], name=f, x_param=px_, y_param=py_,
-                                      point=(b.fit.params[px_], b.fit.params[py_]), ci_x=ci[px_], ci_y=ci[py_],
-                                      log_x=wide(good[:, i]), log_y=wide(good[:, j]), interval_label=b.interval_label)
-        chart(fig, "boot_chart", ds, known, selectable=False)
-        if b.n_failed:
-            st.caption(f"{b.n_failed} of {b.n_resamples} resamples failed and are not shown.")
-        export.figure_downloads(fig, f"bootstrap_{f}_{px_}_{py_}", "boot")
-    with tab_infl:
-        if target is None:
-            st.info("Type an extrapolation target above to see which runs move the prediction there most.")
-            return
-        f = st.selectbox("Family", list(boots), format_func=label, key="infl_family") if len(boots) > 1 else next(iter(boots))
-        o = cache.influence(family=f, axis=axis, target=target, k=k, **call)
-        if not o.ok:
-            st.error(o.error)
-            return
-        table = o.value
-        top = table.dropna(subset=["change_pct"]).head(15)
-        fig = plots.influence_figure(top["run_id"], top["change_pct"].to_numpy(), name=f,
-                                     value_title="change of the prediction without the run (%)",
-                                     title=f"{label(f)}: runs that move the prediction at {AXIS_SHORT[axis]} = "
-                                           f"{plots.short_number(target)} most when left out",
-                                     hover=[f"prediction without it {v:.4g}" for v in top["prediction_without"]])
-        chart(fig, "infl_chart", ds, known)
-        st.caption(f"Prediction with every run: {table.attrs['prediction']:.4g}. Each bar refits the law without one run "
-                   "(all refits in one batch). Click a bar to exclude that run.")
-        for w in table.attrs.get("warnings", []):
-            st.warning(w)
-        export.figure_downloads(fig, f"influence_{f}", "infl")
+    series = []
+    for f, b in boots.items():
+        ids = b.fit.problem.run_ids.astype(str)
+        series.append(plots.ResidualSeries(name=f, label=label(f), x=np.array([x_by_id[i] for i in ids]),
+                                           residual=np.asarray(b.fit.residuals), run_ids=ids))
+    log_space = all(b.family.space == "log" for b in boots.values())
+    fig = plots.residuals_figure(series, x_title=AXIS_TITLES[axis],
+                                 y_title="log residual ln(ŷ) − ln(y)" if log_space else "residual ŷ − y",
+                                 title="Residuals: predicted minus actual (below 0: the run is worse than the law)")
+    chart(fig, "resid_chart", ds, known)
+    export.figure_downloads(fig, f"residuals_vs_{axis}", "resid")
+
+
+def bootstrap_view(ds, boots, known) -> None:
+    f = st.selectbox("Family", list(boots), format_func=label, key="boot_family") if len(boots) > 1 else next(iter(boots))
+    b = boots[f]
+    names = list(b.family.param_names)
+    default_pair = {"chinchilla": ("alpha", "beta"), "kaplan": ("alpha_N", "alpha_D"),
+                    "offset_power_law": ("alpha", "E"), "power_law": ("alpha", "A"),
+                    "broken_power_law": ("alpha", "c"), "logistic": ("log10_mid", "slope")}.get(f, tuple(names[:2]))
+    c1, c2 = st.columns(2)
+    px_ = c1.selectbox("x parameter", names, index=names.index(default_pair[0]), key=f"boot_x_{f}")
+    py_ = c2.selectbox("y parameter", names, index=names.index(default_pair[1]), key=f"boot_y_{f}")
+    i, j = names.index(px_), names.index(py_)
+    good = b.good
+    ci = b.confidence_interval
+    wide = lambda v: bool(np.all(v > 0) and np.nanmax(v) / max(np.nanmin(v), 1e-300) > 100)  # noqa: E731
+    fig = plots.bootstrap_scatter(good[:, i], good[:, j], name=f, x_param=px_, y_param=py_,
+                                  point=(b.fit.params[px_], b.fit.params[py_]), ci_x=ci[px_], ci_y=ci[py_],
+                                  log_x=wide(good[:, i]), log_y=wide(good[:, j]), interval_label=b.interval_label)
+    chart(fig, "boot_chart", ds, known, selectable=False)
+    if b.n_failed:
+        st.caption(f"{b.n_failed} of {b.n_resamples} resamples failed and are not shown.")
+    export.figure_downloads(fig, f"bootstrap_{f}_{px_}_{py_}", "boot")
+
+
+def influence_view(ds, axis, boots, target, call, k, known) -> None:
+    if target is None:
+        st.info("Type an extrapolation target above to see which runs move the prediction there most.")
+        return
+    f = st.selectbox("Family", list(boots), format_func=label, key="infl_family") if len(boots) > 1 else next(iter(boots))
+    o = cache.influence(family=f, axis=axis, target=target, k=k, **call)
+    if not o.ok:
+        st.error(o.error)
+        return
+    table = o.value
+    top = table.dropna(subset=["change_pct"]).head(15)
+    fig = plots.influence_figure(top["run_id"], top["change_pct"].to_numpy(), name=f,
+                                 value_title="change of the prediction without the run (%)",
+                                 title=f"{label(f)}: runs that move the prediction at {AXIS_SHORT[axis]} = "
+                                       f"{plots.short_number(target)} most when left out",
+                                 hover=[f"prediction without it {v:.4g}" for v in top["prediction_without"]])
+    chart(fig, "infl_chart", ds, known)
+    st.caption(f"Prediction with every run: {table.attrs['prediction']:.4g}. Each bar refits the law without one run "
+               "(all refits in one batch). Click a bar to exclude that run.")
+    for w in table.attrs.get("warnings", []):
+        st.warning(w)
+    export.figure_downloads(fig, f"influence_{f}", "infl")
 
 
 run_page(main)

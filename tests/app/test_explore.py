@@ -52,6 +52,15 @@ def trace(fig: dict, name_start: str) -> dict:
     return next(t for t in fig["data"] if str(t.get("name", "")).startswith(name_start))
 
 
+def array(value) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array {"dtype": "f8", "bdata": base64}."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value)
+
+
 def no_errors(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
     problems = [e.value for e in at.error if "Something went wrong" in e.value]
@@ -155,7 +164,8 @@ def test_exclusions_and_reasons_come_back_from_the_url():
     excluded = trace(fig, "excluded")
     assert [c[0] for c in excluded["customdata"]] == [rid]
     assert excluded["customdata"][0][2] == "diverged at step 2k"
-    assert "Excluded (1)" in [t.label for t in at.tabs]
+    listed = [df.value for df in at.dataframe if list(df.value.columns) == ["run_id", "reason"]]
+    assert listed and listed[0].to_dict("records") == [{"run_id": rid, "reason": "diverged at step 2k"}]
 
 
 def test_settings_in_the_url_change_the_interval():
@@ -207,3 +217,74 @@ def test_good_upload_replaces_the_dataset_and_survives_a_reload(tmp_path):
     no_errors(again)
     table_after = [df.value for df in again.dataframe if "parameter" in df.value.columns][0]
     assert table_after.equals(table_before)
+
+
+TABS = {"outlier_tab": ["Excluded", "All runs", "Rules", "Suggestions"],
+        "two_input_tab": ["Map over N and D", "Compute-optimal frontier"],
+        "diagnostics_tab": ["Residuals", "Bootstrap distribution", "Influence"]}
+
+
+@pytest.mark.parametrize("x", ["compute", "params", "tokens"])
+def test_every_tab_draws_on_every_axis(x):
+    at = start(x=x, n="200")
+    no_errors(at)
+    for key, names in TABS.items():
+        for name in names:
+            at.session_state[key] = name
+            at.run()
+            no_errors(at)
+    assert figure_with_trace(at, "Chinchilla")["layout"]["xaxis"]["title"]["text"].startswith(
+        {"compute": "training compute", "params": "model size", "tokens": "training tokens"}[x])
+
+
+def test_influence_bars_are_scalecores_leave_one_out_changes():
+    from scalecore import diagnostics
+
+    at = start(n="200", target_compute="1e24")
+    at.session_state["diagnostics_tab"] = "Influence"
+    at.run()
+    no_errors(at)
+    fig = figure_with_trace(at, "change of the prediction")
+    bars = fig["data"][0]
+    boot = expected_boot(n_resamples=200)
+    opt = boot.compute_optimal(1e24)
+    table = diagnostics.influence(boot.fit, {"params": opt["params"].value, "tokens": opt["tokens"].value})
+    top = table.dropna(subset=["change_pct"]).head(15)
+    shown = dict(zip([c[0] for c in bars["customdata"]], array(bars["x"])))
+    assert set(shown) == set(top["run_id"])
+    for rid, pct in zip(top["run_id"], top["change_pct"]):
+        assert shown[rid] == pytest.approx(pct, rel=1e-6)
+
+
+def test_suggested_outliers_are_excluded_with_one_click_and_a_reason():
+    from scalecore import diagnostics
+
+    at = start(n="200")
+    at.session_state["outlier_tab"] = "Suggestions"
+    at.run()
+    suggested = diagnostics.suggest_outliers(expected_boot(n_resamples=200).fit, 3.5)
+    if not suggested:
+        pytest.skip("the sample has no outlier to suggest")
+    next(b for b in at.button if b.label.startswith("Exclude the")).click().run()
+    no_errors(at)
+    url = at.query_params["exclude"]
+    url = [url] if isinstance(url, str) else list(url)
+    assert sorted(u.split("|")[0] for u in url) == sorted(s.run_id for s in suggested)
+    assert all("|suggested: " in u for u in url)
+
+
+def test_a_rule_excludes_the_small_runs():
+    runs = load_runs(SAMPLE)
+    limit = float(np.quantile(runs.values("params"), 0.25))
+    at = start(n="200")
+    at.session_state["outlier_tab"] = "Rules"
+    at.run()
+    at.selectbox(key="rule_role").set_value("params")
+    at.text_input(key="rule_value").set_value(f"{limit:.6g}")
+    next(b for b in at.button if b.label == "Exclude these runs").click().run()
+    no_errors(at)
+    url = at.query_params["exclude"]
+    url = [url] if isinstance(url, str) else list(url)
+    expected = sorted(str(r) for r, v in zip(runs.run_ids, runs.values("params")) if v < float(f"{limit:.6g}"))
+    assert sorted(u.split("|")[0] for u in url) == expected
+    assert all("|rule: N < " in u for u in url)
