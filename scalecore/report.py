@@ -311,7 +311,9 @@ def _metric(a: Analysis, runs, results) -> str:
     return a.settings.metric or runs.default_metric
 
 
-def _target_estimate(boot, axis: str, target: float, k: float):
+def target_estimate(boot, axis: str, target: float, k: float):
+    """The metric predicted at ``target`` on ``axis`` with its interval (two-input families: along the
+    compute-optimal frontier, on the compute axis only); None where it does not apply."""
     if not boot.family.is_two_input:
         return boot.predict_at(np.array([target])) if boot.fit.x == axis else None
     if axis == "compute":
@@ -352,7 +354,7 @@ def analysis_figures(a: Analysis, runs, results) -> list:
                                           x=xs, y=band.point, lower=band.lower, upper=band.upper,
                                           dash="dash" if frontier else "solid"))
             if t is not None:
-                est = _target_estimate(boot, view_axis, t, k)
+                est = target_estimate(boot, view_axis, t, k)
                 if est is not None:
                     marks.append(plots.TargetMark(name=f, x=t, value=est.value, low=est.low, high=est.high,
                                                   text=f"{_label(f)}: {_estimate_text(est)}"))
@@ -385,7 +387,7 @@ def _predictions(a: Analysis, runs, results) -> str:
     k = runs.flops_per_token_param
     rows = []
     for f, boot in results.items():
-        est = _target_estimate(boot, axis, target, k)
+        est = target_estimate(boot, axis, target, k)
         if est is None:
             rows.append(_tr(_td(_label(f)), "<td colspan=\"3\">not predicted on this axis (see the compute-optimal "
                                             "table)</td>", _td("")))
@@ -536,9 +538,14 @@ def comparison_figure(comp, runs, exclusions: Mapping[str, str] | None = None, a
                                          dtype=object),
                           reasons=base.reasons)
     along = " (compute-optimal frontier)" if comp.along_frontier else ""
+    kept_labels = labels[keep][~np.asarray(base.excluded)]
+    colour = {g: plots.family_color(palette[i % len(palette)]) for i, g in enumerate(comp.groups)}
     fig = plots.fit_figure(points, curves, x_title=AXIS_TITLES.get(comp.axis, comp.axis), y_title=comp.metric,
                            log_y=comp.family.space == "log",
                            title=html.escape(f"{comp.metric} by {comp.by}: {_label(comp.family.name)}{along}"))
+    # plots draws all kept runs in one colour; here each run takes its group's curve colour
+    fig.update_traces(selector=dict(name=f"runs ({len(kept_labels)})"), name="runs (coloured by group)",
+                      marker=dict(color=[colour[g] for g in kept_labels], opacity=0.8))
     return fig
 
 

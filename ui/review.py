@@ -1,0 +1,199 @@
+"""Glue for saving, sharing and reporting an analysis: what the Explore page currently shows, as a
+:class:`scalecore.store.Analysis`; links; the report download every page with results can offer.
+
+The maths and the storage are :mod:`scalecore.store` and :mod:`scalecore.report`. The Explore
+page's choices are read from its widget keys (kept across pages with ``persist_state="session"``),
+with the page's own defaults when it was not opened; fits come from :func:`ui.cache.fit` with the
+same arguments as Explore, so they are cache hits and the numbers are the ones on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
+
+from scalecore import FAMILIES, ScaleCoreError, report, store
+from scalecore.store import Analysis, DataFile, Settings
+
+from . import analysis, cache, data_source, state
+
+log = logging.getLogger("scalecore.app")
+
+#: Session key where the Compare page leaves the comparison on screen (a plain dict with the dataset id).
+COMPARE_SPEC = "compare_spec"
+#: Session key of the budget scenarios (kept by the Budget page as ``Scenario.to_dict()`` dicts).
+SCENARIOS = "budget_scenarios"
+#: The Review page; a link to a saved analysis is ``<app>/review?analysis=<id>``.
+REVIEW_PATH = "review"
+PAGE_PATHS = ("review", "compare", "budget", "explore")
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the Explore page shows: x, metric, families, target and settings."""
+
+    axis: str
+    metric: str
+    families: tuple[str, ...]
+    target: float | None
+    settings: analysis.Settings
+
+    @property
+    def settings_key(self) -> tuple:
+        return tuple(sorted(self.settings.as_dict().items()))
+
+
+def explore_choices(runs) -> Choices:
+    """The Explore page's current choices for ``runs`` (its defaults where it has not been used)."""
+    from .budget_state import explore_settings
+
+    ss = st.session_state
+    axes = analysis.axes_available(runs)
+    axis = ss.get("x") if ss.get("x") in axes else analysis.default_axis(runs)
+    metric = ss.get("metric") if ss.get("metric") in runs.metrics else runs.default_metric
+    applicable = analysis.applicable_families(runs, metric)
+    chosen = ss.get("fam")
+    # as Explore's _keep_valid: its choice if some of it still applies (or the options are the ones it
+    # was made for), else the defaults for this data
+    stale = chosen is not None and ss.get("_options_fam") != tuple(applicable) and not set(chosen) & set(applicable)
+    families = analysis.default_families(runs, metric) if chosen is None or stale else list(chosen)
+    families = tuple(f for f in families if f in applicable)
+    text = ss.get(f"target_{axis}")
+    target, _ = analysis.parse_target(analysis.suggested_target(axis) if text is None else text)
+    return Choices(axis, metric, families, target, explore_settings())
+
+
+def fits(ds, choices: Choices) -> tuple[dict, dict]:
+    """The Explore page's fits of ``choices`` (cache hits): ({family: BootstrapResult}, {family: error})."""
+    exclude = tuple(sorted(state.exclusions(ds.id, ds.runs.run_ids)))
+    results, errors = {}, {}
+    for f in choices.families:
+        axis = None if FAMILIES[f].is_two_input else choices.axis
+        o = cache.fit(data_key=ds.key, _runs=ds.runs, family=f, axis=axis, metric=choices.metric, exclude=exclude,
+                      settings=choices.settings_key)
+        if o.ok:
+            results[f] = o.value
+        else:
+            errors[f] = o.error
+    return results, errors
+
+
+def comparison_spec(ds) -> dict | None:
+    """The comparison last shown on the Compare page for this dataset, if any."""
+    spec = st.session_state.get(COMPARE_SPEC)
+    if not spec or spec.get("dataset") != ds.id:
+        return None
+    return {k: v for k, v in spec.items() if k != "dataset"}
+
+
+def current_analysis(ds, choices: Choices, *, title: str = "", note: str = "", results: dict | None = None) -> Analysis:
+    """What the Explore page shows, with its data bytes, as an Analysis (a summary if ``results``)."""
+    files = tuple(DataFile(name, data) for name, data in data_source.source_files(ds.id))
+    s = choices.settings
+    settings = Settings(x=choices.axis, metric=choices.metric, n_resamples=int(s.n_resamples),
+                        confidence_level=float(s.confidence_level), delta=float(s.delta), seed=int(s.seed),
+                        method=str(s.method), loss=str(s.loss), target=choices.target,
+                        flops_per_token_param=float(ds.runs.flops_per_token_param))
+    return Analysis(
+        title=title or default_title(ds, choices), files=files, families=choices.families, settings=settings,
+        mapping=dict(ds.mapping), exclusions=state.exclusions(ds.id, ds.runs.run_ids),
+        scenarios=tuple(st.session_state.get(SCENARIOS, [])), comparison=comparison_spec(ds), note=note,
+        dataset=ds.label.split("  (")[0], source=ds.id,
+        summary=store.summarize(results) if results else {},
+    )
+
+
+def default_title(ds, choices: Choices) -> str:
+    fams = ", ".join(FAMILIES[f].label for f in choices.families) or "no family"
+    return f"{ds.label.split('  (')[0]}: {fams} against {choices.axis}"
+
+
+def md(text) -> str:
+    """User text for ``st.markdown``, shown as typed (markdown characters escaped)."""
+    escaped = str(text).replace("\\", "\\\\")
+    for ch in "`*_{}[]()#+-.!|<>~$":
+        escaped = escaped.replace(ch, "\\" + ch)
+    return escaped
+
+
+# ------------------------------------------------------------------------------ links
+
+
+def app_base() -> str:
+    """``scheme://host[:port][/base]`` of the app as the browser sees it ("" if unknown)."""
+    try:
+        url = st.context.url
+    except Exception:  # noqa: BLE001 -- not in a browser session (AppTest)
+        url = None
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if last in PAGE_PATHS:
+        path = path[: -len(last)].rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def share_url(analysis_id: str) -> str:
+    """The link that reopens a saved analysis, exactly, in any browser that can reach this server."""
+    return f"{app_base()}/{REVIEW_PATH}?{urlencode({'analysis': analysis_id})}"
+
+
+def explore_url(a: Analysis) -> str:
+    """A link that opens ``a`` on the Explore page to keep working on it (its data kept on the server)."""
+    source = data_source.store_upload([(f.name, f.data) for f in a.files])
+    s = a.settings
+    params: list[tuple[str, str]] = [("data", source)]
+    params += [("map", v) for v in state.encode_mapping(a.mapping)]
+    params += [("exclude", v) for v in state.encode_exclusions(a.exclusions)]
+    if s.x:
+        params.append(("x", s.x))
+    if s.metric:
+        params.append(("metric", s.metric))
+    params += [("fam", f) for f in a.families]
+    params += [("n", str(s.n_resamples)), ("cl", f"{s.confidence_level:g}"), ("delta", f"{s.delta:g}"),
+               ("seed", str(s.seed)), ("method", s.method)]
+    if s.target is not None and s.x:
+        params.append((f"target_{s.x}", f"{s.target:g}"))
+    return f"{app_base()}/?{urlencode(params)}"
+
+
+# ------------------------------------------------------------------------------ the report button
+
+
+def report_button(ds, *, key: str, label: str = "Report (HTML)", comparison=None, title: str = "",
+                  note: str = "", help_text: str | None = None) -> None:
+    """A download button for the one-file report of what the Explore page shows (and ``comparison``).
+
+    The fits are cache hits; the report itself is rendered only when the button is clicked.
+    """
+    if ds is None:
+        return
+    try:
+        choices = explore_choices(ds.runs)
+        results, errors = fits(ds, choices)
+        a = current_analysis(ds, choices, title=title, note=note, results=results)
+    except ScaleCoreError as exc:
+        st.caption(f"No report: {exc}")
+        return
+    runs = ds.runs
+
+    def render() -> str:
+        return report.render(a, results=results, errors=errors, runs=runs, comparison=comparison)
+
+    st.download_button(label, data=render, file_name=report_file_name(a.title), mime="text/html", key=key,
+                       on_click="ignore", icon="📄",
+                       help=help_text or "One HTML file that opens offline: data summary, exclusions with reasons, "
+                                         "parameters with intervals, plots with bands, scenarios, comparisons and "
+                                         "the settings to reproduce it.")
+
+
+def report_file_name(title: str) -> str:
+    import re
+
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", title).strip("-")[:60] or "analysis"
+    return f"report-{stem}.html"

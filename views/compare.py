@@ -1,0 +1,210 @@
+"""Compare: the same law fitted to each group of runs (architectures, datasets, optimisers), drawn
+together with bands; exponent differences, the crossover and the compute multiplier with intervals."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pandas as pd
+import streamlit as st
+
+from scalecore import FAMILIES, ScaleCoreError, compare, report
+from scalecore.compare import AXIS_WORDS, estimate_text
+from scalecore.formatting import format_interval, format_number
+from ui import analysis, cache, data_source, run_page, state
+from ui import review as rv
+from ui.review import md
+from ui.analysis import AXIS_SHORT
+
+URL = dict(bind="query-params", persist_state="session")
+DEFAULT_GROUPS = 2  # more can be added; each group is one more bootstrap
+
+
+def keep_valid(key: str, options: list, fallback, multi: bool = False) -> None:
+    """Before a bound widget is drawn: keep its value if it fits the current options (a new dataset
+    brings new groups and columns), else use ``fallback``. The URL still wins on a first load."""
+    ss = st.session_state
+    if key not in ss:
+        ss[key] = fallback
+        return
+    current = ss[key]
+    if multi:
+        kept = [v for v in (current or []) if v in options]
+        if len(kept) != len(current or []) or (current and not kept):
+            ss[key] = kept if len(kept) >= 2 else list(fallback)
+    elif current not in options:
+        ss[key] = fallback
+
+
+def label(family: str) -> str:
+    return FAMILIES[family].label
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def run_compare(data_key: str, _runs, family: str, by: str, groups: tuple, x: str | None, metric: str,
+                exclude: tuple, settings: tuple) -> cache.Outcome:
+    s = dict(settings)
+    t0 = time.perf_counter()
+    try:
+        value = compare.compare(_runs, family, by=by, groups=list(groups), x=x, y=metric, exclude=exclude,
+                                loss=s.get("loss", "huber"), delta=s["delta"], n_resamples=s["n_resamples"],
+                                confidence_level=s["confidence_level"], seed=s["seed"], method=s["method"])
+    except ScaleCoreError as exc:
+        return cache.Outcome(error=str(exc), seconds=time.perf_counter() - t0)
+    return cache.Outcome(value=value, seconds=time.perf_counter() - t0)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def pair_rows(key: tuple, _comp, at: float) -> list[dict]:
+    """One row per pair (each group against the first): differences, crossover, multiplier, and the
+    two sentences that read them out."""
+    rows = []
+    for a, b in _comp.pairs():
+        row = {"pair": f"{a} vs {b}"}
+        for name, est in _comp.exponent_difference(a, b).items():
+            row[f"Δ {name}"] = estimate_text(est)
+        cross = _comp.crossover(a, b)
+        row["crossover"] = ("none in range" if cross.status == "none"
+                            else f"{estimate_text(cross.x)} ({WHERE[cross.status]})")
+        row["resamples crossing"] = f"{cross.share:.0%}"
+        mult = _comp.multiplier(a, b, at)
+        row["multiplier"] = estimate_text(mult.multiplier) + "×" if mult.status == "ok" else "not reached"
+        row["_sentences"] = (cross.text(), mult.text())
+        rows.append(row)
+    return rows
+
+
+WHERE = {"inside": "in the fitted range", "beyond": "beyond the fitted range", "below": "below the fitted range"}
+
+
+def main() -> None:
+    st.title("Compare experiments")
+    ds = data_source.current()
+    if ds is None:
+        st.info("Load a dataset in the sidebar to begin.")
+        return
+    runs = ds.runs
+    options = compare.group_columns(runs)
+    if not options:
+        st.info("Comparing needs groups: a column such as `arch`, `dataset` or `optimizer` with two or more "
+                "values, or several CSV files uploaded together (one group per file).")
+        return
+    explore = rv.explore_choices(runs)
+    keep_valid("cmp_metric", list(runs.metrics), explore.metric)
+    keep_valid("cmp_by", options, options[0])
+    c1, c2, c3 = st.columns([1.2, 1.2, 2.6])
+    metric = c1.selectbox("Metric", runs.metrics, key="cmp_metric", **URL)
+    by = c2.selectbox("Group by", options, key="cmp_by", **URL,
+                      format_func=lambda c: "file" if c == compare.GROUP_BY_FILE else c,
+                      help="The column whose values are the experiments to compare (or one group per file).")
+    names = compare.group_names(runs, by)
+    keep_valid(f"cmp_groups_{by}", names, names[:DEFAULT_GROUPS], multi=True)
+    groups = c3.multiselect("Groups (the first is the reference)", names, key=f"cmp_groups_{by}", **URL)
+    applicable = [f for f in analysis.applicable_families(runs, metric)]
+    if not applicable:
+        st.info("No family fits this metric.")
+        return
+    first = next((f for f in explore.families if f in applicable), applicable[0])
+    keep_valid("cmp_family", applicable, first)
+    f1, f2, f3 = st.columns([1.6, 1.6, 1.8])
+    family = f1.selectbox("Family", applicable, format_func=label, key="cmp_family", **URL)
+    fam = FAMILIES[family]
+    if fam.is_two_input:
+        f2.markdown("**x**: compute, along each law's compute-optimal frontier")
+        x = None
+        axis = "compute"
+    else:
+        axes = analysis.axes_available(runs)
+        keep_valid("cmp_x", axes, explore.axis if explore.axis in axes else axes[0])
+        x = f2.segmented_control("x axis", axes, required=True, key="cmp_x",
+                                 format_func=lambda a: f"{a} {AXIS_SHORT[a]}", **URL)
+        axis = x
+    at_text = f3.text_input(f"Multiplier at {axis} {AXIS_SHORT[axis]} =", key=f"cmp_at_{axis}",
+                            placeholder="default: the top of the common range",
+                            help="The scale at which the compute multiplier is read: how much more of it the group "
+                                 "needs to reach the reference group's metric there.", **URL)
+    at, problem = analysis.parse_target(at_text)
+    if problem:
+        f3.error(problem)
+    if len(groups) < 2:
+        st.info("Pick at least two groups.")
+        return
+
+    if one_budget_each(runs, by, groups) and not st.session_state.get(f"cmp_anyway_{by}"):
+        st.info(f"Each group of `{by}` holds runs of a single compute budget (IsoFLOP sweeps), so a law fitted "
+                "to one group is poorly determined and the comparison says little. Compare groups that each span "
+                "several scales — architectures, datasets, optimisers.")
+        st.button("Compare anyway", key=f"cmp_anyway_{by}")
+        return
+
+    settings = explore.settings
+    exclude = tuple(sorted(state.exclusions(ds.id, runs.run_ids)))
+    with st.spinner(f"Fitting {label(family)} to {len(groups)} groups, {settings.n_resamples} resamples each…"):
+        outcome = run_compare(ds.key, runs, family, by, tuple(groups), x, metric, exclude, explore.settings_key)
+    if not outcome.ok:
+        st.error(outcome.error)
+        return
+    comp = outcome.value
+    at = at if at is not None else comp.default_scale()
+    st.session_state[rv.COMPARE_SPEC] = {"dataset": ds.id, "family": family, "by": by, "groups": list(groups),
+                                         "x": x, "at": at}
+    st.caption(f"Each group fitted and bootstrapped on its own ({settings.n_resamples} {settings.method} resamples, "
+               f"seeds derived from seed {settings.seed}); {len(exclude)} excluded run"
+               f"{'s' if len(exclude) != 1 else ''} left out. Settings and exclusions are the Explore page's. "
+               f"Computed in {outcome.seconds:.2f} s (cached afterwards).")
+
+    fig = report.comparison_figure(comp, runs, state.exclusions(ds.id, runs.run_ids), at)
+    st.plotly_chart(fig, key="cmp_chart", theme=None, config={"displaylogo": False})
+    st.caption(f"Shaded: {comp.confidence_level:.0%} bootstrap percentile band of each group's curve"
+               + (" along its compute-optimal frontier." if comp.along_frontier else "."))
+
+    st.subheader("Differences, crossover, compute multiplier")
+    rows = pair_rows((ds.key, family, by, tuple(groups), x, metric, exclude, explore.settings_key, at), comp, at)
+    table = pd.DataFrame([{k: v for k, v in row.items() if not k.startswith("_")} for row in rows])
+    st.dataframe(table, hide_index=True, width="stretch", key="cmp_pairs")
+    for row in rows:
+        for sentence in row["_sentences"]:
+            st.markdown(f"- {md(sentence[0].upper() + sentence[1:])}")
+    word = AXIS_WORDS.get(axis, axis)
+    st.caption(f"Value [low, high]: the best fits' value and its {comp.interval_label}. Δ: the exponent of the "
+               "first group of the pair minus the reference's. Crossover: where the two "
+               f"fitted curves meet (searched four decades beyond the data); the share of resamples that cross says "
+               f"how sure that is. Multiplier: how much more {word} the first group of the pair needs to reach the "
+               f"{metric} the reference reaches at {format_number(at)}; above 1 the reference is more efficient.")
+
+    st.subheader("Each group")
+    st.dataframe(group_rows(comp), hide_index=True, width="stretch", key="cmp_groups_table")
+    for w in comp.warnings:
+        st.warning(w, icon="⚠️")
+    rv.report_button(ds, key="dl_compare_report", label="Download the report (with this comparison)", comparison=comp)
+
+
+def one_budget_each(runs, by: str, groups) -> bool:
+    """Whether every chosen group has one compute budget only (e.g. grouped by IsoFLOP budget)."""
+    if not runs.has("compute"):
+        return False
+    labels = compare.group_labels(runs, by)
+    c = runs.values("compute")
+    return all(len(set(c[labels == g].tolist())) <= 1 for g in groups)
+
+
+def group_rows(comp) -> pd.DataFrame:
+    rows = []
+    for g, boot in comp.results.items():
+        lo, hi = comp.ranges[g]
+        row = {"group": g, "runs": boot.fit.n_points, f"{comp.axis} range": f"{format_number(lo, 3)} – {format_number(hi, 3)}"}
+        ci = boot.confidence_interval
+        for name, value in boot.fit.params.items():
+            lo_, hi_ = ci[name]
+            if all(math.isfinite(v) for v in (value, lo_, hi_)):
+                v, l, h = format_interval(value, lo_, hi_)
+                row[name] = f"{v} [{l}, {h}]"
+            else:
+                row[name] = format_number(value)
+        row["RMSE log"] = format_number(boot.fit.rmse_log, 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+run_page(main)
