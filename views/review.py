@@ -114,8 +114,8 @@ def show_opened(aid: str) -> None:
             st.markdown(f"**{label(f)}**" + (f" against {boot.fit.x}" if boot.fit.x else " in N and D"))
             st.latex(FAMILIES[f].formula)
             rows = analysis.parameter_rows(boot)
-            st.dataframe(rows[["parameter", "value", "low", "high", "std. error"]], hide_index=True,
-                         width="stretch", key=f"opened_params_{f}")
+            # a static table: the numbers are in the page itself (copyable, printable, readable by tests)
+            st.table(rows[["parameter", "value", "low", "high", "std. error"]], hide_index=True, border="horizontal")
             st.caption(f"{boot.interval_label}. {boot.fit.n_points} runs fitted, {boot.fit.n_excluded} excluded.")
     if s.target is not None and results:
         estimates = {f: report.target_estimate(b, s.x or "compute", s.target, runs.flops_per_token_param)

@@ -103,8 +103,8 @@ def test_save_then_reopen_by_link_shows_the_same_numbers():
     fresh.run()
     no_errors(fresh)
     assert any("every number equals the one saved" in s.value for s in fresh.success)
-    table = next(df.value for df in fresh.dataframe if "parameter" in df.value.columns
-                 and list(df.value["parameter"]) == list(boot.fit.params))
+    table = next(t.value for t in fresh.table if "parameter" in t.value.columns
+                 and list(t.value["parameter"]) == list(boot.fit.params))
     lo, hi = boot.confidence_interval["alpha"]
     row = table.set_index("parameter").loc["alpha"]
     assert (row["value"], row["low"], row["high"]) == format_interval(boot.fit.params["alpha"], lo, hi)
