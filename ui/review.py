@@ -166,7 +166,7 @@ def explore_url(a: Analysis) -> str:
 
 
 def report_button(ds, *, key: str, label: str = "Report (HTML)", comparison=None, title: str = "",
-                  note: str = "", help_text: str | None = None) -> None:
+                  note: str = "", help_text: str | None = None, width="content") -> None:
     """A download button for the one-file report of what the Explore page shows (and ``comparison``).
 
     The fits are cache hits; the report itself is rendered only when the button is clicked.
@@ -186,7 +186,7 @@ def report_button(ds, *, key: str, label: str = "Report (HTML)", comparison=None
         return report.render(a, results=results, errors=errors, runs=runs, comparison=comparison)
 
     st.download_button(label, data=render, file_name=report_file_name(a.title), mime="text/html", key=key,
-                       on_click="ignore", icon="📄",
+                       on_click="ignore", icon="📄", width=width,
                        help=help_text or "One HTML file that opens offline: data summary, exclusions with reasons, "
                                          "parameters with intervals, plots with bands, scenarios, comparisons and "
                                          "the settings to reproduce it.")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, budget
 from scalecore.budget import ACCELERATORS, ANSWER_KINDS, PRESETS, Law, format_answer
-from ui import analysis, budget_state, data_source, run_page
+from ui import analysis, budget_state, data_source, review, run_page
 
 URL = dict(bind="query-params", persist_state="session")
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
@@ -331,6 +331,7 @@ def scenarios(law: Law, compute: float, hardware, unique, t_inf, constrained: bo
     st.dataframe(shown, hide_index=True, width="stretch", key="b_scenarios_table")
     st.download_button("Download scenarios (CSV)", table.to_csv(index=False), file_name="scenarios.csv",
                        mime="text/csv", on_click="ignore", key="b_download")
+    review.report_button(data_source.current(), key="b_report", label="Report with these scenarios (HTML)")
 
 
 # ------------------------------------------------------------------------------ the page

@@ -12,7 +12,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, diagnostics, plots
 from scalecore.formatting import format_number
-from ui import analysis, cache, data_source, export, outliers, run_page, state
+from ui import analysis, cache, data_source, export, outliers, review, run_page, state
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 
 RESAMPLES = (200, 500, 1000, 2000, 5000)
@@ -238,7 +238,7 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                "the best). Backtest: each family refitted on the runs below the top 20% of compute, then asked to "
                "predict those held-out largest runs; the mean absolute error and the bias (negative: the law "
                "under-predicts the metric at scale).")
-    d1, d2, _ = st.columns([1, 1, 4])
+    d1, d2, d3, _ = st.columns([1, 1, 1, 3])
     params = analysis.parameters_frame(boots).rename(
         columns={"raw value": "value (full precision)", "raw low": "low (full precision)",
                  "raw high": "high (full precision)"})
@@ -251,6 +251,8 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
     d2.download_button("Parameters (JSON)", json.dumps(analysis.parameters_json(boots, extra), indent=2),
                        file_name="parameters.json", mime="application/json", on_click="ignore", key="dl_params_json",
                        width="stretch")
+    with d3:
+        review.report_button(ds, key="dl_report_explore", label="Report (HTML)", width="stretch")
 
 
 def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:

@@ -211,3 +211,15 @@ def test_compare_explains_what_it_needs():
     at.file_uploader(key="ds_upload").set_value([("one.csv", one, "text/csv")]).run()
     no_errors(at)
     assert any("Comparing needs groups" in i.value for i in at.info)
+
+
+def test_pages_with_results_offer_the_report():
+    at = uploaded("views/review.py")
+    labels = lambda: [el.proto.label for el in at.get("download_button")]  # noqa: E731
+    assert "Download the report of the current analysis" in labels()
+    at.switch_page("views/explore.py").run()
+    no_errors(at)
+    assert "Report (HTML)" in labels()
+    at.switch_page("views/compare.py").run()
+    no_errors(at)
+    assert "Download the report (with this comparison)" in labels()

@@ -4,6 +4,7 @@ colleague the morning after) and read the same parameters -- which are also the 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -91,5 +92,15 @@ def test_saved_link_reopens_the_same_parameters(browser, review_app, artifacts, 
             # parameter names repeat across families (E, A, alpha): look in that family's table
             assert any([r[0]] + r[1:4] == [name, *format_interval(value, lo, hi)] for t in shown_there for r in t), \
                 (family, name)
+
+    # the colleague downloads the report for people who were not there: same numbers, opens offline
+    with other.expect_download(timeout=120_000) as info:
+        other.get_by_role("button", name="Download the report", exact=True).click()
+    html = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "Morning-after check &lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert not re.search(r"<script[^>]*\bsrc=", html)
+    for family, boot in results.items():
+        value = boot.fit.params[next(iter(boot.fit.params))]
+        assert f'data-raw="{value!r}" data-family="{family}"' in html
     first.close()
     second.close()
