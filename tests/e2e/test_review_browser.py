@@ -100,7 +100,7 @@ def test_saved_link_reopens_the_same_parameters(browser, review_app, artifacts, 
     assert "Morning-after check &lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
     assert not re.search(r"<script[^>]*\bsrc=", html)
     for family, boot in results.items():
-        value = boot.fit.params[next(iter(boot.fit.params))]
-        assert f'data-raw="{value!r}" data-family="{family}"' in html
+        name, value = next(iter(boot.fit.params.items()))
+        assert f'data-raw="{value!r}" data-kind="value" data-family="{family}" data-param="{name}"' in html
     first.close()
     second.close()

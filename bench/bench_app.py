@@ -1,0 +1,135 @@
+"""Benchmark: how long the app keeps a user waiting, measured in a real browser.
+
+Starts `streamlit run app.py` on a free port with an empty SCALECORE_HOME (so every cache is cold),
+opens it in headless Chromium (Debian's, no download) and times what a user waits for:
+
+  cold   server start until /_stcore/health answers, then page open until the first plot is drawn
+         (the default sample, 243 runs, Chinchilla family, 1,000 resamples)
+  warm   after the first plot: toggle a family on (a new fit + 1,000 resamples), off, on again
+         (cache hits), lasso two runs to exclude them (refit), move the confidence-level slider
+         (new bootstrap), and move it back (cache hit)
+
+Reference, timed in the same browser session: a plain rerun with nothing changed (the "R" key),
+the floor every interaction pays for Streamlit to rerun the script and redraw the page. Each
+interaction prints its time and the ratio to that floor. An interaction ends when the script
+state reaches notRunning after a run began and every plot has been drawn again.
+
+Usage: .venv/bin/python bench/bench_app.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT))
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server, wait_for_app_run  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+from test_explore_browser import lasso_two_points  # noqa: E402
+
+WATCH = """() => {
+    window.__runs = [];
+    const app = document.querySelector("[data-testid='stApp']");
+    if (window.__observer) window.__observer.disconnect();
+    window.__observer = new MutationObserver(() => {
+        window.__runs.push([app.getAttribute('data-test-script-state'), performance.now()]);
+    });
+    window.__observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    return performance.now();
+}"""
+
+# finished: a run began after the action and the script is idle again; every plot drawn
+DONE = """() => {
+    const r = window.__runs;
+    const began = r.findIndex(s => s[0] === 'running');
+    if (began < 0) return false;
+    const app = document.querySelector("[data-testid='stApp']");
+    if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
+    return charts.every(c => c.querySelector('.js-plotly-plot .main-svg'));
+}"""
+
+
+def timed(page, action) -> float:
+    t0 = page.evaluate(WATCH)
+    action()
+    page.wait_for_function(DONE, timeout=120_000, polling=20)
+    # the moment the script went idle (the plots were checked drawn right after it)
+    t1 = page.evaluate("() => { const r = window.__runs.filter(s => s[0] === 'notRunning'); return r[r.length-1][1]; }")
+    return (t1 - t0) / 1000
+
+
+def rerun(page) -> None:
+    page.locator("h1").first.click()
+    page.keyboard.press("r")
+
+
+def pill(page, label: str):
+    return page.get_by_test_id("stButtonGroup").get_by_role("button", name=label, exact=True)
+
+
+def slider_step(page, label: str, key: str):
+    def act():
+        expander = page.get_by_test_id("stExpander").filter(has_text="Fit and bootstrap settings").first
+        if not expander.get_by_role("slider").first.is_visible():
+            expander.locator("summary").click()
+        thumb = expander.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+        thumb.focus()
+        page.keyboard.press(key)
+    return act
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3, help="plain reruns timed for the reference")
+    args = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        sys.exit(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+
+    with tempfile.TemporaryDirectory() as home, sync_playwright() as pw:
+        t0 = time.perf_counter()
+        proc, url = start_server(Path(home))
+        boot = time.perf_counter() - t0
+        try:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            t1 = time.perf_counter()
+            page.goto(url)
+            page.get_by_test_id("stPlotlyChart").first.locator(".main-svg").first.wait_for(timeout=120_000)
+            first_plot = time.perf_counter() - t1
+            wait_for_app_run(page)
+            print(f"cold  server start to healthy: {boot:.2f}s  page open to first plot: {first_plot:.2f}s  "
+                  f"total {boot + first_plot:.2f}s (bar: first plot <= 5 s)", flush=True)
+
+            floor = statistics.median(timed(page, lambda: rerun(page)) for _ in range(args.repeats))
+            print(f"reference  plain rerun (nothing changed), median of {args.repeats}: {floor:.3f}s", flush=True)
+
+            steps = [
+                ("toggle Kaplan on (new fit, 1000 resamples)", lambda: pill(page, "Kaplan").click()),
+                ("toggle Kaplan off (cached)", lambda: pill(page, "Kaplan").click()),
+                ("toggle Kaplan on again (cached)", lambda: pill(page, "Kaplan").click()),
+                ("lasso two runs out (refit both)", lambda: lasso_two_points(page)),
+                ("confidence level 0.95 -> 0.9 (new bootstrap)", slider_step(page, "Confidence level", "ArrowLeft")),
+                ("confidence level back to 0.95 (cached)", slider_step(page, "Confidence level", "ArrowRight")),
+            ]
+            worst = 0.0
+            for name, action in steps:
+                seconds = timed(page, action)
+                worst = max(worst, seconds)
+                print(f"warm  {name:<48} {seconds:.3f}s  ratio to plain rerun {seconds / floor:.1f}x", flush=True)
+            print(f"warm  slowest interaction {worst:.3f}s (bar: <= 1 s)", flush=True)
+            page.screenshot(path=str(ROOT / "test-artifacts" / "bench-app-final.png"))
+            browser.close()
+        finally:
+            stop_server(proc)
+
+
+if __name__ == "__main__":
+    main()
