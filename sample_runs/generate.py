@@ -76,6 +76,18 @@ KAPLAN_DROPPED = 4  # grid cells removed at random: 64 - 4 = 60 runs
 KAPLAN_SIGMA = 0.01
 KAPLAN_SEED = 2020
 
+# 6. Two-step downstream: loss from Chinchilla's law (the constants of 1.), then
+#    accuracy = floor + (ceiling - floor) * sigmoid(slope * (loss_mid - loss)) of the noisy loss.
+DOWNSTREAM_ACCURACY = dict(floor=0.25, ceiling=0.85, slope=4.0, loss_mid=2.6)
+DOWNSTREAM_SIZES = (5e7, 2e9, 8)  # 8 model sizes log-spaced from 5e7 to 2e9
+DOWNSTREAM_TOKENS_PER_PARAM = (10, 20, 40, 80)  # every size at each ratio: 32 runs
+DOWNSTREAM_NO_ACCURACY = 6  # runs whose accuracy was "not evaluated" (blank), drawn at random
+DOWNSTREAM_LOSS_SIGMA = 0.005  # log-normal
+DOWNSTREAM_ACCURACY_SD = 0.01  # additive Gaussian
+DOWNSTREAM_SEED = 8
+#: The held-out larger run (not in the file): 30B parameters on 600B tokens, 56x the largest run's compute.
+DOWNSTREAM_TARGET = dict(params=3e10, tokens=6e11)
+
 
 # ------------------------------------------------------------------------------------ helpers
 
@@ -264,7 +276,53 @@ def kaplan_like() -> tuple[Path, int, str]:
     return path, len(rows), f"dropped cells: {gone}"
 
 
-DATASETS = (chinchilla_like, compute_saturating, architectures_crossover, accuracy_emergence, kaplan_like)
+def downstream_accuracy_of_loss(loss, floor, ceiling, slope, loss_mid):
+    return floor + (ceiling - floor) / (1.0 + np.exp(-slope * (loss_mid - np.asarray(loss, dtype=float))))
+
+
+def downstream_rows(seed: int = DOWNSTREAM_SEED) -> list[list[str]]:
+    """Rows of the two-step dataset for ``seed`` (the tests draw more datasets with other seeds).
+
+    Draw order: the loss noise (32 normals), the accuracy noise (32 normals), then which runs have
+    no accuracy. The accuracy is the logistic of the *noisy* loss (a run that came out worse than
+    the law scores lower), plus its own noise; it is not clipped (it stays far from 0 and 1).
+    """
+    rng = np.random.default_rng(seed)
+    sizes = nice(log_spaced(DOWNSTREAM_SIZES[0], DOWNSTREAM_SIZES[1], DOWNSTREAM_SIZES[2]))
+    params = np.repeat(sizes, len(DOWNSTREAM_TOKENS_PER_PARAM))
+    ratio = np.tile(np.array(DOWNSTREAM_TOKENS_PER_PARAM, dtype=float), len(sizes))
+    tokens = nice(ratio * params)
+    compute = FLOPS_PER_TOKEN_PARAM * params * tokens
+    loss = lognormal_noise(chinchilla_loss(params, tokens, **CHINCHILLA), DOWNSTREAM_LOSS_SIGMA, rng)
+    accuracy = downstream_accuracy_of_loss(loss, **DOWNSTREAM_ACCURACY)
+    accuracy = accuracy + DOWNSTREAM_ACCURACY_SD * rng.standard_normal(accuracy.shape)
+    blank = set(rng.choice(len(params), size=DOWNSTREAM_NO_ACCURACY, replace=False).tolist())
+    rows = []
+    for i in range(len(params)):
+        rows.append([f"ds-n{sizes.tolist().index(params[i])}-r{int(ratio[i])}", size(params[i]), size(tokens[i]),
+                     size(compute[i]), metric(loss[i]), "" if i in blank else metric(accuracy[i])])
+    return rows
+
+
+def downstream_target() -> dict:
+    """True loss and accuracy of the held-out target run (noiseless)."""
+    loss = float(chinchilla_loss(DOWNSTREAM_TARGET["params"], DOWNSTREAM_TARGET["tokens"], **CHINCHILLA))
+    return {**DOWNSTREAM_TARGET, "compute": FLOPS_PER_TOKEN_PARAM * DOWNSTREAM_TARGET["params"] * DOWNSTREAM_TARGET["tokens"],
+            "loss": loss, "accuracy": float(downstream_accuracy_of_loss(loss, **DOWNSTREAM_ACCURACY))}
+
+
+def downstream_accuracy() -> tuple[Path, int, str]:
+    """Loss and a downstream accuracy for 32 runs (6 without accuracy) and a held-out target."""
+    rows = downstream_rows(DOWNSTREAM_SEED)
+    header = ["run_id", "params", "tokens", "compute", "loss", "accuracy"]
+    path = write_csv("downstream_accuracy.csv", header, rows)
+    t = downstream_target()
+    return path, len(rows), (f"target N = {t['params']:g}, D = {t['tokens']:g}: true loss {t['loss']:.4f}, "
+                             f"true accuracy {t['accuracy']:.4f}")
+
+
+DATASETS = (chinchilla_like, compute_saturating, architectures_crossover, accuracy_emergence, kaplan_like,
+            downstream_accuracy)
 
 
 def main() -> None:
