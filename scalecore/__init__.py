@@ -12,6 +12,7 @@ from .bootstrap import Band, BootstrapResult, Estimate, bootstrap
 from .budget import chinchilla_optimum, iso_flop_optimum
 from .data import Runs, load_runs, parse_number
 from .diagnostics import backtest, compare_families, influence, residual_table, suggest_outliers
+from .downstream import ChainedPrediction, DownstreamResult, fit_downstream
 from .errors import DataError, FitError, FitWarning, ScaleCoreError
 from .families import FAMILIES, Family, get_family
 from .fitting import FitResult, fit, predict
@@ -22,7 +23,9 @@ __all__ = [
     "FAMILIES",
     "Band",
     "BootstrapResult",
+    "ChainedPrediction",
     "DataError",
+    "DownstreamResult",
     "Estimate",
     "Family",
     "FitError",
@@ -39,6 +42,7 @@ __all__ = [
     "bootstrap",
     "chinchilla_optimum",
     "fit",
+    "fit_downstream",
     "get_family",
     "iso_flop_optimum",
     "load_runs",
