@@ -28,6 +28,7 @@ PAGES = [
     st.Page("views/explore.py", title="Explore", icon="🔭", default=True),
     st.Page("views/budget.py", title="Budget", icon="💰"),
     st.Page("views/compare.py", title="Compare", icon="⚖️"),
+    st.Page("views/downstream.py", title="Downstream", icon="🎯"),
     st.Page("views/review.py", title="Review", icon="🗂️"),
 ]
 

@@ -371,3 +371,66 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
     fig.update_yaxes(title_text="log₁₀ training tokens D", range=[np.log10(spec.d_grid).min(), np.log10(spec.d_grid).max()],
                      showgrid=False)
     return fig
+
+
+@dataclass(frozen=True)
+class ChainMark:
+    """The chained prediction at a target: step 1's loss and the accuracy, each with an interval."""
+
+    loss: float
+    loss_low: float
+    loss_high: float
+    value: float
+    low: float
+    high: float
+    text: str = ""
+
+
+def accuracy_loss_figure(points: Points, loss_grid: np.ndarray, point: np.ndarray, lower: np.ndarray,
+                         upper: np.ndarray, *, mark: ChainMark | None = None, loss_title: str = "loss",
+                         accuracy_title: str = "accuracy", band_label: str = "", title: str | None = None,
+                         height: int = 480) -> go.Figure:
+    """Step 2 of a two-step prediction: accuracy against loss, the fitted logistic map with its band,
+    the runs (kept and excluded, ``customdata[:, 0] = run_id``) and the target's chained prediction
+    (a diamond with the interval of step 1's loss across and of the accuracy up and down). The loss
+    axis is reversed, so that better models (lower loss) are to the right, as on a scale axis; the
+    losses below the lowest run are shaded as extrapolation."""
+    name = "logistic"
+    color = family_color(name)
+    fig = new_figure()
+    x_min = float(np.nanmin(points.x)) if len(points.x) else None
+    if mark is not None and x_min is not None and np.isfinite(mark.loss) and mark.loss < x_min:
+        fig.add_vrect(x0=min(mark.loss_low if np.isfinite(mark.loss_low) else mark.loss, float(np.min(loss_grid))),
+                      x1=x_min, fillcolor="#f2c14e", opacity=0.13, line_width=0, layer="below")
+    ok = np.isfinite(lower) & np.isfinite(upper)
+    if ok.sum() >= 2:
+        x = np.asarray(loss_grid, float)[ok]
+        fig.add_trace(go.Scatter(
+            x=np.concatenate([x, x[::-1]]), y=np.concatenate([np.asarray(lower)[ok], np.asarray(upper)[ok][::-1]]),
+            mode="lines", fill="toself", fillcolor=_rgba(color, 0.18), line=dict(width=0), hoverinfo="skip",
+            name=band_label or "step 2 band", legendgroup=name, showlegend=False,
+        ))
+    for trace in run_traces(points, x_title=loss_title, y_title=accuracy_title):
+        trace.hovertemplate = trace.hovertemplate.replace("%{x:.3s}", "%{x:.4g}")
+        fig.add_trace(trace)
+    fig.add_trace(go.Scatter(
+        x=loss_grid, y=point, mode="lines", name=f"{accuracy_title} from {loss_title} (step 2)", legendgroup=name,
+        line=dict(color=color, width=2.5),
+        hovertemplate=f"{loss_title} %{{x:.4g}}<br>{accuracy_title} %{{y:.4g}}<extra></extra>",
+    ))
+    if mark is not None and np.isfinite(mark.value) and np.isfinite(mark.loss):
+        fig.add_trace(go.Scatter(
+            x=[mark.loss], y=[mark.value], mode="markers", name="target (chained)", legendgroup="target",
+            marker=dict(symbol="diamond", size=13, color="#b7791f", line=dict(width=1, color="white")),
+            error_y=dict(type="data", symmetric=False, array=[mark.high - mark.value],
+                         arrayminus=[mark.value - mark.low], color="#b7791f", thickness=2, width=8),
+            error_x=dict(type="data", symmetric=False, array=[mark.loss_high - mark.loss],
+                         arrayminus=[mark.loss - mark.loss_low], color="#b7791f", thickness=2, width=8),
+            hovertemplate=(mark.text or "%{y:.4g}") + "<extra></extra>",
+        ))
+    _base_layout(fig, title=title or f"Step 2: {accuracy_title} against {loss_title}",
+                 x_title=f"{loss_title} (reversed: lower to the right)", y_title=accuracy_title, log_x=False,
+                 log_y=False, height=height)
+    fig.update_xaxes(autorange="reversed", exponentformat="none")
+    fig.update_yaxes(exponentformat="none")
+    return fig
