@@ -326,9 +326,82 @@ DATASETS = (chinchilla_like, compute_saturating, architectures_crossover, accura
 
 
 def main() -> None:
-    for make in DATASETS:
+    for make in DATASETS + FRONTIER_DATASETS:
         path, n_rows, note = make()
         print(f"{path.name}: {n_rows} rows (SYNTHETIC); {note}")
+
+
+# ------------------------------------------------------- IsoFLOP & curves page (Approaches 1 and 2)
+
+# 7. IsoFLOP sweeps centred off the optimum, from the Chinchilla law of 1. The sweep centres follow
+#    N ~ C**0.73 (Kaplan et al.'s allocation) from 0.2 decades above the true optimum at the smallest
+#    budget, so larger budgets are swept further and further above their optimum.
+OFFCENTRE_BUDGETS = ("1e18", "3e18", "1e19", "3e19", "1e20", "3e20", "1e21", "3e21", "1e22", "3e22", "1e23")
+OFFCENTRE_SIZES_PER_BUDGET = 17
+OFFCENTRE_HALF_DECADES = 1.2  # sizes span centre * 10**(-1.2 .. +1.2)
+OFFCENTRE_GUESS_A = 0.73
+OFFCENTRE_OFFSET_DECADES = 0.2
+OFFCENTRE_SIGMA = 0.004
+OFFCENTRE_SEED = 73
+
+# 8. Long-format training curves (one row per logged step), loss from the Chinchilla law of 1. at the
+#    tokens seen so far, plus a warm-up bump and noise. No tokens column: tokens = step * 524288.
+CURVES_SIZES = (1e7, 2e9, 12)  # 12 model sizes log-spaced from 1e7 to 2e9
+CURVES_TOKENS_PER_PARAM = 80.0  # every run is trained to 80 N tokens (past its compute-optimal ~20 N)
+CURVES_TOKENS_PER_STEP = 524288  # 256 sequences x 2048 tokens
+CURVES_POINTS_PER_RUN = 400  # logged every ceil(steps / 400) steps, and at the last step
+CURVES_WARMUP = dict(excess=2.0, steps=100.0)  # loss += 2.0 * exp(-step / 100)
+CURVES_SIGMA = 0.02  # log-normal, independent per logged point
+CURVES_SEED = 1
+
+
+def isoflop_offcentre() -> tuple[Path, int, str]:
+    """IsoFLOP sweeps whose centres drift above the optimum: Approach 2's bias against Approach 3."""
+    rng = np.random.default_rng(OFFCENTRE_SEED)
+    first = float(OFFCENTRE_BUDGETS[0])
+    n_first, _ = chinchilla_optimum(first, **CHINCHILLA)
+    rows, positions = [], []
+    for label in OFFCENTRE_BUDGETS:
+        budget = float(label)
+        centre = np.log10(n_first) + OFFCENTRE_OFFSET_DECADES + OFFCENTRE_GUESS_A * np.log10(budget / first)
+        half = OFFCENTRE_HALF_DECADES
+        params = nice(10.0 ** np.linspace(centre - half, centre + half, OFFCENTRE_SIZES_PER_BUDGET))
+        tokens = np.array([float(size(d)) for d in budget / (FLOPS_PER_TOKEN_PARAM * params)])
+        loss = lognormal_noise(chinchilla_loss(params, tokens, **CHINCHILLA), OFFCENTRE_SIGMA, rng)
+        n_opt, _ = chinchilla_optimum(budget, **CHINCHILLA)
+        positions.append((np.log10(n_opt) - (centre - half)) / (2 * half))
+        for i in range(OFFCENTRE_SIZES_PER_BUDGET):
+            rows.append([f"off{label}-n{i:02d}", size(params[i]), size(tokens[i]), size(budget), metric(loss[i]),
+                         f"C={label}"])
+    path = write_csv("isoflop_offcentre.csv", ["run_id", "params", "tokens", "compute", "loss", "group"], rows)
+    where = ", ".join(f"{p:.2f}" for p in positions)
+    return path, len(rows), f"true optimum at fraction {where} of each sweep (0 = smallest size)"
+
+
+def curve_loss(params, tokens, step):
+    """True loss of a curve point: the Chinchilla law at the tokens seen, plus the warm-up bump."""
+    law = chinchilla_loss(params, tokens, **CHINCHILLA)
+    return law + CURVES_WARMUP["excess"] * np.exp(-np.asarray(step, dtype=float) / CURVES_WARMUP["steps"])
+
+
+def loss_curves() -> tuple[Path, int, str]:
+    """12 training curves in long format (run_id, params, step, loss) in curves/loss_curves.csv."""
+    rng = np.random.default_rng(CURVES_SEED)
+    sizes = nice(log_spaced(*CURVES_SIZES))
+    rows = []
+    for i, n in enumerate(sizes):
+        total = int(np.ceil(CURVES_TOKENS_PER_PARAM * n / CURVES_TOKENS_PER_STEP))
+        every = int(np.ceil(total / CURVES_POINTS_PER_RUN))
+        steps = np.unique(np.append(np.arange(every, total + 1, every), total))
+        loss = lognormal_noise(curve_loss(n, steps * float(CURVES_TOKENS_PER_STEP), steps), CURVES_SIGMA, rng)
+        rows += [[f"curve-{i:02d}", size(n), str(int(s)), metric(v)] for s, v in zip(steps, loss)]
+    (HERE / "curves").mkdir(exist_ok=True)
+    path = write_csv("curves/loss_curves.csv", ["run_id", "params", "step", "loss"], rows)
+    a, _ = chinchilla_exponents(**CHINCHILLA)
+    return path, len(rows), f"tokens per step {CURVES_TOKENS_PER_STEP}; true N* ~ C^{a:.4f}"
+
+
+FRONTIER_DATASETS = (isoflop_offcentre, loss_curves)
 
 
 if __name__ == "__main__":
