@@ -2,14 +2,22 @@
 
 One entry point, :func:`load_runs`: bytes or files in, a validated :class:`Runs` out. On the way:
 
-- the text is decoded (UTF-8 with or without BOM, UTF-16 with BOM, else cp1252/latin-1) and the
-  separator sniffed (``,``, ``;`` with decimal commas, or tab);
+- the text is decoded (UTF-8 with or without BOM, UTF-16 with or without BOM, else cp1252/latin-1,
+  which is then said in a note) and the separator sniffed (``,``, ``;`` with decimal commas, tab or
+  ``|``); old Mac line ends (CR only) are read too;
 - column roles are detected from common names (:func:`detect_roles`) or taken from a ``mapping``;
 - sizes and metrics are parsed as numbers, accepting "7B" / "1.4T" / "1,000,000" (:func:`parse_number`),
   with a vectorised fast path so a million rows load in about a second;
 - every problem in every file is collected and raised as ONE :class:`DataError` whose message names
   file, column and rows and says what to do;
-- the missing one of params N, tokens D and compute C is derived with ``C = k*N*D`` (k = 6 by default).
+- the missing one of params N, tokens D and compute C is derived with ``C = k*N*D`` (k = 6 by default);
+- soft problems (a guessed encoding, units in a header, sizes that look scaled) become
+  :attr:`Runs.notes`, shown next to the data.
+
+Hostile input is refused quickly and clearly: files above :data:`MAX_FILE_BYTES`, binary data,
+HTML pages and JSON, broken quoting, rows with too many cells, numbers outside
+:data:`SIZE_RANGE` / :data:`METRIC_LIMIT` (a unit or exponent typo), and loss-curve exports (one row
+per training step instead of one row per run).
 
 The input files are only ever read, once.
 """
@@ -24,7 +32,9 @@ import json
 import math
 import os
 import re
+import warnings
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -35,7 +45,11 @@ import pandas as pd
 from .errors import DataError, format_rows
 
 __all__ = [
+    "MAX_COLUMNS",
+    "MAX_FILE_BYTES",
+    "METRIC_LIMIT",
     "ROLES",
+    "SIZE_RANGE",
     "SIZE_ROLES",
     "METRIC_ALIASES",
     "ROLE_ALIASES",
@@ -81,11 +95,36 @@ _SUFFIX_EXPONENT = {"k": 3, "m": 6, "b": 9, "g": 9, "t": 12, "p": 15}
 _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))(?:e([+-]?\d+))?\s*([kmbgtp])?", re.IGNORECASE)
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?(?:e[+-]?\d+)?\s*[kmbgtp]?", re.IGNORECASE)
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:e[+-]?\d+)?\s*[kmbgtp]?", re.IGNORECASE)
+# Decimal-comma files (";"-separated) may group thousands with dots: "1.000.000", "1.234,5".
+_DOT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?\s*[kmbgtp]?", re.IGNORECASE)
+_DOT_GROUPED_SURE = re.compile(r"[+-]?\d{1,3}(?:(?:\.\d{3}){2,}(?:,\d*)?|(?:\.\d{3})+,\d*)\s*[kmbgtp]?",
+                               re.IGNORECASE)
 _INFINITY = re.compile(r"[+-]?inf(?:inity)?", re.IGNORECASE)
 _UNITS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-_SEPARATORS = (",", ";", "\t")
+_SEPARATORS = (",", ";", "\t", "|")
+#: Largest input file read, in bytes: a table of runs is kilobytes; 200 MB is about 5 million rows.
+MAX_FILE_BYTES = 200 * 1024 * 1024
+#: Most columns read from one file (an experiment tracker's export of every config key can be wide).
+MAX_COLUMNS = 5000
+#: Sizes (params, tokens, compute) must lie in this range in whatever unit the file uses: anything
+#: outside is a unit or exponent typo (1e-300, 1e300), and N*D would overflow.
+SIZE_RANGE = (1e-12, 1e40)
+#: A metric's magnitude must be 0 or between 1/METRIC_LIMIT and METRIC_LIMIT.
+METRIC_LIMIT = 1e30
+#: Column names of a training step: a file with one of these and repeated runs is a loss-curve export.
+_STEP_NAMES = ("step", "steps", "global_step", "_step", "trainer/global_step", "iter", "iteration",
+               "iterations", "train/step", "epoch")
+_SCALE_UNITS = {"k": "thousands", "thousand": "thousands", "thousands": "thousands", "m": "millions",
+                "mil": "millions", "million": "millions", "millions": "millions", "b": "billions",
+                "bn": "billions", "billion": "billions", "billions": "billions", "g": "billions",
+                "t": "trillions", "trillion": "trillions", "trillions": "trillions", "p": "10^15",
+                "pf-days": "PF-days", "pfdays": "PF-days", "petaflop-days": "PF-days", "pf-day": "PF-days",
+                "1e9": "billions", "1e6": "millions", "1e12": "trillions", "e9": "billions", "e6": "millions"}
+#: Below these maxima a size column looks scaled (e.g. params in billions): said in a note.
+_PLAIN_COUNT_MIN = {"params": 1e4, "tokens": 1e6, "compute": 1e12}
 _CONTROL_BYTES = bytes(range(0, 9)) + b"\x0b\x0c" + bytes(range(14, 32)) + b"\x7f"
 _MAX_LISTED = 20
+_MAX_SUGGESTED = 200  # columns looked at for "did you mean" hints
 
 
 # --------------------------------------------------------------------------------------------------
@@ -100,7 +139,8 @@ class Runs:
     ``params``, ``tokens``, ``compute`` as float64 with NaN where a role is absent), then the metric
     columns (float64, NaN = missing value) under their original names, then every other column of the
     input kept as read. ``source_rows``/``source_files`` say where each row came from (spreadsheet row
-    numbers, header = row 1) so later messages can point at the file.
+    numbers, header = row 1) so later messages can point at the file. ``notes`` are soft problems
+    found while reading (encoding guessed, units in a header): show them next to the data.
 
     Built by :func:`load_runs`; building one by hand from a frame also works: missing canonical
     columns are filled in (ids ``r1, r2, ...``, group ``"all"``, NaN sizes).
@@ -114,6 +154,7 @@ class Runs:
     flops_per_token_param: float = 6.0
     source_rows: tuple[int, ...] = ()
     source_files: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         metrics = (self.metrics,) if isinstance(self.metrics, str) else tuple(self.metrics)
@@ -133,6 +174,7 @@ class Runs:
             "flops_per_token_param": float(self.flops_per_token_param),
             "source_rows": tuple(self.source_rows) or tuple(range(2, n + 2)),
             "source_files": tuple(self.source_files) or (sources[0] if sources else "",) * n,
+            "notes": tuple(str(note) for note in self.notes),
         }
         if len(normalised["source_rows"]) != n or len(normalised["source_files"]) != n:
             raise DataError(f"`source_rows` and `source_files` need one entry per row ({n}); "
@@ -321,6 +363,10 @@ def _parse_column(raw: pd.Series, decimal_comma: bool) -> _Numbers:
     present = np.flatnonzero(~missing)
     cells = raw.iloc[present].reset_index(drop=True)
     text = (cells if isinstance(cells.dtype, pd.StringDtype) else cells.astype("str")).str.strip()
+    if decimal_comma and text.str.fullmatch(_DOT_GROUPED_SURE).any():
+        # "1.000.000" somewhere in the column: every "1.000"-shaped cell groups thousands with dots
+        grouped = text.str.fullmatch(_DOT_GROUPED).to_numpy(dtype=bool)
+        text = text.mask(grouped, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     failed = np.flatnonzero(np.isnan(parsed))
     bad = np.zeros(n, dtype=bool)
@@ -351,11 +397,13 @@ def _parse_cell(cell: str, decimal_comma: bool) -> float | None:
 # Column roles
 
 
+@lru_cache(maxsize=65536)
 def _bare(name: Any) -> str:
     """Lower-case name without units in parentheses or brackets."""
     return _UNITS.sub("", str(name)).strip().lower()
 
 
+@lru_cache(maxsize=65536)
 def _key(name: Any) -> str:
     """Name reduced to letters and digits: "Model Size (params)" -> "modelsize"."""
     return re.sub(r"[\W_]+", "", _bare(name))
@@ -475,6 +523,8 @@ class _Table:
     header: list[str]  # the header as written (for repeated names)
     plan: _Plan
     numbers: dict[str, _Numbers]
+    sep: str = ","
+    notes: list[str] = field(default_factory=list)  # soft problems, carried to Runs.notes
 
     def present(self, role: str) -> bool:
         """The role has a column with at least one cell filled in."""
@@ -519,6 +569,8 @@ def _read_payload(name: str, src: Any) -> bytes | str:
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         try:
+            if path.is_file():
+                _check_size(name, path.stat().st_size)
             return path.read_bytes()
         except FileNotFoundError:
             text_given = isinstance(src, str) and "\n" in src
@@ -529,45 +581,115 @@ def _read_payload(name: str, src: Any) -> bytes | str:
         except OSError as exc:
             raise DataError(f"`{name}` cannot be read: {exc.strerror or exc}") from None
     if isinstance(src, (bytes, bytearray, memoryview)):
-        return bytes(src)
-    for method in ("getvalue", "read"):
-        if callable(getattr(src, method, None)):
-            return getattr(src, method)()
-    raise DataError(f"`{name}`: cannot read a {type(src).__name__}; pass a path, bytes or a file object")
+        data = bytes(src)
+    elif callable(getattr(src, "getvalue", None)):
+        data = src.getvalue()
+    elif callable(getattr(src, "read", None)):
+        size = getattr(src, "size", None)  # an UploadedFile knows its size before it is read
+        if isinstance(size, int):
+            _check_size(name, size)
+        data = src.read(MAX_FILE_BYTES + 1)
+    else:
+        raise DataError(f"`{name}`: cannot read a {type(src).__name__}; pass a path, bytes or a file object")
+    if not isinstance(data, (str, bytes)):
+        raise DataError(f"`{name}`: reading it gave a {type(data).__name__}, not text or bytes; "
+                        f"pass a path, bytes or a file object")
+    _check_size(name, len(data))
+    return data
 
 
-def _decode(data: bytes | str, name: str) -> tuple[str, bytes]:
-    """Text of a file and the same text as UTF-8 bytes (BOM stripped), for the parser.
+def _check_size(name: str, size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise DataError(f"`{name}` is {size / 2**20:,.0f} MB; files above {MAX_FILE_BYTES / 2**20:,.0f} MB are "
+                        f"refused (a table of runs, one row per run, is a few kilobytes). If it is a log of "
+                        f"loss curves, keep one row per run, e.g. the final evaluation of each run.")
 
-    UTF-16 with BOM, UTF-8 with or without BOM, else cp1252/latin-1; binary data -> DataError.
+
+
+def _decode(data: bytes | str, name: str) -> tuple[str, bytes, str | None]:
+    """Text of a file, the same text as UTF-8 bytes (BOM stripped, LF line ends) for the parser, and a
+    note when the encoding had to be guessed.
+
+    UTF-16 with or without BOM, UTF-8 with or without BOM, else cp1252/latin-1; binary data -> DataError.
     """
+    note = None
     if isinstance(data, str):
         text = data.removeprefix("\ufeff")
-        return text, text.encode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _lf(text), _lf(text).encode("utf-8"), None
+    encoding = _utf16_without_bom(data)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or encoding:
         try:
-            text = data.decode("utf-16").removeprefix("\ufeff")
-            return text, text.encode("utf-8")
+            text = data.decode(encoding or "utf-16").removeprefix("\ufeff")
         except UnicodeDecodeError:
-            pass
-    hint = ""
-    if data.startswith(b"PK\x03\x04"):
-        hint = "; it looks like a ZIP archive or an Excel workbook"
-    if hint or b"\x00" in data:
-        raise _binary_error(name, hint)
+            text = None
+        if text is not None and "\x00" not in text:
+            if encoding:
+                note = (f"`{name}` is UTF-16 text without a byte-order mark; it was read as "
+                        f"{encoding.upper()}. Check that names with accents look right.")
+            text = _lf(text)
+            return text, text.encode("utf-8"), note
+    hint = _binary_hint(data)
+    if hint is not None or b"\x00" in data:
+        raise _binary_error(name, hint or "")
     try:
-        return data.decode("utf-8-sig"), data.removeprefix(b"\xef\xbb\xbf")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
+        text = None
+    if text is not None:
+        if "\r" not in text:
+            return text, data.removeprefix(b"\xef\xbb\xbf"), None
+        text = _lf(text)
+        return text, text.encode("utf-8"), None
     control = len(data) - len(data.translate(None, _CONTROL_BYTES))
     undecodable = data.decode("utf-8", errors="replace").count("\ufffd")
     if control > 0.05 * len(data) or undecodable > 0.3 * len(data):
         raise _binary_error(name, "")
     try:
-        text = data.decode("cp1252")
+        text, encoding = data.decode("cp1252"), "Windows-1252 (cp1252)"
     except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    return text, text.encode("utf-8")
+        text, encoding = data.decode("latin-1"), "Latin-1 (ISO-8859-1)"
+    note = (f"`{name}` is not UTF-8; it was read as {encoding}. Check that names with accents look right, "
+            f"or save the file as UTF-8.")
+    text = _lf(text)
+    return text, text.encode("utf-8"), note
+
+
+def _lf(text: str) -> str:
+    """Line ends as LF: Windows CR LF and old Mac CR alone (which the CSV parser would choke on)."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" when the first bytes look like ASCII text in UTF-16 (every other byte NUL)."""
+    head = data[:4096]
+    if len(head) < 4 or len(head) % 2:
+        head = head[:len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+_MAGIC = ((b"PK\x03\x04", "it looks like a ZIP archive or an Excel workbook (.xlsx)"),
+          (b"\xd0\xcf\x11\xe0", "it looks like an old Excel workbook (.xls)"),
+          (b"\x1f\x8b", "it looks like a gzip-compressed file; unpack it first"),
+          (b"PAR1", "it looks like a Parquet file"),
+          (b"\x89PNG", "it looks like a PNG image"),
+          (b"%PDF", "it looks like a PDF"),
+          (b"SQLite format 3", "it looks like an SQLite database"))
+
+
+def _binary_hint(data: bytes) -> str | None:
+    for magic, hint in _MAGIC:
+        if data.startswith(magic):
+            return "; " + hint
+    return None
 
 
 def _binary_error(name: str, hint: str) -> DataError:
@@ -575,28 +697,67 @@ def _binary_error(name: str, hint: str) -> DataError:
                      f"Export the table as CSV (comma-separated text) and load that file.")
 
 
+def _not_a_table_problem(name: str, text: str) -> str | None:
+    """HTML or JSON where a CSV was expected (a saved web page, an API response)."""
+    start = text.lstrip()[:200].lower()
+    if start.startswith(("<!doctype html", "<html", "<?xml", "<head", "<body", "<table")):
+        return (f"`{name}` is an HTML or XML page, not a CSV file (a saved web page or a login page instead "
+                f"of the download?). Export the table as CSV and load that file.")
+    if start.startswith(("{", "[")):
+        try:
+            json.loads(text)
+        except ValueError:
+            return None
+        return (f"`{name}` is JSON, not a CSV file. Convert it to a table with one row per run "
+                f"(e.g. pandas.read_json(...).to_csv(...)) and load that file.")
+    return None
+
+
+def _first_line(text: str) -> str:
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def _sniff_separator(text: str) -> str:
     """The separator that splits the header line into the most fields; ties go to the comma."""
-    first = text[:text.find("\n")] if "\n" in text[:65536] else text[:65536]
-    return max(_SEPARATORS, key=lambda sep: len(next(csv.reader([first], delimiter=sep), [])))
+    first = _first_line(text)
+    return max(_SEPARATORS, key=lambda sep: len(_split_header(first, sep)))
+
+
+def _split_header(line: str, sep: str) -> list[str]:
+    """The cells of one line (the csv module's field-size limit does not apply to a header)."""
+    try:
+        return next(csv.reader([line], delimiter=sep), [])
+    except csv.Error:
+        return line.split(sep)
 
 
 def _read_table(name: str, src: Any, mapping: Mapping[str, Any], metrics: Sequence[str]) -> _Table:
     """Read one source into a :class:`_Table`; raises DataError when the file cannot be read at all."""
-    text, body = _decode(_read_payload(name, src), name)
+    text, body, encoding_note = _decode(_read_payload(name, src), name)
     if not text.strip():
         raise DataError(f"`{name}` is empty; it needs a header row and one row per run")
-    leading = re.match(r"(?:[ \t]*\r?\n)*", text)
+    not_a_table = _not_a_table_problem(name, text)
+    if not_a_table:
+        raise DataError(not_a_table)
+    leading = re.match(r"(?:[ \t]*\n)*", text)
     offset = leading.group().count("\n")  # blank lines above the header (ASCII: same length in bytes)
-    head, body = text[leading.end():leading.end() + 65536], body[leading.end():]
-    sep = _sniff_separator(head)
+    body = body[leading.end():]
+    sep = _sniff_separator(text[leading.end():])
     options = dict(sep=sep, decimal="," if sep == ";" else ".", index_col=False)
-    header = next(csv.reader(io.StringIO(head), delimiter=sep))
-    columns = [str(c) for c in _read_csv(name, body, offset, nrows=0, **options).columns]
+    header = [h.strip() for h in _split_header(_first_line(text[leading.end():]), sep)]
+    if len(header) > MAX_COLUMNS:
+        raise DataError(f"`{name}` has {len(header):,} columns; at most {MAX_COLUMNS:,} are read. Keep the columns "
+                        f"you need (run id, model size, tokens or compute, the metric) and load that file.")
+    raw_columns = [str(c) for c in _read_csv(name, body, offset, nrows=0, **options).columns]
+    columns = [c if c.startswith("Unnamed: ") else c.strip() for c in raw_columns]
+    if len(set(columns)) < len(columns):  # " loss" and "loss": keep the names apart; reported as repeated
+        columns = raw_columns
     plan = _plan(name, columns, mapping, metrics)
     text_columns = [c for r in ("run_id", "group") if (c := plan.roles[r]) is not None]
-    frame = _read_csv(name, body, offset, dtype={c: str for c in text_columns}, skip_blank_lines=False,
-                      low_memory=False, **options)
+    raw_text = [raw_columns[columns.index(c)] for c in text_columns]
+    frame = _read_csv(name, body, offset, dtype={c: str for c in raw_text}, skip_blank_lines=False,
+                      low_memory=False, n_fields=len(raw_columns), text=text[leading.end():], **options)
     frame.columns = columns
     for column in text_columns:  # ids and groups: surrounding spaces dropped, blank -> missing
         stripped = frame[column].str.strip()
@@ -610,24 +771,63 @@ def _read_table(name: str, src: Any, mapping: Mapping[str, Any], metrics: Sequen
     decimal_comma = sep == ";"
     numeric = [c for role in SIZE_ROLES if (c := plan.roles[role]) is not None] + plan.metrics
     numbers = {c: _parse_column(frame[c], decimal_comma) for c in numeric}
-    table = _Table(name, frame, rows, header, plan, numbers)
+    table = _Table(name, frame, rows, header, plan, numbers, sep=sep)
+    if encoding_note:
+        table.notes.append(encoding_note)
     _drop_unusable_metrics(table)
     return table
 
 
-def _read_csv(name: str, body: bytes, offset: int, **options: Any) -> pd.DataFrame:
+def _read_csv(name: str, body: bytes, offset: int, n_fields: int | None = None, text: str | None = None,
+              **options: Any) -> pd.DataFrame:
     """``pd.read_csv`` on UTF-8 bytes, with parser errors turned into a DataError naming the line."""
     try:
-        return pd.read_csv(io.BytesIO(body), encoding="utf-8", **options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.BytesIO(body), encoding="utf-8", **options)
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
             expected, line, saw = (int(g) for g in found.groups())
-            raise DataError(f"`{name}`, line {line + offset}: {saw} fields where the header has {expected}. "
-                            f"Quote cells that contain the separator, or remove the extra cells.") from None
-        raise DataError(f"`{name}` could not be read as CSV: {exc}") from None
+            raise _ragged_error(name, line + offset, saw, expected, options["sep"]) from None
+        found = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if found:
+            line = int(found.group(1)) + 1 + offset
+            raise DataError(f"`{name}`, line {line}: a quoted cell starts here and its closing quote (\") is "
+                            f"never found. Close the quote, or remove the stray quote character.") from None
+        raise DataError(f"`{name}` could not be read as CSV ({_one_line(exc)}). Export it again as a plain CSV "
+                        f"file with one header row and one row per run.") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"`{name}` is empty; it needs a header row and one row per run") from None
+    except (ValueError, OverflowError, MemoryError) as exc:  # e.g. a cell too long for the tokenizer
+        raise DataError(f"`{name}` could not be read as CSV ({_one_line(exc)}). Export it again as a plain CSV "
+                        f"file with one header row and one row per run.") from None
+    if n_fields is not None and any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        # with index_col=False pandas drops extra cells of the first data rows with only a warning
+        line, saw = _first_long_line(text or "", options["sep"], n_fields)
+        raise _ragged_error(name, line + offset, saw, n_fields, options["sep"])
+    return frame
+
+
+def _ragged_error(name: str, line: int, saw: int, expected: int, sep: str) -> DataError:
+    shown = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "|"}.get(sep, sep)
+    return DataError(f"`{name}`, line {line}: {saw} fields where the header has {expected}. Quote cells that "
+                     f"contain the separator ({shown}), e.g. a number written 2,5, or remove the extra cells.")
+
+
+def _first_long_line(text: str, sep: str, n_fields: int) -> tuple[int, int]:
+    """(1-based line, number of fields) of the first line with more fields than the header."""
+    try:
+        for line, cells in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+            if len(cells) > n_fields:
+                return line, len(cells)
+    except csv.Error:
+        pass
+    return 2, n_fields + 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def _drop_unusable_metrics(table: _Table) -> None:
@@ -676,6 +876,55 @@ def _validate(table: _Table) -> list[str]:
     return problems
 
 
+def _step_column(frame: pd.DataFrame) -> str | None:
+    keys = {_key(s) for s in _STEP_NAMES}
+    return next((str(c) for c in frame.columns if _key(c) in keys), None)
+
+
+def _notes(table: _Table) -> list[str]:
+    """Soft problems of a valid file: units written in a header, sizes that look scaled, curve rows."""
+    notes = list(table.notes)
+    for role in SIZE_ROLES:
+        column = table.plan.roles[role]
+        if column is None or not table.present(role):
+            continue
+        values = table.numbers[column].values
+        low, high = _short(np.nanmin(values)), _short(np.nanmax(values))
+        unit = _header_unit(column)
+        if unit:
+            notes.append(f"`{table.name}`, column `{column}` ({role}): the header says the values are in {unit}; "
+                         f"they are used as written ({low} to {high}), so fitted constants, budgets and a "
+                         f"derived size (C = k·N·D) are in those units too. To use plain counts, write the "
+                         f"values as 7B or 7e9.")
+        elif np.nanmax(values) < _PLAIN_COUNT_MIN[role]:
+            notes.append(f"`{table.name}`, column `{column}` ({role}): the values ({low} to {high}) are small for "
+                         f"{ROLE_LABELS[role].split(' (')[0]} counted one by one; if they are in millions or "
+                         f"billions, fitted constants and a derived size (C = k·N·D) are in those units too. "
+                         f"Write them as 7B or 7e9 to use plain counts.")
+    step = _step_column(table.frame)
+    if step is not None and table.plan.roles["run_id"] is None:
+        sizes = [c for r in SIZE_ROLES if (c := table.plan.roles[r]) is not None and table.present(r)]
+        if sizes and table.frame.duplicated(subset=sizes).any():
+            notes.append(f"`{table.name}`: several rows have the same sizes and a different `{step}`; if each row "
+                         f"is a training step of a loss curve rather than a finished run, keep one row per run "
+                         f"(e.g. the final step) before fitting.")
+    return notes
+
+
+def _header_unit(column: str) -> str | None:
+    """The scale a header declares for its values: "params (B)" -> "billions", "tokens_bn" -> "billions"."""
+    candidates = [u.strip("()[] ").lower() for u in _UNITS.findall(column)]
+    found = re.search(r"(?:[\s_\-/]|in)(k|m|b|bn|t|thousands?|millions?|billions?|trillions?)$", column.strip(),
+                      re.IGNORECASE)
+    if found:
+        candidates.append(found.group(1).lower())
+    for text in candidates:
+        text = re.sub(r"^in\s+", "", text)
+        if text in _SCALE_UNITS:
+            return _SCALE_UNITS[text]
+    return None
+
+
 def _repeated_header_problems(name: str, header: list[str]) -> list[str]:
     counts = Counter(h for h in header if h.strip())
     return [f"`{name}`: the header has column `{h}` {n} times (columns "
@@ -686,9 +935,9 @@ def _repeated_header_problems(name: str, header: list[str]) -> list[str]:
 def _no_size_problem(table: _Table) -> str:
     roles = table.plan.roles
     empty = [f"column `{roles[r]}` ({r}) has no values" for r in SIZE_ROLES if roles[r] is not None]
-    unused = _unassigned(table)
-    guesses = [c for c in unused if difflib.get_close_matches(
-        _key(c), [_key(a) for r in SIZE_ROLES for a in ROLE_ALIASES[r]], n=1, cutoff=0.75)]
+    unused = _unassigned(table)[:_MAX_SUGGESTED]
+    keys = [_key(a) for r in SIZE_ROLES for a in ROLE_ALIASES[r]]
+    guesses = [c for c in unused if difflib.get_close_matches(_key(c), keys, n=1, cutoff=0.75)]
     return (f"`{table.name}`: no column for model size (params), training tokens (tokens) or compute "
             f"(compute); at least one is needed. {_sentence('; '.join(empty))}"
             f"Columns are {_names(table.frame.columns)}.{_did_you_mean(guesses)} Rename the column "
@@ -697,10 +946,15 @@ def _no_size_problem(table: _Table) -> str:
 
 
 def _no_metric_problem(table: _Table) -> str:
-    unused = _unassigned(table)
-    guesses = [c for c in unused if difflib.get_close_matches(
-        _key(c), [_key(a) for a in METRIC_ALIASES], n=1, cutoff=0.75)]
-    numeric = [c for c in unused if _mostly_numeric(table.frame[c])]
+    unused = _unassigned(table)[:_MAX_SUGGESTED]
+    keys = [_key(a) for a in METRIC_ALIASES]
+    guesses = [c for c in unused if difflib.get_close_matches(_key(c), keys, n=1, cutoff=0.75)]
+    numeric = []
+    for c in unused:
+        if _mostly_numeric(table.frame[c]):
+            numeric.append(c)
+            if len(numeric) > 1:
+                break
     hint = _did_you_mean(guesses)
     if not guesses and len(numeric) == 1:
         hint = f" `{numeric[0]}` is the only other numeric column; if it is the metric, say so explicitly."
@@ -732,7 +986,7 @@ def _number_problems(table: _Table, column: str, role: str) -> list[str]:
         shown = _quoted([str(c).strip() for c in cells])
         verb = "is not a number" if len(set(map(str, cells))) == 1 else "are not numbers"
         out.append(f"{where}, {format_rows(rows[numbers.bad])}: {shown} {verb}. "
-                   f"Use plain numbers such as 7e9 or suffixed ones such as 7B.")
+                   f"{_number_hint([str(c).strip() for c in cells], table.sep)}")
     values = numbers.values
     if role in SIZE_ROLES:
         wrong = ~np.isnan(values) & ~(np.isfinite(values) & (values > 0))
@@ -740,6 +994,13 @@ def _number_problems(table: _Table, column: str, role: str) -> list[str]:
             shown = _values_text(values[wrong])
             out.append(f"{where}, {format_rows(rows[wrong])}: {shown} — {role} must be positive and finite "
                        f"because a log is taken. Fix these values or remove these runs.")
+        low, high = SIZE_RANGE
+        absurd = ~wrong & ~np.isnan(values) & ((values < low) | (values > high))
+        if absurd.any():
+            shown = _values_text(values[absurd])
+            out.append(f"{where}, {format_rows(rows[absurd])}: {shown} — outside {low:g} to {high:g}, the range "
+                       f"a {role} value can have in any unit; probably a typo in the exponent or the unit. "
+                       f"Fix these values or remove these runs.")
         if numbers.missing.any() and not numbers.missing.all():
             out.append(f"{where}, {format_rows(rows[numbers.missing])}: no value, while other rows have one. "
                        f"Fill them in or remove these runs.")
@@ -749,7 +1010,29 @@ def _number_problems(table: _Table, column: str, role: str) -> list[str]:
             shown = _values_text(values[infinite])
             out.append(f"{where}, {format_rows(rows[infinite])}: {shown} — a metric must be a finite "
                        f"number. Leave the cell empty if the value is missing.")
+        size = np.abs(values)
+        absurd = np.isfinite(size) & (size != 0) & ((size > METRIC_LIMIT) | (size < 1 / METRIC_LIMIT))
+        if absurd.any():
+            shown = _values_text(values[absurd])
+            out.append(f"{where}, {format_rows(rows[absurd])}: {shown} — a metric's magnitude must be between "
+                       f"{1 / METRIC_LIMIT:g} and {METRIC_LIMIT:g} (or 0); probably a typo in the exponent. "
+                       f"Fix these values, or leave the cells empty if the values are missing.")
     return out
+
+
+def _number_hint(cells: list[str], sep: str) -> str:
+    """What to do about cells that are not numbers, specific to what they look like."""
+    if any(_DECIMAL_COMMA.fullmatch(c) for c in cells):
+        if sep == ";":
+            return "Use one decimal mark per number, e.g. 2,5 or 2.5."
+        return ("They look like numbers with a decimal comma: write 2.5 instead of 2,5, or save the file "
+                "with semicolons (;) between the cells, which is read with decimal commas.")
+    if any(re.fullmatch(r"[+-]?\d[\d.,]*\s*%", c) for c in cells):
+        return "Percentages are not read: write 55% as 0.55 (or as 55, consistently)."
+    if any(re.fullmatch(r"[+-]?\d[\d.,]*\s*[a-z]+", c, re.IGNORECASE) for c in cells):
+        return ("Only the suffixes K, M, B (or G), T and P are read, e.g. 7B or 1.4T; write other units "
+                "as plain numbers such as 7e9.")
+    return "Use plain numbers such as 7e9 or suffixed ones such as 7B."
 
 
 def _duplicate_id_problems(name: str, column: str, frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
@@ -757,6 +1040,15 @@ def _duplicate_id_problems(name: str, column: str, frame: pd.DataFrame, rows: np
     repeated = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
     if not repeated.any():
         return []
+    counts = ids[repeated].value_counts()
+    step = _step_column(frame)
+    if step is not None or (counts.max() >= 3 and repeated.mean() > 0.5):
+        by = f" (column `{step}`)" if step else ""
+        sort = f".sort_values('{step}')" if step else ""
+        return [f"`{name}`, column `{column}` (run_id): {len(counts):,} run ids repeat, up to {counts.max():,} times "
+                f"each{by}, in {int(repeated.sum()):,} of {len(ids):,} rows: this looks like a loss-curve export, "
+                f"one row per training step. Fits take one row per run: keep the last row of each run (e.g. in "
+                f"pandas df{sort}.groupby('{column}').tail(1)) and load that file."]
     where = pd.Series(rows[repeated]).groupby(ids[repeated].to_numpy(), sort=False).agg(list)
     listed = [f"'{run}' is in {format_rows(r)}" for run, r in list(where.items())[:5]]
     more = f" and {len(where) - 5} more ids are repeated" if len(where) > 5 else ""
@@ -780,6 +1072,7 @@ class _Part:
     roles: dict[str, str | None]
     derived: set[str]
     metrics: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 def _to_part(table: _Table, k: float, several: bool) -> _Part:
@@ -813,7 +1106,7 @@ def _to_part(table: _Table, k: float, several: bool) -> _Part:
     if ids is None:
         derived.add("run_id")
     return _Part(name=table.name, frame=pd.DataFrame(columns), rows=table.rows, ids=ids, group=group,
-                 roles=roles, derived=derived, metrics=list(plan.metrics))
+                 roles=roles, derived=derived, metrics=list(plan.metrics), notes=_notes(table))
 
 
 def _derive(missing: str, sizes: dict[str, np.ndarray], k: float) -> np.ndarray:
@@ -852,7 +1145,7 @@ def _combine(parts: list[_Part], k: float) -> Runs:
                 derived=frozenset().union(*(p.derived for p in parts)),
                 sources=tuple(p.name for p in parts), flops_per_token_param=k,
                 source_rows=tuple(np.concatenate([p.rows for p in parts]).tolist()),
-                source_files=tuple(files.tolist()))
+                source_files=tuple(files.tolist()), notes=tuple(n for p in parts for n in p.notes))
 
 
 def _unique_across_files(ids: pd.Series, files: np.ndarray, parts: list[_Part]) -> pd.Series:
@@ -968,9 +1261,14 @@ def _and(items: Sequence[str]) -> str:
 
 def _names(columns: Any) -> str:
     columns = [str(c) for c in columns]
-    shown = [f"`{c}`" for c in columns[:_MAX_LISTED]]
+    shown = [_shown_name(c) for c in columns[:_MAX_LISTED]]
     more = f" and {len(columns) - _MAX_LISTED} more" if len(columns) > _MAX_LISTED else ""
     return (", ".join(shown) + more) if shown else "none"
+
+
+def _shown_name(column: str) -> str:
+    unnamed = re.fullmatch(r"Unnamed: (\d+)", column)
+    return f"(column {int(unnamed.group(1)) + 1} has no name)" if unnamed else f"`{column}`"
 
 
 def _quoted(values: Sequence[Any], limit: int = 3) -> str:
