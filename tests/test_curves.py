@@ -1,0 +1,237 @@
+"""Training curves (Approach 1): loading long-format exports, the envelope against a brute-force
+reference, the frontier against the generating law, and the user's mistakes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalecore import DataError, FitError
+from scalecore.curves import envelope, frontier, interpolate_runs, load_curves, prepare_points
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_runs" / "curves" / "loss_curves.csv"
+TOKENS_PER_STEP = 524288
+ALPHA, BETA = 0.3478, 0.3658
+A_TRUE = BETA / (ALPHA + BETA)  # N* ~ C^0.5126
+LOSS_EXPONENT = ALPHA * BETA / (ALPHA + BETA)  # L* - E ~ C^-0.1783
+E_TRUE = 1.8172
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False).encode()
+
+
+def random_curves(seed=0, runs=7, sizes=None):
+    """Curves with random lengths and logging steps (tokens logged directly)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    sizes = sizes if sizes is not None else np.geomspace(1e7, 1e9, runs)
+    for i, n in enumerate(sizes):
+        tokens = np.unique(np.sort(rng.uniform(1e6, rng.uniform(2e9, 5e10), size=rng.integers(5, 60))))
+        loss = 2 + 400 / n**0.34 + 2000 / tokens**0.36 + 0.05 * rng.standard_normal(len(tokens))
+        rows += [{"run": f"m{i}", "N": n, "tokens": t, "loss": v} for t, v in zip(tokens, loss)]
+    return pd.DataFrame(rows)
+
+
+def brute_force_envelope(curves, grid, exclude=()):
+    """Loop over runs and grid points with np.interp: the reference the fast envelope must equal."""
+    R = len(curves.runs)
+    best = np.full(len(grid), np.inf)
+    who = np.full(len(grid), -1)
+    for r in range(R):
+        if curves.run_ids[r] in exclude:
+            continue
+        m = curves.run == r
+        x, y = np.log(curves.compute[m]), np.log(curves.loss[m])
+        for j, g in enumerate(grid):
+            if x[0] <= g <= x[-1]:
+                v = np.interp(g, x, y)
+                if v < best[j]:
+                    best[j], who[j] = v, r
+    return np.exp(best), who
+
+
+# ------------------------------------------------------------------------------ loading
+
+
+def test_the_sample_loads_with_tokens_from_steps():
+    c = load_curves(SAMPLE, tokens_per_step=TOKENS_PER_STEP)
+    raw = pd.read_csv(SAMPLE)
+    assert len(c) == len(raw) and len(c.runs) == 12
+    assert c.columns["step"] == "step" and c.columns["tokens"] is None and c.metric == "loss"
+    np.testing.assert_array_equal(c.tokens, c.step * TOKENS_PER_STEP)
+    np.testing.assert_allclose(c.compute, 6 * c.params * c.tokens)
+    last = raw.groupby("run_id").tail(1).set_index("run_id")
+    assert dict(zip(c.runs["run_id"], c.runs["final"])) == pytest.approx(last["loss"].to_dict())
+
+
+def test_a_step_only_file_needs_the_tokens_per_step():
+    with pytest.raises(DataError, match=r"logs the step \(`step`\) but not the tokens seen; give the tokens per step"):
+        load_curves(SAMPLE)
+    with pytest.raises(DataError, match="`tokens_per_step` must be a positive number"):
+        load_curves(SAMPLE, tokens_per_step="lots")
+    assert load_curves(SAMPLE, tokens_per_step="0.5M").tokens_per_step == 5e5
+
+
+def test_tracker_style_names_suffixes_and_gaps():
+    df = pd.DataFrame({"Name": ["a"] * 3 + ["b"] * 3, "_step": [1, 2, 3, 1, 2, 3],
+                       "train/loss": [4.0, "", 3.0, 5.0, 4.5, 4.0], "model_size": ["125M"] * 3 + ["1.3B"] * 3,
+                       "tokens_seen": ["1M", "2M", "3M", "1,000,000", "2e6", "3e6"]})
+    c = load_curves(csv_bytes(df))
+    assert c.columns == {"run_id": "Name", "group": None, "params": "model_size", "step": "_step",
+                         "tokens": "tokens_seen", "metric": "train/loss"}
+    assert len(c) == 5 and any("1 row(s) without a `train/loss` value" in n for n in c.notes)
+    assert c.runs["params"].tolist() == [1.25e8, 1.3e9]
+    np.testing.assert_array_equal(c.tokens, [1e6, 3e6, 1e6, 2e6, 3e6])
+
+
+def test_params_can_come_from_a_mapping_and_repeated_steps_keep_the_last():
+    df = pd.DataFrame({"run_id": ["a", "a", "a", "b", "b"], "step": [1, 2, 2, 1, 2],
+                       "loss": [3.0, 2.9, 2.8, 3.5, 3.4]})
+    c = load_curves(csv_bytes(df), tokens_per_step=1000, params={"a": "7B", "b": 1e9})
+    assert c.runs["params"].tolist() == [7e9, 1e9]
+    assert c.loss.tolist() == [3.0, 2.8, 3.5, 3.4]
+    assert any("logged twice" in n for n in c.notes)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda df: df.drop(columns=["run"]), "no run id column"),
+    (lambda df: df.drop(columns=["N"]), "no model size column"),
+    (lambda df: df.drop(columns=["tokens"]), "no step or tokens column"),
+    (lambda df: df.assign(loss=df["loss"].astype(object).where(df.index != 4, "oops")), r"column `loss`, row 6: 'oops' not numbers"),
+    (lambda df: df.assign(loss=df["loss"].where(df.index != 2, -1.0)), r"column `loss`, row 4: values must be positive"),
+    (lambda df: df.assign(N=df["N"].where(df.index != 3, 5e7)), r"run 'm0' has model size 1e\+07 and 5e\+07 \(row 5\)"),
+])
+def test_mistakes_name_the_column_and_rows(change, message):
+    df = random_curves()
+    with pytest.raises(DataError, match=message):
+        load_curves(csv_bytes(change(df)))
+
+
+# ------------------------------------------------------------------------------ the envelope
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_envelope_equals_the_brute_force_reference(seed):
+    c = load_curves(csv_bytes(random_curves(seed)))
+    env = envelope(c, n_grid=157)
+    ref_loss, ref_run = brute_force_envelope(c, np.log(env.compute))
+    np.testing.assert_allclose(env.loss, ref_loss, rtol=1e-12)
+    np.testing.assert_array_equal(env.run, ref_run)
+    np.testing.assert_array_equal(env.params, c.runs["params"].to_numpy()[ref_run])
+    # excluding the run that sets most of the envelope: the reference without it
+    top = c.run_ids[np.bincount(env.run).argmax()]
+    env2 = envelope(c, n_grid=157, exclude=[top])
+    ref2, who2 = brute_force_envelope(c, np.log(env2.compute), exclude=[top])
+    np.testing.assert_allclose(env2.loss, ref2, rtol=1e-12)
+    assert top not in env2.run_ids and env2.excluded == (top,)
+
+
+def test_interpolation_is_exact_at_the_logged_points_and_nan_outside():
+    c = load_curves(csv_bytes(random_curves(3)))
+    pts = prepare_points(c)
+    r = 2
+    s, e = pts.starts[r], pts.ends[r]
+    Y = interpolate_runs(pts, pts.log_compute[s:e])
+    np.testing.assert_allclose(Y[r], pts.log_loss[s:e], rtol=1e-12)
+    outside = interpolate_runs(pts, np.array([pts.log_compute[s] - 1e-6, pts.log_compute[e - 1] + 1e-6]))
+    assert np.isnan(outside[r]).all()
+
+
+def test_bracketing_needs_a_smaller_and_a_larger_model_at_that_compute():
+    c = load_curves(csv_bytes(random_curves(4)))
+    env = envelope(c, n_grid=120)
+    n = c.runs["params"].to_numpy()
+    for j in np.flatnonzero(env.run >= 0):
+        covering = [r for r in range(len(n)) if c.compute[c.run == r].min() <= env.compute[j] * (1 + 1e-12)
+                    and c.compute[c.run == r].max() >= env.compute[j] * (1 - 1e-12)]
+        expect = any(n[r] < env.params[j] for r in covering) and any(n[r] > env.params[j] for r in covering)
+        assert env.bracketed[j] == expect
+
+
+def test_smoothing_is_a_centred_mean_of_log_loss_within_each_run():
+    c = load_curves(csv_bytes(random_curves(5)))
+    pts = prepare_points(c, smoothing=3)
+    raw = pd.DataFrame({"run": c.run, "ll": np.log(c.loss)})
+    expect = raw.groupby("run")["ll"].transform(lambda s: s.rolling(7, center=True, min_periods=1).mean())
+    np.testing.assert_allclose(pts.log_loss, expect.to_numpy(), rtol=1e-12)
+
+
+def test_warm_up_skipping():
+    c = load_curves(SAMPLE, tokens_per_step=TOKENS_PER_STEP)
+    pts = prepare_points(c, skip_steps=500)
+    assert len(pts.run) == int((c.step > 500).sum())
+    frac = prepare_points(c, skip_fraction=0.25)
+    tmax = c.runs["tokens_max"].to_numpy()[c.run]
+    assert len(frac.run) == int((c.tokens >= 0.25 * tmax).sum())
+    tokens_only = load_curves(csv_bytes(random_curves(0)))
+    with pytest.raises(FitError, match="log tokens, not steps"):
+        prepare_points(tokens_only, skip_steps=10)
+    with pytest.raises(FitError, match="`skip_fraction` must be at least 0 and below 1"):
+        prepare_points(c, skip_fraction=1.0)
+
+
+# ------------------------------------------------------------------------------ the frontier (known truth)
+
+
+@pytest.fixture(scope="module")
+def sample_frontier():
+    c = load_curves(SAMPLE, tokens_per_step=TOKENS_PER_STEP)
+    return frontier(c, skip_steps=500, smoothing=5, n_resamples=1000, seed=0)
+
+
+def test_frontier_recovers_the_generating_exponent(sample_frontier):
+    a = sample_frontier.a
+    assert a.low <= A_TRUE <= a.high
+    assert abs(a.value - A_TRUE) < 0.02
+    assert sample_frontier.used.sum() >= 50
+    assert set(np.unique(sample_frontier.envelope.run_ids[sample_frontier.used])) >= {"curve-03", "curve-06", "curve-09"}
+
+
+def test_the_envelope_loss_follows_the_laws_frontier(sample_frontier):
+    """Along the Chinchilla frontier L*(C) = E + K C^-(alpha beta / (alpha + beta)): the
+    offset power law fitted to the envelope recovers E and that exponent within their intervals."""
+    fit = sample_frontier.loss
+    ci = fit.confidence_interval
+    assert ci["E"][0] <= E_TRUE <= ci["E"][1]
+    assert ci["alpha"][0] <= LOSS_EXPONENT <= ci["alpha"][1]
+    opt = sample_frontier.compute_optimal(1e21)
+    G = (ALPHA * 482.01 / (BETA * 2085.43)) ** (1 / (ALPHA + BETA))
+    assert opt["params"].low <= G * (1e21 / 6) ** A_TRUE <= opt["params"].high  # a decade beyond the fitted range
+    assert opt["tokens"].value == pytest.approx(1e21 / (6 * opt["params"].value))
+
+
+def test_too_few_bracketed_points_is_a_fit_error():
+    df = random_curves(0, sizes=[1e8, 1e9])
+    c = load_curves(csv_bytes(df))
+    with pytest.raises(FitError, match="a frontier needs at least 2 runs setting it"):
+        frontier(c, n_resamples=20)
+    with pytest.raises(FitError, match="an envelope needs at least 2 runs"):
+        envelope(c, exclude=["m0"])
+
+
+def test_a_million_rows_load_and_envelope_correctly():
+    """The size the page promises to handle; timings are in bench/bench_curves.py, not here."""
+    rng = np.random.default_rng(0)
+    runs, per = 40, 25_000
+    n = np.repeat(np.geomspace(1e7, 1e10, runs), per)
+    step = np.tile(np.arange(1, per + 1), runs)
+    loss = 1.8 + 480 / n**0.35 + 2000 / (step * 4096.0) ** 0.37
+    df = pd.DataFrame({"run_id": np.repeat([f"r{i:02d}" for i in range(runs)], per), "params": n, "step": step,
+                       "loss": loss * np.exp(0.01 * rng.standard_normal(len(n)))})
+    c = load_curves(csv_bytes(df), tokens_per_step=4096)
+    assert len(c) == 1_000_000 and len(c.runs) == runs
+    env = envelope(c, n_grid=300)
+    grid = np.log(env.compute)
+    per_run = []
+    for r in range(runs):  # the reference, one np.interp per run
+        m = c.run == r
+        x, y = np.log(c.compute[m]), np.log(c.loss[m])
+        per_run.append(np.where((grid >= x[0]) & (grid <= x[-1]), np.interp(grid, x, y), np.inf))
+    per_run = np.array(per_run)
+    np.testing.assert_allclose(env.loss, np.exp(per_run.min(axis=0)), rtol=1e-12)
+    np.testing.assert_array_equal(env.run, per_run.argmin(axis=0))
