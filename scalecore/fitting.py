@@ -203,6 +203,11 @@ def default_x(runs, family: Family) -> str | None:
     return "compute"
 
 
+#: Most runs one fit takes: a table of runs has one row per run; far more rows are a log or loss curves,
+#: and would take minutes (a Chinchilla fit of 1,000,000 rows takes about two minutes).
+MAX_FIT_RUNS = 20_000
+
+
 def min_distinct(family: Family) -> int:
     """Distinct values of each input a family needs: 2 for N and D each, else up to 3."""
     return 2 if family.is_two_input else min(family.n_params, 3)
@@ -227,7 +232,8 @@ def check_size(family: Family, arrays: dict) -> list[str]:
         if distinct < need:
             raise FitError(
                 f"the {n} runs have {distinct} distinct value(s) of `{name}`; the {family.name} "
-                f"family needs at least {need} to fit a curve against it."
+                f"family needs at least {need} to fit a curve against it. Add runs of other sizes, "
+                f"include excluded runs, or fit against another input."
             )
         if family.is_two_input and distinct < 3:
             warnings.append(f"only {distinct} distinct values of `{name}`: too few to separate alpha from beta reliably")
@@ -309,7 +315,23 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
 
     input_names = family.inputs if family.is_two_input else (x,)
     arrays = {name: runs.values(name)[keep] for name in input_names}
-    warnings += check_size(family, arrays)
+    where = f"`{', '.join(sorted(set(np.asarray(runs.source_files)[keep].tolist())))}`: " if runs.sources else ""
+    if keep.sum() > MAX_FIT_RUNS:
+        raise FitError(
+            f"{where}{int(keep.sum()):,} runs to fit; a fit takes at most {MAX_FIT_RUNS:,}. A table of runs has one "
+            f"row per finished run: if these rows are steps of loss curves, keep the last row of each run."
+        )
+    try:
+        warnings += check_size(family, arrays)
+    except FitError as exc:
+        raise FitError(f"{exc} Runs read from {where[:-2]}." if where else str(exc)) from None
+    y_kept = yv[keep]
+    if y_kept.size and np.ptp(y_kept) == 0:
+        raise FitError(
+            f"{where}all {y_kept.size} runs have the same `{y}` ({y_kept[0]:g}), so there is no trend to fit. "
+            f"Check that `{y}` is the right metric column (choose another in the column mapping), "
+            f"or that the runs really differ in size."
+        )
     inputs = {"x": arrays[x]} if x else arrays
     groups = np.asarray(runs.frame["group"].astype(str).to_numpy()[keep], dtype=object)
     return Problem(
@@ -419,7 +441,8 @@ def candidate_starts(problem: Problem, max_starts: int = 8) -> np.ndarray:
     guesses = np.asarray(fam.initial_guesses(problem.inputs, problem.y_values), dtype=float)
     guesses = guesses[np.all(np.isfinite(guesses), axis=1)]
     if len(guesses) == 0:
-        raise FitError(f"could not find a starting point for the {fam.name} family on this data")
+        raise FitError(f"could not find a starting point for the {fam.name} family on this data; "
+                       f"try another family or check the data for outliers")
     lo, hi = fam.internal_bounds()
     z = np.clip(fam.to_internal(guesses), lo, hi)
     with np.errstate(all="ignore"):
@@ -435,7 +458,8 @@ def candidate_starts(problem: Problem, max_starts: int = 8) -> np.ndarray:
         if len(chosen) == max_starts:
             break
     if not chosen:
-        raise FitError(f"the {fam.name} family cannot be evaluated on this data (all starts overflow)")
+        raise FitError(f"the {fam.name} family cannot be evaluated on this data (all starts overflow); "
+                       f"check the units of the sizes, or try another family")
     return z[chosen]
 
 
@@ -459,7 +483,8 @@ def fit_problem(problem: Problem, max_starts: int = 8) -> FitResult:
     starts = candidate_starts(problem, max_starts)
     sol = solve(fam, problem.inputs, problem.target, np.ones(problem.n), starts, loss=problem.loss, delta=problem.delta)
     if not np.any(np.isfinite(sol.objective)):
-        raise FitError(f"the {fam.name} fit failed from every starting point; the data may not follow this law")
+        raise FitError(f"the {fam.name} fit failed from every starting point; the data may not follow this law. "
+                       f"Try another family, or exclude outliers")
     best = int(np.argmin(sol.objective))
     return _result(problem, sol.z[best], bool(sol.converged[best]), distinct_optima(sol.z, sol.objective), len(starts))
 
