@@ -434,3 +434,173 @@ def accuracy_loss_figure(points: Points, loss_grid: np.ndarray, point: np.ndarra
     fig.update_xaxes(autorange="reversed", exponentformat="none")
     fig.update_yaxes(exponentformat="none")
     return fig
+
+
+# ------------------------------------------------------------------------------ IsoFLOP profiles and curves
+# (Approaches 1 and 2: scalecore.isoflop, scalecore.curves)
+
+# Colours of ordered things (compute budgets, model sizes): small = dark blue, large = yellow.
+def sequential_colors(n: int) -> list[str]:
+    from plotly.colors import sample_colorscale
+
+    return sample_colorscale("Viridis", [0.0] if n <= 1 else list(np.linspace(0.0, 0.9, n)))
+
+
+APPROACH_COLORS = {"approach2": "#D55E00", "approach3": FAMILY_COLORS.get("chinchilla", "#009E73"),
+                   "approach1": "#0072B2"}
+
+
+def isoflop_profiles_figure(result, excluded: Points | None = None, *, y_title: str = "loss",
+                            title: str = "IsoFLOP profiles", height: int = 560) -> go.Figure:
+    """One colour per compute budget: its runs (``customdata[:, 0] = run_id``, clickable), the robust
+    parabola over its sweep and the minimum with its interval (a star; hollow and dashed when the sweep
+    does not bracket it). Excluded runs are grey crosses, still clickable."""
+    fig = new_figure()
+    profiles = list(result.profiles)
+    colors = sequential_colors(len(profiles))
+    for p, color in zip(profiles, colors):
+        group = f"budget {p.label}"
+        hover = np.array([f"C = {short_number(p.compute)} · robust weight {w:.2f}" for w in p.weights], dtype=object)
+        pts = Points(x=p.params, y=p.loss, run_ids=p.run_ids, excluded=np.zeros(len(p.params), bool), hover=hover)
+        fig.add_trace(go.Scatter(
+            x=p.params, y=p.loss, mode="markers", name=f"C = {short_number(p.compute)} ({p.n_runs})",
+            legendgroup=group, customdata=_customdata(pts, np.ones(len(p.params), bool)),
+            marker=dict(size=7, color=color, opacity=np.where(p.weights < 0.5, 0.35, 0.85).tolist(),
+                        symbol=np.where(p.weights < 0.5, "circle-open", "circle").tolist(), line=dict(width=1, color=color)),
+            hovertemplate=f"<b>%{{customdata[0]}}</b><br>N %{{x:.3s}}<br>{y_title} %{{y:.4g}}<br>%{{customdata[1]}}<extra></extra>",
+        ))
+        if not p.has_minimum and not np.isfinite(p.centre):
+            continue
+        grid = np.exp(np.linspace(p.centre - 1.1 * p.scale, p.centre + 1.1 * p.scale, 80))
+        fig.add_trace(go.Scatter(
+            x=grid, y=p.predict(grid), mode="lines", legendgroup=group, showlegend=False, hoverinfo="skip",
+            line=dict(color=color, width=1.8, dash="solid" if p.bracketed else "dash"),
+        ))
+        if p.has_minimum and np.isfinite(p.n_opt):
+            lo = p.n_opt - p.n_opt_low if np.isfinite(p.n_opt_low) else 0.0
+            hi = p.n_opt_high - p.n_opt if np.isfinite(p.n_opt_high) else 0.0
+            fig.add_trace(go.Scatter(
+                x=[p.n_opt], y=[p.loss_opt], mode="markers", legendgroup=group, showlegend=False,
+                marker=dict(symbol="star" if p.bracketed else "star-open", size=15, color=color,
+                            line=dict(width=1, color="#1f2933")),
+                error_x=dict(type="data", symmetric=False, array=[max(hi, 0.0)], arrayminus=[max(lo, 0.0)],
+                             color=color, thickness=1.5, width=5),
+                hovertemplate=(f"<b>minimum of C = {short_number(p.compute)}</b><br>N* %{{x:.3s}} "
+                               f"[{short_number(p.n_opt_low)}, {short_number(p.n_opt_high)}]<br>{y_title} %{{y:.4g}}"
+                               + ("" if p.bracketed else "<br><b>the sweep does not bracket it</b>")
+                               + "<extra></extra>"),
+            ))
+    if excluded is not None and len(excluded.x):
+        mask = np.ones(len(excluded.x), bool)
+        fig.add_trace(go.Scatter(
+            x=excluded.x, y=excluded.y, mode="markers", name=f"excluded ({len(excluded.x)})",
+            customdata=_customdata(excluded, mask), marker=dict(size=9, color=EXCLUDED_COLOR, symbol="x"),
+            hovertemplate=(f"<b>%{{customdata[0]}}</b> (excluded: %{{customdata[2]}})<br>N %{{x:.3s}}<br>{y_title} "
+                           "%{y:.4g}<extra></extra>"),
+        ))
+    _base_layout(fig, title=title, x_title="model size N (parameters)", y_title=y_title, log_x=True, log_y=True,
+                 height=height)
+    return fig
+
+
+def isoflop_frontier_figure(result, *, compute_grid: np.ndarray, approach3: CurveSpec | None = None,
+                            title: str = "Compute-optimal model size", height: int = 480) -> go.Figure:
+    """N* against C: each budget's minimum with its interval (hollow: left out of the fit), Approach 2's
+    frontier N* = k C^a with its band and, when given, Approach 3's (the chinchilla family) beside it."""
+    fig = new_figure()
+    point, lower, upper = result.frontier_band(compute_grid)
+    a = result.estimates["a"]
+    spec2 = CurveSpec(name="approach2", label=f"Approach 2: N* ∝ C^{a.value:.3f}", x=compute_grid, y=point,
+                      lower=lower, upper=upper)
+    specs = [spec2] + ([approach3] if approach3 is not None else [])
+    for c in specs:
+        color = APPROACH_COLORS.get(c.name, family_color(c.name))
+        ok = np.isfinite(c.lower) & np.isfinite(c.upper) if c.lower is not None else None
+        if ok is not None and ok.sum() >= 2:
+            x = np.asarray(c.x, float)[ok]
+            fig.add_trace(go.Scatter(
+                x=np.concatenate([x, x[::-1]]), y=np.concatenate([np.asarray(c.lower)[ok], np.asarray(c.upper)[ok][::-1]]),
+                mode="lines", fill="toself", fillcolor=_rgba(color, 0.16), line=dict(width=0), hoverinfo="skip",
+                legendgroup=c.name, showlegend=False, name=f"{c.label} band"))
+        fig.add_trace(go.Scatter(
+            x=c.x, y=c.y, mode="lines", name=c.label, legendgroup=c.name, line=dict(color=color, width=2.5, dash=c.dash),
+            hovertemplate=f"{c.label}<br>C %{{x:.3s}}<br>N* %{{y:.3s}}<extra></extra>"))
+    for used in (True, False):
+        ps = [p for p in result.profiles if p.used == used and np.isfinite(p.n_opt)]
+        if not ps:
+            continue
+        x = np.array([p.compute for p in ps])
+        y = np.array([p.n_opt for p in ps])
+        lo = np.array([p.n_opt - p.n_opt_low for p in ps])
+        hi = np.array([p.n_opt_high - p.n_opt for p in ps])
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="markers", name="budget minima" + ("" if used else " left out (not bracketed)"),
+            marker=dict(symbol="star" if used else "star-open", size=13,
+                        color=APPROACH_COLORS["approach2"] if used else EXCLUDED_COLOR, line=dict(width=1, color="#1f2933")),
+            error_y=dict(type="data", symmetric=False, array=np.nan_to_num(np.maximum(hi, 0)),
+                         arrayminus=np.nan_to_num(np.maximum(lo, 0)), thickness=1.5, width=5,
+                         color=APPROACH_COLORS["approach2"] if used else EXCLUDED_COLOR),
+            customdata=np.array([p.label for p in ps], dtype=object),
+            hovertemplate="budget %{customdata}<br>C %{x:.3s}<br>N* %{y:.3s}<extra></extra>"))
+    _base_layout(fig, title=title, x_title="training compute C (FLOP)", y_title="compute-optimal model size N*",
+                 log_x=True, log_y=True, height=height)
+    fig.update_yaxes(exponentformat="power")
+    return fig
+
+
+def loss_curves_figure(curves, env, *, excluded: dict | None = None, max_points: int = 300,
+                       title: str = "Training curves and their lower envelope", height: int = 580) -> go.Figure:
+    """Every run's curve against compute (thin, coloured by model size, at most ``max_points`` shown per
+    run), its last point as a clickable marker (``customdata[:, 0] = run_id``), and the envelope drawn
+    thick in the colour of the run that sets it (hollow where it is not bracketed)."""
+    excluded = excluded or {}
+    fig = new_figure()
+    runs = curves.runs
+    order = np.argsort(runs["params"].to_numpy(float), kind="stable")
+    colors = dict(zip(order.tolist(), sequential_colors(len(order))))
+    ids = curves.run_ids.astype(str)
+    counts = runs["n_points"].to_numpy()
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    for r in order:
+        s, e = starts[r], ends[r]
+        take = np.unique(np.linspace(s, e - 1, min(max_points, e - s)).astype(int))
+        gone = ids[r] in excluded
+        fig.add_trace(go.Scattergl(
+            x=curves.compute[take], y=curves.loss[take], mode="lines", legendgroup=ids[r], showlegend=False,
+            line=dict(color=EXCLUDED_COLOR if gone else colors[r], width=1, dash="dot" if gone else "solid"),
+            opacity=0.45 if gone else 0.35, hoverinfo="skip", name=ids[r]))
+    finals = Points(x=runs["compute_max"].to_numpy(float), y=runs["final"].to_numpy(float), run_ids=ids,
+                    excluded=np.isin(ids, list(excluded)),
+                    hover=np.array([f"N {short_number(v)} · {c} points" for v, c in zip(runs["params"], counts)], dtype=object),
+                    reasons=np.array([excluded.get(i, "") for i in ids], dtype=object))
+    kept = ~finals.excluded
+    fig.add_trace(go.Scatter(
+        x=finals.x[kept], y=finals.y[kept], mode="markers", name=f"runs ({int(kept.sum())}): last point",
+        customdata=_customdata(finals, kept),
+        marker=dict(size=9, color=[colors[r] for r in np.flatnonzero(kept)], line=dict(width=1, color="white")),
+        hovertemplate="<b>%{customdata[0]}</b><br>C %{x:.3s}<br>final %{y:.4g}<br>%{customdata[1]}<extra></extra>"))
+    if (~kept).any():
+        fig.add_trace(go.Scatter(
+            x=finals.x[~kept], y=finals.y[~kept], mode="markers", name=f"excluded ({int((~kept).sum())})",
+            customdata=_customdata(finals, ~kept), marker=dict(size=10, color=EXCLUDED_COLOR, symbol="x"),
+            hovertemplate="<b>%{customdata[0]}</b> (excluded: %{customdata[2]})<br>C %{x:.3s}<extra></extra>"))
+    ok = env.run >= 0
+    fig.add_trace(go.Scatter(
+        x=env.compute[ok], y=env.loss[ok], mode="lines", name="lower envelope", line=dict(color="#1f2933", width=3),
+        hoverinfo="skip"))
+    for bracketed in (True, False):
+        m = ok & (env.bracketed == bracketed)
+        if not m.any():
+            continue
+        fig.add_trace(go.Scatter(
+            x=env.compute[m], y=env.loss[m], mode="markers",
+            name="envelope, set by the run of that colour" if bracketed else "envelope, not bracketed",
+            marker=dict(size=8, color=[colors[r] for r in env.run[m]], symbol="circle" if bracketed else "circle-open",
+                        line=dict(width=1.2 if bracketed else 2, color="#1f2933" if bracketed else [colors[r] for r in env.run[m]])),
+            customdata=np.column_stack([env.run_ids[m].astype(object), env.params[m]]),
+            hovertemplate="envelope at C %{x:.3s}: %{y:.4g}<br>set by <b>%{customdata[0]}</b> (N %{customdata[1]:.3s})"
+                          "<extra></extra>"))
+    _base_layout(fig, title=title, x_title="training compute C = 6·N·tokens (FLOP)", y_title=curves.metric,
+                 log_x=True, log_y=True, height=height)
+    return fig
