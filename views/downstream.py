@@ -13,6 +13,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, plots
 from scalecore.downstream import ACCURACY_FORMULA
+from scalecore.formatting import format_interval
 from ui import analysis, data_source, export, outliers, run_page, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
@@ -159,14 +160,24 @@ def headline(result, drawn, target, axis, loss_metric, acc_metric) -> None:
         return
     st.subheader(f"Predicted {acc_metric} at {target_text(target, axis)}")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(f"{acc_metric} (chained)", analysis.estimate_text(pred.estimate), help=result.interval_label)
-    c2.metric(f"median of the resamples", f"{pred.median:.4g}")
-    c3.metric(f"step 1: {loss_metric} there", analysis.estimate_text(pred.loss), help=result.interval_label)
+    level = f"{result.confidence_level:.0%}"
+    card(c1, f"{acc_metric} (chained)", pred.estimate, level, result.interval_label)
+    c2.metric("median of the resamples", f"{pred.median:.4g}",
+              help="The median of the chained prediction over the resamples; the value to its left chains the "
+                   "two best fits.")
+    card(c3, f"step 1: {loss_metric} there", pred.loss, level, result.interval_label)
     c4.metric("resamples used", f"{result.n_resamples - pred.n_failed} of {result.n_resamples}",
               help="A resample that fails in either step is left out of every interval.")
-    st.caption(f"Value [low, high]: the two best fits chained, and the {result.interval_label}.")
+    st.caption(f"Each value chains the two best fits; under it, the {result.interval_label}.")
     for w in result.warnings:
         st.warning(w, icon="⚠️")
+
+
+def card(col, text_label: str, est, level: str, interval_label: str) -> None:
+    """A metric card with the value rounded to its interval, and the interval underneath."""
+    value, low, high = format_interval(est.value, est.low, est.high)
+    col.metric(text_label, value, help=interval_label)
+    col.caption(f"{level} interval [{low}, {high}]")
 
 
 def points(runs, x_col: str, y_col: str, items: dict, only_with: tuple[str, ...] = ()) -> plots.Points:

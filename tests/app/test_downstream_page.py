@@ -7,6 +7,7 @@ folder holds only the synthetic downstream dataset, so it is the one loaded.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from scalecore import load_runs
 from scalecore.downstream import fit_downstream
-from ui.analysis import estimate_text
+from scalecore.formatting import format_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -68,6 +69,19 @@ def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def shown_estimate(at, label: str) -> str:
+    """A card's value and the interval in the caption under it, as "value [low, high]" (the
+    accuracy's card comes first, step 1's loss second)."""
+    intervals = [c.value for c in at.caption if re.match(r"\d+% interval \[", c.value)]
+    interval = intervals[0] if label.startswith("accuracy") else intervals[1]
+    return f"{metrics(at)[label]} [{interval.split('[', 1)[1]}"
+
+
+def estimate_text(est) -> str:
+    v, lo, hi = format_interval(est.value, est.low, est.high)
+    return f"{v} [{lo}, {hi}]"
+
+
 def figure(at, title_start: str) -> dict:
     for el in at.get("plotly_chart"):
         fig = json.loads(el.proto.spec)
@@ -85,10 +99,9 @@ def test_opens_with_the_chained_prediction_of_scalecore(samples):
     at = open_page()
     expected = fit_downstream(load_runs(SAMPLE), n_resamples=1000, seed=0)
     pred = expected.predict_at(params=3e10, tokens=6e11)
-    shown = metrics(at)
-    assert shown["accuracy (chained)"] == estimate_text(pred.estimate)
-    assert shown["step 1: loss there"] == estimate_text(pred.loss)
-    assert shown["resamples used"] == "1000 of 1000"
+    assert shown_estimate(at, "accuracy (chained)") == estimate_text(pred.estimate)
+    assert shown_estimate(at, "step 1: loss there") == estimate_text(pred.loss)
+    assert metrics(at)["resamples used"] == "1000 of 1000"
     # the held-out run's true accuracy (sample_runs/README.md) is inside the interval shown
     assert pred.low <= 0.7945 <= pred.high
     assert any(expected.interval_label in c.value for c in at.caption)
@@ -115,7 +128,7 @@ def test_a_link_with_a_target_is_predicted_as_scalecore_does(samples):
     at = open_page({"dn_target_params": "7B", "dn_target_tokens": "140B"})
     assert [w.value for w in at.text_input if w.key == "dn_target_params"] == ["7B"]
     expected = fit_downstream(load_runs(SAMPLE), n_resamples=1000, seed=0).predict_at(params=7e9, tokens=1.4e11)
-    assert metrics(at)["accuracy (chained)"] == estimate_text(expected.estimate)
+    assert shown_estimate(at, "accuracy (chained)") == estimate_text(expected.estimate)
     assert any("N = 7e9, D = 1.4e11" in s.value for s in at.subheader)
 
 
@@ -123,7 +136,7 @@ def test_settings_from_a_link_and_from_the_widgets_change_the_fit(samples):
     at = open_page({"dn_n": "200"}, dn_cl=0.8)
     assert [w.value for w in at.select_slider if w.key == "dn_n"] == [200]
     expected = fit_downstream(load_runs(SAMPLE), n_resamples=200, seed=0, confidence_level=0.8)
-    assert metrics(at)["accuracy (chained)"] == estimate_text(expected.predict_at(params=3e10, tokens=6e11).estimate)
+    assert shown_estimate(at, "accuracy (chained)") == estimate_text(expected.predict_at(params=3e10, tokens=6e11).estimate)
 
 
 def test_a_plot_selection_excludes_runs_from_both_steps(samples):
@@ -136,7 +149,7 @@ def test_a_plot_selection_excludes_runs_from_both_steps(samples):
     assert sorted(u.split("|")[0] for u in url_values(at, "exclude")) == sorted(picked)
     expected = fit_downstream(load_runs(SAMPLE), exclude=picked, n_resamples=200, seed=0)
     assert expected.loss_law.fit.n_points == 30 and expected.accuracy_law.fit.n_points == 24
-    shown = metrics(at)["accuracy (chained)"]
+    shown = shown_estimate(at, "accuracy (chained)")
     assert shown == estimate_text(expected.predict_at(params=3e10, tokens=6e11).estimate)
     assert any("30 runs fitted, 2 excluded" in c.value for c in at.caption)
     scale = figure(at, "Predicted accuracy against")
@@ -149,7 +162,7 @@ def test_a_one_input_law_against_compute(samples):
     assert [w for w in at.text_input if w.key == "dn_target_compute"], "a compute target field"
     expected = fit_downstream(load_runs(SAMPLE), "offset_power_law", "compute", n_resamples=200, seed=0)
     pred = expected.predict_at(1.08e23)
-    assert metrics(at)["accuracy (chained)"] == estimate_text(pred.estimate)
+    assert shown_estimate(at, "accuracy (chained)") == estimate_text(pred.estimate)
 
 
 def test_a_dataset_without_accuracy_explains_what_the_page_needs(tmp_path, monkeypatch):
