@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("families", help="list the fit families")
     _add_budget_parser(sub)
     _add_report_parser(sub)
+    _add_downstream_parser(sub)
     return parser
 
 
@@ -253,8 +254,75 @@ def _report_command(args) -> int:
     return 0
 
 
+def _add_downstream_parser(sub) -> None:
+    p = sub.add_parser("downstream", help="predict a downstream accuracy in two steps: scale -> loss -> accuracy",
+                       description="Fit a loss law (step 1) and a logistic map from loss to accuracy (step 2), "
+                                   "bootstrap both together, and predict the accuracy of a larger run.")
+    p.add_argument("runs", nargs="+", metavar="RUNS.csv", help="CSV files of runs with a loss (and an accuracy)")
+    p.add_argument("--family", default="chinchilla", help="step 1's loss law (default chinchilla)")
+    p.add_argument("--x", choices=("params", "tokens", "compute"), help="input of a one-input loss law")
+    p.add_argument("--loss-metric", help="loss column (default: the first metric that is not a score)")
+    p.add_argument("--accuracy-metric", help="accuracy column (default: the first score-like metric)")
+    p.add_argument("--accuracy-runs", nargs="+", metavar="MORE.csv", help="fit step 2 to these runs instead")
+    p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out of both steps")
+    p.add_argument("--delta", type=float, default=1e-3, help="step 1's Huber threshold in log space (default 1e-3)")
+    p.add_argument("--accuracy-delta", type=float, default=0.02, help="step 2's Huber threshold (default 0.02)")
+    p.add_argument("--params", metavar="N", help="target model size, e.g. 30B (laws in N and D)")
+    p.add_argument("--tokens", metavar="D", help="target tokens, e.g. 600B (laws in N and D)")
+    p.add_argument("--target", metavar="X", help="target x of a one-input law, e.g. 1e23")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="joint resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _downstream_command(args) -> int:
+    from .data import load_runs, parse_number
+    from .downstream import fit_downstream
+    from .errors import DataError
+    from .formatting import format_estimate
+
+    def number(flag, text):
+        if text is None:
+            return None
+        try:
+            value = parse_number(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise DataError(f"`--{flag}` must be a positive number such as 30B or 1e23; got {text!r}")
+        return value
+
+    runs = load_runs(args.runs)
+    more = load_runs(args.accuracy_runs) if args.accuracy_runs else None
+    result = fit_downstream(runs, args.family, args.x, loss_metric=args.loss_metric,
+                            accuracy_metric=args.accuracy_metric, accuracy_runs=more, exclude=args.exclude,
+                            delta=args.delta, accuracy_delta=args.accuracy_delta, n_resamples=args.bootstrap,
+                            confidence_level=args.confidence, seed=args.seed)
+    n, d, x = number("params", args.params), number("tokens", args.tokens), number("target", args.target)
+    pred = None
+    if n is not None or d is not None or x is not None:
+        pred = result.predict_at(x, params=n, tokens=d)
+    if args.json:
+        out = result.to_dict()
+        out["prediction"] = pred.to_dict() if pred is not None else None
+        print(dumps(out))
+    else:
+        print(str(result))
+        if pred is not None:
+            where = ", ".join(f"{k} = {v:.4g}" for k, v in pred.target.items())
+            print(f"\nPredicted {result.accuracy_metric} at {where}: "
+                  f"{format_estimate(pred.value, pred.low, pred.high)} (median {pred.median:.4g}); "
+                  f"{result.loss_metric} there {format_estimate(pred.loss.value, pred.loss.low, pred.loss.high)}")
+            print(f"({result.interval_label})")
+    _notes = getattr(runs, "notes", ())
+    for note in _notes:
+        print(f"note: {' '.join(note.split())}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"fit": _fit_command, "families": _families_command, "budget": _budget_command,
-            "report": _report_command}
+            "report": _report_command, "downstream": _downstream_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -101,7 +101,7 @@ def _metric(runs, name: str | None, role: str, fallback: str | None, label: str)
         what = f"no {role} column `{name}`" if name is not None else f"no {role} column was found"
         raise DataError(
             f"{label}: {what}; the data's metric columns are {have}. Name the {role} column "
-            f"(`{role}_metric=`) or add one to the CSV."
+            f"(`{role}_metric=`; `--{role}-metric` on the command line) or add one to the CSV."
         )
     return name
 

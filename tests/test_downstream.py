@@ -256,3 +256,27 @@ def test_coverage_of_the_chained_interval_over_50_seeded_datasets():
     print(f"chained 95% interval covered the true accuracy in {covered}/50 datasets; "
           f"step-1 loss interval covered the true loss in {covered_loss}/50")
     assert covered >= 40
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+def test_cli_prints_the_chained_prediction_of_the_library(capsys):
+    from scalecore.cli import main
+
+    assert main(["downstream", str(SAMPLE), "--params", "30B", "--tokens", "600B", "--bootstrap", "200",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    expected = fit_downstream(load_runs(SAMPLE), n_resamples=200, seed=0).predict_at(params=3e10, tokens=6e11)
+    assert out["prediction"]["accuracy"] == pytest.approx(expected.value, rel=1e-12)
+    assert (out["prediction"]["low"], out["prediction"]["high"]) == pytest.approx((expected.low, expected.high))
+    assert out["accuracy_law"]["n_points"] == 26 and out["loss_law"]["n_points"] == 32
+
+
+def test_cli_user_error_is_one_line_and_status_2(capsys):
+    from scalecore.cli import main
+
+    chinchilla = ROOT / "sample_runs" / "chinchilla_like.csv"
+    assert main(["downstream", str(chinchilla), "--params", "30B", "--tokens", "600B", "--bootstrap", "20"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--accuracy-metric" in err
