@@ -29,6 +29,7 @@ PAGES = [
     st.Page("views/budget.py", title="Budget", icon="💰"),
     st.Page("views/compare.py", title="Compare", icon="⚖️"),
     st.Page("views/downstream.py", title="Downstream", icon="🎯"),
+    st.Page("views/frontier.py", title="IsoFLOP & curves", icon="📉"),
     st.Page("views/review.py", title="Review", icon="🗂️"),
 ]
 

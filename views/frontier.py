@@ -1,0 +1,340 @@
+"""IsoFLOP & curves: Chinchilla's Approach 2 (IsoFLOP profiles) on the sidebar dataset, with
+Approach 3 (the chinchilla family) beside it, and Approach 1 (the lower envelope of training
+curves) on a long-format curves file. Widgets -> cached calls into scalecore -> figures and tables;
+every setting is in the URL, exclusions carry reasons like Explore's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from scalecore import plots
+from scalecore.formatting import format_estimate
+from scalecore.isoflop import compare_with_approach3
+from ui import analysis, data_source, export, outliers, run_page, state
+from ui import frontier as glue
+
+URL = dict(bind="query-params", persist_state="session")
+VIEWS = ("IsoFLOP profiles", "Loss curves")
+RESAMPLES = (200, 500, 1000, 2000)
+LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
+GRIDS = (100, 200, 400, 800)
+SELECTION = ("points", "box", "lasso")
+CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
+
+
+def est_text(e) -> str:
+    if not all(math.isfinite(v) for v in (e.value, e.low, e.high)):
+        return plots.short_number(e.value)
+    return format_estimate(e.value, e.low, e.high)
+
+
+def bootstrap_settings(container, methods: tuple[str, ...] | None = None):
+    """Resamples, level and seed (shared by both views, in the URL); the resampling unit if given."""
+    with container.expander("Bootstrap settings"):
+        c1, c2, c3 = st.columns(3)
+        n = c1.select_slider("Bootstrap resamples", RESAMPLES, value=1000, key="f_n", **URL)
+        cl = c2.select_slider("Confidence level", LEVELS, value=0.95, key="f_cl", **URL)
+        seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="f_seed", **URL)
+        method = None
+        if methods:
+            method = st.segmented_control("Resample", methods, default=methods[0], required=True, key="f_method",
+                                          help="runs: runs within each budget, with replacement; budgets: whole "
+                                               "budgets with replacement (budget-to-budget scatter).", **URL)
+    return int(n), float(cl), int(seed), method or (methods[0] if methods else None)
+
+
+def main() -> None:
+    st.title("IsoFLOP & curves")
+    st.caption("Hoffmann et al. (2022) found the compute-optimal model size three ways. **Approach 2**: for each "
+               "compute budget, a parabola of loss against log N and its minimum. **Approach 1**: the lower "
+               "envelope of training curves against compute. **Approach 3** is the chinchilla family on Explore; "
+               "it is shown beside Approach 2 here, on the same runs.")
+    view = st.segmented_control("Method", VIEWS, default=VIEWS[0], required=True, key="f_view", **URL)
+    if view == VIEWS[1]:
+        curves_view()
+    else:
+        isoflop_view()
+    st.page_link("views/explore.py", label="Explore: fit laws to the same runs (Approach 3 and more)", icon="🔭")
+
+
+# ------------------------------------------------------------------------------ Approach 2
+
+
+def isoflop_view() -> None:
+    ds = data_source.current()
+    if ds is None:
+        st.info("Load a dataset of IsoFLOP sweeps in the sidebar (e.g. chinchilla_like.csv or isoflop_offcentre.csv).")
+        return
+    runs = ds.runs
+    c1, c2, c3, c4 = st.columns([1.3, 1.6, 1.4, 1.4])
+    metric = c1.selectbox("Metric", runs.metrics, key="f_metric", **URL)
+    choices = glue.budget_choices(runs)
+    budgets = c2.selectbox("Budgets", choices, key="f_budgets", format_func=lambda b: "equal compute C (auto)" if b == "auto" else f"column `{b}`",
+                           help="Runs with the same compute (within 5%) form a budget, or the values of a column.", **URL)
+    target_text = c3.text_input("N* and D* at compute C =", value="1e24", key="f_target",
+                                placeholder="e.g. 1e24", **URL)
+    target, problem = analysis.parse_target(target_text)
+    if problem:
+        c3.error(problem)
+    with c4:
+        robust = st.toggle("Robust parabolas (Huber)", value=True, key="f_robust", **URL,
+                           help="Huber IRLS with a MAD scale: a diverged run barely moves its budget's minimum.")
+        unbracketed = st.toggle("Use unbracketed budgets", value=False, key="f_unbr", **URL,
+                                help="Keep budgets whose minimum lies at the edge of or outside their sweep "
+                                     "(an extrapolated minimum) in the frontier fit.")
+        show3 = st.toggle("Approach 3 beside it", value=True, key="f_a3", **URL)
+    n, cl, seed, method = bootstrap_settings(st, ("runs", "budgets"))
+
+    items = state.exclusions(ds.id, runs.run_ids)
+    exclude = tuple(sorted(items))
+    known = frozenset(map(str, runs.run_ids))
+    o = glue.isoflop(ds.key, runs, metric, exclude, None if budgets == "auto" else budgets, bool(robust),
+                     bool(unbracketed), n, cl, seed, method)
+    if not o.ok:
+        st.error(o.error)
+        outlier_tabs(ds, metric, items)
+        return
+    res = o.value
+    boot3 = None
+    if show3:
+        o3 = glue.approach3(ds, metric, exclude, glue.approach3_settings(n, cl, seed))
+        if o3.ok:
+            boot3 = o3.value
+        else:
+            st.warning(f"Approach 3 (chinchilla family): {o3.error}")
+
+    for w in res.warnings:
+        st.warning(w, icon="⚠️")
+    est = res.estimates
+    cards = st.columns(4)
+    cards[0].metric("a in N* ∝ C^a (Approach 2)", est_text(est["a"]), help=res.interval_label)
+    cards[1].metric("b in D* ∝ C^b", est_text(est["b"]), help=res.interval_label)
+    comparison = None
+    if target is not None:
+        opt = res.compute_optimal(target)
+        cards[2].metric(f"N* at C = {plots.short_number(target)}", est_text(opt["params"]), help=res.interval_label)
+        cards[3].metric(f"D* at C = {plots.short_number(target)}", est_text(opt["tokens"]), help=res.interval_label)
+    st.caption(f"Value [low, high]: {res.interval_label}. {len(res.used)} of {len(res.profiles)} budgets in the "
+               f"frontier fit; {len(items)} run(s) excluded. D* = C / ({res.k:g}·N*).")
+
+    fig = plots.isoflop_profiles_figure(res, excluded_points(runs, metric, items), y_title=metric,
+                                        title=f"IsoFLOP profiles: {metric} against model size at each compute budget")
+    chart(fig, "iso_chart", ds, known)
+    st.caption(f"{plots.SELECT_HINT} Stars: each budget's minimum with its {res.confidence_level:.0%} interval; hollow "
+               "markers: runs the robust fit down-weights (weight < 0.5); dashed parabola and hollow star: the sweep "
+               "does not bracket its minimum.")
+    export.figure_downloads(fig, f"isoflop_profiles_{metric}", "iso")
+
+    cs = [p.compute for p in res.profiles]
+    hi = max(max(cs), target or 0) * 3
+    grid = np.geomspace(min(cs) / 3, hi, 80)
+    spec3 = glue.approach3_curve(boot3, grid, runs.flops_per_token_param) if boot3 is not None else None
+    ffig = plots.isoflop_frontier_figure(res, compute_grid=grid, approach3=spec3,
+                                         title="Compute-optimal model size: Approach 2 and Approach 3")
+    st.plotly_chart(ffig, key="iso_frontier", theme=None, config=CHART_CONFIG)
+    export.figure_downloads(ffig, f"isoflop_frontier_{metric}", "isof")
+
+    if boot3 is not None:
+        comparison = compare_with_approach3(res, boot3, [c for c in (max(cs), target) if c])
+        st.subheader("Approach 2 against Approach 3")
+        st.dataframe(comparison.table(), hide_index=True, width="stretch", key="iso_compare")
+        d = comparison.difference
+        if comparison.agree:
+            st.caption(f"The two agree: the interval of a₂ − a₃ ({est_text(d)}) contains 0.")
+        else:
+            ratio = comparison.n_opt[max(comparison.n_opt)]["ratio"]
+            st.warning(f"Approach 2 and Approach 3 disagree: a₂ − a₃ = {est_text(d)}, and at C = "
+                       f"{plots.short_number(max(comparison.n_opt))} Approach 2's N* is {est_text(ratio)} times "
+                       "Approach 3's. Approach 2 is biased when sweeps are off-centre (the true profile is not a "
+                       "parabola in log N); Approach 3 uses every run through one law.", icon="⚖️")
+        st.caption(comparison.interval_label + ".")
+
+    st.subheader("Budgets")
+    table = res.table()
+    st.dataframe(table.drop(columns=["raw N*", "raw N* low", "raw N* high"]), hide_index=True, width="stretch",
+                 key="iso_budgets", column_config={"compute C": st.column_config.NumberColumn(format="%.3g")})
+    st.caption(f"N* [low, high]: the vertex of each budget's parabola with its {res.confidence_level:.0%} bootstrap "
+               "interval. A budget brackets its minimum when at least two swept sizes lie on each side of it. "
+               "Position: where the minimum lies in the sweep (0% smallest size, 100% largest).")
+    d1, d2, _ = st.columns([1, 1, 4])
+    d1.download_button("Budgets (CSV)", table.to_csv(index=False), file_name="isoflop_budgets.csv", mime="text/csv",
+                       on_click="ignore", key="dl_iso_csv", width="stretch")
+    payload = {"dataset": ds.id, "metric": metric, "excluded": items, "approach2": res.to_dict(),
+               "approach3_comparison": comparison.to_dict() if comparison else None}
+    d2.download_button("Results (JSON)", json.dumps(analysis._plain(payload), indent=2), file_name="isoflop.json",
+                       mime="application/json", on_click="ignore", key="dl_iso_json", width="stretch")
+    outlier_tabs(ds, metric, items)
+
+
+def excluded_points(runs, metric: str, items: dict) -> plots.Points:
+    ids = runs.frame["run_id"].astype(str).to_numpy(dtype=object)
+    mask = np.isin(ids, list(items))
+    return plots.Points(x=runs.values("params")[mask], y=runs.values(metric)[mask], run_ids=ids[mask],
+                        excluded=np.ones(mask.sum(), bool),
+                        reasons=np.array([items[i] for i in ids[mask]], dtype=object))
+
+
+def chart(fig, key: str, ds, known) -> None:
+    st.plotly_chart(fig, key=key, on_select=partial(outliers.on_plot_select, key, ds.id, known),
+                    selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
+    outliers.apply_pending_selection(key, ds.id, known)
+
+
+def outlier_tabs(ds, metric: str, items: dict) -> None:
+    st.subheader("Excluded runs")
+    st.caption("The same exclusions as on Explore (they travel in the link with their reasons).")
+    tabs = st.tabs(["Excluded", "All runs"], key="f_outlier_tab", on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            outliers.excluded_list(ds, items)
+    if tabs[1].open:
+        with tabs[1]:
+            outliers.runs_table(ds, metric, items)
+
+
+# ------------------------------------------------------------------------------ Approach 1
+
+
+def _on_curve_upload() -> None:
+    up = st.session_state.get("f_upload")
+    if up is None:
+        return
+    source_id = glue.store_curve_upload(up.name, up.getvalue())
+    st.session_state["f_curves"] = source_id
+
+
+def curves_view() -> None:
+    options = glue.sample_curve_ids()
+    requested = st.query_params.get("f_curves")
+    for extra in list(st.session_state.get(glue._UPLOADS, {})) + [requested, st.session_state.get("f_curves")]:
+        if extra and extra not in options and glue.known_upload(extra):
+            options.append(extra)
+    if not options:
+        st.info("Upload a long-format CSV of training curves (run id, step or tokens, loss, model size).")
+    c1, c2 = st.columns([2, 2])
+    source = c1.selectbox("Curves", options, key="f_curves", format_func=glue.curve_source_label, **URL) if options else None
+    c2.file_uploader("Upload long-format curves (CSV)", type=["csv", "tsv", "txt"], key="f_upload",
+                     on_change=_on_curve_upload,
+                     help="One row per logged point: run id, step (or tokens seen), loss, and the model size N on "
+                          "every row of a run. Exports of W&B or MLflow histories work after renaming nothing: "
+                          "_step, global_step, train/loss, tokens_seen are recognised.")
+    if source is None:
+        return
+    default_tps = glue.SAMPLE_TOKENS_PER_STEP.get(source.partition(":")[2], "")
+    s1, s2, s3, s4 = st.columns([1.4, 1.2, 1.4, 1.6])
+    tps_text = s1.text_input("Tokens per step (batch × sequence length)", value=default_tps, key="f_tps",
+                             placeholder="e.g. 524288 or 0.5M",
+                             help="Needed when the file logs steps but not tokens: tokens = step × this. Ignored "
+                                  "when the file has a tokens column.", **URL)
+    tokens_per_step, problem = glue.parse_positive(tps_text)
+    if problem:
+        s1.error(problem)
+    skip = s2.number_input("Skip warm-up: steps", min_value=0, max_value=10**9, value=0, step=100, key="f_skip",
+                           help="Points at or before this step are left out of every run (warm-up).", **URL)
+    smooth = s3.slider("Smoothing (± points)", 0, 50, 0, key="f_smooth",
+                       help="Centred moving average of log loss over 2k+1 logged points of each run.", **URL)
+    with s4:
+        n_grid = st.select_slider("Compute grid points", GRIDS, value=200, key="f_grid", **URL)
+        bracketed_only = st.toggle("Fit bracketed points only", value=True, key="f_brk", **URL,
+                                   help="Fit only where a smaller and a larger model both reach that compute, so the "
+                                        "run setting the envelope had competition on both sides.")
+    target_text = st.text_input("N* at compute C =", value="1e22", key="f_ctarget", placeholder="e.g. 1e22", **URL)
+    target, tproblem = analysis.parse_target(target_text)
+    if tproblem:
+        st.error(tproblem)
+    n, cl, seed, _ = bootstrap_settings(st)
+
+    lo = glue.load_curves(source, tokens_per_step, glue.stamp(source))
+    if not lo.ok:
+        st.error(lo.error)
+        return
+    curves, ckey = lo.value
+    st.caption(curves.summary() + "".join(f". {n_}" for n_ in curves.notes))
+    known = frozenset(map(str, curves.run_ids))
+    items = glue.curve_exclusions(source, known)
+    o = glue.curves_frontier(ckey, curves, tuple(sorted(items)), float(skip), int(smooth), int(n_grid),
+                             bool(bracketed_only), n, cl, seed)
+    if not o.ok:
+        st.error(o.error)
+        curve_outliers(curves, source, items)
+        return
+    fr = o.value
+    env = fr.envelope
+    for w in fr.warnings:
+        st.warning(w, icon="⚠️")
+    a = fr.a
+    cards = st.columns(4)
+    cards[0].metric("a in N* ∝ C^a (Approach 1)", est_text(a), help=fr.interval_label)
+    if fr.loss is not None:
+        cards[1].metric("loss floor E of the envelope", est_text(_e(fr.loss, "E")), help=fr.loss.interval_label)
+        cards[2].metric("envelope exponent (L* − E ∝ C^−α)", est_text(_e(fr.loss, "alpha")), help=fr.loss.interval_label)
+    if target is not None:
+        opt = fr.compute_optimal(target)
+        cards[3].metric(f"N* at C = {plots.short_number(target)}", est_text(opt["params"]), help=fr.interval_label)
+    st.caption(f"Value [low, high]: {fr.interval_label}. {int(fr.used.sum())} of {int((env.run >= 0).sum())} "
+               f"envelope points fitted; {len(items)} run(s) excluded.")
+
+    fig = plots.loss_curves_figure(curves, env, excluded=items,
+                                   title=f"Training curves and their lower envelope ({curves.metric} against compute)")
+    st.plotly_chart(fig, key="curves_chart", theme=None, config=CHART_CONFIG, selection_mode=SELECTION,
+                    on_select=partial(glue.on_curve_select, "curves_chart", source, known))
+    glue.apply_pending_curve_selection("curves_chart", source, known)
+    st.caption("Click a run's last point (or Shift+click, Box/Lasso) to exclude the run; again to include it. The "
+               "envelope is drawn in the colour of the run that sets it (darker = smaller model); hollow where no "
+               "smaller or no larger model reaches that compute (not bracketed).")
+    export.figure_downloads(fig, "loss_curves_envelope", "curves")
+
+    used = fr.used
+    grid = np.geomspace(env.compute[used].min() / 3, max(env.compute[used].max() * 3, target or 0), 120)
+    band = fr.n_opt.band(grid)
+    ids = env.run_ids[used].astype(object)
+    pts = plots.Points(x=env.compute[used], y=env.params[used], run_ids=ids, excluded=np.zeros(used.sum(), bool),
+                       hover=np.array([f"envelope set by {i}" for i in ids], dtype=object))
+    nfig = plots.fit_figure(pts, [plots.CurveSpec(name="power_law", label=f"N* ∝ C^{a.value:.3f}", x=grid, y=band.point,
+                                                  lower=band.lower, upper=band.upper)],
+                            x_title="training compute C (FLOP)", y_title="model size setting the envelope N*",
+                            title="Approach 1: the model size that sets the envelope, and its power law", height=440)
+    nfig.update_yaxes(exponentformat="power")
+    st.plotly_chart(nfig, key="curves_nstar", theme=None, config=CHART_CONFIG)
+    export.figure_downloads(nfig, "curves_n_star", "cnstar")
+
+    with st.expander("Where each run sets the envelope", expanded=False):
+        seg = env.segments()
+        st.dataframe(seg, hide_index=True, width="stretch", key="curves_segments",
+                     column_config={c: st.column_config.NumberColumn(format="%.3g")
+                                    for c in ("params", "compute from", "compute to")})
+    envelope_csv = pd.DataFrame({"compute": env.compute, curves.metric: env.loss, "run_id": env.run_ids,
+                                 "params": env.params, "bracketed": env.bracketed, "fitted": used}).to_csv(index=False)
+    d1, d2, _ = st.columns([1, 1, 4])
+    d1.download_button("Envelope (CSV)", envelope_csv, file_name="envelope.csv", mime="text/csv", on_click="ignore",
+                       key="dl_env_csv", width="stretch")
+    payload = {"curves": source, "tokens_per_step": tokens_per_step, "skip_steps": skip, "smoothing": smooth,
+               "excluded": items, "approach1": fr.to_dict()}
+    d2.download_button("Results (JSON)", json.dumps(analysis._plain(payload), indent=2), file_name="curves.json",
+                       mime="application/json", on_click="ignore", key="dl_curves_json", width="stretch")
+    curve_outliers(curves, source, items)
+
+
+def _e(boot, name: str):
+    from scalecore.bootstrap import Estimate
+
+    lo, hi = boot.confidence_interval[name]
+    return Estimate(boot.fit.params[name], lo, hi, boot.standard_error[name])
+
+
+def curve_outliers(curves, source: str, items: dict) -> None:
+    st.subheader("Excluded runs")
+    if items:
+        st.dataframe(pd.DataFrame({"run_id": list(items), "reason": list(items.values())}), hide_index=True,
+                     width="stretch", key="curve_excluded")
+    glue.curve_runs_table(curves, source, items)
+
+
+run_page(main)
