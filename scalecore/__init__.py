@@ -10,16 +10,28 @@ The public API; everything else is an implementation detail::
 
 from .bootstrap import Band, BootstrapResult, Estimate, bootstrap
 from .budget import chinchilla_optimum, iso_flop_optimum
+from .curves import Curves, CurvesFrontier, Envelope, envelope, frontier, load_curves
 from .data import Runs, load_runs, parse_number
 from .diagnostics import backtest, compare_families, influence, residual_table, suggest_outliers
 from .downstream import ChainedPrediction, DownstreamResult, fit_downstream
 from .errors import DataError, FitError, FitWarning, ScaleCoreError
 from .families import FAMILIES, Family, get_family
 from .fitting import FitResult, fit, predict
+from .isoflop import ApproachComparison, IsoFlopResult, compare_with_approach3, isoflop_profiles
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApproachComparison",
+    "Curves",
+    "CurvesFrontier",
+    "Envelope",
+    "IsoFlopResult",
+    "compare_with_approach3",
+    "envelope",
+    "frontier",
+    "isoflop_profiles",
+    "load_curves",
     "FAMILIES",
     "Band",
     "BootstrapResult",
