@@ -1,6 +1,8 @@
 """Command line: ``python -m scalecore fit|budget|report ...``.
 
-User mistakes (:class:`ScaleCoreError`) print one line on stderr and exit with status 2.
+User mistakes (:class:`ScaleCoreError`) print one line on stderr and exit with status 2. Notes on the
+data (a guessed encoding, units in a header) go to stderr as ``note: ...`` lines after a successful
+command, so ``--json`` output on stdout stays parseable.
 """
 
 from __future__ import annotations
@@ -80,7 +82,13 @@ def _fit_command(args) -> int:
         print(dumps(boot.to_dict()) if args.json else str(boot))
     else:
         print(dumps(result.to_dict()) if args.json else str(result))
+    _print_notes(runs)
     return 0
+
+
+def _print_notes(runs) -> None:
+    for note in getattr(runs, "notes", ()):
+        print(f"note: {' '.join(note.split())}", file=sys.stderr)
 
 
 def _families_command(args) -> int:

@@ -600,10 +600,17 @@ def _read_payload(name: str, src: Any) -> bytes | str:
 
 def _check_size(name: str, size: int) -> None:
     if size > MAX_FILE_BYTES:
-        raise DataError(f"`{name}` is {size / 2**20:,.0f} MB; files above {MAX_FILE_BYTES / 2**20:,.0f} MB are "
+        raise DataError(f"`{name}` is {_size_text(size)}; files above {_size_text(MAX_FILE_BYTES)} are "
                         f"refused (a table of runs, one row per run, is a few kilobytes). If it is a log of "
                         f"loss curves, keep one row per run, e.g. the final evaluation of each run.")
 
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size} bytes"
 
 
 def _decode(data: bytes | str, name: str) -> tuple[str, bytes, str | None]:
@@ -616,8 +623,9 @@ def _decode(data: bytes | str, name: str) -> tuple[str, bytes, str | None]:
     if isinstance(data, str):
         text = data.removeprefix("\ufeff")
         return _lf(text), _lf(text).encode("utf-8"), None
-    encoding = _utf16_without_bom(data)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or encoding:
+    has_bom = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    encoding = None if has_bom else _utf16_without_bom(data)
+    if has_bom or encoding:
         try:
             text = data.decode(encoding or "utf-16").removeprefix("\ufeff")
         except UnicodeDecodeError:
@@ -903,9 +911,11 @@ def _notes(table: _Table) -> list[str]:
                          f"Write them as 7B or 7e9 to use plain counts.")
     step = _step_column(table.frame)
     if step is not None and table.plan.roles["run_id"] is None:
-        sizes = [c for r in SIZE_ROLES if (c := table.plan.roles[r]) is not None and table.present(r)]
-        if sizes and table.frame.duplicated(subset=sizes).any():
-            notes.append(f"`{table.name}`: several rows have the same sizes and a different `{step}`; if each row "
+        sizes = [c for r in ("params", "compute") if (c := table.plan.roles[r]) is not None and table.present(r)]
+        steps_per_size = table.frame.groupby(sizes[0])[step].nunique() if sizes else pd.Series([0])
+        if steps_per_size.max() >= 20:
+            notes.append(f"`{table.name}`: up to {steps_per_size.max():,} rows have the same `{sizes[0]}` and a "
+                         f"different `{step}`; if each row "
                          f"is a training step of a loss curve rather than a finished run, keep one row per run "
                          f"(e.g. the final step) before fitting.")
     return notes
