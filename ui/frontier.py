@@ -93,7 +93,10 @@ def curve_source_label(source_id: str) -> str:
     kind, _, rest = str(source_id).partition(":")
     if kind == "sample":
         return f"{rest}  (sample, synthetic)"
-    return st.session_state.get(_UPLOADS, {}).get(source_id, f"upload {rest}")
+    try:  # from the stored manifest, not session state: the same label in every session (and in tests)
+        return json.loads(blobs.get(rest).decode("utf-8"))["name"] + "  (uploaded)"
+    except (ScaleCoreError, ValueError, KeyError, TypeError, OSError):
+        return f"upload {rest}"
 
 
 def curve_bytes(source_id: str) -> tuple[str, bytes]:

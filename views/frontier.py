@@ -208,6 +208,12 @@ def _on_curve_upload() -> None:
         return
     source_id = glue.store_curve_upload(up.name, up.getvalue())
     st.session_state["f_curves"] = source_id
+    st.session_state["f_tps"] = ""  # a new file: its tokens per step are not the sample's
+
+
+def _on_curve_choice() -> None:
+    source = st.session_state.get("f_curves") or ""
+    st.session_state["f_tps"] = glue.SAMPLE_TOKENS_PER_STEP.get(source.partition(":")[2], "") if source.startswith("sample:") else ""
 
 
 def curves_view() -> None:
@@ -219,7 +225,8 @@ def curves_view() -> None:
     if not options:
         st.info("Upload a long-format CSV of training curves (run id, step or tokens, loss, model size).")
     c1, c2 = st.columns([2, 2])
-    source = c1.selectbox("Curves", options, key="f_curves", format_func=glue.curve_source_label, **URL) if options else None
+    source = (c1.selectbox("Curves", options, key="f_curves", format_func=glue.curve_source_label,
+                           on_change=_on_curve_choice, **URL) if options else None)
     c2.file_uploader("Upload long-format curves (CSV)", type=["csv", "tsv", "txt"], key="f_upload",
                      on_change=_on_curve_upload,
                      help="One row per logged point: run id, step (or tokens seen), loss, and the model size N on "
