@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -96,6 +96,17 @@ class BootstrapResult:
     def bootstrap_distribution(self) -> np.ndarray:
         """(n_ok, p) natural parameters of the resamples that succeeded (SciPy's name)."""
         return self.good
+
+    def at_level(self, confidence_level: float) -> "BootstrapResult":
+        """The same samples read at another confidence level (intervals, bands and bound warnings
+        follow it); no resample is refitted."""
+        _check(self.n_resamples, confidence_level, self.method, self.seed)
+        if confidence_level == self.confidence_level:
+            return self
+        old = set(_bound_warnings(self.family, self.good, self.confidence_level))
+        kept = [w for w in self.warnings if w not in old]
+        warnings = tuple(kept + _bound_warnings(self.family, self.good, confidence_level))
+        return replace(self, confidence_level=float(confidence_level), warnings=warnings)
 
     @property
     def interval_label(self) -> str:
@@ -312,14 +323,7 @@ def bootstrap_problem(
         )
     if B - n_failed < 2:
         raise FitError(f"all but {B - n_failed} of {B} bootstrap resamples failed; the fit is too fragile to bootstrap")
-    lo_b, hi_b = fam.internal_bounds()
-    good = z_best[~failed]
-    level = confidence_level
-    for j, name in enumerate(fam.param_names):
-        col = good[:, j]
-        share = np.mean((col - lo_b[j] <= 1e-6) | (hi_b[j] - col <= 1e-6))
-        if share > (1 - level) / 2:
-            warnings.append(f"the interval of `{name}` runs into its bound: {share:.0%} of resamples put it there")
+    warnings += _bound_warnings(fam, samples[~failed], confidence_level)
     return BootstrapResult(
         fit=fit,
         samples=samples,
@@ -331,6 +335,19 @@ def bootstrap_problem(
         seconds=time.perf_counter() - t0,
         warnings=tuple(warnings),
     )
+
+
+def _bound_warnings(fam, good: np.ndarray, level: float) -> list[str]:
+    """A warning for each parameter whose interval at ``level`` runs into a bound of the family."""
+    lo_b, hi_b = fam.internal_bounds()
+    z = fam.to_internal(good)
+    out = []
+    for j, name in enumerate(fam.param_names):
+        col = z[:, j]
+        share = np.mean((col - lo_b[j] <= 1e-6) | (hi_b[j] - col <= 1e-6))
+        if share > (1 - level) / 2:
+            out.append(f"the interval of `{name}` runs into its bound: {share:.0%} of resamples put it there")
+    return out
 
 
 def bootstrap(

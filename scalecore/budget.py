@@ -73,12 +73,54 @@ def chinchilla_optimum(theta, compute, k: float = FLOPS_PER_TOKEN_PARAM) -> dict
     return {"params": n_opt, "tokens": d_opt, "loss": loss, "a": a, "b": b}
 
 
+def kaplan_optimum(theta, compute, k: float = FLOPS_PER_TOKEN_PARAM) -> dict:
+    """Closed-form compute-optimal allocation of Kaplan et al.'s L(N, D) (eq. 1.5).
+
+    Along ``D = C/(k N)`` the loss is ``[(N_c/N)^p + D_c k N / C]^alpha_D`` with
+    ``p = alpha_N/alpha_D``; the outer power is increasing, so the optimum minimises the bracket:
+    ``N* = (p N_c^p C / (k D_c))^(1/(p+1))``. ``theta`` is (4,) or (..., 4) in the kaplan order
+    (N_c, D_c, alpha_N, alpha_D); ``compute`` broadcasts against the batch.
+    """
+    theta = np.asarray(theta, float)
+    n_c, d_c, alpha_n, alpha_d = (theta[..., i] for i in range(4))
+    c = np.asarray(compute, float)
+    with np.errstate(all="ignore"):
+        p = alpha_n / alpha_d
+        log_n = (np.log(p) + p * np.log(n_c) + np.log(c) - np.log(k * d_c)) / (p + 1.0)
+        n_opt = np.exp(log_n)
+        d_opt = c / (k * n_opt)
+        loss = ((n_c / n_opt) ** p + d_c / d_opt) ** alpha_d
+    return {"params": n_opt, "tokens": d_opt, "loss": loss}
+
+
+#: Two-input laws whose compute-optimal allocation has a closed form.
+CLOSED_FORM_OPTIMA = {"chinchilla": chinchilla_optimum, "kaplan": kaplan_optimum}
+
+
+def compute_optimum(family, theta, compute, k: float = FLOPS_PER_TOKEN_PARAM) -> dict:
+    """Compute-optimal N*, D*, L* of a two-input law: the closed form where there is one, else numerical.
+
+    ``theta`` (p,) or (..., p) and ``compute`` broadcast against each other like
+    :func:`chinchilla_optimum`; every returned array has the broadcast shape. Chinchilla's law
+    also returns its exponents ``a`` and ``b``.
+    """
+    fam = get_family(family)
+    if fam.name in CLOSED_FORM_OPTIMA:
+        return CLOSED_FORM_OPTIMA[fam.name](theta, compute, k)
+    theta = np.asarray(theta, float)
+    c = np.asarray(compute, float)
+    shape = np.broadcast_shapes(theta.shape[:-1], c.shape)
+    rows = np.broadcast_to(theta, shape + theta.shape[-1:]).reshape(-1, theta.shape[-1])
+    out = iso_flop_optimum(fam, rows, np.broadcast_to(c, shape).ravel(), k)
+    return {key: v.reshape(shape) for key, v in out.items()}
+
+
 def iso_flop_optimum(family, theta, compute, k: float = FLOPS_PER_TOKEN_PARAM, n_range=(1e3, 1e16)) -> dict:
     """Numerical compute-optimal allocation for any two-input family.
 
     Minimises the predicted loss along ``D = C/(k N)`` over log N by a coarse grid followed by
     golden-section refinement, for every row of ``theta`` at once. Used for laws without a closed
-    form (Kaplan) and to check the closed form in tests. ``compute`` is a scalar, or one budget
+    form (see :func:`compute_optimum`) and to check the closed forms in tests. ``compute`` is a scalar, or one budget
     per row of ``theta``.
     """
     fam = get_family(family)
@@ -562,10 +604,8 @@ def _positive(name: str, value, what: str = "") -> float:
 
 def _optimum_rows(law: Law, compute, k: float) -> dict[str, np.ndarray]:
     """Compute-optimal params, tokens, loss for every row of the law at ``compute`` (scalar or (M,))."""
-    if law.family.name == "chinchilla":
-        out = chinchilla_optimum(law.thetas, compute, k)
-        return {key: np.broadcast_to(out[key], (len(law.thetas),)).astype(float) for key in ("params", "tokens", "loss")}
-    return iso_flop_optimum(law.family, law.thetas, compute, k)
+    out = compute_optimum(law.family, law.thetas, compute, k)
+    return {key: np.broadcast_to(out[key], (len(law.thetas),)).astype(float) for key in ("params", "tokens", "loss")}
 
 
 def _chinchilla_frontier(thetas: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -60,7 +60,30 @@ def test_compute_optimal_estimates(chin):
     assert opt["params"].value * opt["tokens"].value * 6 == pytest.approx(1e22, rel=1e-9)
 
 
-def test_kaplan_compute_optimal_uses_the_numeric_optimum():
+def test_another_level_reads_the_same_samples(chin):
+    runs, boot = chin
+    direct = bootstrap(runs, "chinchilla", n_resamples=300, seed=3, confidence_level=0.8)
+    moved = boot.at_level(0.8)
+    np.testing.assert_array_equal(moved.samples, direct.samples)
+    assert moved.confidence_interval == direct.confidence_interval
+    assert moved.warnings == direct.warnings and moved.interval_label == direct.interval_label
+    assert moved.confidence_interval["alpha"][1] < boot.confidence_interval["alpha"][1]
+    assert boot.at_level(0.95) is boot
+    with pytest.raises(FitError, match="`confidence_level` must be between 0 and 1"):
+        boot.at_level(1.5)
+
+
+def test_bound_warnings_follow_the_level():
+    # a saturating law fitted to a pure power law: E sits at its lower bound 0 in most resamples
+    runs = synthetic_runs("power_law", seed=2)
+    boot = bootstrap(runs, "offset_power_law", n_resamples=200, seed=0)
+    shares = [w for w in boot.warnings if "runs into its bound" in w]
+    assert shares and "`E`" in shares[0]
+    assert boot.at_level(0.5).warnings == bootstrap(runs, "offset_power_law", n_resamples=200, seed=0,
+                                                     confidence_level=0.5).warnings
+
+
+def test_kaplan_compute_optimal_uses_the_closed_form():
     runs = synthetic_runs("kaplan", seed=1)
     boot = bootstrap(runs, "kaplan", n_resamples=50, seed=0)
     opt = boot.compute_optimal(1e21)

@@ -25,6 +25,35 @@ def test_closed_form_matches_numerical_minimum(compute):
     assert numeric["loss"][0] == pytest.approx(closed["loss"], rel=1e-12)
 
 
+# Kaplan et al. 2020, eq. 1.5 constants (N_c = 6.4e13, D_c = 1.8e13, alpha_N = 0.076, alpha_D = 0.095)
+KAPLAN = get_family("kaplan").theta_from({"N_c": 6.4e13, "D_c": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.095})
+
+
+@pytest.mark.parametrize("compute", [1e19, 5.76e23, 1e26])
+def test_kaplan_closed_form_matches_numerical_minimum(compute):
+    closed = budget.kaplan_optimum(KAPLAN, compute)
+    numeric = iso_flop_optimum("kaplan", KAPLAN, compute, n_range=(1e-3, 1e20))
+    assert numeric["params"][0] == pytest.approx(closed["params"], rel=1e-6)
+    assert numeric["tokens"][0] == pytest.approx(closed["tokens"], rel=1e-6)
+    assert numeric["loss"][0] == pytest.approx(closed["loss"], rel=1e-12)
+    # and the loss is the family's own prediction at (N*, D*)
+    from scalecore import predict
+    assert closed["loss"] == pytest.approx(predict("kaplan", KAPLAN, params=closed["params"], tokens=closed["tokens"]),
+                                           rel=1e-12)
+
+
+def test_compute_optimum_broadcasts_like_the_closed_forms():
+    thetas = np.vstack([KAPLAN, KAPLAN * [1, 1, 1.1, 1]])
+    budgets = np.array([1e20, 1e22, 1e24])
+    out = budget.compute_optimum("kaplan", thetas[:, None, :], budgets[None, :])
+    assert out["params"].shape == (2, 3)
+    for i in range(2):
+        for j, c in enumerate(budgets):
+            one = iso_flop_optimum("kaplan", thetas[i], c, n_range=(1e-3, 1e20))
+            assert out["params"][i, j] == pytest.approx(one["params"][0], rel=1e-6)
+    assert budget.compute_optimum("chinchilla", THETA, 1e24)["a"] == pytest.approx(chinchilla_optimum(THETA, 1e24)["a"])
+
+
 def test_exponents_and_epoch_numbers():
     out = chinchilla_optimum(THETA, 1e24)
     a = EPOCH["beta"] / (EPOCH["alpha"] + EPOCH["beta"])

@@ -171,22 +171,11 @@ def _quantiles(boot: BootstrapResult, samples: np.ndarray) -> tuple[np.ndarray, 
 
 def frontier(boot: BootstrapResult, compute: np.ndarray, k: float = 6.0) -> tuple[dict, dict]:
     """Compute-optimal N*, D*, L* on a grid of budgets: for the best fit (m,) and each sample (B, m)."""
-    fam = boot.family
     compute = np.asarray(compute, float)
-    if fam.name == "chinchilla":
-        point = budget.chinchilla_optimum(boot.fit.theta, compute, k)
-        dist = budget.chinchilla_optimum(boot.good[:, None, :], compute[None, :], k)
-        keys = ("params", "tokens", "loss")
-        return {k_: np.asarray(point[k_], float) for k_ in keys}, {k_: np.asarray(dist[k_], float) for k_ in keys}
-    point = {k_: np.empty(len(compute)) for k_ in ("params", "tokens", "loss")}
-    dist = {k_: np.empty((len(boot.good), len(compute))) for k_ in ("params", "tokens", "loss")}
-    for j, c in enumerate(compute):
-        p = budget.iso_flop_optimum(fam, boot.fit.theta, c, k)
-        d = budget.iso_flop_optimum(fam, boot.good, c, k)
-        for key in point:
-            point[key][j] = p[key][0]
-            dist[key][:, j] = d[key]
-    return point, dist
+    point = budget.compute_optimum(boot.family, boot.fit.theta, compute, k)
+    dist = budget.compute_optimum(boot.family, boot.good[:, None, :], compute[None, :], k)
+    keys = ("params", "tokens", "loss")
+    return {k_: np.asarray(point[k_], float) for k_ in keys}, {k_: np.asarray(dist[k_], float) for k_ in keys}
 
 
 def frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
@@ -236,10 +225,7 @@ def _chinchilla_frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarra
 def _budgets_covering(boot: BootstrapResult, axis: str, lo: float, hi: float, m: int, k: float) -> np.ndarray:
     """Budgets whose best-fit optimum N* (or D*) spans [lo, hi], widened so that samples do too."""
     probe = np.geomspace(1e6, 1e40, 69)
-    if boot.family.name == "chinchilla":
-        xs = budget.chinchilla_optimum(boot.fit.theta, probe, k)[axis]
-    else:
-        xs = np.array([budget.iso_flop_optimum(boot.family, boot.fit.theta, c, k)[axis][0] for c in probe])
+    xs = budget.compute_optimum(boot.family, boot.fit.theta, probe, k)[axis]
     ok = np.isfinite(xs) & (xs > 0)
     if ok.sum() < 2:
         return np.geomspace(1e15, 1e30, m)
@@ -331,10 +317,7 @@ def estimate_text(est: Estimate) -> str:
 
 def optimum_at(boot: BootstrapResult, compute: float, k: float = 6.0) -> dict:
     """The best fit's compute-optimal N*, D* and L* at one budget (floats)."""
-    if boot.family.name == "chinchilla":
-        r = budget.chinchilla_optimum(boot.fit.theta, compute, k)
-    else:
-        r = budget.iso_flop_optimum(boot.family, boot.fit.theta, compute, k)
+    r = budget.compute_optimum(boot.family, boot.fit.theta, compute, k)
     return {key: float(np.ravel(r[key])[0]) for key in ("params", "tokens", "loss")}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -63,7 +63,21 @@ def _settings(items: tuple) -> analysis.Settings:
 
 @st.cache_resource(max_entries=512, show_spinner=False)
 def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple) -> Outcome:
-    """The fit and bootstrap of one family (``axis`` is None for two-input families)."""
+    """The fit and bootstrap of one family (``axis`` is None for two-input families).
+
+    The resamples do not depend on the confidence level, so they are fitted once for every level
+    (:func:`_resampled`) and read at this one."""
+    chosen = _settings(settings)
+    outcome = _resampled(data_key, _runs, family, axis, metric, exclude,
+                         tuple(sorted(replace(chosen, confidence_level=0.95).as_dict().items())))
+    if not outcome.ok:
+        return outcome
+    return _guard(outcome.value.at_level, chosen.confidence_level)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _resampled(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple,
+               settings: tuple) -> Outcome:
     return _guard(analysis.fit_family, _runs, family, axis, metric, exclude, _settings(settings))
 
 
@@ -113,7 +127,7 @@ def _contour(boot, runs, k):
     if len(budgets) > 8:
         budgets = np.linspace(budgets.min(), budgets.max(), 8).round(1)
     cs = np.geomspace(k * n_lo * d_lo * 4, k * n_hi * d_hi / 4, 60)
-    point, _ = analysis.frontier(boot, cs, k) if boot.family.name == "chinchilla" else _frontier_point(boot, cs, k)
+    point = _frontier_point(boot, cs, k)
     inside = (point["params"] >= n_lo) & (point["params"] <= n_hi) & (point["tokens"] >= d_lo) & (point["tokens"] <= d_hi)
     return ContourSpec(name=boot.family.name, n_grid=n_grid, d_grid=d_grid, loss=np.asarray(loss, float),
                        iso_flops=tuple(float(10 ** b) for b in budgets),
@@ -124,8 +138,8 @@ def _contour(boot, runs, k):
 def _frontier_point(boot, cs, k):
     from scalecore import budget
 
-    rows = [budget.iso_flop_optimum(boot.family, boot.fit.theta, c, k) for c in cs]
-    return {key: np.array([r[key][0] for r in rows]) for key in ("params", "tokens", "loss")}, None
+    r = budget.compute_optimum(boot.family, boot.fit.theta, np.asarray(cs, float), k)
+    return {key: np.asarray(r[key], float) for key in ("params", "tokens", "loss")}
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
