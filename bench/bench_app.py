@@ -129,6 +129,9 @@ def main(argv=None) -> None:
             browser.close()
         finally:
             stop_server(proc)
+            runs = [line.rsplit("page ran in", 1)[1].strip() for log in Path(home).glob("streamlit-*.log")
+                    for line in log.read_text().splitlines() if "page ran in" in line]
+            print(f"server  script run times, in order: {', '.join(runs)}", flush=True)
 
 
 if __name__ == "__main__":
