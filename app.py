@@ -24,13 +24,14 @@ if not _log.handlers:  # once per process: timings and unexpected errors go to t
     _log.addHandler(_handler)
     _log.setLevel(logging.INFO)
 
+# Material icons ship with Streamlit's own font; emoji would need a colour-emoji font on the machine.
 PAGES = [
-    st.Page("views/explore.py", title="Explore", icon="🔭", default=True),
-    st.Page("views/budget.py", title="Budget", icon="💰"),
-    st.Page("views/compare.py", title="Compare", icon="⚖️"),
-    st.Page("views/downstream.py", title="Downstream", icon="🎯"),
-    st.Page("views/frontier.py", title="IsoFLOP & curves", icon="📉"),
-    st.Page("views/review.py", title="Review", icon="🗂️"),
+    st.Page("views/explore.py", title="Explore", icon=":material/query_stats:", default=True),
+    st.Page("views/budget.py", title="Budget", icon=":material/savings:"),
+    st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("views/downstream.py", title="Downstream", icon=":material/target:"),
+    st.Page("views/frontier.py", title="IsoFLOP & curves", icon=":material/stacked_line_chart:"),
+    st.Page("views/review.py", title="Review", icon=":material/folder_shared:"),
 ]
 
 page = st.navigation(PAGES)
