@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import plots
-from scalecore.formatting import format_estimate
+from scalecore.formatting import format_estimate, format_interval
 from scalecore.isoflop import compare_with_approach3
 from ui import analysis, data_source, export, outliers, run_page, state
 from ui import frontier as glue
@@ -33,6 +33,16 @@ def est_text(e) -> str:
     if not all(math.isfinite(v) for v in (e.value, e.low, e.high)):
         return plots.short_number(e.value)
     return format_estimate(e.value, e.low, e.high)
+
+
+def card(col, label: str, est, level: float, help: str) -> None:
+    """A metric card: the value rounded to its interval (PDG rule), the interval in a caption under it."""
+    if not all(math.isfinite(v) for v in (est.value, est.low, est.high)):
+        col.metric(label, plots.short_number(est.value), help=help)
+        return
+    v, lo, hi = format_interval(est.value, est.low, est.high)
+    col.metric(label, v, help=help)
+    col.caption(f"{level:.0%} interval [{lo}, {hi}]")
 
 
 def bootstrap_settings(container, methods: tuple[str, ...] | None = None):
@@ -114,13 +124,14 @@ def isoflop_view() -> None:
         st.warning(w, icon="⚠️")
     est = res.estimates
     cards = st.columns(4)
-    cards[0].metric("a in N* ∝ C^a (Approach 2)", est_text(est["a"]), help=res.interval_label)
-    cards[1].metric("b in D* ∝ C^b", est_text(est["b"]), help=res.interval_label)
+    lvl = res.confidence_level
+    card(cards[0], "a in N* ∝ C^a (Approach 2)", est["a"], lvl, res.interval_label)
+    card(cards[1], "b in D* ∝ C^b", est["b"], lvl, res.interval_label)
     comparison = None
     if target is not None:
         opt = res.compute_optimal(target)
-        cards[2].metric(f"N* at C = {plots.short_number(target)}", est_text(opt["params"]), help=res.interval_label)
-        cards[3].metric(f"D* at C = {plots.short_number(target)}", est_text(opt["tokens"]), help=res.interval_label)
+        card(cards[2], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, res.interval_label)
+        card(cards[3], f"D* at C = {plots.short_number(target)}", opt["tokens"], lvl, res.interval_label)
     st.caption(f"Value [low, high]: {res.interval_label}. {len(res.used)} of {len(res.profiles)} budgets in the "
                f"frontier fit; {len(items)} run(s) excluded. D* = C / ({res.k:g}·N*).")
 
@@ -278,13 +289,14 @@ def curves_view() -> None:
         st.warning(w, icon="⚠️")
     a = fr.a
     cards = st.columns(4)
-    cards[0].metric("a in N* ∝ C^a (Approach 1)", est_text(a), help=fr.interval_label)
+    lvl = fr.n_opt.confidence_level
+    card(cards[0], "a in N* ∝ C^a (Approach 1)", a, lvl, fr.interval_label)
     if fr.loss is not None:
-        cards[1].metric("loss floor E of the envelope", est_text(_e(fr.loss, "E")), help=fr.loss.interval_label)
-        cards[2].metric("envelope exponent (L* − E ∝ C^−α)", est_text(_e(fr.loss, "alpha")), help=fr.loss.interval_label)
+        card(cards[1], "loss floor E of the envelope", _e(fr.loss, "E"), lvl, fr.loss.interval_label)
+        card(cards[2], "envelope exponent (L* − E ∝ C^−α)", _e(fr.loss, "alpha"), lvl, fr.loss.interval_label)
     if target is not None:
         opt = fr.compute_optimal(target)
-        cards[3].metric(f"N* at C = {plots.short_number(target)}", est_text(opt["params"]), help=fr.interval_label)
+        card(cards[3], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, fr.interval_label)
     st.caption(f"Value [low, high]: {fr.interval_label}. {int(fr.used.sum())} of {int((env.run >= 0).sum())} "
                f"envelope points fitted; {len(items)} run(s) excluded.")
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from scalecore import bootstrap, load_runs
 from scalecore.curves import frontier, load_curves
-from scalecore.formatting import format_estimate
+from scalecore.formatting import format_estimate, format_interval
 from scalecore.isoflop import compare_with_approach3, isoflop_profiles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +54,14 @@ def text(est) -> str:
     return format_estimate(est.value, est.low, est.high)
 
 
+def shows(at, label: str, est, level: float = 0.95) -> bool:
+    """The card called ``label`` shows ``est`` as a user reads it: the value rounded to its interval,
+    and the interval in the caption under it."""
+    v, lo, hi = format_interval(est.value, est.low, est.high)
+    captions = [c.value for c in at.caption]
+    return cards(at).get(label) == v and f"{level:.0%} interval [{lo}, {hi}]" in captions
+
+
 def figure(at, title_start: str) -> dict:
     for el in at.get("plotly_chart"):
         fig = json.loads(el.proto.spec)
@@ -80,8 +88,8 @@ def test_profiles_and_exponent_are_scalecores():
     at = open_page()
     assert at.title[0].value == "IsoFLOP & curves"
     res = isoflop_profiles(load_runs(CHINCHILLA), n_resamples=1000, seed=0)
-    assert cards(at)["a in N* ∝ C^a (Approach 2)"] == text(res.estimates["a"])
-    assert cards(at)["N* at C = 1e24"] == text(res.compute_optimal(1e24)["params"])
+    assert shows(at, "a in N* ∝ C^a (Approach 2)", res.estimates["a"])
+    assert shows(at, "N* at C = 1e24", res.compute_optimal(1e24)["params"])
     fig = figure(at, "IsoFLOP profiles")
     assert fig["layout"]["xaxis"]["type"] == "log" and fig["layout"]["yaxis"]["type"] == "log"
     shown = {c[0] for t in fig["data"] if t.get("customdata") and t.get("mode") == "markers"
@@ -113,7 +121,7 @@ def test_a_plot_selection_excludes_runs_with_a_reason_and_refits():
     no_errors(at)
     assert sorted(url_values(at, "exclude")) == sorted(f"{r}|selected on the plot" for r in picked)
     res = isoflop_profiles(load_runs(CHINCHILLA), n_resamples=1000, seed=0, exclude=picked)
-    assert cards(at)["a in N* ∝ C^a (Approach 2)"] == text(res.estimates["a"])
+    assert shows(at, "a in N* ∝ C^a (Approach 2)", res.estimates["a"])
     excluded = next(t for t in figure(at, "IsoFLOP profiles")["data"] if str(t.get("name", "")).startswith("excluded"))
     assert sorted(c[0] for c in excluded["customdata"]) == sorted(picked)
 
@@ -122,8 +130,8 @@ def test_settings_and_exclusions_come_back_from_the_link():
     at = open_page(exclude=["iso1e19-n17|diverged"], f_robust="false", f_n="200", f_method="budgets", f_target="1e23")
     res = isoflop_profiles(load_runs(CHINCHILLA), n_resamples=200, seed=0, robust=False, method="budgets",
                            exclude=["iso1e19-n17"])
-    assert cards(at)["a in N* ∝ C^a (Approach 2)"] == text(res.estimates["a"])
-    assert cards(at)["N* at C = 1e23"] == text(res.compute_optimal(1e23)["params"])
+    assert shows(at, "a in N* ∝ C^a (Approach 2)", res.estimates["a"])
+    assert shows(at, "N* at C = 1e23", res.compute_optimal(1e23)["params"])
     listed = [df.value for df in at.dataframe if list(df.value.columns) == ["run_id", "reason"]]
     assert listed and listed[0].to_dict("records") == [{"run_id": "iso1e19-n17", "reason": "diverged"}]
 
@@ -140,8 +148,8 @@ def test_curves_view_shows_scalecores_frontier():
     at = open_page(**CURVES_VIEW)
     curves = load_curves(CURVES, tokens_per_step=524288)
     fr = frontier(curves, n_resamples=1000, seed=0)
-    assert cards(at)["a in N* ∝ C^a (Approach 1)"] == text(fr.a)
-    assert cards(at)["N* at C = 1e22"] == text(fr.compute_optimal(1e22)["params"])
+    assert shows(at, "a in N* ∝ C^a (Approach 1)", fr.a)
+    assert shows(at, "N* at C = 1e22", fr.compute_optimal(1e22)["params"])
     fig = figure(at, "Training curves and their lower envelope")
     finals = next(t for t in fig["data"] if str(t.get("name", "")).startswith("runs (12)"))
     assert sorted(c[0] for c in finals["customdata"]) == sorted(curves.run_ids)
@@ -151,16 +159,16 @@ def test_warm_up_and_smoothing_from_the_link_and_a_selected_run_is_excluded():
     at = open_page(f_view="Loss curves", f_skip="500", f_smooth="5", f_n="200")
     curves = load_curves(CURVES, tokens_per_step=524288)
     fr = frontier(curves, skip_steps=500, smoothing=5, n_resamples=200, seed=0)
-    assert cards(at)["a in N* ∝ C^a (Approach 1)"] == text(fr.a)
+    assert shows(at, "a in N* ∝ C^a (Approach 1)", fr.a)
     select(at, "curves_chart", ["curve-05"])
     no_errors(at)
     assert url_values(at, "cexclude") == ["curve-05|selected on the plot"]
     fr2 = frontier(curves, skip_steps=500, smoothing=5, n_resamples=200, seed=0, exclude=["curve-05"])
-    assert cards(at)["a in N* ∝ C^a (Approach 1)"] == text(fr2.a)
+    assert shows(at, "a in N* ∝ C^a (Approach 1)", fr2.a)
     assert "curve-05" not in set(fr2.envelope.run_ids)
     # the link reproduces it
     again = open_page(f_view="Loss curves", f_skip="500", f_smooth="5", f_n="200", cexclude=["curve-05|bad node"])
-    assert cards(again)["a in N* ∝ C^a (Approach 1)"] == text(fr2.a)
+    assert shows(again, "a in N* ∝ C^a (Approach 1)", fr2.a)
     listed = [df.value for df in again.dataframe if list(df.value.columns) == ["run_id", "reason"]]
     assert listed and listed[0].to_dict("records") == [{"run_id": "curve-05", "reason": "bad node"}]
 
@@ -174,4 +182,4 @@ def test_an_uploaded_file_without_tokens_per_step_says_what_to_give():
     at.text_input(key="f_tps").set_value("0.5M").run()
     no_errors(at)
     fr = frontier(load_curves(CURVES, tokens_per_step=5e5), n_resamples=1000, seed=0)
-    assert cards(at)["a in N* ∝ C^a (Approach 1)"] == text(fr.a)
+    assert shows(at, "a in N* ∝ C^a (Approach 1)", fr.a)
