@@ -135,7 +135,8 @@ class IsoFlopResult:
         values = np.asarray(values, float)
         good = values[np.isfinite(values)]
         lo, hi = self._quantiles(good)
-        se = float(np.std(good, ddof=1)) if good.size >= 2 else math.nan
+        with np.errstate(all="ignore"):  # k_N of a wild resample can overflow a square: se is then inf
+            se = float(np.std(good, ddof=1)) if good.size >= 2 else math.nan
         return Estimate(float(point), lo, hi, se)
 
     @property

@@ -29,6 +29,12 @@ SELECTION = ("points", "box", "lasso")
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 
 
+def keep_valid(key: str, options: list, fallback) -> None:
+    """A bound widget keeps its value only while it is one of the options (after a dataset change)."""
+    if key in st.session_state and st.session_state[key] not in options:
+        st.session_state[key] = fallback
+
+
 def est_text(e) -> str:
     if not all(math.isfinite(v) for v in (e.value, e.low, e.high)):
         return plots.short_number(e.value)
@@ -84,10 +90,13 @@ def isoflop_view() -> None:
         return
     runs = ds.runs
     c1, c2, c3, c4 = st.columns([1.3, 1.6, 1.4, 1.4])
-    metric = c1.selectbox("Metric", runs.metrics, key="f_metric", **URL)
     choices = glue.budget_choices(runs)
-    budgets = c2.selectbox("Budgets", choices, key="f_budgets", format_func=lambda b: "equal compute C (auto)" if b == "auto" else f"column `{b}`",
-                           help="Runs with the same compute (within 5%) form a budget, or the values of a column.", **URL)
+    keep_valid("f_metric", list(runs.metrics), runs.default_metric)
+    keep_valid("f_budgets", choices, "auto")
+    metric = c1.selectbox("Metric", runs.metrics, key="f_metric", **URL)
+    budgets = c2.selectbox("Budgets from", choices, key="f_budgets",
+                           help="auto: runs with the same compute C (within 5%) form a budget; or pick a column whose "
+                                "values name each run's budget.", **URL)
     target_text = c3.text_input("N* and D* at compute C =", value="1e24", key="f_target",
                                 placeholder="e.g. 1e24", **URL)
     target, problem = analysis.parse_target(target_text)
@@ -236,8 +245,11 @@ def curves_view() -> None:
     if not options:
         st.info("Upload a long-format CSV of training curves (run id, step or tokens, loss, model size).")
     c1, c2 = st.columns([2, 2])
-    source = (c1.selectbox("Curves", options, key="f_curves", format_func=glue.curve_source_label,
-                           on_change=_on_curve_choice, **URL) if options else None)
+    # options are the ids themselves (sample:<file>, upload:<key>): a bound widget puts what it shows in the link
+    source = (c1.selectbox("Curves", options, key="f_curves", on_change=_on_curve_choice, **URL)
+              if options else None)
+    if source:
+        c1.caption(glue.curve_source_label(source))
     c2.file_uploader("Upload long-format curves (CSV)", type=["csv", "tsv", "txt"], key="f_upload",
                      on_change=_on_curve_upload,
                      help="One row per logged point: run id, step (or tokens seen), loss, and the model size N on "
