@@ -183,3 +183,17 @@ def test_an_uploaded_file_without_tokens_per_step_says_what_to_give():
     no_errors(at)
     fr = frontier(load_curves(CURVES, tokens_per_step=5e5), n_resamples=1000, seed=0)
     assert shows(at, "a in N* ∝ C^a (Approach 1)", fr.a)
+
+
+def test_an_uploaded_curves_file_survives_in_the_link():
+    at = open_page(**CURVES_VIEW)
+    at.file_uploader(key="f_upload").set_value(("runs.csv", CURVES.read_bytes(), "text/csv")).run()
+    at.text_input(key="f_tps").set_value("524288").run()
+    no_errors(at)
+    source = at.selectbox(key="f_curves").value
+    assert source.startswith("upload:")
+    again = open_page(f_view="Loss curves", f_curves=source, f_tps="524288")
+    assert again.selectbox(key="f_curves").value == source
+    fr = frontier(load_curves(CURVES, tokens_per_step=524288), n_resamples=1000, seed=0)
+    assert shows(again, "a in N* ∝ C^a (Approach 1)", fr.a)
+    assert any(c.value == "runs.csv  (uploaded)" for c in again.caption)
