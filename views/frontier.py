@@ -77,7 +77,7 @@ def main() -> None:
         curves_view()
     else:
         isoflop_view()
-    st.page_link("views/explore.py", label="Explore: fit laws to the same runs (Approach 3 and more)", icon="🔭")
+    st.page_link("views/explore.py", label="Explore: fit laws to the same runs (Approach 3 and more)", icon=":material/query_stats:")
 
 
 # ------------------------------------------------------------------------------ Approach 2
@@ -173,7 +173,7 @@ def isoflop_view() -> None:
             st.warning(f"Approach 2 and Approach 3 disagree: a₂ − a₃ = {est_text(d)}, and at C = "
                        f"{plots.short_number(max(comparison.n_opt))} Approach 2's N* is {est_text(ratio)} times "
                        "Approach 3's. Approach 2 is biased when sweeps are off-centre (the true profile is not a "
-                       "parabola in log N); Approach 3 uses every run through one law.", icon="⚖️")
+                       "parabola in log N); Approach 3 uses every run through one law.", icon=":material/balance:")
         st.caption(comparison.interval_label + ".")
 
     st.subheader("Budgets")
