@@ -331,8 +331,8 @@ def curves_view() -> None:
     nfig = plots.fit_figure(pts, [plots.CurveSpec(name="power_law", label=f"N* ∝ C^{a.value:.3f}", x=grid, y=band.point,
                                                   lower=band.lower, upper=band.upper)],
                             x_title="training compute C (FLOP)", y_title="model size setting the envelope N*",
-                            title="Approach 1: the model size that sets the envelope, and its power law", height=440)
-    nfig.update_yaxes(exponentformat="power")
+                            title="Approach 1: the model size that sets the envelope, and its power law", height=440,
+                            yaxis=dict(exponentformat="power"))
     st.plotly_chart(nfig, key="curves_nstar", theme=None, config=CHART_CONFIG)
     export.figure_downloads(nfig, "curves_n_star", "cnstar")
 
