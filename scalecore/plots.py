@@ -365,6 +365,7 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
         name=f"{label} fit", showlegend=False,
     ))
     lx = np.log10(spec.n_grid)
+    annotations = []
     for c in spec.iso_flops:
         ly = np.log10(c / (spec.k * spec.n_grid))
         keep = (ly >= np.log10(spec.d_grid).min()) & (ly <= np.log10(spec.d_grid).max())
@@ -375,8 +376,8 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
             name="iso-FLOP lines", legendgroup="iso", showlegend=bool(c == spec.iso_flops[0]),
             hovertemplate=f"C = {short_number(c)} FLOP<extra></extra>",
         ))
-        fig.add_annotation(x=lx[keep][0], y=ly[keep][0], text=f"{short_number(c)}", showarrow=False, xanchor="left",
-                           yanchor="top", font=dict(size=10, color="white"))
+        annotations.append(dict(x=lx[keep][0], y=ly[keep][0], text=f"{short_number(c)}", showarrow=False,
+                                xanchor="left", yanchor="top", font=dict(size=10, color="white")))
     if spec.frontier_n is not None and spec.frontier_d is not None:
         fig.add_trace(go.Scatter(
             x=np.log10(spec.frontier_n), y=np.log10(spec.frontier_d), mode="lines", name="compute-optimal frontier",
@@ -395,7 +396,7 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
         ))
     return _assembled(fig, dict(
-        font=FONT, height=height,
+        font=FONT, height=height, annotations=annotations,
         title=dict(text=title or f"{label}: fitted {spec.metric} over model size and tokens", x=0.0, font=dict(size=16)),
         margin=dict(l=70, r=20, t=60, b=60),
         legend=dict(orientation="h", x=0.0, y=-0.14, xanchor="left", yanchor="top"),
