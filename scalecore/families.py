@@ -38,6 +38,13 @@ ONE_INPUT_AXES = ("params", "tokens", "compute")
 #: ``log E >= LOG_FLOOR``): a coefficient this small is reported as "at its lower bound 0".
 LOG_FLOOR = -50.0
 
+#: Upper bound for the logarithm of a coefficient with no upper limit (``log N_c <= LOG_CEIL``, so
+#: ``N_c <= 1e300``). Some directions are flat for the data: Kaplan's ``N_c`` with ``alpha_N`` at its
+#: lower bound, a broken power law's break ``x_b`` far outside the data. Unbounded, the solver drifts
+#: along them until ``exp`` overflows and the fit returns ``inf``; bounded, the fit stays finite and
+#: says that the parameter is at its bound (the data do not determine it).
+LOG_CEIL = float(np.log(1e300))
+
 
 @dataclass(frozen=True)
 class Family:
@@ -85,7 +92,7 @@ class Family:
         is_log = self._is_log
         with np.errstate(divide="ignore"):
             lo = np.where(is_log, np.maximum(np.log(np.maximum(lo, 0.0)), LOG_FLOOR), lo)
-            hi = np.where(is_log, np.log(hi), hi)
+            hi = np.where(is_log, np.minimum(np.log(hi), LOG_CEIL), hi)
         return lo, hi
 
     def params_dict(self, theta) -> dict[str, float]:

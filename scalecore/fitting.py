@@ -498,9 +498,11 @@ def _result(problem: Problem, z: np.ndarray, converged: bool, optima: np.ndarray
     n, k = problem.n, fam.n_params
     rss = float(np.sum(resid**2))
     rmse = math.sqrt(rss / n)
-    yhat = np.exp(f[0]) if fam.space == "log" else f[0]
-    with np.errstate(all="ignore"):
-        log_resid = np.log(yhat) - np.log(problem.y_values)
+    if fam.space == "log":  # the residuals are already log(y_hat) - log(y): no exp to overflow
+        log_resid = resid
+    else:
+        with np.errstate(all="ignore"):
+            log_resid = np.log(f[0]) - np.log(problem.y_values)
     rmse_log = float(np.sqrt(np.mean(log_resid**2))) if np.all(np.isfinite(log_resid)) else float("nan")
     # Gaussian information criteria of the residuals in the fitting space.
     ll_term = n * math.log(max(rss / n, 1e-300))
@@ -535,7 +537,9 @@ def _result(problem: Problem, z: np.ndarray, converged: bool, optima: np.ndarray
 
 def _at_bound(fam: Family, z: np.ndarray) -> tuple[str, ...]:
     lo, hi = fam.internal_bounds()
-    width = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
+    # the width of a declared finite range scales the tolerance; a coefficient's LOG_FLOOR/LOG_CEIL do not
+    declared = np.array([b[1] - b[0] for b in fam.bounds], dtype=float)
+    width = np.where(np.isfinite(declared), hi - lo, 1.0)
     tol = 1e-6 * np.maximum(width, 1.0)
     near = (z - lo <= tol) | (hi - z <= tol)
     return tuple(n for n, b in zip(fam.param_names, near) if b)
@@ -543,9 +547,10 @@ def _at_bound(fam: Family, z: np.ndarray) -> tuple[str, ...]:
 
 def _bound_text(fam: Family, name: str, z: np.ndarray) -> str:
     i = fam.param_names.index(name)
-    lo, hi = fam.bounds[i]
-    value = fam.to_natural(z)[i]
-    return f"{lo:g}" if abs(value - lo) <= abs(value - hi) else f"{hi:g}"
+    lo, hi = fam.internal_bounds()
+    if abs(z[i] - lo[i]) <= abs(z[i] - hi[i]):
+        return f"{fam.bounds[i][0]:g}"  # a coefficient at LOG_FLOOR is reported as at its bound 0
+    return f"{float(fam.to_natural(hi)[i]):g}"  # 1e+300 for a coefficient at LOG_CEIL
 
 
 def fit(runs, family, x=None, y=None, exclude: Sequence[str] = (), loss: str = "huber", delta: float = 1e-3) -> FitResult:
