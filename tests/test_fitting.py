@@ -173,3 +173,23 @@ def test_falling_logistic_is_fitted_with_a_positive_slope():
     result = fit(runs_of(df), "logistic", x="params")
     assert result.params["slope"] == pytest.approx(3.0, rel=0.05)
     assert result.params["y0"] == pytest.approx(0.8, abs=0.01) and result.params["y1"] == pytest.approx(0.1, abs=0.01)
+
+
+def test_small_nnls_matches_scipy_on_random_and_degenerate_problems():
+    """The starting-value solver (exact, by supports) reaches scipy's NNLS residual, and is >= 0."""
+    from scipy.optimize import nnls
+
+    from scalecore.families import nnls_small
+
+    rng = np.random.default_rng(3)
+    G = rng.normal(size=(200, 30, 3))
+    G[:20, :, 2] = G[:20, :, 0]  # collinear columns
+    G[20:30, :, 1] = 0.0  # an empty column
+    t = rng.normal(size=(200, 30))
+    c = nnls_small(G, t)
+    assert np.all(c >= 0)
+    for i in range(200):
+        ref, rnorm = nnls(G[i], t[i])
+        assert np.linalg.norm(G[i] @ c[i] - t[i]) <= rnorm * (1 + 1e-10) + 1e-12
+    free = nnls_small(G[30:], t[30:], nonneg=False)
+    np.testing.assert_allclose(free, [np.linalg.lstsq(g, y, rcond=None)[0] for g, y in zip(G[30:], t[30:])], rtol=1e-8, atol=1e-10)
