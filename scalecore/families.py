@@ -82,8 +82,14 @@ class Family:
         return np.where(self._is_log, np.maximum(z, LOG_FLOOR), z)
 
     def to_natural(self, z) -> np.ndarray:
+        """Internal (..., p) -> natural parameters: ``exp`` of the ``log_params``, the others as they are.
+
+        Only the log entries go through ``exp``: a linear parameter above 709 (a logistic's ``y0``
+        for a metric in the thousands) would otherwise overflow in the branch ``np.where`` discards
+        and leak a RuntimeWarning out of a fit that is fine."""
         z = np.asarray(z, dtype=float)
-        return np.where(self._is_log, np.exp(z), z)
+        is_log = self._is_log
+        return np.where(is_log, np.exp(np.where(is_log, z, 0.0)), z)
 
     def internal_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         lo = np.array([b[0] for b in self.bounds], dtype=float)
