@@ -513,6 +513,10 @@ def _result(problem: Problem, z: np.ndarray, converged: bool, optima: np.ndarray
     for name in at_bound:
         warnings.append(f"`{name}` is at its bound ({_bound_text(fam, name, z)}); the data may not determine it")
     message = "converged" if converged else "stopped at the iteration limit before converging"
+    if not converged:  # said next to the numbers, as a bootstrap says its resamples that did not converge
+        warnings.append(f"the {fam.name} fit stopped at the iteration limit before converging: the parameters "
+                        "may not be the best fit (the data barely determine some of them). Add runs over a wider "
+                        "range, or choose a family with fewer parameters")
     return FitResult(
         family=fam,
         params=fam.params_dict(theta),
