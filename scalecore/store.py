@@ -488,6 +488,12 @@ def save(analysis: Analysis, path=None) -> str:
 
     An analysis without an id (or with one that is not stored) gets a new id; one with the id of
     a stored analysis replaces it (``created`` is kept, ``updated`` set).
+
+    The title is stored on one line: every run of whitespace (spaces, tabs, line breaks, and the
+    other characters ``str.split`` splits on, such as the separators ``\\x1c``-``\\x1f``) becomes one
+    space and the ends are trimmed, so :func:`load` returns ``" ".join(title.split())``. A title
+    that is empty after that, or longer than :data:`MAX_TITLE` characters, raises DataError.
+    Everything else (note, exclusions, mapping, file names and bytes) comes back as given.
     """
     if not isinstance(analysis, Analysis):
         raise TypeError(f"`analysis` must be an Analysis; got {type(analysis).__name__}")
