@@ -20,6 +20,7 @@ LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
 DELTAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 OUTLIER_Z = 3.5
 SELECTION = ("points", "box", "lasso")
+_DRAWN = "_explore_drawn"  # the session has drawn its fitted figure once
 URL = dict(bind="query-params", persist_state="session")
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 
@@ -107,7 +108,13 @@ def main() -> None:
 
     if not families:
         st.info("Pick at least one fit family above.")
-    with st.status("Fitting…", expanded=False) as status:
+    status = st.status("Fitting…", expanded=False)
+    figure_slot = st.empty()
+    if families and not st.session_state.get(_DRAWN):
+        # A session's first run: the runs at once, while the fits compute. The browser also starts
+        # loading its plotting code now instead of after the fits (about 2 s of a cold start).
+        figure_slot.plotly_chart(first_paint(runs, axis, metric, items, families), theme=None, config=CHART_CONFIG)
+    with status:
         outcomes = {}
         for f in families:
             status.update(label=f"Fitting {label(f)} with {settings.n_resamples} bootstrap resamples…")
@@ -130,7 +137,9 @@ def main() -> None:
             else:
                 st.warning(f"{label(f)}: no prediction at the target: {o.error}")
 
-    main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known)
+    with figure_slot.container():
+        main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known)
+    st.session_state[_DRAWN] = True
     results(ds, axis, metric, boots, target, estimates, items, settings, call, fit_axis)
     outlier_panels(ds, metric, boots, items)
     two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, known)
@@ -182,6 +191,14 @@ def chart(fig, key: str, ds, known, selectable: bool = True) -> None:
         outliers.apply_pending_selection(key, ds.id, known)
     else:
         st.plotly_chart(fig, key=key, theme=None, config=CHART_CONFIG)
+
+
+def first_paint(runs, axis, metric, items, families):
+    """The runs alone, titled as what they are: the fits are still being computed."""
+    fams = ", ".join(label(f) for f in families)
+    return plots.fit_figure(points_for(runs, axis, metric, items), [], x_title=AXIS_TITLES[axis], y_title=metric,
+                            log_y=analysis.metric_kind(runs, metric) == "loss", data_max=float(np.nanmax(runs.values(axis))),
+                            title=f"{metric} against {AXIS_TITLES[axis]}: fitting {fams}…")
 
 
 def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known) -> None:

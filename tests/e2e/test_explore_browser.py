@@ -58,8 +58,9 @@ def numbers(page) -> list[str]:
     return values + [next(line for line in status.splitlines() if line.startswith("Fitted"))]
 
 
-def lasso_two_points(page) -> list[str]:
-    """Lasso the two kept runs with the highest metric that lie next to each other."""
+def lasso_two_points(page, release: bool = True) -> list[str]:
+    """Lasso the two kept runs with the highest metric that lie next to each other (``release``:
+    let go of the mouse button, which ends the selection; bench/bench_app.py times that alone)."""
     chart = page.get_by_test_id("stPlotlyChart").first
     chart.scroll_into_view_if_needed()
     chart.hover()
@@ -85,7 +86,8 @@ def lasso_two_points(page) -> list[str]:
     for k in range(1, 33):
         angle = 2 * math.pi * k / 32
         page.mouse.move(cx + r * math.cos(angle), cy + r * math.sin(angle), steps=2)
-    page.mouse.up()
+    if release:
+        page.mouse.up()
     return sorted([a["id"], b["id"]])
 
 
