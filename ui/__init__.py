@@ -16,6 +16,28 @@ from scalecore import ScaleCoreError
 
 log = logging.getLogger("scalecore.app")
 
+#: Characters that markdown (and Streamlit's additions: $LaTeX$, :emoji:, :colour[...]) would read;
+#: ``&`` too, or ``&lt;`` typed by a user would show as ``<``.
+_MARKDOWN = "\\`*_{}[]()#+-.!|<>~$:&"
+
+
+def md(text) -> str:
+    """User text for ``st.markdown``/``st.caption``, shown as typed (markdown characters escaped).
+
+    Streamlit already escapes HTML; this keeps a group called ``**plain**``, a link ``[x](url)``
+    or an image ``![](url)`` in a file name, run id or title from turning into formatting."""
+    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in str(text))
+
+
+def md_message(text) -> str:
+    """A scalecore message for ``st.error``/``st.warning``: its `code spans` (file and column
+    names) stay code, whose content markdown shows literally; everything else, including values
+    quoted from the user's file, is escaped with :func:`md`."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # an odd number of backticks: the last one is plain text
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    return "".join((f"`{part}`" if part else "") if i % 2 else md(part) for i, part in enumerate(parts))
+
 
 def run_page(main) -> None:
     """Run a page: a user error is one ``st.error``; anything unexpected is a short message, the
@@ -25,7 +47,7 @@ def run_page(main) -> None:
         main()
         log.info("page ran in %.3f s", time.perf_counter() - t0)
     except ScaleCoreError as exc:
-        st.error(str(exc))
+        st.error(md_message(exc))
     except Exception as exc:  # noqa: BLE001 -- the page boundary
         log.error("unexpected error on a page:\n%s", traceback.format_exc())
         st.error("Something went wrong while drawing this page. The data and your settings are unchanged; "

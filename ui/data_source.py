@@ -20,7 +20,7 @@ import streamlit as st
 from scalecore import DataError, ScaleCoreError, blobs
 from scalecore.data import ROLES, detect_roles
 
-from . import cache, state
+from . import cache, md, md_message, state
 
 log = logging.getLogger("scalecore.app")
 
@@ -241,7 +241,7 @@ def sidebar() -> Dataset | None:
                          help="One row per training run. Columns are recognised by name (params/N, tokens/D, "
                               "compute/FLOPs, loss, ...); numbers like 7B or 1.4T are fine.")
         if st.session_state.get(_ERROR):
-            st.error(st.session_state[_ERROR], icon="⚠️")
+            st.error(md_message(st.session_state[_ERROR]), icon="⚠️")
         pending = st.session_state.get(_PENDING)
         if pending and "mapping" in (st.session_state.get(_ERROR) or ""):  # a column problem, not a broken file
             try:
@@ -258,9 +258,9 @@ def sidebar() -> Dataset | None:
         try:
             runs, key = _load(active["id"], active["mapping"])
         except ScaleCoreError as exc:  # e.g. the blob was removed since
-            st.error(str(exc))
+            st.error(md_message(exc))
             return None
-        st.caption(runs.summary())
+        st.caption(md(runs.summary()))
         _mapping_panel(active, runs)
         if st.button("Show the data as read", width="stretch"):
             _data_dialog(runs)
@@ -309,5 +309,5 @@ def _mapping_form(source_id: str, columns: list[str], *, roles: dict, derived: f
 
 @st.dialog("Runs as read", width="large")
 def _data_dialog(runs) -> None:
-    st.caption(runs.summary())
+    st.caption(md(runs.summary()))
     st.dataframe(runs.frame, hide_index=True, width="stretch", height=520)

@@ -18,7 +18,7 @@ import streamlit as st
 from scalecore import FAMILIES, ScaleCoreError, report, store
 from scalecore.store import Analysis, DataFile, Settings
 
-from . import analysis, cache, data_source, state
+from . import analysis, cache, data_source, md, state  # noqa: F401 -- md is used by views via ui.review
 
 log = logging.getLogger("scalecore.app")
 
@@ -109,14 +109,6 @@ def current_analysis(ds, choices: Choices, *, title: str = "", note: str = "", r
 def default_title(ds, choices: Choices) -> str:
     fams = ", ".join(FAMILIES[f].label for f in choices.families) or "no family"
     return f"{ds.label.split('  (')[0]}: {fams} against {choices.axis}"
-
-
-def md(text) -> str:
-    """User text for ``st.markdown``, shown as typed (markdown characters escaped)."""
-    escaped = str(text).replace("\\", "\\\\")
-    for ch in "`*_{}[]()#+-.!|<>~$":
-        escaped = escaped.replace(ch, "\\" + ch)
-    return escaped
 
 
 # ------------------------------------------------------------------------------ links

@@ -21,6 +21,7 @@ from scalecore import fit, load_runs
 from scalecore.errors import DataError, FitError
 from scalecore.formatting import format_interval
 from test_explore import SAMPLE, expected_boot, figure_with_trace, no_errors, param_table, start, trace
+from ui import md, md_message
 
 pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="sample_runs/chinchilla_like.csv is not there yet")
 
@@ -40,6 +41,18 @@ def all_text(at) -> str:
     """Every string of every element on the page and in the sidebar (the protobufs as text)."""
     return "\n".join(str(node.proto) for block in (at.main, at.sidebar) for node in block
                      if getattr(node, "proto", None) is not None)
+
+
+def rendered(markdown: str) -> str:
+    """The text a user reads of markdown written by ui.md/md_message: escapes resolved, the
+    backticks of code spans gone (their content is literal)."""
+    out, chars = [], iter(markdown)
+    for ch in chars:
+        if ch == "\\":
+            out.append(next(chars))
+        elif ch != "`":
+            out.append(ch)
+    return "".join(out)
 
 
 def url_list(at, key: str) -> list[str]:
@@ -78,7 +91,7 @@ def test_an_unexpected_error_in_a_page_is_a_short_message_with_details_and_no_tr
     assert "RuntimeError: cannot reach /srv/secret/cache.db" in logged[-1].getMessage()
     # the sidebar still shows the dataset, and the page comes back once the fault is gone
     runs = load_runs(SAMPLE)
-    assert runs.summary() in [c.value for c in at.sidebar.caption]
+    assert md(runs.summary()) in [c.value for c in at.sidebar.caption]
     monkeypatch.undo()
     at.run()
     no_errors(at)
@@ -121,8 +134,12 @@ def state_of(at) -> dict:
     }
 
 
-BAD_UPLOADS = ["non_numeric.csv", "binary_junk.csv", "empty.csv", "duplicated_run_ids.csv", "loss_misspelled.csv",
-               "decimal_comma_unquoted.csv", "huge_magnitudes.csv"]
+BAD_UPLOADS = {name: (BAD / name).read_bytes() for name in (
+    "non_numeric.csv", "binary_junk.csv", "empty.csv", "duplicated_run_ids.csv", "loss_misspelled.csv",
+    "decimal_comma_unquoted.csv", "huge_magnitudes.csv")}
+# cells quoted back in the message must stay text, not become a link, an image or bold type
+BAD_UPLOADS["**links** [x](y).csv"] = (b"run,N,loss\na,1e9,[click](https://example.com)\nb,2e9,**x**\n"
+                                       b"c,3e9,![](https://example.com/t.png)\nd,4e9,:material/home: $x$\n")
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +158,7 @@ def check_unchanged(at, before, runs, rid, boot) -> None:
     assert after["exclude"] == [f"{rid}|diverged at step 2k"] and after["excluded ids"] == [rid]
     assert after["runs trace"] == f"runs ({len(runs) - 1})"
     assert f"to {len(runs) - 1} runs (1 excluded)" in after["status"]
-    assert runs.summary() in after["sidebar"]
+    assert md(runs.summary()) in after["sidebar"]
     names = boot.family.param_names
     expected = [list(format_interval(boot.fit.params[n], *boot.confidence_interval[n])) for n in names]
     assert after["params"] == expected
@@ -155,10 +172,12 @@ def test_a_bad_upload_shows_the_librarys_message_and_keeps_dataset_exclusions_an
     at = start(n="200", exclude=[f"{rid}|diverged at step 2k"])
     no_errors(at)
     before = state_of(at)
-    data = (BAD / name).read_bytes()
+    data = BAD_UPLOADS[name]
     at.file_uploader(key="ds_upload").set_value((name, data, "text/csv")).run()
     no_errors(at)
-    assert [e.value for e in at.sidebar.error] == [f"Could not load {name}: {library_message(name, data)}"]
+    expected = f"Could not load {name}: {library_message(name, data)}"
+    assert [e.value for e in at.sidebar.error] == [md_message(expected)]
+    assert rendered(at.sidebar.error[0].value) == expected.replace("`", "")  # what the user reads
     assert not at.main.error
     check_unchanged(at, before, runs, rid, boot)
 
@@ -175,7 +194,7 @@ def test_a_file_over_the_size_limit_is_refused_and_changes_nothing(sample_with_a
     at.file_uploader(key="ds_upload").set_value(("export.csv", big, "text/csv")).run()
     no_errors(at)
     (message,) = [e.value for e in at.sidebar.error]
-    assert message == f"Could not load export.csv: {library_message('export.csv', big)}"
+    assert message == md_message(f"Could not load export.csv: {library_message('export.csv', big)}")
     assert "files above" in message and "are refused" in message
     check_unchanged(at, before, runs, rid, boot)
 
