@@ -138,21 +138,19 @@ def _log_input(x, base=np.e):
     return out if out.ndim == 2 else out[None, :]
 
 
-def _softmax_weights(*terms):
-    """For f = log(sum(exp(terms))): f and the weights d f / d term_k (all (B, n)).
+def _logaddexp_weights(a, b):
+    """f = log(exp(a) + exp(b)) and its weights df/da, df/db (all (B, n)), with one exp per point.
 
-    Shifted by the elementwise maximum, so no term overflows.
+    f = max(a, b) + log1p(e) with e = exp(-|a - b|) <= 1, so nothing overflows; the larger term's
+    weight is 1/(1 + e), the smaller's e/(1 + e).
     """
-    terms = np.broadcast_arrays(*terms)
-    m = terms[0]
-    for t in terms[1:]:
-        m = np.maximum(m, t)
-    ex = [np.exp(t - m) for t in terms]
-    total = ex[0]
-    for e in ex[1:]:
-        total = total + e
-    inv = 1.0 / total
-    return m + np.log(total), [e * inv for e in ex]
+    diff = a - b
+    e = np.exp(-np.abs(diff))
+    f = np.maximum(a, b)
+    f += np.log1p(e)
+    wa = np.where(diff >= 0, 1.0, e)
+    wa /= 1.0 + e
+    return f, wa, 1.0 - wa
 
 
 def _power_law(z, X, jac=True):
@@ -168,10 +166,14 @@ def _power_law(z, X, jac=True):
 def _offset_power_law(z, X, jac=True):
     e, a, alpha = (z[:, i : i + 1] for i in range(3))
     lx = _log_input(X["x"])
-    f, (we, wp) = _softmax_weights(e + 0.0 * lx, a - alpha * lx)
+    f, we, wp = _logaddexp_weights(e, a - alpha * lx)
     if not jac:
         return f, None
-    return f, np.stack([we, wp, -lx * wp], axis=1)
+    J = np.empty((z.shape[0], 3, f.shape[1]))
+    J[:, 0] = we
+    J[:, 1] = wp
+    np.multiply(wp, -lx, out=J[:, 2])
+    return f, J
 
 
 def _broken_power_law(z, X, jac=True):
@@ -182,7 +184,7 @@ def _broken_power_law(z, X, jac=True):
     t = (lx - lxb) / sharp
     soft = np.logaddexp(0.0, t)
     lp = a - alpha * lx - c * sharp * soft
-    f, (we, wp) = _softmax_weights(e + 0.0 * lx, lp)
+    f, we, wp = _logaddexp_weights(e, lp)
     if not jac:
         return f, None
     sig = expit(t)
@@ -220,18 +222,22 @@ def _chinchilla(z, X, jac=True):
 
 
 def _kaplan(z, X, jac=True):
-    # L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D
+    # L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D, so log L = alpha_D * logaddexp(lu, lv)
     lnc, ldc, alpha_n, alpha_d = (z[:, i : i + 1] for i in range(4))
     ln = _log_input(X["params"])
     ld = _log_input(X["tokens"])
-    ratio = alpha_n / alpha_d
-    lu = ratio * (lnc - ln)
-    lv = ldc - ld + 0.0 * lu
-    s, (wu, wv) = _softmax_weights(lu, lv)
+    gap_n = lnc - ln
+    lu = (alpha_n / alpha_d) * gap_n
+    s, wu, wv = _logaddexp_weights(lu, ldc - ld)
     f = alpha_d * s
     if not jac:
         return f, None
-    J = np.stack(np.broadcast_arrays(alpha_n * wu, alpha_d * wv, wu * (lnc - ln), s - wu * lu), axis=1)
+    J = np.empty((z.shape[0], 4, f.shape[1]))
+    np.multiply(alpha_n, wu, out=J[:, 0])
+    np.multiply(alpha_d, wv, out=J[:, 1])
+    np.multiply(wu, gap_n, out=J[:, 2])
+    np.multiply(wu, lu, out=J[:, 3])
+    np.subtract(s, J[:, 3], out=J[:, 3])
     return f, J
 
 

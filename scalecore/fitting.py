@@ -15,6 +15,7 @@ vector of weights on the runs, so thousands of resamples are one array problem.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -73,7 +74,53 @@ class Solution:
     n_iter: np.ndarray  # (B,) int
 
 
-def solve(
+#: Batches at least this large (problems x runs) are split across threads: numpy releases the GIL
+#: in its array loops, and the problems of a batch are independent, so the answer is the same.
+PARALLEL_MIN_SIZE = 40_000
+_POOL: list = []
+
+
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, int(os.environ.get("SCALECORE_THREADS", cpus))))
+
+
+def _pool(workers: int):
+    if not _POOL or _POOL[0]._max_workers != workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL[:] = [ThreadPoolExecutor(workers, thread_name_prefix="scalecore-solve")]
+    return _POOL[0]
+
+
+def solve(family: Family, inputs: dict, target: np.ndarray, weights: np.ndarray, z0: np.ndarray, **options) -> Solution:
+    """Minimise ``sum_i w_bi * rho(f_b(x_i) - t_bi)`` for B problems at once (see :func:`_solve`).
+
+    A large batch is cut into one chunk per core (``SCALECORE_THREADS`` caps them), solved in
+    threads; the chunks are independent problems, so the result is identical to one call.
+    """
+    z0 = np.asarray(z0, dtype=float)
+    B = z0.shape[0]
+    n = np.shape(next(iter(inputs.values())))[-1]
+    workers = _workers()
+    if workers == 1 or B < 2 * workers or B * n < PARALLEL_MIN_SIZE:
+        return _solve(family, inputs, target, weights, z0, **options)
+
+    def rows_of(a, rows):
+        a = np.asarray(a, dtype=float)
+        return a[rows] if a.ndim == 2 and a.shape[0] == B else a
+
+    chunks = np.array_split(np.arange(B), workers)
+    parts = list(_pool(workers).map(
+        lambda rows: _solve(family, {k: rows_of(v, rows) for k, v in inputs.items()}, rows_of(target, rows),
+                            rows_of(weights, rows), z0[rows], **options), chunks))
+    return Solution(*(np.concatenate([getattr(part, f) for part in parts]) for f in ("z", "objective", "converged", "n_iter")))
+
+
+def _solve(
     family: Family,
     inputs: dict,
     target: np.ndarray,

@@ -196,3 +196,20 @@ def test_resamples_find_better_basins_than_a_warm_start(tmp_path):
         ours = np.sum(w[b] * rho(f[0] - problem.target, "huber", 1e-3))
         worse += ours > cold * (1 + 1e-7)
     assert worse == 0
+
+
+@pytest.mark.parametrize("family", ["chinchilla", "kaplan"])
+def test_threads_give_the_same_samples_as_one_batch(chin, family, monkeypatch):
+    """A large batch is split across threads; the resamples are independent problems, so every
+    sample, objective and failure flag is the same as with one thread."""
+    from scalecore import fitting
+
+    problem = prepare(chin[0], family)
+    fit = fit_problem(problem)
+    monkeypatch.setenv("SCALECORE_THREADS", "1")
+    one = bootstrap_problem(problem, n_resamples=300, seed=4, fit=fit)
+    monkeypatch.setattr(fitting, "PARALLEL_MIN_SIZE", 1)
+    monkeypatch.setattr(fitting, "_workers", lambda: 3)  # three chunks even on a one-core machine
+    three = bootstrap_problem(problem, n_resamples=300, seed=4, fit=fit)
+    np.testing.assert_array_equal(one.failed, three.failed)
+    np.testing.assert_array_equal(one.samples, three.samples)
