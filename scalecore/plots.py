@@ -12,6 +12,8 @@ Conventions shared by every figure:
 
 from __future__ import annotations
 
+import html
+
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -69,7 +71,7 @@ class Points:
     y: np.ndarray
     run_ids: np.ndarray
     excluded: np.ndarray  # bool
-    hover: np.ndarray | None = None  # str per run (HTML allowed)
+    hover: np.ndarray | None = None  # str per run, plotly markup: the caller escapes user text in it
     reasons: np.ndarray | None = None  # str per run: why it is excluded
 
     def __post_init__(self):
@@ -109,7 +111,15 @@ def _customdata(points: Points, mask: np.ndarray) -> np.ndarray:
              else np.full(mask.sum(), "", dtype=object))
     reasons = (np.asarray(points.reasons, dtype=object)[mask] if points.reasons is not None
                else np.full(mask.sum(), "", dtype=object))
-    return np.column_stack([ids, hover, reasons]) if mask.any() else np.empty((0, 3), dtype=object)
+    if not mask.any():
+        return np.empty((0, 4), dtype=object)
+    return np.column_stack([ids, hover, _escaped(reasons), _escaped(ids)])
+
+
+def _escaped(values) -> np.ndarray:
+    """User text for a hover: plotly reads <b>, <a href> ... in text as markup; escaped, it stays text.
+    (The raw run id stays in customdata[0], which is what a selection sends back.)"""
+    return np.array([html.escape(str(v), quote=False) for v in values], dtype=object)
 
 
 def run_traces(points: Points, *, x_title: str = "x", y_title: str = "y", kept_name: str | None = None,
@@ -122,7 +132,7 @@ def run_traces(points: Points, *, x_title: str = "x", y_title: str = "y", kept_n
             x=np.asarray(points.x, float)[kept], y=np.asarray(points.y, float)[kept], mode="markers",
             name=kept_name or f"runs ({int(kept.sum())})", customdata=_customdata(points, kept),
             marker=dict(size=7, color=KEPT_COLOR, opacity=0.75, line=dict(width=0.5, color="white")),
-            hovertemplate=(f"<b>%{{customdata[0]}}</b><br>{x_title} %{{x:.3s}}<br>{y_title} %{{y:.4g}}"
+            hovertemplate=(f"<b>%{{customdata[3]}}</b><br>{x_title} %{{x:.3s}}<br>{y_title} %{{y:.4g}}"
                            "<br>%{customdata[1]}<extra></extra>"),
             showlegend=show_legend, legendrank=1,
         ),
@@ -130,7 +140,7 @@ def run_traces(points: Points, *, x_title: str = "x", y_title: str = "y", kept_n
             x=np.asarray(points.x, float)[~kept], y=np.asarray(points.y, float)[~kept], mode="markers",
             name=f"excluded ({n_exc})", customdata=_customdata(points, ~kept),
             marker=dict(size=9, color=EXCLUDED_COLOR, symbol="x", line=dict(width=0)),
-            hovertemplate=(f"<b>%{{customdata[0]}}</b> (excluded: %{{customdata[2]}})<br>{x_title} %{{x:.3s}}"
+            hovertemplate=(f"<b>%{{customdata[3]}}</b> (excluded: %{{customdata[2]}})<br>{x_title} %{{x:.3s}}"
                            f"<br>{y_title} %{{y:.4g}}<br>%{{customdata[1]}}<extra></extra>"),
             showlegend=show_legend and n_exc > 0, legendrank=2,
         ),
@@ -270,9 +280,10 @@ def residuals_figure(series: Sequence[ResidualSeries], *, x_title: str, y_title:
         hover = s.hover if s.hover is not None else np.full(len(s.x), "", dtype=object)
         fig.add_trace(go.Scatter(
             x=s.x, y=s.residual, mode="markers", name=s.label, legendgroup=s.name,
-            customdata=np.column_stack([np.asarray(s.run_ids, dtype=object), np.asarray(hover, dtype=object)]),
+            customdata=np.column_stack([np.asarray(s.run_ids, dtype=object), np.asarray(hover, dtype=object),
+                                        _escaped(s.run_ids)]),
             marker=dict(size=7, color=family_color(s.name), opacity=0.75), showlegend=True,
-            hovertemplate="<b>%{customdata[0]}</b><br>x %{x:.3s}<br>residual %{y:.4f}<br>%{customdata[1]}<extra></extra>",
+            hovertemplate="<b>%{customdata[2]}</b><br>x %{x:.3s}<br>residual %{y:.4f}<br>%{customdata[1]}<extra></extra>",
         ))
     return _base_layout(fig, title=title, x_title=x_title, y_title=y_title, log_x=True, log_y=False, height=height,
                         layout=dict(shapes=[_hline(0.0, dict(color="#52606d", width=1))]))
@@ -321,9 +332,9 @@ def influence_figure(run_ids: Sequence[str], values: np.ndarray, *, name: str, v
     order = np.argsort(np.abs(values))  # plotly draws the first bar at the bottom
     color = family_color(name)
     fig = new_figure(go.Bar(
-        x=values[order], y=ids[order], orientation="h", customdata=np.column_stack([ids[order], hover[order]]),
+        x=values[order], y=ids[order], orientation="h", customdata=np.column_stack([ids[order], hover[order], _escaped(ids[order])]),
         marker=dict(color=[color if v >= 0 else _rgba(color, 0.55) for v in values[order]]),
-        hovertemplate="<b>%{customdata[0]}</b><br>" + value_title + " %{x:.3g}<br>%{customdata[1]}<extra></extra>",
+        hovertemplate="<b>%{customdata[2]}</b><br>" + value_title + " %{x:.3g}<br>%{customdata[1]}<extra></extra>",
         name=value_title,
     ))
     return _base_layout(fig, title=title, x_title=value_title, y_title="", log_x=False, log_y=False,
@@ -393,7 +404,7 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
         fig.add_trace(go.Scatter(
             x=np.log10(np.asarray(points.x, float)[mask]), y=np.log10(np.asarray(points.y, float)[mask]),
             mode="markers", name=name, customdata=_customdata(points, mask), marker=marker,
-            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
+            hovertemplate="<b>%{customdata[3]}</b><br>%{customdata[1]}<extra></extra>",
         ))
     return _assembled(fig, dict(
         font=FONT, height=height, annotations=annotations,
@@ -500,7 +511,7 @@ def isoflop_profiles_figure(result, excluded: Points | None = None, *, y_title: 
             legendgroup=group, customdata=_customdata(pts, np.ones(len(p.params), bool)),
             marker=dict(size=7, color=color, opacity=np.where(p.weights < 0.5, 0.35, 0.85).tolist(),
                         symbol=np.where(p.weights < 0.5, "circle-open", "circle").tolist(), line=dict(width=1, color=color)),
-            hovertemplate=f"<b>%{{customdata[0]}}</b><br>N %{{x:.3s}}<br>{y_title} %{{y:.4g}}<br>%{{customdata[1]}}<extra></extra>",
+            hovertemplate=f"<b>%{{customdata[3]}}</b><br>N %{{x:.3s}}<br>{y_title} %{{y:.4g}}<br>%{{customdata[1]}}<extra></extra>",
         ))
         if not p.has_minimum and not np.isfinite(p.centre):
             continue
@@ -528,7 +539,7 @@ def isoflop_profiles_figure(result, excluded: Points | None = None, *, y_title: 
         fig.add_trace(go.Scatter(
             x=excluded.x, y=excluded.y, mode="markers", name=f"excluded ({len(excluded.x)})",
             customdata=_customdata(excluded, mask), marker=dict(size=9, color=EXCLUDED_COLOR, symbol="x"),
-            hovertemplate=(f"<b>%{{customdata[0]}}</b> (excluded: %{{customdata[2]}})<br>N %{{x:.3s}}<br>{y_title} "
+            hovertemplate=(f"<b>%{{customdata[3]}}</b> (excluded: %{{customdata[2]}})<br>N %{{x:.3s}}<br>{y_title} "
                            "%{y:.4g}<extra></extra>"),
         ))
     return _base_layout(fig, title=title, x_title="model size N (parameters)", y_title=y_title, log_x=True,
@@ -609,12 +620,12 @@ def loss_curves_figure(curves, env, *, excluded: dict | None = None, max_points:
         x=finals.x[kept], y=finals.y[kept], mode="markers", name=f"runs ({int(kept.sum())}): last point",
         customdata=_customdata(finals, kept),
         marker=dict(size=9, color=[colors[r] for r in np.flatnonzero(kept)], line=dict(width=1, color="white")),
-        hovertemplate="<b>%{customdata[0]}</b><br>C %{x:.3s}<br>final %{y:.4g}<br>%{customdata[1]}<extra></extra>"))
+        hovertemplate="<b>%{customdata[3]}</b><br>C %{x:.3s}<br>final %{y:.4g}<br>%{customdata[1]}<extra></extra>"))
     if (~kept).any():
         fig.add_trace(go.Scatter(
             x=finals.x[~kept], y=finals.y[~kept], mode="markers", name=f"excluded ({int((~kept).sum())})",
             customdata=_customdata(finals, ~kept), marker=dict(size=10, color=EXCLUDED_COLOR, symbol="x"),
-            hovertemplate="<b>%{customdata[0]}</b> (excluded: %{customdata[2]})<br>C %{x:.3s}<extra></extra>"))
+            hovertemplate="<b>%{customdata[3]}</b> (excluded: %{customdata[2]})<br>C %{x:.3s}<extra></extra>"))
     ok = env.run >= 0
     fig.add_trace(go.Scatter(
         x=env.compute[ok], y=env.loss[ok], mode="lines", name="lower envelope", line=dict(color="#1f2933", width=3),
@@ -628,7 +639,7 @@ def loss_curves_figure(curves, env, *, excluded: dict | None = None, max_points:
             name="envelope, set by the run of that colour" if bracketed else "envelope, not bracketed",
             marker=dict(size=8, color=[colors[r] for r in env.run[m]], symbol="circle" if bracketed else "circle-open",
                         line=dict(width=1.2 if bracketed else 2, color="#1f2933" if bracketed else [colors[r] for r in env.run[m]])),
-            customdata=np.column_stack([env.run_ids[m].astype(object), env.params[m]]),
+            customdata=np.column_stack([_escaped(env.run_ids[m]), env.params[m]]),
             hovertemplate="envelope at C %{x:.3s}: %{y:.4g}<br>set by <b>%{customdata[0]}</b> (N %{customdata[1]:.3s})"
                           "<extra></extra>"))
     return _base_layout(fig, title=title, x_title="training compute C = 6·N·tokens (FLOP)", y_title=curves.metric,

@@ -47,3 +47,17 @@ def test_merged_is_recursive_and_does_not_mutate():
     base = {"a": {"b": 1, "c": 2}, "d": 3}
     out = plots._merged(base, {"a": {"c": 5}, "e": 6})
     assert out == {"a": {"b": 1, "c": 5}, "d": 3, "e": 6} and base == {"a": {"b": 1, "c": 2}, "d": 3}
+
+
+def test_user_text_in_hovers_is_escaped_but_selection_gets_the_raw_id():
+    """Plotly reads <b>, <a href> ... in hover text as markup: run ids and reasons are shown escaped,
+    while customdata[0], which a selection sends back, stays the raw id."""
+    ids = np.array(["<b>bold</b>", "<a href='x'>a</a>"], dtype=object)
+    pts = plots.Points(x=np.array([1e9, 2e9]), y=np.array([3.0, 2.9]), run_ids=ids, excluded=np.array([False, True]),
+                       reasons=np.array(["", "<i>diverged</i>"], dtype=object))
+    fig = plots.fit_figure(pts, [], x_title="N", y_title="loss")
+    kept, excluded = (t for t in fig.data if t.name.startswith(("runs", "excluded")))
+    assert kept.customdata[0][0] == "<b>bold</b>" and kept.customdata[0][3] == "&lt;b&gt;bold&lt;/b&gt;"
+    assert excluded.customdata[0][0] == "<a href='x'>a</a>" and excluded.customdata[0][2] == "&lt;i&gt;diverged&lt;/i&gt;"
+    for trace in (kept, excluded):
+        assert "%{customdata[0]}" not in trace.hovertemplate and "%{customdata[3]}" in trace.hovertemplate

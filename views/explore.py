@@ -3,6 +3,7 @@ extrapolate to a target scale. Widgets -> cached calls into scalecore -> figures
 
 from __future__ import annotations
 
+import html
 import json
 from functools import partial
 
@@ -12,7 +13,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, diagnostics, plots
 from scalecore.formatting import format_number
-from ui import analysis, cache, data_source, export, outliers, review, run_page, state
+from ui import analysis, cache, data_source, export, md_message, outliers, review, run_page, state
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 
 RESAMPLES = (200, 500, 1000, 2000, 5000)
@@ -125,7 +126,7 @@ def main() -> None:
                             f"each, in {seconds:.2f} s of compute (cached afterwards)", state="complete")
     for f, o in outcomes.items():
         if not o.ok:
-            st.error(f"{label(f)}: {o.error}")
+            st.error(f"{label(f)}: {md_message(o.error)}")
     boots = {f: o.value for f, o in outcomes.items() if o.ok}
 
     estimates = {}
@@ -135,7 +136,7 @@ def main() -> None:
             if o.ok:
                 estimates[f] = o.value
             else:
-                st.warning(f"{label(f)}: no prediction at the target: {o.error}")
+                st.warning(f"{label(f)}: no prediction at the target: {md_message(o.error)}")
 
     with figure_slot.container():
         main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known)
@@ -157,6 +158,7 @@ def points_for(runs, x_col: str, y_col: str, items: dict) -> plots.Points:
     for role in ("params", "tokens", "compute"):
         if runs.has(role):
             parts.append([f"{AXIS_SHORT[role]} {v:.3g}" for v in frame[role].to_numpy()])
+    groups = np.array([html.escape(g, quote=False) for g in groups], dtype=object)  # user text in plotly markup
     hover = np.array([f"group {g}" + ("<br>" + " · ".join(p) if p else "")
                       for g, *p in zip(groups, *parts)], dtype=object) if parts else groups
     return plots.Points(x=runs.values(x_col), y=runs.values(y_col) if y_col in runs.metrics else runs.values(y_col),
@@ -169,7 +171,7 @@ def curve_specs(boots, axis, lo, hi, call, k):
     for f in boots:
         o = cache.curve(family=f, axis=axis, lo=lo, hi=hi, k=k, **call)
         if not o.ok:
-            st.warning(f"{label(f)}: cannot draw the curve: {o.error}")
+            st.warning(f"{label(f)}: cannot draw the curve: {md_message(o.error)}")
             continue
         c = o.value
         frontier = c.kind == "frontier"

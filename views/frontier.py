@@ -6,6 +6,7 @@ every setting is in the URL, exclusions carry reasons like Explore's.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from functools import partial
@@ -17,7 +18,7 @@ import streamlit as st
 from scalecore import plots
 from scalecore.formatting import format_estimate, format_interval
 from scalecore.isoflop import compare_with_approach3
-from ui import analysis, data_source, export, outliers, run_page, state
+from ui import analysis, data_source, export, outliers, md_message, run_page, state
 from ui import frontier as glue
 
 URL = dict(bind="query-params", persist_state="session")
@@ -127,7 +128,7 @@ def isoflop_view() -> None:
         if o3.ok:
             boot3 = o3.value
         else:
-            st.warning(f"Approach 3 (chinchilla family): {o3.error}")
+            st.warning(f"Approach 3 (chinchilla family): {md_message(o3.error)}")
 
     for w in res.warnings:
         st.warning(w, icon="⚠️")
@@ -327,7 +328,7 @@ def curves_view() -> None:
     band = fr.n_opt.band(grid)
     ids = env.run_ids[used].astype(object)
     pts = plots.Points(x=env.compute[used], y=env.params[used], run_ids=ids, excluded=np.zeros(used.sum(), bool),
-                       hover=np.array([f"envelope set by {i}" for i in ids], dtype=object))
+                       hover=np.array([f"envelope set by {html.escape(str(i), quote=False)}" for i in ids], dtype=object))
     nfig = plots.fit_figure(pts, [plots.CurveSpec(name="power_law", label=f"N* ∝ C^{a.value:.3f}", x=grid, y=band.point,
                                                   lower=band.lower, upper=band.upper)],
                             x_title="training compute C (FLOP)", y_title="model size setting the envelope N*",
