@@ -14,7 +14,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, budget
 from scalecore.budget import ACCELERATORS, ANSWER_KINDS, PRESETS, Law, format_answer
-from ui import analysis, budget_state, data_source, review, run_page
+from ui import analysis, budget_state, data_source, md_message, review, run_page
 
 URL = dict(bind="query-params", persist_state="session")
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
@@ -84,7 +84,7 @@ def _law_from_fit(ds) -> Law | None:
     with st.spinner(f"Fitting {FAMILIES[family].label} with its bootstrap…"):
         law, error, used = budget_state.law_from_fit(ds, family, metric)
     if error:
-        st.error(f"{FAMILIES[family].label} cannot be fitted to this data: {error}")
+        st.error(f"{FAMILIES[family].label} cannot be fitted to this data: {md_message(error)}")
         return None
     c2.caption(f"**{law.source}**  \n{used}. Change them on the Explore page.")
     _law_parameters(law)

@@ -12,7 +12,7 @@ import streamlit as st
 from scalecore import FAMILIES, ScaleCoreError, compare, report
 from scalecore.compare import AXIS_WORDS, estimate_text
 from scalecore.formatting import format_interval, format_number
-from ui import analysis, cache, data_source, run_page, state
+from ui import analysis, cache, data_source, md_message, run_page, state
 from ui import review as rv
 from ui.review import md
 from ui.analysis import AXIS_SHORT
@@ -143,7 +143,7 @@ def main() -> None:
     with st.spinner(f"Fitting {label(family)} to {len(groups)} groups, {settings.n_resamples} resamples each…"):
         outcome = run_compare(ds.key, runs, family, by, tuple(groups), x, metric, exclude, explore.settings_key)
     if not outcome.ok:
-        st.error(outcome.error)
+        st.error(md_message(outcome.error))
         return
     comp = outcome.value
     at = at if at is not None else comp.default_scale()

@@ -14,7 +14,7 @@ import streamlit as st
 from scalecore import FAMILIES, plots
 from scalecore.downstream import ACCURACY_FORMULA
 from scalecore.formatting import format_interval
-from ui import analysis, data_source, export, outliers, run_page, state
+from ui import analysis, data_source, export, outliers, md_message, run_page, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
 
@@ -135,14 +135,14 @@ def main() -> None:
                              f"{outcome.seconds:.2f} s (cached afterwards)") if outcome.ok else "The fit failed",
                       state="complete" if outcome.ok else "error")
     if not outcome.ok:
-        st.error(outcome.error)
+        st.error(md_message(outcome.error))
         outlier_panels(ds, acc_metric, items, None)
         return
     result = outcome.value
     target_key = tuple(sorted(target.items())) if target else None
     view = dn.drawn(**call, target=target_key, k=k)
     if not view.ok:
-        st.error(view.error)
+        st.error(md_message(view.error))
         return
     drawn = view.value
     headline(result, drawn, target, axis, loss_metric, acc_metric)

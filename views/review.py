@@ -12,7 +12,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, DataError, report, store
 from scalecore.store import Analysis
-from ui import analysis, data_source, run_page, state
+from ui import analysis, data_source, md_message, run_page, state
 from ui import review as rv
 from ui.review import md
 
@@ -93,7 +93,7 @@ def show_opened(aid: str) -> None:
         st.warning(f"Refitted numbers differ from the ones saved (saved with scalecore {a.version}); the table "
                    "shows the refit, the saved values are in the report's record.", icon="⚠️")
     for f, message in errors.items():
-        st.error(f"{label(f)}: {message}")
+        st.error(f"{label(f)}: {md_message(message)}")
 
     s = a.settings
     items = [f"x: **{s.x}**", f"metric: **{s.metric or runs.default_metric}**",
@@ -192,7 +192,7 @@ def save_panel() -> None:
         st.session_state[_SAVED] = aid
         st.session_state["saved_choice"] = aid
         for f, message in errors.items():
-            st.warning(f"{label(f)} could not be fitted and is saved without results: {message}")
+            st.warning(f"{label(f)} could not be fitted and is saved without results: {md_message(message)}")
     last = st.session_state.get(_SAVED)
     if last:
         st.success(f"Saved as `{last}`. Share this link:", icon="✅")
