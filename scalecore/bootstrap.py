@@ -322,7 +322,9 @@ def bootstrap_problem(
             f"{n_failed - int((~usable).sum())} did not converge) and are left out of the intervals"
         )
     if B - n_failed < 2:
-        raise FitError(f"all but {B - n_failed} of {B} bootstrap resamples failed; the fit is too fragile to bootstrap")
+        raise FitError(f"all but {B - n_failed} of {B} bootstrap resamples failed (too few distinct runs in a resample, "
+                       "or no convergence): the fit is too fragile to bootstrap. Add runs at more sizes, exclude "
+                       "outliers, or choose a family with fewer parameters.")
     warnings += _bound_warnings(fam, samples[~failed], confidence_level)
     return BootstrapResult(
         fit=fit,

@@ -39,13 +39,14 @@ def md_message(text) -> str:
     return "".join((f"`{part}`" if part else "") if i % 2 else md(part) for i, part in enumerate(parts))
 
 
-def run_page(main) -> None:
-    """Run a page: a user error is one ``st.error``; anything unexpected is a short message, the
-    details in a collapsed expander, and the traceback in the server log (never on the page)."""
+def run_page(main, what: str = "page") -> None:
+    """Run a page (or the frame's sidebar, ``what="sidebar"``): a user error is one ``st.error``;
+    anything unexpected is a short message, the details in a collapsed expander, and the traceback
+    in the server log (never on the page)."""
     t0 = time.perf_counter()
     try:
         main()
-        log.info("page ran in %.3f s", time.perf_counter() - t0)
+        log.info("%s ran in %.3f s", what, time.perf_counter() - t0)
     except ScaleCoreError as exc:
         st.error(md_message(exc))
     except Exception as exc:  # noqa: BLE001 -- the page boundary
