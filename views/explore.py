@@ -145,6 +145,17 @@ def main() -> None:
     outlier_panels(ds, metric, boots, items)
     two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, known)
     diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known)
+    next_steps()
+
+
+def next_steps() -> None:
+    """Where the same runs go next (every page shares the sidebar's dataset)."""
+    st.subheader("Next, with the same runs")
+    c1, c2, c3 = st.columns(3)
+    c1.page_link("views/budget.py", label="Budget: N, D, loss and cost for your compute", icon=":material/savings:")
+    c2.page_link("views/frontier.py", label="IsoFLOP & curves: Approach 2 beside this fit, and training curves",
+                 icon=":material/stacked_line_chart:")
+    c3.page_link("views/downstream.py", label="Downstream: from loss to a benchmark accuracy", icon=":material/target:")
 
 
 # ------------------------------------------------------------------------------ figures

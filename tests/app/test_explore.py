@@ -288,3 +288,10 @@ def test_a_rule_excludes_the_small_runs():
     expected = sorted(str(r) for r, v in zip(runs.run_ids, runs.values("params")) if v < float(f"{limit:.6g}"))
     assert sorted(u.split("|")[0] for u in url) == expected
     assert all("|rule: N < " in u for u in url)
+
+
+def test_explore_links_to_the_pages_that_take_the_same_runs_further():
+    at = start()
+    no_errors(at)
+    links = {el.proto.page: el.proto.label for el in at.get("page_link")}
+    assert {"budget", "frontier", "downstream"} <= set(links), links  # url paths of views/<name>.py
