@@ -21,6 +21,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_fit.py
 	$(PY) bench/bench_bootstrap.py
+	$(PY) bench/bench_curves.py
+	$(PY) bench/bench_app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
