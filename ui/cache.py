@@ -72,7 +72,8 @@ def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclud
                          tuple(sorted(replace(chosen, confidence_level=0.95).as_dict().items())))
     if not outcome.ok:
         return outcome
-    return _guard(outcome.value.at_level, chosen.confidence_level)
+    level = _guard(outcome.value.at_level, chosen.confidence_level)
+    return replace(level, seconds=outcome.seconds + level.seconds)  # the fit's own time, not just the lookup
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
