@@ -113,12 +113,13 @@ def _customdata(points: Points, mask: np.ndarray) -> np.ndarray:
                else np.full(mask.sum(), "", dtype=object))
     if not mask.any():
         return np.empty((0, 4), dtype=object)
-    return np.column_stack([ids, hover, _escaped(reasons), _escaped(ids)])
+    return np.column_stack([ids, hover, hover_text(reasons), hover_text(ids)])
 
 
-def _escaped(values) -> np.ndarray:
-    """User text for a hover: plotly reads <b>, <a href> ... in text as markup; escaped, it stays text.
-    (The raw run id stays in customdata[0], which is what a selection sends back.)"""
+def hover_text(values) -> np.ndarray:
+    """User text (run ids, groups, reasons) for a hover: plotly reads <b>, <a href> ... in text as
+    markup; escaped, it stays text. (In the traces here the raw run id stays in customdata[0],
+    which is what a selection sends back.)"""
     return np.array([html.escape(str(v), quote=False) for v in values], dtype=object)
 
 
@@ -281,7 +282,7 @@ def residuals_figure(series: Sequence[ResidualSeries], *, x_title: str, y_title:
         fig.add_trace(go.Scatter(
             x=s.x, y=s.residual, mode="markers", name=s.label, legendgroup=s.name,
             customdata=np.column_stack([np.asarray(s.run_ids, dtype=object), np.asarray(hover, dtype=object),
-                                        _escaped(s.run_ids)]),
+                                        hover_text(s.run_ids)]),
             marker=dict(size=7, color=family_color(s.name), opacity=0.75), showlegend=True,
             hovertemplate="<b>%{customdata[2]}</b><br>x %{x:.3s}<br>residual %{y:.4f}<br>%{customdata[1]}<extra></extra>",
         ))
@@ -332,7 +333,7 @@ def influence_figure(run_ids: Sequence[str], values: np.ndarray, *, name: str, v
     order = np.argsort(np.abs(values))  # plotly draws the first bar at the bottom
     color = family_color(name)
     fig = new_figure(go.Bar(
-        x=values[order], y=ids[order], orientation="h", customdata=np.column_stack([ids[order], hover[order], _escaped(ids[order])]),
+        x=values[order], y=ids[order], orientation="h", customdata=np.column_stack([ids[order], hover[order], hover_text(ids[order])]),
         marker=dict(color=[color if v >= 0 else _rgba(color, 0.55) for v in values[order]]),
         hovertemplate="<b>%{customdata[2]}</b><br>" + value_title + " %{x:.3g}<br>%{customdata[1]}<extra></extra>",
         name=value_title,
@@ -639,7 +640,7 @@ def loss_curves_figure(curves, env, *, excluded: dict | None = None, max_points:
             name="envelope, set by the run of that colour" if bracketed else "envelope, not bracketed",
             marker=dict(size=8, color=[colors[r] for r in env.run[m]], symbol="circle" if bracketed else "circle-open",
                         line=dict(width=1.2 if bracketed else 2, color="#1f2933" if bracketed else [colors[r] for r in env.run[m]])),
-            customdata=np.column_stack([_escaped(env.run_ids[m]), env.params[m]]),
+            customdata=np.column_stack([hover_text(env.run_ids[m]), env.params[m]]),
             hovertemplate="envelope at C %{x:.3s}: %{y:.4g}<br>set by <b>%{customdata[0]}</b> (N %{customdata[1]:.3s})"
                           "<extra></extra>"))
     return _base_layout(fig, title=title, x_title="training compute C = 6·N·tokens (FLOP)", y_title=curves.metric,

@@ -18,7 +18,7 @@ import streamlit as st
 from scalecore import FAMILIES, ScaleCoreError, report, store
 from scalecore.store import Analysis, DataFile, Settings
 
-from . import analysis, cache, data_source, md, state  # noqa: F401 -- md is used by views via ui.review
+from . import analysis, cache, data_source, state
 
 log = logging.getLogger("scalecore.app")
 

@@ -12,9 +12,8 @@ import streamlit as st
 from scalecore import FAMILIES, ScaleCoreError, compare, report
 from scalecore.compare import AXIS_WORDS, estimate_text
 from scalecore.formatting import format_interval, format_number
-from ui import analysis, cache, data_source, md_message, run_page, state
+from ui import analysis, cache, data_source, md, md_message, run_page, state
 from ui import review as rv
-from ui.review import md
 from ui.analysis import AXIS_SHORT
 
 URL = dict(bind="query-params", persist_state="session")

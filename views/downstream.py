@@ -14,7 +14,7 @@ import streamlit as st
 from scalecore import FAMILIES, plots
 from scalecore.downstream import ACCURACY_FORMULA
 from scalecore.formatting import format_interval
-from ui import analysis, data_source, export, outliers, md_message, run_page, state
+from ui import analysis, data_source, export, md_message, outliers, run_page, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
 

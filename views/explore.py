@@ -3,7 +3,6 @@ extrapolate to a target scale. Widgets -> cached calls into scalecore -> figures
 
 from __future__ import annotations
 
-import html
 import json
 from functools import partial
 
@@ -112,8 +111,8 @@ def main() -> None:
     status = st.status("Fitting…", expanded=False)
     figure_slot = st.empty()
     if families and not st.session_state.get(_DRAWN):
-        # A session's first run: the runs at once, while the fits compute. The browser also starts
-        # loading its plotting code now instead of after the fits (about 2 s of a cold start).
+        # A session's first run: the runs at once, while the fits compute (app.py has already
+        # set the browser loading its plotting code).
         figure_slot.plotly_chart(first_paint(runs, axis, metric, items, families), theme=None, config=CHART_CONFIG)
     with status:
         outcomes = {}
@@ -169,7 +168,7 @@ def points_for(runs, x_col: str, y_col: str, items: dict) -> plots.Points:
     for role in ("params", "tokens", "compute"):
         if runs.has(role):
             parts.append([f"{AXIS_SHORT[role]} {v:.3g}" for v in frame[role].to_numpy()])
-    groups = np.array([html.escape(g, quote=False) for g in groups], dtype=object)  # user text in plotly markup
+    groups = plots.hover_text(groups)  # user text inside plotly markup
     hover = np.array([f"group {g}" + ("<br>" + " · ".join(p) if p else "")
                       for g, *p in zip(groups, *parts)], dtype=object) if parts else groups
     return plots.Points(x=runs.values(x_col), y=runs.values(y_col) if y_col in runs.metrics else runs.values(y_col),

@@ -6,7 +6,6 @@ every setting is in the URL, exclusions carry reasons like Explore's.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from functools import partial
@@ -18,7 +17,7 @@ import streamlit as st
 from scalecore import plots
 from scalecore.formatting import format_estimate, format_interval
 from scalecore.isoflop import compare_with_approach3
-from ui import analysis, data_source, export, outliers, md_message, run_page, state
+from ui import analysis, data_source, export, md_message, outliers, run_page, state
 from ui import frontier as glue
 
 URL = dict(bind="query-params", persist_state="session")
@@ -328,7 +327,7 @@ def curves_view() -> None:
     band = fr.n_opt.band(grid)
     ids = env.run_ids[used].astype(object)
     pts = plots.Points(x=env.compute[used], y=env.params[used], run_ids=ids, excluded=np.zeros(used.sum(), bool),
-                       hover=np.array([f"envelope set by {html.escape(str(i), quote=False)}" for i in ids], dtype=object))
+                       hover=np.array([f"envelope set by {i}" for i in plots.hover_text(ids)], dtype=object))
     nfig = plots.fit_figure(pts, [plots.CurveSpec(name="power_law", label=f"N* ∝ C^{a.value:.3f}", x=grid, y=band.point,
                                                   lower=band.lower, upper=band.upper)],
                             x_title="training compute C (FLOP)", y_title="model size setting the envelope N*",

@@ -12,9 +12,8 @@ import streamlit as st
 
 from scalecore import FAMILIES, DataError, report, store
 from scalecore.store import Analysis
-from ui import analysis, data_source, md_message, run_page, state
+from ui import analysis, data_source, md, md_message, run_page, state
 from ui import review as rv
-from ui.review import md
 
 OPEN = "analysis"  # query parameter of an opened analysis
 _SAVED = "review_last_saved"
