@@ -145,11 +145,15 @@ def _logaddexp_weights(a, b):
     weight is 1/(1 + e), the smaller's e/(1 + e).
     """
     diff = a - b
-    e = np.exp(-np.abs(diff))
+    a_larger = diff >= 0
+    e = np.abs(diff, out=diff)  # in place: these are the hot arrays of every bootstrap
+    np.negative(e, out=e)
+    np.exp(e, out=e)
     f = np.maximum(a, b)
     f += np.log1p(e)
-    wa = np.where(diff >= 0, 1.0, e)
-    wa /= 1.0 + e
+    larger = e + 1.0
+    np.divide(1.0, larger, out=larger)
+    wa = np.where(a_larger, larger, e * larger)
     return f, wa, 1.0 - wa
 
 
