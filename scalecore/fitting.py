@@ -127,6 +127,16 @@ def solve(family: Family, inputs: dict, target: np.ndarray, weights: np.ndarray,
 
 #: The Levenberg-Marquardt damping every problem starts with.
 LAM0 = 1e-3
+#: Below this damping a step also gives the Newton decrement: g' step = g' (H + lam D)^-1 g.
+DECREMENT_DAMPING = 1e-4
+
+
+def _row_max(a: np.ndarray) -> np.ndarray:
+    """Largest entry of each row of a (k, p) array with few columns (faster than a max over axis 1)."""
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        np.maximum(out, a[:, j], out=out)
+    return out
 
 
 def _diagonal(H: np.ndarray) -> np.ndarray:
@@ -138,13 +148,13 @@ def _diagonal(H: np.ndarray) -> np.ndarray:
 
 
 def _local_model(J, r, W, z, lo, hi, delta):
-    """The quadratic model of the objective at points z: gradient, Hessian, damping scale, decrement.
+    """The quadratic model of the objective at points z: gradient, Hessian and damping scale.
 
     ``g = J' W psi(r)`` is the exact gradient; ``H`` is the Gauss-Newton matrix over the points
     inside the Huber threshold (:func:`_gauss_newton`) with a tiny ridge; ``scale`` is the IRLS
     curvature ``diag(J' W (psi(r)/r) J)`` that scales the Levenberg-Marquardt damping, positive
     where ``H`` has no curvature. Parameters held at a bound, with the gradient pushing outward,
-    drop out of the system. ``decrement = g' H^-1 g``.
+    drop out of the system.
     """
     k, p = z.shape
     a = np.abs(r)
@@ -155,7 +165,9 @@ def _local_model(J, r, W, z, lo, hi, delta):
     H = _gauss_newton(J, W, a <= delta)
     scale = np.einsum("bpn,bn->bp", J * J, wi)
     diag = _diagonal(H)
-    ridge = 1e-14 * np.max(diag, axis=1, keepdims=True) + 1e-300
+    ridge = _row_max(diag)[:, None]
+    ridge *= 1e-14
+    ridge += 1e-300
     scale += ridge
     diag += ridge
     at_lo, at_hi = z <= lo, z >= hi
@@ -167,8 +179,7 @@ def _local_model(J, r, W, z, lo, hi, delta):
             H *= free[:, :, None] * free[:, None, :]
             diag[fixed] = 1.0
             scale[fixed] = 0.0
-    decrement = (g * _spd_solve(H, g)).sum(axis=1)
-    return g, H, scale, decrement
+    return g, H, scale
 
 
 def _solve(
@@ -189,8 +200,9 @@ def _solve(
     parameters. Each iteration takes a Levenberg-Marquardt step on the local quadratic model
     (:func:`_local_model`), projected onto the bounds, and accepts it only if the objective does
     not increase; a rejected step is retried with more damping on the same model. A problem is
-    converged when its Newton decrement ``g' H^-1 g`` is below ``rtol`` times its objective, or
-    when no step can lower the objective any further. Iterations are bounded by ``max_iter``.
+    converged when its Newton decrement ``g' H^-1 g`` is below ``rtol`` times its objective (read
+    off the step once the damping is below ``DECREMENT_DAMPING``), or when no step can lower the
+    objective any further. ``max_iter`` bounds the steps tried (model evaluations) per problem.
 
     Problems still being solved are kept packed in the working arrays, so each iteration costs in
     proportion to them; the model is rebuilt only where a step was accepted.
@@ -220,25 +232,28 @@ def _solve(
         z, F = z_out[rows], F_out[rows]
         T = T if shared_T else T[rows]
         W = W if shared_W else W[rows]
-        g, H, scale, decrement = _local_model(J, r, W, z, lo, hi, delta)
+        g, H, scale = _local_model(J, r, W, z, lo, hi, delta)
         del f, J, r
         lam = np.full(rows.size, LAM0)
-        done = np.abs(decrement) <= rtol * np.maximum(F, 1e-300)
+        finished = np.zeros(rows.size, dtype=bool)
 
-        for _ in range(max_iter + 1):
+        for it in range(max_iter + 1):
+            damped = H.copy()
+            _diagonal(damped)[...] += lam[:, None] * scale
+            step = _spd_solve(damped, g)
+            # converged when the Newton decrement g' H^-1 g is negligible; with little damping
+            # g' step is that decrement (to a factor 1 + lam * scale / H)
+            done = finished | ((lam <= DECREMENT_DAMPING) & ((g * step).sum(axis=1) <= rtol * np.maximum(F, 1e-300)))
             if done.any():
                 stop = rows[done]
                 z_out[stop], F_out[stop], converged[stop] = z[done], F[done], True
                 keep = ~done
-                rows, z, F, g, H, scale, decrement, lam = (
-                    rows[keep], z[keep], F[keep], g[keep], H[keep], scale[keep], decrement[keep], lam[keep])
+                rows, z, F, g, H, scale, lam, step = (
+                    rows[keep], z[keep], F[keep], g[keep], H[keep], scale[keep], lam[keep], step[keep])
                 T = T if shared_T else T[keep]
                 W = W if shared_W else W[keep]
-            if rows.size == 0 or _ == max_iter:
+            if rows.size == 0 or it == max_iter:
                 break
-            damped = H.copy()
-            _diagonal(damped)[...] += lam[:, None] * scale
-            step = _spd_solve(damped, g)
             zn = np.clip(z - step, lo, hi)
             fn, Jn = family.evaluate(zn, inputs)
             rn = fn - T
@@ -246,10 +261,10 @@ def _solve(
             finite = np.isfinite(Fn) & np.isfinite(Jn.sum(axis=(1, 2)))
             ok = finite & (Fn <= F)
             n_iter[rows] += 1
-            stalled = ok & (F - Fn <= 1e-15 * np.maximum(F, 1e-300)) & (np.max(np.abs(step), axis=1) < 1e-13)
+            stalled = ok & (F - Fn <= 1e-15 * np.maximum(F, 1e-300)) & (_row_max(np.abs(step)) < 1e-13)
             if ok.all():
                 z, F = zn, Fn
-                g, H, scale, decrement = _local_model(Jn, rn, W, z, lo, hi, delta)
+                g, H, scale = _local_model(Jn, rn, W, z, lo, hi, delta)
             elif ok.any():
                 acc = np.flatnonzero(ok)
                 z[acc], F[acc] = zn[acc], Fn[acc]
@@ -257,9 +272,9 @@ def _solve(
                     model = (part[acc] for part in _local_model(Jn, rn, W, zn, lo, hi, delta))
                 else:
                     model = _local_model(Jn[acc], rn[acc], W if shared_W else W[acc], z[acc], lo, hi, delta)
-                g[acc], H[acc], scale[acc], decrement[acc] = model
+                g[acc], H[acc], scale[acc] = model
             lam = np.where(ok, np.maximum(lam * 0.25, 1e-10), lam * 8.0)
-            done = (ok & (np.abs(decrement) <= rtol * np.maximum(F, 1e-300))) | (lam > 1e12) | stalled
+            finished = (lam > 1e12) | stalled
     z_out[rows], F_out[rows] = z, F
     return Solution(z=z_out, objective=F_out, converged=converged, n_iter=n_iter)
 
@@ -295,7 +310,7 @@ def _spd_solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     to :func:`_batched_solve`.
     """
     k, p = b.shape
-    M = np.moveaxis(A, 0, -1).copy()  # (p, p, k): each entry a contiguous vector over the batch
+    M = A.transpose(1, 2, 0).copy()  # (p, p, k): each entry a contiguous vector over the batch
     y = b.T.copy()  # never a view of b, which is eliminated in place (b.T of one row is contiguous)
     pivots_ok = M[0, 0] > 0
     for j in range(p - 1):
