@@ -63,7 +63,24 @@ TITLED = ("() => [...document.querySelectorAll(\"[data-testid='stPlotlyChart'] .
           ".some(t => t.textContent.includes(' against ') %s)")
 
 
+# idle: no script run for `ms` milliseconds (the first session run may be followed by another,
+# e.g. when a widget reports its first value; an action sent during it would be merged into it)
+SETTLED = """(ms) => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const now = performance.now();
+    if (app.getAttribute('data-test-script-state') !== 'notRunning') { window.__busy = now; return false; }
+    if (window.__busy === undefined) window.__busy = now;
+    return now - window.__busy >= ms;
+}"""
+
+
+def settle(page, ms: int = 1000) -> None:
+    page.evaluate("() => { window.__busy = undefined; }")
+    page.wait_for_function(SETTLED, arg=ms, timeout=120_000, polling=50)
+
+
 def timed(page, action) -> float:
+    settle(page)
     t0 = page.evaluate(WATCH)
     action()
     page.wait_for_function(DONE, timeout=120_000, polling=20)
