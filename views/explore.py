@@ -108,21 +108,21 @@ def main() -> None:
 
     if not families:
         st.info("Pick at least one fit family above.")
-    status = st.status("Fitting…", expanded=False)
+    summary = st.empty()
     figure_slot = st.empty()
     if families and not st.session_state.get(_DRAWN):
         # A session's first run: the runs at once, while the fits compute (app.py has already
         # set the browser loading its plotting code).
         figure_slot.plotly_chart(first_paint(runs, axis, metric, items, families), theme=None, config=CHART_CONFIG)
-    with status:
-        outcomes = {}
-        for f in families:
-            status.update(label=f"Fitting {label(f)} with {settings.n_resamples} bootstrap resamples…")
-            outcomes[f] = cache.fit(family=f, axis=fit_axis[f], **call)
+    # st.spinner appears only if the fits take over half a second (st.status would cost every
+    # rerun 50 ms of sleep, and flash on cache hits)
+    with st.spinner(f"Fitting {', '.join(label(f) for f in families)} with {settings.n_resamples} bootstrap resamples…"):
+        outcomes = {f: cache.fit(family=f, axis=fit_axis[f], **call) for f in families}
+    if families:
         seconds = sum(o.seconds for o in outcomes.values())
-        status.update(label=f"Fitted {len(families)} famil{'y' if len(families) == 1 else 'ies'} to "
-                            f"{len(runs) - len(items)} runs ({len(items)} excluded), {settings.n_resamples} resamples "
-                            f"each, in {seconds:.2f} s of compute (cached afterwards)", state="complete")
+        summary.caption(f"Fitted {len(families)} famil{'y' if len(families) == 1 else 'ies'} to "
+                        f"{len(runs) - len(items)} runs ({len(items)} excluded), {settings.n_resamples} resamples "
+                        f"each, in {seconds:.2f} s of compute (cached afterwards)")
     for f, o in outcomes.items():
         if not o.ok:
             st.error(f"{label(f)}: {md_message(o.error)}")

@@ -54,8 +54,8 @@ def numbers(page) -> list[str]:
     """What a user reads: the predicted metric(s) at the target and the fit summary line."""
     values = [h.inner_text() for h in page.locator("h3").all() if h.inner_text().startswith("Predicted")]
     values += [m.inner_text() for m in page.get_by_test_id("stMetricValue").all()]
-    status = page.get_by_test_id("stExpander").filter(has_text="Fitted").first.inner_text()
-    return values + [next(line for line in status.splitlines() if line.startswith("Fitted"))]
+    summary = page.get_by_test_id("stCaptionContainer").filter(has_text="Fitted ").first.inner_text()
+    return values + [summary.strip()]
 
 
 def lasso_two_points(page, release: bool = True) -> list[str]:
