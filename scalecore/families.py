@@ -362,24 +362,30 @@ def _guess_chinchilla(X, y):
 
 
 def _guess_kaplan(X, y):
-    # With alpha_D and p = alpha_N/alpha_D fixed: y^(1/alpha_D) = N_c^p N^-p + D_c D^-1 is linear.
+    # With alpha_D and p = alpha_N/alpha_D fixed: y^(1/alpha_D) = N_c^p N^-p + D_c D^-1 is linear;
+    # weighted by 1/y^(1/alpha_D), so the target is 1. All (alpha_D, p) pairs in one batch.
     n, d = X["params"], X["tokens"]
     ly = np.log(y)
-    rows = []
-    for alpha_d in np.geomspace(0.02, 1.0, 12):
-        if np.max(ly) / alpha_d > 600:  # y^(1/alpha_D) would overflow
-            continue
-        target = np.exp(ly / alpha_d)
-        ps = np.geomspace(0.1, 5.0, 12)
-        coef = _linear_coefficients(
-            ps[:, None], lambda nl: np.stack([n ** -nl[0], 1.0 / d], axis=1), target, 1 / target**2
-        )
-        for p, (cn, cd) in zip(ps, coef):
-            if np.isfinite(cn) and cn > 0 and cd > 0:
-                rows.append([cn ** (1.0 / p), cd, p * alpha_d, alpha_d])
-    if not rows:
-        rows.append([8.8e13, 5.4e13, 0.076, 0.095])  # Kaplan et al. 2020's values
-    return np.array(rows)
+    alpha_d = np.geomspace(0.02, 1.0, 12)
+    alpha_d = alpha_d[np.max(ly) / alpha_d <= 600]  # else y^(1/alpha_D) would overflow
+    pairs = _grid(alpha_d, np.geomspace(0.1, 5.0, 12))
+    rows = np.empty((0, 4))
+    if len(pairs):
+        ad, p = pairs[:, :1], pairs[:, 1:]
+        sw = np.exp(-ly[None, :] / ad)  # sqrt of the weight 1/target^2
+        with np.errstate(over="ignore"):
+            G = np.stack([n[None, :] ** -p * sw, sw / d[None, :]], axis=2)
+        finite = np.all(np.isfinite(G), axis=(1, 2))
+        norms = np.linalg.norm(G[finite], axis=1)
+        norms[norms == 0] = 1.0
+        coef = nnls_small(G[finite] / norms[:, None, :], np.ones((int(finite.sum()), len(n)))) / norms
+        cn, cd = coef[:, 0], coef[:, 1]
+        ok = np.isfinite(cn) & (cn > 0) & (cd > 0)
+        ad, p = ad[finite][ok, 0], p[finite][ok, 0]
+        rows = np.column_stack([cn[ok] ** (1.0 / p), cd[ok], p * ad, ad])
+    if not len(rows):
+        rows = np.array([[8.8e13, 5.4e13, 0.076, 0.095]])  # Kaplan et al. 2020's values
+    return rows
 
 
 def _guess_logistic(X, y):
