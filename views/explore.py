@@ -346,13 +346,15 @@ def two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, 
     if not two:
         return
     st.subheader("Laws in model size and tokens")
-    tab_map, tab_frontier = lazy_tabs(["Map over N and D", "Compute-optimal frontier"], "two_input_tab")
-    if tab_map.open:
-        with tab_map:
-            map_view(ds, metric, two, items, call, k, known)
+    # The allocation table first: it is what a budget needs, and cheap; the contour map costs a
+    # plain rerun about 0.25 s (building it, and the browser redrawing it), so it waits for a click.
+    tab_frontier, tab_map = lazy_tabs(["Compute-optimal frontier", "Map over N and D"], "two_input_tab")
     if tab_frontier.open:
         with tab_frontier:
             frontier_view(ds, axis, metric, two, target, items, call, k, known)
+    if tab_map.open:
+        with tab_map:
+            map_view(ds, metric, two, items, call, k, known)
 
 
 def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:

@@ -220,7 +220,7 @@ def test_good_upload_replaces_the_dataset_and_survives_a_reload(tmp_path):
 
 
 TABS = {"outlier_tab": ["Excluded", "All runs", "Rules", "Suggestions"],
-        "two_input_tab": ["Map over N and D", "Compute-optimal frontier"],
+        "two_input_tab": ["Compute-optimal frontier", "Map over N and D"],
         "diagnostics_tab": ["Residuals", "Bootstrap distribution", "Influence"]}
 
 
@@ -314,3 +314,30 @@ def test_frontier_band_rows_interpolate_as_one_row_at_a_time():
         one = np.array([_interp_log(X[b], Y[b], lx) for b in range(60)])
         np.testing.assert_array_equal(np.isnan(rows), np.isnan(one))
         np.testing.assert_allclose(rows, one, rtol=1e-12)
+
+
+def test_the_map_over_n_and_d_is_the_fitted_law_with_iso_flop_lines_and_the_runs():
+    """The map tab (one click away): filled contours of log10 of Chinchilla's fitted loss on the
+    (N, D) grid, iso-FLOP lines on which k*N*D is constant, and every run on top."""
+    at = start(n="200")
+    titles = [json.loads(f.proto.spec)["layout"].get("title", {}).get("text", "") for f in at.get("plotly_chart")]
+    assert not any("over model size and tokens" in t for t in titles)  # drawn only once its tab is open
+    at.session_state["two_input_tab"] = "Map over N and D"
+    at.run()
+    no_errors(at)
+    fig = figure_with_trace(at, "Chinchilla fit")
+    contour = trace(fig, "Chinchilla fit")
+    log_n, log_d = array(contour["x"]), array(contour["y"])
+    z = contour["z"]
+    z = np.array([array(row) for row in z]) if isinstance(z, list) else array(z).reshape(
+        [int(v) for v in str(z["shape"]).split(",")])
+    boot = expected_boot(n_resamples=200)
+    expected = np.log10(boot.fit.predict(params=10 ** log_n[None, :], tokens=10 ** log_d[:, None]))
+    np.testing.assert_allclose(z, expected, rtol=1e-9)
+    iso = [t for t in fig["data"] if t.get("legendgroup") == "iso"]
+    assert len(iso) >= 3
+    for t in iso:
+        compute = 10 ** (array(t["x"]) + array(t["y"]))
+        np.testing.assert_allclose(compute, compute[0], rtol=1e-9)  # one budget per line
+    runs = load_runs(SAMPLE)
+    assert trace(fig, "runs (")["name"] == f"runs ({len(runs)})"
