@@ -138,11 +138,11 @@ def _log_input(x, base=np.e):
     return out if out.ndim == 2 else out[None, :]
 
 
-def _logaddexp_weights(a, b):
+def _logaddexp_weights(a, b, out=None):
     """f = log(exp(a) + exp(b)) and its weights df/da, df/db (all (B, n)), with one exp per point.
 
     f = max(a, b) + log1p(e) with e = exp(-|a - b|) <= 1, so nothing overflows; the larger term's
-    weight is 1/(1 + e), the smaller's e/(1 + e).
+    weight is 1/(1 + e), the smaller's e/(1 + e). ``out``: two (B, n) arrays for the weights.
     """
     diff = a - b
     a_larger = diff >= 0
@@ -153,8 +153,9 @@ def _logaddexp_weights(a, b):
     f += np.log1p(e)
     larger = e + 1.0
     np.divide(1.0, larger, out=larger)
-    wa = np.where(a_larger, larger, e * larger)
-    return f, wa, 1.0 - wa
+    wa = np.multiply(e, larger, out=None if out is None else out[0])
+    np.copyto(wa, larger, where=a_larger)
+    return f, wa, np.subtract(1.0, wa, out=None if out is None else out[1])
 
 
 def _power_law(z, X, jac=True):
@@ -170,12 +171,10 @@ def _power_law(z, X, jac=True):
 def _offset_power_law(z, X, jac=True):
     e, a, alpha = (z[:, i : i + 1] for i in range(3))
     lx = _log_input(X["x"])
-    f, we, wp = _logaddexp_weights(e, a - alpha * lx)
     if not jac:
-        return f, None
-    J = np.empty((z.shape[0], 3, f.shape[1]))
-    J[:, 0] = we
-    J[:, 1] = wp
+        return _logaddexp_weights(e, a - alpha * lx)[0], None
+    J = np.empty((z.shape[0], 3, lx.shape[1]))
+    f, _, wp = _logaddexp_weights(e, a - alpha * lx, out=(J[:, 0], J[:, 1]))
     np.multiply(wp, -lx, out=J[:, 2])
     return f, J
 

@@ -158,8 +158,9 @@ def _local_model(J, r, W, z, lo, hi, delta):
     """
     k, p = z.shape
     a = np.abs(r)
-    m = np.minimum(a, delta)
-    wi = np.divide(m, a, out=np.ones_like(a), where=a > 0)  # the IRLS weight psi(r)/r
+    # the IRLS weight psi(r)/r: 1 inside the threshold, delta/|r| outside (1 for least squares)
+    wi = np.maximum(a, delta) if math.isfinite(delta) else np.ones_like(a)
+    np.divide(delta if math.isfinite(delta) else 1.0, wi, out=wi)
     wi *= W
     g = np.einsum("bpn,bn->bp", J, wi * r)
     H = _gauss_newton(J, W, a <= delta)
