@@ -241,7 +241,7 @@ def sidebar() -> Dataset | None:
                          help="One row per training run. Columns are recognised by name (params/N, tokens/D, "
                               "compute/FLOPs, loss, ...); numbers like 7B or 1.4T are fine.")
         if st.session_state.get(_ERROR):
-            st.error(md_message(st.session_state[_ERROR]), icon="⚠️")
+            st.error(md_message(st.session_state[_ERROR]), icon=":material/warning:")
         pending = st.session_state.get(_PENDING)
         if pending and "mapping" in (st.session_state.get(_ERROR) or ""):  # a column problem, not a broken file
             try:

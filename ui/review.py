@@ -178,7 +178,7 @@ def report_button(ds, *, key: str, label: str = "Report (HTML)", comparison=None
         return report.render(a, results=results, errors=errors, runs=runs, comparison=comparison)
 
     st.download_button(label, data=render, file_name=report_file_name(a.title), mime="text/html", key=key,
-                       on_click="ignore", icon="📄", width=width,
+                       on_click="ignore", icon=":material/description:", width=width,
                        help=help_text or "One HTML file that opens offline: data summary, exclusions with reasons, "
                                          "parameters with intervals, plots with bands, scenarios, comparisons and "
                                          "the settings to reproduce it.")

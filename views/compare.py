@@ -175,7 +175,7 @@ def main() -> None:
     st.subheader("Each group")
     st.dataframe(group_rows(comp), hide_index=True, width="stretch", key="cmp_groups_table")
     for w in comp.warnings:
-        st.warning(w, icon="⚠️")
+        st.warning(w, icon=":material/warning:")
     rv.report_button(ds, key="dl_compare_report", label="Download the report (with this comparison)", comparison=comp)
 
 

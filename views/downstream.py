@@ -170,7 +170,7 @@ def headline(result, drawn, target, axis, loss_metric, acc_metric) -> None:
               help="A resample that fails in either step is left out of every interval.")
     st.caption(f"Each value chains the two best fits; under it, the {result.interval_label}.")
     for w in result.warnings:
-        st.warning(w, icon="⚠️")
+        st.warning(w, icon=":material/warning:")
 
 
 def card(col, text_label: str, est, level: str, interval_label: str) -> None:

@@ -258,7 +258,7 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                          key=f"params_{f}")
             st.caption(f"{boot.interval_label}. {boot.fit.n_points} runs fitted, {boot.fit.n_excluded} excluded.")
             for w in list(boot.fit.warnings) + list(boot.warnings):
-                st.warning(w, icon="⚠️")
+                st.warning(w, icon=":material/warning:")
 
     st.subheader("Fit quality")
     quality = quality_table(boots, estimates, call, fit_axis)

@@ -130,7 +130,7 @@ def isoflop_view() -> None:
             st.warning(f"Approach 3 (chinchilla family): {md_message(o3.error)}")
 
     for w in res.warnings:
-        st.warning(w, icon="⚠️")
+        st.warning(w, icon=":material/warning:")
     est = res.estimates
     cards = st.columns(4)
     lvl = res.confidence_level
@@ -298,7 +298,7 @@ def curves_view() -> None:
     fr = o.value
     env = fr.envelope
     for w in fr.warnings:
-        st.warning(w, icon="⚠️")
+        st.warning(w, icon=":material/warning:")
     a = fr.a
     cards = st.columns(4)
     lvl = fr.n_opt.confidence_level

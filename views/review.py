@@ -73,8 +73,8 @@ def show_opened(aid: str) -> None:
     with actions:
         st.download_button("Download the report", data=lambda: report.render(a, results=results, errors=errors, runs=runs),
                            file_name=rv.report_file_name(a.title), mime="text/html", key="dl_opened_report",
-                           on_click="ignore", icon="📄", width="stretch", type="primary")
-        st.link_button("Open in Explore", rv.explore_url(a), width="stretch", icon="🔭",
+                           on_click="ignore", icon=":material/description:", width="stretch", type="primary")
+        st.link_button("Open in Explore", rv.explore_url(a), width="stretch", icon=":material/travel_explore:",
                        help="Opens the saved data, exclusions, families and settings on the Explore page "
                             "(in a new tab) to keep working on them.")
         if st.button("Close", key="close_opened", width="stretch"):
@@ -85,12 +85,12 @@ def show_opened(aid: str) -> None:
     same = store.summarize(results) == a.summary if a.summary else None
     if same:
         st.success("Refitted from the saved data with the saved settings and seed: every number equals the "
-                   "one saved.", icon="✅")
+                   "one saved.", icon=":material/check_circle:")
     elif same is None:
         st.caption("Saved without a summary of its results: the numbers below are refitted from its data.")
     elif same is False:
         st.warning(f"Refitted numbers differ from the ones saved (saved with scalecore {a.version}); the table "
-                   "shows the refit, the saved values are in the report's record.", icon="⚠️")
+                   "shows the refit, the saved values are in the report's record.", icon=":material/warning:")
     for f, message in errors.items():
         st.error(f"{label(f)}: {md_message(message)}")
 
@@ -179,7 +179,7 @@ def save_panel() -> None:
         title = st.text_input("Title", value=rv.default_title(ds, choices), max_chars=store.MAX_TITLE, key="save_title")
         note = st.text_area("Note", placeholder="What was decided, what was asked, what to check next…",
                             key="save_note", height=90)
-        submitted = st.form_submit_button("Save analysis", type="primary", icon="💾", key="save_submit")
+        submitted = st.form_submit_button("Save analysis", type="primary", icon=":material/save:", key="save_submit")
     if submitted:
         if not choices.families:
             st.error("Pick at least one fit family on the Explore page before saving.")
@@ -194,9 +194,9 @@ def save_panel() -> None:
             st.warning(f"{label(f)} could not be fitted and is saved without results: {md_message(message)}")
     last = st.session_state.get(_SAVED)
     if last:
-        st.success(f"Saved as `{last}`. Share this link:", icon="✅")
+        st.success(f"Saved as `{last}`. Share this link:", icon=":material/check_circle:")
         st.code(rv.share_url(last), language=None)
-        st.page_link("views/review.py", label="Open it here", query_params={OPEN: last}, icon="🔗")
+        st.page_link("views/review.py", label="Open it here", query_params={OPEN: last}, icon=":material/link:")
     rv.report_button(ds, key="dl_current_report", label="Download the report of the current analysis",
                      title=title if submitted else "", note=note if submitted else "")
 
