@@ -129,11 +129,11 @@ def main() -> None:
     k = runs.flops_per_token_param
     call = dict(data_key=ds.key, _runs=runs, family=family, x=axis, loss_metric=loss_metric,
                 accuracy_metric=acc_metric, exclude=exclude, settings=settings.items())
-    with st.status("Fitting both steps…", expanded=False) as status:
+    with st.spinner("Fitting both steps…"):  # shown only after 0.5 s (st.status sleeps 50 ms each rerun)
         outcome = dn.fit(**call)
-        status.update(label=(f"Fitted both steps with {settings.n_resamples} joint bootstrap resamples in "
-                             f"{outcome.seconds:.2f} s (cached afterwards)") if outcome.ok else "The fit failed",
-                      state="complete" if outcome.ok else "error")
+    if outcome.ok:
+        st.caption(f"Fitted both steps with {settings.n_resamples} joint bootstrap resamples in "
+                   f"{outcome.seconds:.2f} s (cached afterwards)")
     if not outcome.ok:
         st.error(md_message(outcome.error))
         outlier_panels(ds, acc_metric, items, None)

@@ -105,6 +105,7 @@ def test_opens_with_the_chained_prediction_of_scalecore(samples):
     # the held-out run's true accuracy (sample_runs/README.md) is inside the interval shown
     assert pred.low <= 0.7945 <= pred.high
     assert any(expected.interval_label in c.value for c in at.caption)
+    assert any(c.value.startswith("Fitted both steps with 1000 joint bootstrap resamples") for c in at.caption)
     assert any("6 run(s) have no `accuracy` value" in w.value for w in at.warning)
 
 
