@@ -305,14 +305,19 @@ def _linear_coefficients(grid, basis, target, weight, nonneg=True) -> np.ndarray
     """
     sw = np.sqrt(weight)
     G = np.stack([basis(nl) * sw[:, None] for nl in grid])
+    return _scaled_nnls(G, np.broadcast_to(target * sw, G.shape[:2]), nonneg)
+
+
+def _scaled_nnls(G: np.ndarray, t: np.ndarray, nonneg: bool = True) -> np.ndarray:
+    """:func:`nnls_small` of (P, n, k) ``G`` against (P, n) ``t`` with the columns of each problem
+    scaled to unit norm first (and the coefficients scaled back); problems with a non-finite ``G``
+    give NaN."""
     finite = np.all(np.isfinite(G), axis=(1, 2))
-    out = np.full((len(grid), G.shape[2]), np.nan)
+    out = np.full((len(G), G.shape[2]), np.nan)
     if finite.any():
-        Gf = G[finite]
-        norms = np.linalg.norm(Gf, axis=1)
+        norms = np.linalg.norm(G[finite], axis=1)
         norms[norms == 0] = 1.0
-        scaled = Gf / norms[:, None, :]
-        out[finite] = nnls_small(scaled, np.broadcast_to(target * sw, (len(Gf), len(sw))), nonneg) / norms
+        out[finite] = nnls_small(G[finite] / norms[:, None, :], t[finite], nonneg) / norms
     return out
 
 
@@ -374,13 +379,10 @@ def _guess_kaplan(X, y):
         sw = np.exp(-ly[None, :] / ad)  # sqrt of the weight 1/target^2
         with np.errstate(over="ignore"):
             G = np.stack([n[None, :] ** -p * sw, sw / d[None, :]], axis=2)
-        finite = np.all(np.isfinite(G), axis=(1, 2))
-        norms = np.linalg.norm(G[finite], axis=1)
-        norms[norms == 0] = 1.0
-        coef = nnls_small(G[finite] / norms[:, None, :], np.ones((int(finite.sum()), len(n)))) / norms
-        cn, cd = coef[:, 0], coef[:, 1]
-        ok = np.isfinite(cn) & (cn > 0) & (cd > 0)
-        ad, p = ad[finite][ok, 0], p[finite][ok, 0]
+        cn, cd = _scaled_nnls(G, np.ones(G.shape[:2])).T
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(cn) & (cn > 0) & (cd > 0)
+        ad, p = ad[ok, 0], p[ok, 0]
         rows = np.column_stack([cn[ok] ** (1.0 / p), cd[ok], p * ad, ad])
     if not len(rows):
         rows = np.array([[8.8e13, 5.4e13, 0.076, 0.095]])  # Kaplan et al. 2020's values

@@ -32,10 +32,7 @@ LOSSES = ("huber", "ls")
 
 def rho(r: np.ndarray, loss: str, delta: float) -> np.ndarray:
     """Per-point loss: Huber_delta (as ``scipy.special.huber``) or ``r**2 / 2``."""
-    if loss == "ls":
-        return 0.5 * r * r
-    a = np.abs(r)
-    return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+    return _huber(np.asarray(r, dtype=float), _threshold(loss, delta))
 
 
 def _threshold(loss: str, delta: float) -> float:
@@ -43,17 +40,20 @@ def _threshold(loss: str, delta: float) -> float:
     return math.inf if loss == "ls" else float(delta)
 
 
-def _objective(W: np.ndarray, r: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sum_i w_i rho(r_i)`` per problem, with ``|r|`` and ``min(|r|, delta)``, which give the rest.
-
-    With ``a = |r|`` and ``m = min(a, delta)``, ``rho = m (a - m/2)`` (``r^2/2`` inside the threshold,
-    ``delta (|r| - delta/2)`` outside), ``psi = sign(r) m`` and the IRLS weight ``psi/r = m/a``.
-    """
+def _huber(r: np.ndarray, delta: float) -> np.ndarray:
+    """Huber_delta(r) as ``m (|r| - m/2)`` with ``m = min(|r|, delta)``: ``r^2/2`` inside the
+    threshold, ``delta (|r| - delta/2)`` outside, ``r^2/2`` everywhere for ``delta = inf``."""
     a = np.abs(r)
     m = np.minimum(a, delta)
-    per_point = a - 0.5 * m
-    per_point *= m
-    return (per_point @ W if W.ndim == 1 else np.einsum("bn,bn->b", W, per_point)), a, m
+    a -= 0.5 * m
+    a *= m
+    return a
+
+
+def _objective(W: np.ndarray, r: np.ndarray, delta: float) -> np.ndarray:
+    """``sum_i w_i rho(r_i)`` per problem, with the weights ``W`` shared (n,) or per problem (B, n)."""
+    per_point = _huber(r, delta)
+    return per_point @ W if W.ndim == 1 else np.einsum("bn,bn->b", W, per_point)
 
 
 def _gauss_newton(J: np.ndarray, W: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -159,8 +159,11 @@ def _local_model(J, r, W, z, lo, hi, delta):
     k, p = z.shape
     a = np.abs(r)
     # the IRLS weight psi(r)/r: 1 inside the threshold, delta/|r| outside (1 for least squares)
-    wi = np.maximum(a, delta) if math.isfinite(delta) else np.ones_like(a)
-    np.divide(delta if math.isfinite(delta) else 1.0, wi, out=wi)
+    if math.isfinite(delta):
+        wi = np.maximum(a, delta)
+        np.divide(delta, wi, out=wi)
+    else:
+        wi = np.ones_like(a)
     wi *= W
     g = np.einsum("bpn,bn->bp", J, wi * r)
     H = _gauss_newton(J, W, a <= delta)
@@ -222,7 +225,7 @@ def _solve(
     with np.errstate(all="ignore"):
         f, J = family.evaluate(z_out, inputs)
         r = f - T
-        F_out = _objective(W, r, delta)[0]
+        F_out = _objective(W, r, delta)
         bad = ~np.isfinite(F_out) | ~np.isfinite(J.sum(axis=(1, 2)))
         F_out[bad] = np.inf
 
@@ -258,7 +261,7 @@ def _solve(
             zn = np.clip(z - step, lo, hi)
             fn, Jn = family.evaluate(zn, inputs)
             rn = fn - T
-            Fn = _objective(W, rn, delta)[0]
+            Fn = _objective(W, rn, delta)
             finite = np.isfinite(Fn) & np.isfinite(Jn.sum(axis=(1, 2)))
             ok = finite & (Fn <= F)
             n_iter[rows] += 1
