@@ -7,8 +7,10 @@ names, bounds) beside two plain functions:
     the model in the space where residuals are measured (``log y`` for loss-like families,
     ``y`` itself for the logistic family), together with its Jacobian, for a *batch* of internal
     parameter vectors ``z`` of shape ``(B, p)``. Inputs are 1-D arrays of length ``n``; it returns
-    ``f`` of shape ``(B, n)`` and ``J`` of shape ``(B, p, n)`` (one contiguous row per parameter). Everything in :mod:`fitting` and
-    :mod:`bootstrap` is built on this one function, so adding a family is adding one entry here.
+    ``f`` of shape ``(B, n)`` and ``J`` of shape ``(p, B, n)``: one contiguous plane per
+    parameter, so that the elementwise work on it runs as long flat loops. Everything in
+    :mod:`fitting` and :mod:`bootstrap` is built on this one function, so adding a family is
+    adding one entry here.
 
 ``initial_guesses(inputs, y)``
     candidate starting points (natural parameters, shape ``(S, p)``). Most families are linear in
@@ -128,7 +130,19 @@ class Family:
 
 # --------------------------------------------------------------------------------------------
 # Model functions. Each takes internal parameters z (B, p) and a dict of input arrays, (n,) shared
-# by the batch or (B, n) one row per problem, and returns (f, J) with f (B, n) in the family's residual space and J = df/dz (B, n, p) or None.
+# by the batch or (B, n) one row per problem, and returns (f, J): f (B, n) in the family's
+# residual space, J = df/dz as (p, B, n) planes, or None when ``jac`` is false.
+
+
+def _columns(z):
+    """The parameters of a batch as p contiguous (B, 1) columns (slices of z are strided, and
+    every operation that broadcasts them against the inputs is slower for it)."""
+    return tuple(np.ascontiguousarray(z.T)[:, :, None])
+
+
+def _planes(*columns):
+    """A Jacobian (p, B, n) from its per-parameter columns, each broadcast to (B, n)."""
+    return np.stack(np.broadcast_arrays(*columns))
 
 
 def _log_input(x, base=np.e):
@@ -159,29 +173,28 @@ def _logaddexp_weights(a, b, out=None):
 
 
 def _power_law(z, X, jac=True):
-    a, alpha = (z[:, i : i + 1] for i in range(2))
+    a, alpha = _columns(z)
     lx = _log_input(X["x"])
     f = a - alpha * lx
     if not jac:
         return f, None
-    J = np.stack(np.broadcast_arrays(np.ones_like(f), -lx + 0.0 * f), axis=1)
-    return f, J
+    return f, _planes(np.ones_like(f), -lx)
 
 
 def _offset_power_law(z, X, jac=True):
-    e, a, alpha = (z[:, i : i + 1] for i in range(3))
+    e, a, alpha = _columns(z)
     lx = _log_input(X["x"])
     if not jac:
         return _logaddexp_weights(e, a - alpha * lx)[0], None
-    J = np.empty((z.shape[0], 3, lx.shape[1]))
-    f, _, wp = _logaddexp_weights(e, a - alpha * lx, out=(J[:, 0], J[:, 1]))
-    np.multiply(wp, -lx, out=J[:, 2])
+    J = np.empty((3, z.shape[0], lx.shape[1]))
+    f, _, wp = _logaddexp_weights(e, a - alpha * lx, out=(J[0], J[1]))
+    np.multiply(wp, -lx, out=J[2])
     return f, J
 
 
 def _broken_power_law(z, X, jac=True):
     # y = E + A x^-alpha (1 + (x/x_b)^(1/f))^(-c f)  (Caballero et al. 2022, one break)
-    e, a, alpha, c, lxb, lf = (z[:, i : i + 1] for i in range(6))
+    e, a, alpha, c, lxb, lf = _columns(z)
     lx = _log_input(X["x"])
     sharp = np.exp(lf)
     t = (lx - lxb) / sharp
@@ -191,17 +204,13 @@ def _broken_power_law(z, X, jac=True):
     if not jac:
         return f, None
     sig = expit(t)
-    J = np.stack(
-        [we, wp, -lx * wp, -sharp * soft * wp, c * sig * wp, -c * sharp * (soft - sig * t) * wp],
-        axis=1,
-    )
-    return f, J
+    return f, _planes(we, wp, -lx * wp, -sharp * soft * wp, c * sig * wp, -c * sharp * (soft - sig * t) * wp)
 
 
 def _chinchilla(z, X, jac=True):
     # The hot path of every chinchilla bootstrap: shifted by the row's largest log-coefficient,
     # every term is exp(<= 0) for N, D >= 1, so nothing overflows and two exps per point suffice.
-    e, a, b, alpha, beta = (z[:, i : i + 1] for i in range(5))
+    e, a, b, alpha, beta = _columns(z)
     ln = _log_input(X["params"])
     ld = _log_input(X["tokens"])
     m = np.maximum(np.maximum(e, a), b)
@@ -214,19 +223,19 @@ def _chinchilla(z, X, jac=True):
     f += m
     if not jac:
         return f, None
-    J = np.empty((z.shape[0], 5, f.shape[1]))
+    J = np.empty((5,) + f.shape)
     inv = 1.0 / total
-    np.multiply(t0, inv, out=J[:, 0])
-    np.multiply(t1, inv, out=J[:, 1])
-    np.multiply(t2, inv, out=J[:, 2])
-    np.multiply(J[:, 1], -ln, out=J[:, 3])
-    np.multiply(J[:, 2], -ld, out=J[:, 4])
+    np.multiply(t0, inv, out=J[0])
+    np.multiply(t1, inv, out=J[1])
+    np.multiply(t2, inv, out=J[2])
+    np.multiply(J[1], -ln, out=J[3])
+    np.multiply(J[2], -ld, out=J[4])
     return f, J
 
 
 def _kaplan(z, X, jac=True):
     # L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D, so log L = alpha_D * logaddexp(lu, lv)
-    lnc, ldc, alpha_n, alpha_d = (z[:, i : i + 1] for i in range(4))
+    lnc, ldc, alpha_n, alpha_d = _columns(z)
     ln = _log_input(X["params"])
     ld = _log_input(X["tokens"])
     gap_n = lnc - ln
@@ -235,12 +244,12 @@ def _kaplan(z, X, jac=True):
     f = alpha_d * s
     if not jac:
         return f, None
-    J = np.empty((z.shape[0], 4, f.shape[1]))
-    np.multiply(alpha_n, wu, out=J[:, 0])
-    np.multiply(alpha_d, wv, out=J[:, 1])
-    np.multiply(wu, gap_n, out=J[:, 2])
-    np.multiply(wu, lu, out=J[:, 3])
-    np.subtract(s, J[:, 3], out=J[:, 3])
+    J = np.empty((4,) + f.shape)
+    np.multiply(alpha_n, wu, out=J[0])
+    np.multiply(alpha_d, wv, out=J[1])
+    np.multiply(wu, gap_n, out=J[2])
+    np.multiply(wu, lu, out=J[3])
+    np.subtract(s, J[3], out=J[3])
     return f, J
 
 
@@ -248,15 +257,14 @@ def _logistic(z, X, jac=True):
     # y = y0 + (y1 - y0) * sigmoid(slope * (log10 x - log10_mid)), slope >= 0: y0 is the value at
     # small scale, y1 at large scale (y1 < y0 for a falling metric). With a free sign of the slope
     # (y0, y1, k) and (y1, y0, -k) would be the same curve.
-    lo, hi, k, mid = (z[:, i : i + 1] for i in range(4))
+    lo, hi, k, mid = _columns(z)
     t = _log_input(X["x"], base=10)
     s = expit(k * (t - mid))
     f = lo + (hi - lo) * s
     if not jac:
         return f, None
     ds = (hi - lo) * s * (1.0 - s)
-    J = np.stack(np.broadcast_arrays(1.0 - s, s, ds * (t - mid), -ds * k), axis=1)
-    return f, J
+    return f, _planes(1.0 - s, s, ds * (t - mid), -ds * k)
 
 
 # --------------------------------------------------------------------------------------------

@@ -56,17 +56,21 @@ def _objective(W: np.ndarray, r: np.ndarray, delta: float) -> np.ndarray:
     return per_point @ W if W.ndim == 1 else np.einsum("bn,bn->b", W, per_point)
 
 
-def _gauss_newton(J: np.ndarray, W: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """``H = sum_i w_i J_i J_i'`` over the points inside the Huber threshold, (B, p, p).
+def _gram(J: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sum_i w_i J_i J_i'`` for each problem: (B, p, p) from the Jacobian's (p, B, n) planes.
 
-    The Huber loss has curvature 1 inside its threshold and 0 outside. Pure IRLS weights
-    (delta/|r| outside) majorise the loss but converge linearly on this nearly-L1 objective
-    (median 44 iterations per Chinchilla resample, against 8 here); where fewer than p points sit
-    inside, H is singular and the Levenberg-Marquardt damping, scaled by the IRLS curvature, takes
-    over. (Few points are inside at an optimum, 5-17% on the bundled samples, but summing over
-    only those is slower in numpy than this product.)
-    """
-    return np.matmul(J * (W * inside)[..., None, :], J.transpose(0, 2, 1))
+    One dot product per pair of parameters over the contiguous planes: 1.3-1.6x faster than a
+    batched matrix product at 1,000 problems, and each problem's sums are added in the same order
+    whatever its batch (a matrix product at small batches would change the rounding)."""
+    p, k, n = J.shape
+    WJ = J * w
+    G = np.empty((k, p, p))
+    for i in range(p):
+        for j in range(i, p):
+            G[:, i, j] = np.einsum("bn,bn->b", WJ[i], J[j])
+            if j > i:
+                G[:, j, i] = G[:, i, j]
+    return G
 
 
 @dataclass
@@ -126,8 +130,8 @@ def solve(family: Family, inputs: dict, target: np.ndarray, weights: np.ndarray,
 
 
 #: The Levenberg-Marquardt damping every problem starts with.
-LAM0 = 1e-3
-#: Below this damping a step also gives the Newton decrement: g' step = g' (H + lam D)^-1 g.
+LAM0 = 0.1
+#: Below this damping a step also gives the Newton decrement: g' step = g' (H + lam S)^-1 g.
 DECREMENT_DAMPING = 1e-4
 
 
@@ -148,13 +152,19 @@ def _diagonal(H: np.ndarray) -> np.ndarray:
 
 
 def _local_model(J, r, W, z, lo, hi, delta):
-    """The quadratic model of the objective at points z: gradient, Hessian and damping scale.
+    """The quadratic model of the objective at points z: gradient, Hessian and damping metric.
 
-    ``g = J' W psi(r)`` is the exact gradient; ``H`` is the Gauss-Newton matrix over the points
-    inside the Huber threshold (:func:`_gauss_newton`) with a tiny ridge; ``scale`` is the IRLS
-    curvature ``diag(J' W (psi(r)/r) J)`` that scales the Levenberg-Marquardt damping, positive
-    where ``H`` has no curvature. Parameters held at a bound, with the gradient pushing outward,
-    drop out of the system.
+    ``g = J' W psi(r)`` is the exact gradient. ``H`` is the Gauss-Newton matrix over the points
+    inside the Huber threshold, where the loss has curvature 1 (0 outside), with a tiny ridge.
+    ``S = J' W (psi(r)/r) J`` is the IRLS curvature, which majorises the loss: it is the metric
+    of the Levenberg-Marquardt damping, so a damped step ``(H + lam S)^-1 g`` turns from
+    Gauss-Newton (``lam`` small) towards the IRLS step, a guaranteed descent, as ``lam`` grows.
+    Where fewer than p points sit inside, ``H`` is singular and ``S`` sets the step along the
+    valley; a diagonal damping there instead zig-zags down the valley of these strongly
+    correlated parameters (offset power law: 72 loops of the solver against 43). Pure IRLS
+    converges linearly on this nearly-L1 objective (median 44 iterations per Chinchilla
+    resample, against 8 with ``H``). Parameters held at a bound, with the gradient pushing
+    outward, drop out of the system.
     """
     k, p = z.shape
     a = np.abs(r)
@@ -165,14 +175,14 @@ def _local_model(J, r, W, z, lo, hi, delta):
     else:
         wi = np.ones_like(a)
     wi *= W
-    g = np.einsum("bpn,bn->bp", J, wi * r)
-    H = _gauss_newton(J, W, a <= delta)
-    scale = np.einsum("bpn,bn->bp", J * J, wi)
+    g = np.einsum("pbn,bn->bp", J, wi * r)
+    H = _gram(J, W * (a <= delta))
+    S = _gram(J, wi)
     diag = _diagonal(H)
     ridge = _row_max(diag)[:, None]
     ridge *= 1e-14
     ridge += 1e-300
-    scale += ridge
+    _diagonal(S)[...] += ridge
     diag += ridge
     at_lo, at_hi = z <= lo, z >= hi
     if at_lo.any() or at_hi.any():
@@ -180,10 +190,11 @@ def _local_model(J, r, W, z, lo, hi, delta):
         if fixed.any():
             free = ~fixed
             g[fixed] = 0.0
-            H *= free[:, :, None] * free[:, None, :]
+            mask = free[:, :, None] * free[:, None, :]
+            H *= mask
+            S *= mask
             diag[fixed] = 1.0
-            scale[fixed] = 0.0
-    return g, H, scale
+    return g, H, S
 
 
 def _solve(
@@ -226,34 +237,34 @@ def _solve(
         f, J = family.evaluate(z_out, inputs)
         r = f - T
         F_out = _objective(W, r, delta)
-        bad = ~np.isfinite(F_out) | ~np.isfinite(J.sum(axis=(1, 2)))
+        bad = ~np.isfinite(F_out) | ~np.isfinite(J.sum(axis=(0, 2)))
         F_out[bad] = np.inf
 
         # the working set: problems still being solved, their state packed in these arrays
         rows = np.flatnonzero(~bad)
         if rows.size < B:
-            J, r = J[rows], r[rows]
+            J, r = J[:, rows], r[rows]
         z, F = z_out[rows], F_out[rows]
         T = T if shared_T else T[rows]
         W = W if shared_W else W[rows]
-        g, H, scale = _local_model(J, r, W, z, lo, hi, delta)
+        g, H, S = _local_model(J, r, W, z, lo, hi, delta)
         del f, J, r
         lam = np.full(rows.size, LAM0)
         finished = np.zeros(rows.size, dtype=bool)
 
         for it in range(max_iter + 1):
-            damped = H.copy()
-            _diagonal(damped)[...] += lam[:, None] * scale
+            damped = lam[:, None, None] * S
+            damped += H
             step = _spd_solve(damped, g)
             # converged when the Newton decrement g' H^-1 g is negligible; with little damping
-            # g' step is that decrement (to a factor 1 + lam * scale / H)
+            # g' step is that decrement (to a factor 1 + lam S / H)
             done = finished | ((lam <= DECREMENT_DAMPING) & ((g * step).sum(axis=1) <= rtol * np.maximum(F, 1e-300)))
             if done.any():
                 stop = rows[done]
                 z_out[stop], F_out[stop], converged[stop] = z[done], F[done], True
                 keep = ~done
-                rows, z, F, g, H, scale, lam, step = (
-                    rows[keep], z[keep], F[keep], g[keep], H[keep], scale[keep], lam[keep], step[keep])
+                rows, z, F, g, H, S, lam, step = (
+                    rows[keep], z[keep], F[keep], g[keep], H[keep], S[keep], lam[keep], step[keep])
                 T = T if shared_T else T[keep]
                 W = W if shared_W else W[keep]
             if rows.size == 0 or it == max_iter:
@@ -262,21 +273,21 @@ def _solve(
             fn, Jn = family.evaluate(zn, inputs)
             rn = fn - T
             Fn = _objective(W, rn, delta)
-            finite = np.isfinite(Fn) & np.isfinite(Jn.sum(axis=(1, 2)))
+            finite = np.isfinite(Fn) & np.isfinite(Jn.sum(axis=(0, 2)))
             ok = finite & (Fn <= F)
             n_iter[rows] += 1
             stalled = ok & (F - Fn <= 1e-15 * np.maximum(F, 1e-300)) & (_row_max(np.abs(step)) < 1e-13)
             if ok.all():
                 z, F = zn, Fn
-                g, H, scale = _local_model(Jn, rn, W, z, lo, hi, delta)
+                g, H, S = _local_model(Jn, rn, W, z, lo, hi, delta)
             elif ok.any():
                 acc = np.flatnonzero(ok)
                 z[acc], F[acc] = zn[acc], Fn[acc]
                 if 2 * acc.size > ok.size and finite.all():  # cheaper than copying most of Jn
                     model = (part[acc] for part in _local_model(Jn, rn, W, zn, lo, hi, delta))
                 else:
-                    model = _local_model(Jn[acc], rn[acc], W if shared_W else W[acc], z[acc], lo, hi, delta)
-                g[acc], H[acc], scale[acc] = model
+                    model = _local_model(Jn[:, acc], rn[acc], W if shared_W else W[acc], z[acc], lo, hi, delta)
+                g[acc], H[acc], S[acc] = model
             lam = np.where(ok, np.maximum(lam * 0.25, 1e-10), lam * 8.0)
             finished = (lam > 1e12) | stalled
     z_out[rows], F_out[rows] = z, F

@@ -25,7 +25,7 @@ def _objective_and_gradient(family, inputs, target, weights, loss, delta):
         f, J = family.evaluate(z[None, :], inputs)
         r = f[0] - target
         psi = r if loss == "ls" else np.clip(r, -delta, delta)
-        return float(np.sum(weights * rho(r, loss, delta))), J[0] @ (weights * psi)
+        return float(np.sum(weights * rho(r, loss, delta))), J[:, 0] @ (weights * psi)
 
     return fun
 

@@ -285,8 +285,11 @@ def test_compare_families_information_criteria_by_hand():
         assert rows.loc[name, "delta_aic"] == pytest.approx(a - best, abs=1e-9)
         assert rows.loc[name, "akaike_weight"] == pytest.approx(math.exp(-0.5 * (a - best)) / total, rel=1e-9)
     assert table["akaike_weight"].sum() == pytest.approx(1.0)
-    # the family the data was drawn from is the most probable, and the table is sorted best first
-    assert table["family"].iloc[0] == "offset_power_law" and table["delta_aic"].iloc[0] == 0.0
+    # sorted best first; the family the data was drawn from beats the plain power law, which cannot
+    # bend. (The broken power law, a superset with 3 more parameters, may fit this noise draw
+    # better even after AIC's penalty: at its optimum here its RMSE is 0.0061 against 0.0079.)
+    assert table["delta_aic"].iloc[0] == 0.0 and table["delta_aic"].is_monotonic_increasing
+    assert aics["offset_power_law"] < aics["power_law"] - 10
 
 
 def test_compare_families_true_two_input_family_wins():

@@ -51,6 +51,25 @@ def test_result_is_a_true_local_optimum(name):
             assert objective_at(result, fam.to_natural(zz)) >= base * (1 - 1e-9)
 
 
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_jacobian_planes_match_finite_differences(name):
+    """Every family's Jacobian, one (B, n) plane per parameter, against central differences."""
+    fam = FAMILIES[name]
+    runs = synthetic_runs(name, seed=4)
+    p = prepare(runs, name, x=None if fam.is_two_input else "params")
+    z0 = fam.to_internal(fam.theta_from(TRUTH[name]))
+    z = z0 * (1 + 0.05 * np.random.default_rng(0).normal(size=(3, fam.n_params)))
+    f, J = fam.evaluate(z, p.inputs)
+    assert J.shape == (fam.n_params, 3, p.n) and all(J[i].flags.c_contiguous for i in range(fam.n_params))
+    for i in range(fam.n_params):
+        h = 1e-6 * np.maximum(1.0, np.abs(z[:, i : i + 1]))
+        up, down = z.copy(), z.copy()
+        up[:, i : i + 1] += h
+        down[:, i : i + 1] -= h
+        numeric = (fam.evaluate(up, p.inputs, jac=False)[0] - fam.evaluate(down, p.inputs, jac=False)[0]) / (2 * h)
+        np.testing.assert_allclose(J[i], numeric, rtol=1e-5, atol=1e-7, err_msg=fam.param_names[i])
+
+
 def test_result_fields_and_metrics():
     df = frame("offset_power_law", seed=3, noise=0.01)
     runs = runs_of(df)
