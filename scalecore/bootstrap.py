@@ -23,6 +23,7 @@ import numpy as np
 from . import budget
 from .errors import FitError
 from .fitting import FitResult, Problem, distinct_optima, fit_problem, min_distinct, predict, prepare, solve
+from .stats import nanquantile
 
 METHODS = ("cases", "residuals", "groups")
 
@@ -114,7 +115,7 @@ class BootstrapResult:
 
     def _quantiles(self, values: np.ndarray, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         level = self.confidence_level if level is None else level
-        q = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        q = nanquantile(values, [(1 - level) / 2, (1 + level) / 2])
         return q[0], q[1]
 
     @property
@@ -150,8 +151,9 @@ class BootstrapResult:
             rng = np.random.default_rng(None if self.seed is None else self.seed + 1)
             noise = rng.choice(self.fit.residuals, size=curves.shape)
             curves = np.exp(np.log(curves) + noise) if self.family.space == "log" else curves + noise
-        lo, hi = self._quantiles(curves)
-        return Band(point=point, median=np.nanmedian(curves, axis=0), lower=lo, upper=hi, kind=kind, confidence_level=self.confidence_level)
+        level = self.confidence_level
+        lo, median, hi = nanquantile(curves, [(1 - level) / 2, 0.5, (1 + level) / 2])
+        return Band(point=point, median=median, lower=lo, upper=hi, kind=kind, confidence_level=level)
 
     def predict_at(self, x=None, *, params=None, tokens=None) -> Estimate:
         """The metric predicted at one point, with its interval."""

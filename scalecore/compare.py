@@ -35,6 +35,7 @@ from .errors import DataError, FitError, ScaleCoreError
 from .families import Family, get_family
 from .fitting import fit_problem, prepare
 from .formatting import format_interval, format_number
+from .stats import nanquantile
 
 #: The exponents of each family whose differences are reported.
 EXPONENTS: dict[str, tuple[str, ...]] = {
@@ -360,7 +361,7 @@ class Comparison:
         median = np.full(point.shape, np.nan)
         if ok.any():
             level = boot.confidence_level
-            q = np.nanquantile(samples[:, ok], [(1 - level) / 2, 0.5, (1 + level) / 2], axis=0)
+            q = nanquantile(samples[:, ok], [(1 - level) / 2, 0.5, (1 + level) / 2])
             lower[ok], median[ok], upper[ok] = q
         return Band(point=point, median=median, lower=lower, upper=upper, kind="confidence",
                     confidence_level=boot.confidence_level)

@@ -39,6 +39,7 @@ from scipy.special import expit
 from .bootstrap import (FAR_SCORE, SCREEN_ITERATIONS, SCREEN_MARGIN, BootstrapResult, Estimate, _check,
                         _usable)
 from .errors import DataError, FitError
+from .stats import nanquantile
 from .families import FAMILIES, get_family
 from .fitting import LOSSES, FitResult, Problem, check_size, distinct_optima, fit_problem, predict, prepare, solve
 
@@ -396,9 +397,10 @@ class DownstreamResult:
         """Chained accuracy over a grid (arrays of equal shape): ``{"point", "median", "lower",
         "upper", "loss", "loss_lower", "loss_upper"}``."""
         pl, pa, ls, acs = self._chain(x, params=params, tokens=tokens)
-        lo, hi = self._quantiles(acs)
+        level = self.confidence_level
+        lo, median, hi = nanquantile(acs, [(1 - level) / 2, 0.5, (1 + level) / 2])
         llo, lhi = self._quantiles(ls)
-        return {"point": np.asarray(pa, float), "median": np.nanmedian(acs, axis=0), "lower": lo, "upper": hi,
+        return {"point": np.asarray(pa, float), "median": median, "lower": lo, "upper": hi,
                 "loss": pl, "loss_lower": llo, "loss_upper": lhi}
 
     # -- output

@@ -18,6 +18,7 @@ import pandas as pd
 from scalecore import FAMILIES, budget, fitting
 from scalecore.bootstrap import BootstrapResult, Estimate, bootstrap_problem
 from scalecore.formatting import format_interval, format_number
+from scalecore.stats import nanquantile
 
 AXES = ("compute", "params", "tokens")
 AXIS_TITLES = {
@@ -107,11 +108,16 @@ def why_not_applicable(runs, metric: str, family: str) -> str:
 # ------------------------------------------------------------------------------ fitting
 
 
+def problem_for(runs, family: str, axis: str | None, metric: str, exclude, loss: str, delta: float) -> fitting.Problem:
+    """The prepared problem of one family on the runs left after the exclusions."""
+    fam = FAMILIES[family]
+    return fitting.prepare(runs, family, x=None if fam.is_two_input else axis, y=metric,
+                           exclude=tuple(exclude), loss=loss, delta=delta)
+
+
 def fit_family(runs, family: str, axis: str, metric: str, exclude, settings: Settings) -> BootstrapResult:
     """One family: the best fit and its bootstrap. Raises ScaleCoreError for a fit that can't be done."""
-    fam = FAMILIES[family]
-    problem = fitting.prepare(runs, family, x=None if fam.is_two_input else axis, y=metric,
-                              exclude=tuple(exclude), loss=settings.loss, delta=settings.delta)
+    problem = problem_for(runs, family, axis, metric, exclude, settings.loss, settings.delta)
     fit = fitting.fit_problem(problem)
     return bootstrap_problem(problem, n_resamples=settings.n_resamples, confidence_level=settings.confidence_level,
                              seed=settings.seed, method=settings.method, fit=fit)
@@ -164,7 +170,7 @@ def _quantiles(boot: BootstrapResult, samples: np.ndarray) -> tuple[np.ndarray, 
     lower = np.full(samples.shape[1], np.nan)
     upper = np.full(samples.shape[1], np.nan)
     if ok.any():
-        q = np.nanquantile(samples[:, ok], [(1 - level) / 2, (1 + level) / 2], axis=0)
+        q = nanquantile(samples[:, ok], [(1 - level) / 2, (1 + level) / 2])
         lower[ok], upper[ok] = q[0], q[1]
     return lower, upper
 
