@@ -8,7 +8,7 @@ opens it in headless Chromium (Debian's, no download) and times what a user wait
          Chinchilla family, 1,000 resamples)
   warm   after the first plot: toggle a family on (a new fit + 1,000 resamples), off, on again
          (cache hits), lasso two runs to exclude them (refit), move the confidence-level slider
-         (new bootstrap), and move it back (cache hit)
+         (new percentiles of the cached resamples), and move it back (cache hit)
 
 Reference, timed in the same browser session: a plain rerun with nothing changed (the "R" key),
 the floor every interaction pays for Streamlit to rerun the script and redraw the page. Each
@@ -142,7 +142,7 @@ def main(argv=None) -> None:
                 ("toggle Kaplan off (cached)", lambda: pill(page, "Kaplan").click()),
                 ("toggle Kaplan on again (cached)", lambda: pill(page, "Kaplan").click()),
                 ("lasso two runs out (refit both; from mouse up)", lambda: page.mouse.up()),
-                ("confidence level 0.95 -> 0.9 (new bootstrap)", slider_step(page, "Confidence level", "ArrowLeft")),
+                ("confidence level 0.95 -> 0.9 (new percentiles)", slider_step(page, "Confidence level", "ArrowLeft")),
                 ("confidence level back to 0.95 (cached)", slider_step(page, "Confidence level", "ArrowRight")),
             ]
             worst = 0.0
