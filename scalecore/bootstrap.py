@@ -23,7 +23,7 @@ import numpy as np
 from . import budget
 from .errors import FitError
 from .fitting import FitResult, Problem, distinct_optima, fit_problem, min_distinct, predict, prepare, solve
-from .stats import nanquantile
+from .stats import percentile_interval
 
 METHODS = ("cases", "residuals", "groups")
 
@@ -115,8 +115,7 @@ class BootstrapResult:
 
     def _quantiles(self, values: np.ndarray, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         level = self.confidence_level if level is None else level
-        q = nanquantile(values, [(1 - level) / 2, (1 + level) / 2])
-        return q[0], q[1]
+        return percentile_interval(values, level)
 
     @property
     def confidence_interval(self) -> dict[str, tuple[float, float]]:
@@ -152,7 +151,7 @@ class BootstrapResult:
             noise = rng.choice(self.fit.residuals, size=curves.shape)
             curves = np.exp(np.log(curves) + noise) if self.family.space == "log" else curves + noise
         level = self.confidence_level
-        lo, median, hi = nanquantile(curves, [(1 - level) / 2, 0.5, (1 + level) / 2])
+        lo, median, hi = percentile_interval(curves, level, with_median=True)
         return Band(point=point, median=median, lower=lo, upper=hi, kind=kind, confidence_level=level)
 
     def predict_at(self, x=None, *, params=None, tokens=None) -> Estimate:

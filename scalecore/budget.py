@@ -38,7 +38,7 @@ from . import bootstrap as _bootstrap  # Estimate; a module import because boots
 from .errors import DataError, FitError
 from .families import Family, get_family
 from .formatting import _decimal_place, _fmt_at, format_estimate, format_interval, format_number
-from .stats import nanquantile
+from .stats import percentile_interval
 
 #: FLOPs per parameter per training token (C = 6 N D, Kaplan et al. 2020).
 FLOPS_PER_TOKEN_PARAM = 6.0
@@ -838,7 +838,7 @@ def tradeoff(law: Law, compute: float, params=None, *, n_points: int = 161, span
     curves = law.predict(params=params, tokens=tokens)  # (M, m)
     if law.has_interval:
         level = law.confidence_level
-        lower, upper = nanquantile(curves[1:], [(1 - level) / 2, (1 + level) / 2])
+        lower, upper = percentile_interval(curves[1:], level)
     else:
         lower = upper = np.full(params.shape, np.nan)
     return TradeOff(c, params, tokens, curves[0], lower, upper, opt, law.interval)

@@ -35,7 +35,7 @@ from .errors import DataError, FitError, ScaleCoreError
 from .families import Family, get_family
 from .fitting import fit_problem, prepare
 from .formatting import format_interval, format_number
-from .stats import nanquantile
+from .stats import percentile_interval
 
 #: The exponents of each family whose differences are reported.
 EXPONENTS: dict[str, tuple[str, ...]] = {
@@ -360,9 +360,8 @@ class Comparison:
         upper = np.full(point.shape, np.nan)
         median = np.full(point.shape, np.nan)
         if ok.any():
-            level = boot.confidence_level
-            q = nanquantile(samples[:, ok], [(1 - level) / 2, 0.5, (1 + level) / 2])
-            lower[ok], median[ok], upper[ok] = q
+            lower[ok], median[ok], upper[ok] = percentile_interval(samples[:, ok], boot.confidence_level,
+                                                                   with_median=True)
         return Band(point=point, median=median, lower=lower, upper=upper, kind="confidence",
                     confidence_level=boot.confidence_level)
 

@@ -39,9 +39,9 @@ from scipy.special import expit
 from .bootstrap import (FAR_SCORE, SCREEN_ITERATIONS, SCREEN_MARGIN, BootstrapResult, Estimate, _check,
                         _usable)
 from .errors import DataError, FitError
-from .stats import nanquantile
 from .families import FAMILIES, get_family
 from .fitting import LOSSES, FitResult, Problem, check_size, distinct_optima, fit_problem, predict, prepare, solve
+from .stats import percentile_interval
 
 __all__ = ["ACCURACY_PARAMS", "ChainedPrediction", "DownstreamResult", "accuracy_from_loss", "fit_downstream"]
 
@@ -397,8 +397,7 @@ class DownstreamResult:
         """Chained accuracy over a grid (arrays of equal shape): ``{"point", "median", "lower",
         "upper", "loss", "loss_lower", "loss_upper"}``."""
         pl, pa, ls, acs = self._chain(x, params=params, tokens=tokens)
-        level = self.confidence_level
-        lo, median, hi = nanquantile(acs, [(1 - level) / 2, 0.5, (1 + level) / 2])
+        lo, median, hi = percentile_interval(acs, self.confidence_level, with_median=True)
         llo, lhi = self._quantiles(ls)
         return {"point": np.asarray(pa, float), "median": median, "lower": lo, "upper": hi,
                 "loss": pl, "loss_lower": llo, "loss_upper": lhi}

@@ -173,7 +173,6 @@ def _local_model(J, r, W, z, lo, hi, delta):
     resample, against 8 with ``H``). Parameters held at a bound, with the gradient pushing
     outward, drop out of the system.
     """
-    k, p = z.shape
     a = np.abs(r)
     # the IRLS weight psi(r)/r: 1 inside the threshold, delta/|r| outside (1 for least squares)
     if math.isfinite(delta):

@@ -26,12 +26,20 @@ def nanquantile(values, q, axis: int = 0) -> np.ndarray:
     s = np.sort(a, axis=0)  # NaN sorts last
     count = a.shape[0] - missing.sum(axis=0)
     qs = q.reshape(q.shape + (1,) * (a.ndim - 1))
-    pos = qs * np.maximum(count - 1, 0)
+    last = np.maximum(count - 1, 0)  # index of the largest value present
+    pos = qs * last
     below = np.floor(pos).astype(np.intp)
-    above = np.minimum(below + 1, np.maximum(count - 1, 0))
+    above = np.minimum(below + 1, last)
     shape = np.broadcast_shapes(below.shape, a.shape[1:])
     lo = np.take_along_axis(s, np.broadcast_to(below, shape).reshape((-1,) + a.shape[1:]), axis=0).reshape(shape)
     hi = np.take_along_axis(s, np.broadcast_to(above, shape).reshape((-1,) + a.shape[1:]), axis=0).reshape(shape)
     t = pos - below
     out = np.where(t >= 0.5, hi - (hi - lo) * (1 - t), lo + (hi - lo) * t)  # numpy's _lerp
     return np.where(count > 0, out, np.nan)
+
+
+def percentile_interval(values, level: float, *, with_median: bool = False) -> tuple[np.ndarray, ...]:
+    """The ends of the central ``level`` percentile interval along axis 0, ignoring NaN: (lower,
+    upper), or (lower, median, upper) ``with_median``."""
+    q = [(1 - level) / 2, 0.5, (1 + level) / 2] if with_median else [(1 - level) / 2, (1 + level) / 2]
+    return tuple(nanquantile(values, q))

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from scalecore.stats import nanquantile
+from scalecore.stats import nanquantile, percentile_interval
 
 
 @pytest.mark.parametrize("shape", [(1000, 160), (7, 3), (1000,), (2, 5, 4)])
@@ -36,3 +36,11 @@ def test_other_axis_and_bad_quantiles():
     np.testing.assert_allclose(nanquantile(a, [0.1, 0.9], axis=1), np.nanquantile(a, [0.1, 0.9], axis=1), rtol=1e-13)
     with pytest.raises(ValueError):
         nanquantile(a, [1.5])
+
+
+def test_percentile_interval_is_the_central_quantiles():
+    a = np.random.default_rng(2).normal(size=(1000, 4))
+    lo, hi = percentile_interval(a, 0.9)
+    np.testing.assert_allclose([lo, hi], np.quantile(a, [0.05, 0.95], axis=0), rtol=1e-13)
+    lo, med, hi = percentile_interval(a, 0.8, with_median=True)
+    np.testing.assert_allclose([lo, med, hi], np.quantile(a, [0.1, 0.5, 0.9], axis=0), rtol=1e-13)

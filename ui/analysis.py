@@ -18,7 +18,7 @@ import pandas as pd
 from scalecore import FAMILIES, budget, fitting
 from scalecore.bootstrap import BootstrapResult, Estimate, bootstrap_problem
 from scalecore.formatting import format_interval, format_number
-from scalecore.stats import nanquantile
+from scalecore.stats import percentile_interval
 
 AXES = ("compute", "params", "tokens")
 AXIS_TITLES = {
@@ -170,8 +170,7 @@ def _quantiles(boot: BootstrapResult, samples: np.ndarray) -> tuple[np.ndarray, 
     lower = np.full(samples.shape[1], np.nan)
     upper = np.full(samples.shape[1], np.nan)
     if ok.any():
-        q = nanquantile(samples[:, ok], [(1 - level) / 2, (1 + level) / 2])
-        lower[ok], upper[ok] = q[0], q[1]
+        lower[ok], upper[ok] = percentile_interval(samples[:, ok], level)
     return lower, upper
 
 

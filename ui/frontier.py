@@ -19,7 +19,7 @@ from scalecore import DataError, ScaleCoreError, blobs, budget
 from scalecore import isoflop as sc_isoflop
 from scalecore import curves as sc_curves
 from scalecore.plots import CurveSpec
-from scalecore.stats import nanquantile
+from scalecore.stats import percentile_interval
 
 from . import analysis, cache, state
 from .cache import Outcome, _guard
@@ -61,8 +61,7 @@ def approach3_curve(boot, compute_grid: np.ndarray, k: float) -> CurveSpec:
     """N*(C) of the chinchilla fit with its percentile band."""
     point = np.asarray(budget.chinchilla_optimum(boot.fit.theta, compute_grid, k)["params"], float)
     dist = np.asarray(budget.chinchilla_optimum(boot.good[:, None, :], compute_grid[None, :], k)["params"], float)
-    lvl = boot.confidence_level
-    lo, hi = nanquantile(dist, [(1 - lvl) / 2, (1 + lvl) / 2])
+    lo, hi = percentile_interval(dist, boot.confidence_level)
     a3 = float(budget.chinchilla_exponents(boot.fit.theta)[0])
     return CurveSpec(name="approach3", label=f"Approach 3 (chinchilla fit): N* ∝ C^{a3:.3f}", x=compute_grid,
                      y=point, lower=lo, upper=hi, dash="dash")

@@ -134,7 +134,7 @@ def main() -> None:
     if outcome.ok:
         st.caption(f"Fitted both steps with {settings.n_resamples} joint bootstrap resamples in "
                    f"{outcome.seconds:.2f} s (cached afterwards)")
-    if not outcome.ok:
+    else:
         st.error(md_message(outcome.error))
         outlier_panels(ds, acc_metric, items, None)
         return
