@@ -34,12 +34,11 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy.special import expit
 
 from .bootstrap import (FAR_SCORE, SCREEN_ITERATIONS, SCREEN_MARGIN, BootstrapResult, Estimate, _check,
                         _usable)
 from .errors import DataError, FitError
-from .families import FAMILIES, get_family
+from .families import FAMILIES, expit, get_family
 from .fitting import LOSSES, FitResult, Problem, check_size, distinct_optima, fit_problem, predict, prepare, solve
 from .stats import percentile_interval
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import numpy as np
-from scipy.special import expit
 
 from .errors import FitError
 
@@ -170,6 +169,15 @@ def _logaddexp_weights(a, b, out=None):
     wa = np.multiply(e, larger, out=None if out is None else out[0])
     np.copyto(wa, larger, where=a_larger)
     return f, wa, np.subtract(1.0, wa, out=None if out is None else out[1])
+
+
+def expit(x) -> np.ndarray:
+    """The logistic sigmoid 1 / (1 + exp(-x)), as ``scipy.special.expit`` (to an ulp or two), for
+    any x without overflow: one exp of -|x|. Here so that the app's first run does not import
+    scipy.special (0.25 s) for this one function."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 def _power_law(z, X, jac=True):

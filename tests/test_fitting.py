@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -192,6 +194,40 @@ def test_falling_logistic_is_fitted_with_a_positive_slope():
     result = fit(runs_of(df), "logistic", x="params")
     assert result.params["slope"] == pytest.approx(3.0, rel=0.05)
     assert result.params["y0"] == pytest.approx(0.8, abs=0.01) and result.params["y1"] == pytest.approx(0.1, abs=0.01)
+
+
+def test_expit_matches_scipy_without_overflow():
+    """The NumPy sigmoid that spares the app's first run scipy.special: within 2 ulps of scipy's
+    wherever the value is a normal float, exact 0 and 1 at the infinities, NaN kept, nothing overflows."""
+    from scipy.special import expit as reference
+
+    from scalecore.families import expit
+
+    x = np.concatenate([np.linspace(-800.0, 800.0, 200_001), [0.0, -0.0, 1e-300, -1e-300, 37.0, -37.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is the answer
+        got = expit(x)
+    want = reference(x)
+    normal = want > np.finfo(float).tiny
+    assert np.max(np.abs(got[normal] - want[normal]) / want[normal]) <= 2 * np.finfo(float).eps
+    assert np.all(np.abs(got[~normal] - want[~normal]) <= np.finfo(float).tiny)
+    np.testing.assert_array_equal(expit(np.array([np.inf, -np.inf, np.nan])), [1.0, 0.0, np.nan])
+
+
+def test_the_app_libraries_load_without_scipy():
+    """scipy (0.25 s for scipy.special alone) is only for the reference solver and the tests: a cold
+    first visit waits for every import the app makes."""
+    import subprocess
+    import sys
+
+    code = ("import importlib, pkgutil, sys, scalecore, ui\n"
+            "for pkg in (scalecore, ui):\n"
+            "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+            "        if m.name not in ('reference', '__main__'):  # reference: the L-BFGS-B the benchmarks compare against\n"
+            "            importlib.import_module(f'{pkg.__name__}.{m.name}')\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "[]"
 
 
 def test_small_nnls_matches_scipy_on_random_and_degenerate_problems():
