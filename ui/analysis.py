@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from scalecore import FAMILIES, budget, fitting
+from scalecore import FAMILIES, budget, diagnostics, fitting
 from scalecore.bootstrap import BootstrapResult, Estimate, bootstrap_problem
 from scalecore.formatting import format_interval, format_number
 from scalecore.stats import percentile_interval
@@ -300,6 +300,38 @@ def parameter_rows(boot: BootstrapResult) -> pd.DataFrame:
                      "std. error": format_number(se[name], 2),
                      "at bound": name in boot.fit.at_bound,
                      "raw value": value, "raw low": lo, "raw high": hi, "interval": boot.interval_label})
+    return pd.DataFrame(rows)
+
+
+def diagnostics_overview(boots: dict, threshold: float) -> pd.DataFrame:
+    """One row per family, from numbers already computed: the run farthest from the law (log
+    residual and robust z), how many runs are beyond ``threshold``, the most correlated pair of
+    parameters across the bootstrap resamples (coefficients in log, as they are fitted), and the
+    resamples the intervals rest on."""
+    rows = []
+    for f, boot in boots.items():
+        fit, fam = boot.fit, boot.family
+        r = np.asarray(fit.residuals, dtype=float)
+        z = diagnostics.robust_z(r)
+        i = int(np.argmax(np.abs(z)))
+        row = {"family": fam.label,
+               "farthest run (residual, robust z)": f"{fit.problem.run_ids[i]}: {r[i]:+.3g} (z {z[i]:+.1f})",
+               f"runs with |z| ≥ {threshold:g}": int(np.sum(np.abs(z) >= threshold))}
+        good = boot.good
+        names = [f"log {n}" if n in fam.log_params else n for n in fam.param_names]
+        pair = "—"
+        if len(good) > 2 and fam.n_params > 1:
+            with np.errstate(all="ignore"):
+                c = np.corrcoef(fam.to_internal(good), rowvar=False)
+            c[~np.isfinite(c)] = 0.0
+            np.fill_diagonal(c, 0.0)
+            a, b = np.unravel_index(int(np.argmax(np.abs(c))), c.shape)
+            if c[a, b] != 0.0:
+                a, b = sorted((a, b))
+                pair = f"{names[a]} and {names[b]}: {c[a, b]:+.{3 if abs(c[a, b]) >= 0.99 else 2}f}"  # not "+1.00"
+        row["most correlated parameters (bootstrap)"] = pair
+        row["resamples used"] = f"{boot.n_resamples - boot.n_failed} of {boot.n_resamples}"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -221,7 +221,7 @@ def test_good_upload_replaces_the_dataset_and_survives_a_reload(tmp_path):
 
 TABS = {"outlier_tab": ["Excluded", "All runs", "Rules", "Suggestions"],
         "two_input_tab": ["Compute-optimal frontier", "Map over N and D"],
-        "diagnostics_tab": ["Residuals", "Bootstrap distribution", "Influence"]}
+        "diagnostics_tab": ["Overview", "Residuals", "Bootstrap distribution", "Influence"]}
 
 
 @pytest.mark.parametrize("x", ["compute", "params", "tokens"])
@@ -235,6 +235,42 @@ def test_every_tab_draws_on_every_axis(x):
             no_errors(at)
     assert figure_with_trace(at, "Chinchilla")["layout"]["xaxis"]["title"]["text"].startswith(
         {"compute": "training compute", "params": "model size", "tokens": "training tokens"}[x])
+
+
+def test_diagnostics_open_on_an_overview_whose_numbers_are_computed_by_hand():
+    """The default Diagnostics tab is a table (no figure to redraw on every refit): the run farthest
+    from the law by robust z, and the most correlated parameter pair of the bootstrap, checked
+    against numpy on scalecore's own bootstrap."""
+    at = start(n="200")
+    no_errors(at)
+    titles = [json.loads(el.proto.spec)["layout"].get("title", {}).get("text", "") for el in at.get("plotly_chart")]
+    assert not any(t.startswith("Residuals") for t in titles), titles
+    table = next(df.value for df in at.dataframe if "resamples used" in df.value.columns)
+    row = table.iloc[0]
+    boot = expected_boot(n_resamples=200)
+    r = boot.fit.residuals
+    dev = r - np.median(r)
+    z = dev / (1.4826 * np.median(np.abs(dev)))
+    i = int(np.argmax(np.abs(z)))
+    assert row["farthest run (residual, robust z)"] == f"{boot.fit.problem.run_ids[i]}: {r[i]:+.3g} (z {z[i]:+.1f})"
+    assert row["runs with |z| ≥ 3.5"] == int(np.sum(np.abs(z) >= 3.5))
+    logs = boot.good.copy()
+    names = list(boot.family.param_names)
+    for j, name in enumerate(names):
+        if name in boot.family.log_params:
+            logs[:, j] = np.log(logs[:, j])
+            names[j] = f"log {name}"
+    c = np.corrcoef(logs, rowvar=False) - np.eye(len(names))
+    a, b = sorted(np.unravel_index(int(np.argmax(np.abs(c))), c.shape))
+    digits = 3 if abs(c[a, b]) >= 0.99 else 2
+    assert row["most correlated parameters (bootstrap)"] == f"{names[a]} and {names[b]}: {c[a, b]:+.{digits}f}"
+    assert row["resamples used"] == f"{200 - boot.n_failed} of 200"
+    at.session_state["diagnostics_tab"] = "Residuals"
+    at.run()
+    no_errors(at)
+    assert figure_with_trace(at, "Chinchilla")  # still drawn, on request
+    assert any(json.loads(el.proto.spec)["layout"].get("title", {}).get("text", "").startswith("Residuals")
+               for el in at.get("plotly_chart"))
 
 
 def test_influence_bars_are_scalecores_leave_one_out_changes():
