@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT))
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server, wait_for_app_run  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from test_explore_browser import lasso_two_points  # noqa: E402
 
@@ -79,11 +80,22 @@ def settle(page, ms: int = 1000) -> None:
     page.wait_for_function(SETTLED, arg=ms, timeout=120_000, polling=50)
 
 
-def timed(page, action) -> float:
+def timed(page, action, retries: int = 0) -> float:
+    """Seconds from ``action`` until the run it starts is over and every plot is drawn.
+
+    ``retries``, for an action that can be repeated (a plain rerun): a run under ~0.1 s can finish
+    within one frame, so the page never shows "running" and the run cannot be timed; the sample
+    is then taken again (seen once in a dozen runs of this bench)."""
     settle(page)
     t0 = page.evaluate(WATCH)
     action()
-    page.wait_for_function(DONE, timeout=120_000, polling=20)
+    try:
+        page.wait_for_function(DONE, timeout=15_000 if retries else 120_000, polling=20)
+    except PlaywrightTimeout:
+        if not retries:
+            raise
+        print("  (a run too quick to be seen; measured again)", flush=True)
+        return timed(page, action, retries - 1)
     # the moment the script went idle (the plots were checked drawn right after it)
     t1 = page.evaluate("() => { const r = window.__runs.filter(s => s[0] === 'notRunning'); return r[r.length-1][1]; }")
     return (t1 - t0) / 1000
@@ -134,7 +146,7 @@ def main(argv=None) -> None:
                   f"to the first fitted plot with its band: {first_plot:.2f}s  total {boot + first_plot:.2f}s "
                   "(bar: first plot <= 5 s)", flush=True)
 
-            floor = statistics.median(timed(page, lambda: rerun(page)) for _ in range(args.repeats))
+            floor = statistics.median(timed(page, lambda: rerun(page), retries=2) for _ in range(args.repeats))
             print(f"reference  plain rerun (nothing changed), median of {args.repeats}: {floor:.3f}s", flush=True)
 
             steps = [
