@@ -108,11 +108,15 @@ def main() -> None:
 
     if not families:
         st.info("Pick at least one fit family above.")
-    summary = st.empty()
-    figure_slot = st.empty()
+    # Containers, not st.empty(): an empty slot would replace the previous run's caption and plot at
+    # once, and the plot would vanish for the whole refit (0.6 s of a lasso); a container keeps them
+    # on screen until this run draws their successors.
+    summary = st.container()
+    figure_slot = st.container()
     if families and not st.session_state.get(_DRAWN):
         # A session's first run: the runs at once, while the fits compute (app.py has already
         # set the browser loading its plotting code).
+        figure_slot = figure_slot.empty()
         figure_slot.plotly_chart(first_paint(runs, axis, metric, items, families), theme=None, config=CHART_CONFIG)
     # st.spinner appears only if the fits take over half a second (st.status would cost every
     # rerun 50 ms of sleep, and flash on cache hits)
