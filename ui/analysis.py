@@ -115,10 +115,18 @@ def problem_for(runs, family: str, axis: str | None, metric: str, exclude, loss:
                            exclude=tuple(exclude), loss=loss, delta=delta)
 
 
-def fit_family(runs, family: str, axis: str, metric: str, exclude, settings: Settings) -> BootstrapResult:
-    """One family: the best fit and its bootstrap. Raises ScaleCoreError for a fit that can't be done."""
-    problem = problem_for(runs, family, axis, metric, exclude, settings.loss, settings.delta)
-    fit = fitting.fit_problem(problem)
+def point_fit(runs, family: str, axis: str | None, metric: str, exclude, loss: str, delta: float) -> fitting.FitResult:
+    """One family's best fit (multi-start), without its bootstrap. Raises ScaleCoreError."""
+    return fitting.fit_problem(problem_for(runs, family, axis, metric, exclude, loss, delta))
+
+
+def fit_family(runs, family: str, axis: str, metric: str, exclude, settings: Settings,
+               fit: fitting.FitResult | None = None) -> BootstrapResult:
+    """One family: the best fit (``fit`` if already made) and its bootstrap. Raises ScaleCoreError
+    for a fit that can't be done."""
+    problem = fit.problem if fit is not None else problem_for(runs, family, axis, metric, exclude, settings.loss,
+                                                              settings.delta)
+    fit = fit if fit is not None else fitting.fit_problem(problem)
     return bootstrap_problem(problem, n_resamples=settings.n_resamples, confidence_level=settings.confidence_level,
                              seed=settings.seed, method=settings.method, fit=fit)
 
@@ -164,6 +172,23 @@ def curve(boot: BootstrapResult, axis: str, lo: float, hi: float, k: float = 6.0
     return Curve(boot.family.name, xs, point, lower, upper, "frontier")
 
 
+def point_curve(fit: fitting.FitResult, axis: str, lo: float, hi: float, k: float = 6.0, n: int = 160) -> Curve:
+    """What :func:`curve` draws, from the best fit alone (no band): shown while the bootstrap runs."""
+    xs = grid(lo, hi, n)
+    fam = fit.family
+    nan = np.full(n, np.nan)
+    if not fam.is_two_input:
+        return Curve(fam.name, xs, np.asarray(fit.predict(xs), float), nan, nan, "fit")
+    if fam.name == "chinchilla":
+        y = _chinchilla_frontier_rows(fit.theta[None, :], axis, xs, k)[0]
+    else:
+        cs = np.geomspace(lo, hi, 40) if axis == "compute" else _budgets_covering(fam, fit.theta, axis, lo, hi, 40, k)
+        opt = budget.compute_optimum(fam, fit.theta, cs, k)
+        y = _interp_log(cs if axis == "compute" else np.asarray(opt[axis], float), np.asarray(opt["loss"], float),
+                        np.log(xs))
+    return Curve(fam.name, xs, y, nan, nan, "frontier")
+
+
 def _quantiles(boot: BootstrapResult, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     level = boot.confidence_level
     ok = np.isfinite(samples).sum(axis=0) >= 2
@@ -199,7 +224,7 @@ def frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float 
     if axis == "compute":
         cs = np.geomspace(lo, hi, m) if hi > lo else np.array([lo / 1.01, hi * 1.01])
     else:
-        cs = _budgets_covering(boot, axis, lo, hi, m, k)
+        cs = _budgets_covering(boot.family, boot.fit.theta, axis, lo, hi, m, k)
     point, dist = frontier(boot, cs, k)
     key = axis if axis != "compute" else None
     xp = np.broadcast_to(cs, point["loss"].shape) if key is None else point[key]
@@ -212,7 +237,12 @@ def frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float 
 def _chinchilla_frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float):
     """Closed form for Chinchilla's law: N* = G (C/k)^a and D* = (C/k)^b / G invert to the budget
     C whose optimum has the given N (or D); then L*(C) from :func:`budget.chinchilla_optimum`."""
-    theta = np.vstack([boot.fit.theta[None, :], boot.good])  # row 0: best fit
+    loss = _chinchilla_frontier_rows(np.vstack([boot.fit.theta[None, :], boot.good]), axis, xs, k)  # row 0: best fit
+    return loss[0], loss[1:]
+
+
+def _chinchilla_frontier_rows(theta: np.ndarray, axis: str, xs: np.ndarray, k: float) -> np.ndarray:
+    """L* at ``xs`` on ``axis`` for each row of Chinchilla parameters ``theta`` (R, 5): (R, len(xs))."""
     if axis == "compute":
         compute = np.broadcast_to(xs, (len(theta), len(xs)))
     else:
@@ -222,14 +252,13 @@ def _chinchilla_frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarra
         with np.errstate(all="ignore"):
             G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
             compute = k * (xs / G) ** (1.0 / a) if axis == "params" else k * (xs * G) ** (1.0 / b)
-    loss = np.asarray(budget.chinchilla_optimum(theta[:, None, :], compute, k)["loss"], float)
-    return loss[0], loss[1:]
+    return np.asarray(budget.chinchilla_optimum(theta[:, None, :], compute, k)["loss"], float)
 
 
-def _budgets_covering(boot: BootstrapResult, axis: str, lo: float, hi: float, m: int, k: float) -> np.ndarray:
-    """Budgets whose best-fit optimum N* (or D*) spans [lo, hi], widened so that samples do too."""
+def _budgets_covering(family, theta: np.ndarray, axis: str, lo: float, hi: float, m: int, k: float) -> np.ndarray:
+    """Budgets whose best-fit (``theta``) optimum N* (or D*) spans [lo, hi], widened so that samples do too."""
     probe = np.geomspace(1e6, 1e40, 69)
-    xs = budget.compute_optimum(boot.family, boot.fit.theta, probe, k)[axis]
+    xs = budget.compute_optimum(family, theta, probe, k)[axis]
     ok = np.isfinite(xs) & (xs > 0)
     if ok.sum() < 2:
         return np.geomspace(1e15, 1e30, m)

@@ -76,10 +76,42 @@ def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclud
     return replace(level, seconds=outcome.seconds + level.seconds)  # the fit's own time, not just the lookup
 
 
+#: The arguments of every :func:`_resampled` computed in this process, so a page can tell a refit
+#: from a cache hit before asking (an entry the cache has since evicted only costs the early figure).
+_RESAMPLED: set = set()
+
+
+def _resample_args(data_key: str, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple) -> tuple:
+    """:func:`_resampled`'s arguments for a call of :func:`fit` (the level is read off afterwards)."""
+    chosen = replace(_settings(settings), confidence_level=0.95)
+    return data_key, family, axis, metric, exclude, tuple(sorted(chosen.as_dict().items()))
+
+
+def is_fitted(data_key: str, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple,
+              **_ignored) -> bool:
+    """Whether :func:`fit` with these arguments has its bootstrap already (a lookup, not a fit)."""
+    return _resample_args(data_key, family, axis, metric, exclude, settings) in _RESAMPLED
+
+
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _resampled(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple,
                settings: tuple) -> Outcome:
-    return _guard(analysis.fit_family, _runs, family, axis, metric, exclude, _settings(settings))
+    chosen = _settings(settings)
+    best = point_fit(data_key, _runs, family, axis, metric, exclude, chosen.loss, chosen.delta)
+    out = best
+    if best.ok:
+        out = _guard(analysis.fit_family, _runs, family, axis, metric, exclude, chosen, fit=best.value)
+        out = replace(out, seconds=out.seconds + best.seconds)
+    _RESAMPLED.add((data_key, family, axis, metric, exclude, settings))
+    return out
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def point_fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, loss: str,
+              delta: float) -> Outcome:
+    """One family's best fit without its bootstrap (it depends on the runs and the loss only): drawn
+    while the bootstrap runs, and its starting point."""
+    return _guard(analysis.point_fit, _runs, family, axis, metric, exclude, loss, delta)
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)

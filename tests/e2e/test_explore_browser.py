@@ -151,3 +151,40 @@ def test_a_bad_upload_shows_a_message_and_keeps_the_data(page, app_url, artifact
     assert page.url == url_before
     assert any(name.startswith("Chinchilla") for name in main_traces(page))
     page.screenshot(path=str(artifacts / "explore-05-bad-upload.png"))
+
+
+MAIN_PLOT = "document.querySelector('[data-testid=stMain] .js-plotly-plot')"
+TRACES = MAIN_PLOT + "._fullData.map(t => ({name: t.name, fill: t.fill, y: Array.from(t.y || [])}))"
+# the main plot's final state: a title that no longer says it is fitting
+FINAL = ("() => { const gd = " + MAIN_PLOT + "; return !!(gd && gd.layout && gd.layout.title && "
+         "!String(gd.layout.title.text).includes('fitting')); }")
+# every 5 ms: keep the main plot's traces while its title says "bands follow"; count the ticks with no
+# plot on the page (__gone) or a plot element collapsed below 100 px (__low)
+EARLY = ("() => { window.__early = null; window.__gone = 0; window.__low = 0; window.__iv = setInterval(() => {"
+         " const gd = " + MAIN_PLOT + "; if (!gd) { window.__gone++; return; }"
+         " if (gd.getBoundingClientRect().height < 100) window.__low++;"
+         " if (gd.layout && gd.layout.title && String(gd.layout.title.text).includes('bands follow'))"
+         " window.__early = " + TRACES + "; }, 5); }")
+
+
+def test_best_fit_curves_are_drawn_before_their_bands(page, app_url):
+    """While Kaplan's 5,000 resamples are fitted, the plot already shows its best fit (no band yet)
+    beside Chinchilla's curve and band; the finished plot draws the same Kaplan curve with a band.
+    The plot is updated in place: never off the page, never collapsed."""
+    page.goto(f"{app_url}/?fam=Chinchilla&n=5000&seed=4242")
+    wait_for_app_run(page)
+    page.wait_for_function(FINAL, timeout=120_000)
+    wait_for_app_run(page)
+    page.evaluate(EARLY)
+    page.get_by_test_id("stButtonGroup").get_by_role("button", name="Kaplan", exact=True).click()
+    page.wait_for_function("() => window.__early !== null", timeout=90_000)
+    page.wait_for_function(FINAL, timeout=120_000)
+    wait_for_app_run(page)
+    early = {t["name"]: t for t in page.evaluate("() => window.__early")}
+    final = {t["name"]: t for t in page.evaluate(f"() => {{ clearInterval(window.__iv); return {TRACES}; }}")}
+    kaplan = "Kaplan (compute-optimal frontier)"
+    assert kaplan in early and "Chinchilla (compute-optimal frontier)" in early
+    assert [t["name"] for t in early.values() if t["fill"] == "toself"] == ["Chinchilla (compute-optimal frontier) band"]
+    assert len([t for t in final.values() if t["fill"] == "toself"]) == 2
+    np.testing.assert_allclose(final[kaplan]["y"], early[kaplan]["y"], rtol=1e-12)
+    assert page.evaluate("() => [window.__gone, window.__low]") == [0, 0]
