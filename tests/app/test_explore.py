@@ -377,3 +377,21 @@ def test_the_map_over_n_and_d_is_the_fitted_law_with_iso_flop_lines_and_the_runs
         np.testing.assert_allclose(compute, compute[0], rtol=1e-9)  # one budget per line
     runs = load_runs(SAMPLE)
     assert trace(fig, "runs (")["name"] == f"runs ({len(runs)})"
+
+
+@pytest.mark.parametrize("family", ["chinchilla", "kaplan", "offset_power_law", "power_law"])
+@pytest.mark.parametrize("axis", ["compute", "params", "tokens"])
+def test_the_curve_drawn_before_the_bands_is_the_final_curve(family, axis):
+    """What a refit shows while its bootstrap runs (the best fit's curve, or a law in N and D's
+    frontier) is exactly the curve the finished plot draws, on every axis; it has no band."""
+    from ui import analysis
+
+    boot = expected_boot(n_resamples=200, family=family, x=None if family in ("chinchilla", "kaplan") else axis)
+    lo, hi = analysis.plot_range(load_runs(SAMPLE), axis, 1e24 if axis == "compute" else None)
+    final = analysis.curve(boot, axis, lo, hi)
+    early = analysis.point_curve(boot.fit, axis, lo, hi)
+    assert early.kind == final.kind and early.family == final.family
+    np.testing.assert_array_equal(early.x, final.x)
+    np.testing.assert_array_equal(early.point, final.point)
+    assert np.isfinite(early.point).sum() > 100
+    assert np.isnan(early.lower).all() and np.isnan(early.upper).all()
