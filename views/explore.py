@@ -112,6 +112,7 @@ def main() -> None:
     # once, and the plot would vanish for the whole refit (0.6 s of a lasso); a container keeps them
     # on screen until this run draws their successors.
     summary = st.container()
+    summary_at = summary  # the caption goes there, or replaces the one saying what is being fitted
     figure_box = st.container().container()
     chart_at = figure_box  # where the main plot goes: appended to the box, or replacing the early plot
     pending = [f for f in families if not cache.is_fitted(family=f, axis=fit_axis[f], **call)]
@@ -123,6 +124,8 @@ def main() -> None:
         # and with curves and the target region that first render made the cold start's fitted
         # plot 1 s later (median of 6 alternating cold starts: 5.95 s against 4.98 s).
         first = not st.session_state.get(_DRAWN)
+        summary_at = summary.caption(f"Fitting {', '.join(label(f) for f in pending)} to {len(runs) - len(items)} runs "
+                                     f"({len(items)} excluded) with {settings.n_resamples} resamples each…")
         chart_at = figure_box.plotly_chart(early_figure(runs, axis, metric, items, families, [] if first else pending,
                                                         None if first else target, call, k, settings, pending),
                                            theme=None, config=CHART_CONFIG)
@@ -134,9 +137,9 @@ def main() -> None:
         outcomes = {f: cache.fit(family=f, axis=fit_axis[f], **call) for f in families}
     if families:
         seconds = sum(o.seconds for o in outcomes.values())
-        summary.caption(f"Fitted {len(families)} famil{'y' if len(families) == 1 else 'ies'} to "
-                        f"{len(runs) - len(items)} runs ({len(items)} excluded), {settings.n_resamples} resamples "
-                        f"each, in {seconds:.2f} s of compute (cached afterwards)")
+        summary_at.caption(f"Fitted {len(families)} famil{'y' if len(families) == 1 else 'ies'} to "
+                           f"{len(runs) - len(items)} runs ({len(items)} excluded), {settings.n_resamples} resamples "
+                           f"each, in {seconds:.2f} s of compute (cached afterwards)")
     for f, o in outcomes.items():
         if not o.ok:
             st.error(f"{label(f)}: {md_message(o.error)}")
