@@ -192,12 +192,13 @@ def points_for(runs, x_col: str, y_col: str, items: dict) -> plots.Points:
                         reasons=np.array([items.get(i, "") for i in ids], dtype=object))
 
 
-def curve_specs(boots, axis, lo, hi, call, k):
+def curve_specs(boots, axis, lo, hi, call, k, warn: bool = True):
     specs = []
     for f in boots:
         o = cache.curve(family=f, axis=axis, lo=lo, hi=hi, k=k, **call)
         if not o.ok:
-            st.warning(f"{label(f)}: cannot draw the curve: {md_message(o.error)}")
+            if warn:  # the early figure leaves it to the final one, so the warning is shown once
+                st.warning(f"{label(f)}: cannot draw the curve: {md_message(o.error)}")
             continue
         specs.append(curve_spec(o.value))
     return specs
@@ -228,7 +229,7 @@ def early_figure(runs, axis, metric, items, families, best_only, target, call, k
     """The figure while the bootstraps of ``pending`` run: the runs, the best-fit curves (no band
     yet) of ``best_only``, and the families fitted before with their bands; titled as what it is."""
     lo, hi = analysis.plot_range(runs, axis, target)
-    specs = curve_specs([f for f in families if f not in pending], axis, lo, hi, call, k)
+    specs = curve_specs([f for f in families if f not in pending], axis, lo, hi, call, k, warn=False)
     for f in best_only:
         fit_axis = None if FAMILIES[f].is_two_input else axis
         o = cache.point_fit(call["data_key"], call["_runs"], f, fit_axis, metric, call["exclude"], settings.loss,
