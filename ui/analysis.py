@@ -124,10 +124,9 @@ def fit_family(runs, family: str, axis: str, metric: str, exclude, settings: Set
                fit: fitting.FitResult | None = None) -> BootstrapResult:
     """One family: the best fit (``fit`` if already made) and its bootstrap. Raises ScaleCoreError
     for a fit that can't be done."""
-    problem = fit.problem if fit is not None else problem_for(runs, family, axis, metric, exclude, settings.loss,
-                                                              settings.delta)
-    fit = fit if fit is not None else fitting.fit_problem(problem)
-    return bootstrap_problem(problem, n_resamples=settings.n_resamples, confidence_level=settings.confidence_level,
+    if fit is None:
+        fit = point_fit(runs, family, axis, metric, exclude, settings.loss, settings.delta)
+    return bootstrap_problem(fit.problem, n_resamples=settings.n_resamples, confidence_level=settings.confidence_level,
                              seed=settings.seed, method=settings.method, fit=fit)
 
 
@@ -182,10 +181,8 @@ def point_curve(fit: fitting.FitResult, axis: str, lo: float, hi: float, k: floa
     if fam.name == "chinchilla":
         y = _chinchilla_frontier_rows(fit.theta[None, :], axis, xs, k)[0]
     else:
-        cs = np.geomspace(lo, hi, 40) if axis == "compute" else _budgets_covering(fam, fit.theta, axis, lo, hi, 40, k)
-        opt = budget.compute_optimum(fam, fit.theta, cs, k)
-        y = _interp_log(cs if axis == "compute" else np.asarray(opt[axis], float), np.asarray(opt["loss"], float),
-                        np.log(xs))
+        cs = _frontier_budgets(fam, fit.theta, axis, xs, k)
+        y = _loss_at(optimum(fam, fit.theta, cs, k), cs, axis, xs)
     return Curve(fam.name, xs, y, nan, nan, "frontier")
 
 
@@ -199,13 +196,18 @@ def _quantiles(boot: BootstrapResult, samples: np.ndarray) -> tuple[np.ndarray, 
     return lower, upper
 
 
+def optimum(family, theta: np.ndarray, compute, k: float = 6.0) -> dict[str, np.ndarray]:
+    """Compute-optimal N*, D*, L* (``params``, ``tokens``, ``loss``) of a law at budgets ``compute``
+    (``theta`` and ``compute`` broadcast as in :func:`budget.compute_optimum`)."""
+    r = budget.compute_optimum(family, theta, compute, k)
+    return {key: np.asarray(r[key], float) for key in ("params", "tokens", "loss")}
+
+
 def frontier(boot: BootstrapResult, compute: np.ndarray, k: float = 6.0) -> tuple[dict, dict]:
     """Compute-optimal N*, D*, L* on a grid of budgets: for the best fit (m,) and each sample (B, m)."""
     compute = np.asarray(compute, float)
-    point = budget.compute_optimum(boot.family, boot.fit.theta, compute, k)
-    dist = budget.compute_optimum(boot.family, boot.good[:, None, :], compute[None, :], k)
-    keys = ("params", "tokens", "loss")
-    return {k_: np.asarray(point[k_], float) for k_ in keys}, {k_: np.asarray(dist[k_], float) for k_ in keys}
+    return (optimum(boot.family, boot.fit.theta, compute, k),
+            optimum(boot.family, boot.good[:, None, :], compute[None, :], k))
 
 
 def frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
@@ -219,19 +221,25 @@ def frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float 
     xs = np.asarray(xs, float)
     if boot.family.name == "chinchilla":
         return _chinchilla_frontier_on_axis(boot, axis, xs, k)
-    m = 40
+    cs = _frontier_budgets(boot.family, boot.fit.theta, axis, xs, k)
+    point, dist = frontier(boot, cs, k)
+    return _loss_at(point, cs, axis, xs), _loss_at(dist, cs, axis, xs)
+
+
+def _frontier_budgets(family, theta: np.ndarray, axis: str, xs: np.ndarray, k: float, m: int = 40) -> np.ndarray:
+    """The budgets a numerical frontier is computed on to be read at ``xs`` on ``axis``."""
     lo, hi = float(xs.min()), float(xs.max())
     if axis == "compute":
-        cs = np.geomspace(lo, hi, m) if hi > lo else np.array([lo / 1.01, hi * 1.01])
-    else:
-        cs = _budgets_covering(boot.family, boot.fit.theta, axis, lo, hi, m, k)
-    point, dist = frontier(boot, cs, k)
-    key = axis if axis != "compute" else None
-    xp = np.broadcast_to(cs, point["loss"].shape) if key is None else point[key]
-    xd = np.broadcast_to(cs, dist["loss"].shape) if key is None else dist[key]
-    lx = np.log(xs)
-    p = _interp_log(xp, point["loss"], lx)
-    return p, _interp_log_rows(xd, dist["loss"], lx)
+        return np.geomspace(lo, hi, m) if hi > lo else np.array([lo / 1.01, hi * 1.01])
+    return _budgets_covering(family, theta, axis, lo, hi, m, k)
+
+
+def _loss_at(opt: dict, cs: np.ndarray, axis: str, xs: np.ndarray) -> np.ndarray:
+    """L* at ``xs`` on ``axis``, read off a frontier on the budgets ``cs``: one law's (m,) or the
+    samples' (B, m), each row interpolated in log-log; NaN outside its range."""
+    x = np.broadcast_to(cs, opt["loss"].shape) if axis == "compute" else opt[axis]
+    interp = _interp_log if opt["loss"].ndim == 1 else _interp_log_rows
+    return interp(x, opt["loss"], np.log(xs))
 
 
 def _chinchilla_frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float):
@@ -407,8 +415,7 @@ def estimate_text(est: Estimate) -> str:
 
 def optimum_at(boot: BootstrapResult, compute: float, k: float = 6.0) -> dict:
     """The best fit's compute-optimal N*, D* and L* at one budget (floats)."""
-    r = budget.compute_optimum(boot.family, boot.fit.theta, compute, k)
-    return {key: float(np.ravel(r[key])[0]) for key in ("params", "tokens", "loss")}
+    return {key: float(np.ravel(v)[0]) for key, v in optimum(boot.family, boot.fit.theta, compute, k).items()}
 
 
 def target_point(boot: BootstrapResult, axis: str, target: float, k: float = 6.0) -> dict:

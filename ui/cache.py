@@ -67,12 +67,10 @@ def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclud
 
     The resamples do not depend on the confidence level, so they are fitted once for every level
     (:func:`_resampled`) and read at this one."""
-    chosen = _settings(settings)
-    outcome = _resampled(data_key, _runs, family, axis, metric, exclude,
-                         tuple(sorted(replace(chosen, confidence_level=0.95).as_dict().items())))
+    outcome = _resampled(data_key, _runs, family, axis, metric, exclude, _at_any_level(settings))
     if not outcome.ok:
         return outcome
-    level = _guard(outcome.value.at_level, chosen.confidence_level)
+    level = _guard(outcome.value.at_level, _settings(settings).confidence_level)
     return replace(level, seconds=outcome.seconds + level.seconds)  # the fit's own time, not just the lookup
 
 
@@ -81,36 +79,39 @@ def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclud
 _RESAMPLED: set = set()
 
 
-def _resample_args(data_key: str, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple) -> tuple:
-    """:func:`_resampled`'s arguments for a call of :func:`fit` (the level is read off afterwards)."""
-    chosen = replace(_settings(settings), confidence_level=0.95)
-    return data_key, family, axis, metric, exclude, tuple(sorted(chosen.as_dict().items()))
+def _at_any_level(settings: tuple) -> tuple:
+    """The settings :func:`_resampled` is keyed on: the confidence level is read off afterwards."""
+    return tuple(sorted(replace(_settings(settings), confidence_level=0.95).as_dict().items()))
 
 
 def is_fitted(data_key: str, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple,
-              **_ignored) -> bool:
+              _runs=None) -> bool:
     """Whether :func:`fit` with these arguments has its bootstrap already (a lookup, not a fit)."""
-    return _resample_args(data_key, family, axis, metric, exclude, settings) in _RESAMPLED
+    return (data_key, family, axis, metric, exclude, _at_any_level(settings)) in _RESAMPLED
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _resampled(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple,
                settings: tuple) -> Outcome:
-    chosen = _settings(settings)
-    best = point_fit(data_key, _runs, family, axis, metric, exclude, chosen.loss, chosen.delta)
+    best = best_fit(data_key, _runs, family, axis, metric, exclude, settings)
     out = best
     if best.ok:
-        out = _guard(analysis.fit_family, _runs, family, axis, metric, exclude, chosen, fit=best.value)
+        out = _guard(analysis.fit_family, _runs, family, axis, metric, exclude, _settings(settings), fit=best.value)
         out = replace(out, seconds=out.seconds + best.seconds)
     _RESAMPLED.add((data_key, family, axis, metric, exclude, settings))
     return out
 
 
+def best_fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple) -> Outcome:
+    """One family's best fit without its bootstrap: drawn while the bootstrap runs, and its
+    starting point. It depends on the runs and the loss only (as :func:`backtest`)."""
+    chosen = _settings(settings)
+    return point_fit(data_key, _runs, family, axis, metric, exclude, chosen.loss, chosen.delta)
+
+
 @st.cache_resource(max_entries=256, show_spinner=False)
 def point_fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, loss: str,
               delta: float) -> Outcome:
-    """One family's best fit without its bootstrap (it depends on the runs and the loss only): drawn
-    while the bootstrap runs, and its starting point."""
     return _guard(analysis.point_fit, _runs, family, axis, metric, exclude, loss, delta)
 
 
@@ -160,19 +161,12 @@ def _contour(boot, runs, k):
     if len(budgets) > 8:
         budgets = np.linspace(budgets.min(), budgets.max(), 8).round(1)
     cs = np.geomspace(k * n_lo * d_lo * 4, k * n_hi * d_hi / 4, 60)
-    point = _frontier_point(boot, cs, k)
+    point = analysis.optimum(boot.family, boot.fit.theta, np.asarray(cs, float), k)
     inside = (point["params"] >= n_lo) & (point["params"] <= n_hi) & (point["tokens"] >= d_lo) & (point["tokens"] <= d_hi)
     return ContourSpec(name=boot.family.name, n_grid=n_grid, d_grid=d_grid, loss=np.asarray(loss, float),
                        iso_flops=tuple(float(10 ** b) for b in budgets),
                        frontier_n=point["params"][inside], frontier_d=point["tokens"][inside], k=k,
                        metric=boot.fit.y)
-
-
-def _frontier_point(boot, cs, k):
-    from scalecore import budget
-
-    r = budget.compute_optimum(boot.family, boot.fit.theta, np.asarray(cs, float), k)
-    return {key: np.asarray(r[key], float) for key in ("params", "tokens", "loss")}
 
 
 def backtest(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple) -> Outcome:

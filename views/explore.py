@@ -127,7 +127,7 @@ def main() -> None:
         summary_at = summary.caption(f"Fitting {', '.join(label(f) for f in pending)} to {len(runs) - len(items)} runs "
                                      f"({len(items)} excluded) with {settings.n_resamples} resamples each…")
         chart_at = figure_box.plotly_chart(early_figure(runs, axis, metric, items, families, [] if first else pending,
-                                                        None if first else target, call, k, settings, pending),
+                                                        None if first else target, call, k, settings, pending, fit_axis),
                                            theme=None, config=CHART_CONFIG)
     st.session_state[_DRAWN] = True
     # st.spinner appears only if the fits take over half a second (st.status would cost every
@@ -225,15 +225,13 @@ def chart(fig, key: str, ds, known, selectable: bool = True, where=st) -> None:
         where.plotly_chart(fig, key=key, theme=None, config=CHART_CONFIG)
 
 
-def early_figure(runs, axis, metric, items, families, best_only, target, call, k, settings, pending):
+def early_figure(runs, axis, metric, items, families, best_only, target, call, k, settings, pending, fit_axis):
     """The figure while the bootstraps of ``pending`` run: the runs, the best-fit curves (no band
     yet) of ``best_only``, and the families fitted before with their bands; titled as what it is."""
     lo, hi = analysis.plot_range(runs, axis, target)
     specs = curve_specs([f for f in families if f not in pending], axis, lo, hi, call, k, warn=False)
     for f in best_only:
-        fit_axis = None if FAMILIES[f].is_two_input else axis
-        o = cache.point_fit(call["data_key"], call["_runs"], f, fit_axis, metric, call["exclude"], settings.loss,
-                            settings.delta)
+        o = cache.best_fit(family=f, axis=fit_axis[f], **call)
         if o.ok:  # a family that cannot be fitted says so when its bootstrap returns the same error
             specs.append(curve_spec(analysis.point_curve(o.value, axis, lo, hi, k)))
     order = {f: i for i, f in enumerate(families)}

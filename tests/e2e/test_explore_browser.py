@@ -97,8 +97,9 @@ def upload(page, name: str, data: bytes) -> None:
     wait_for_app_run(page)
 
 
-# the page's first plot has a trace of this name (false, not an error, while no plot is on the page)
-MAIN_PLOT_HAS = ("() => { const gd = document.querySelector('.js-plotly-plot'); "
+MAIN_PLOT = "document.querySelector('[data-testid=stMain] .js-plotly-plot')"
+# the main plot has a trace of this name (false, not an error, while no plot is on the page)
+MAIN_PLOT_HAS = ("() => { const gd = " + MAIN_PLOT + "; "
                  "return !!(gd && gd._fullData && gd._fullData.some(t => t.name === '%s')); }")
 
 
@@ -153,7 +154,6 @@ def test_a_bad_upload_shows_a_message_and_keeps_the_data(page, app_url, artifact
     page.screenshot(path=str(artifacts / "explore-05-bad-upload.png"))
 
 
-MAIN_PLOT = "document.querySelector('[data-testid=stMain] .js-plotly-plot')"
 TRACES = MAIN_PLOT + "._fullData.map(t => ({name: t.name, fill: t.fill, y: Array.from(t.y || [])}))"
 # the main plot's final state: a title that no longer says it is fitting
 FINAL = ("() => { const gd = " + MAIN_PLOT + "; return !!(gd && gd.layout && gd.layout.title && "
