@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -89,12 +91,38 @@ PARALLEL_MIN_SIZE = 40_000
 _POOL: list = []
 
 
+_LOCAL = threading.local()
+
+
+class Cancelled(Exception):
+    """A solve stopped by its thread's stop check (:func:`in_background`). Not a user error, so
+    not a :class:`ScaleCoreError`: nothing catches it on the way out, and nothing is cached."""
+
+
+@contextmanager
+def in_background(stop: Callable[[], bool], threads: int = 1) -> Iterator[None]:
+    """Solve on this thread with at most ``threads`` cores, and raise :class:`Cancelled` from the
+    solver's next iteration once ``stop()`` is true: work done ahead of the user yields to the
+    user. The answers are the same as in the foreground (a batch's rows are independent of the
+    batch's split)."""
+    saved = getattr(_LOCAL, "control", None)
+    _LOCAL.control = (stop, threads)
+    try:
+        yield
+    finally:
+        _LOCAL.control = saved
+
+
 def _workers() -> int:
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(cpus, int(os.environ.get("SCALECORE_THREADS", cpus))))
+    control = getattr(_LOCAL, "control", None)
+    limit = int(os.environ.get("SCALECORE_THREADS", cpus))
+    if control is not None:
+        limit = min(limit, control[1])
+    return max(1, min(cpus, limit))
 
 
 def _pool(workers: int):
@@ -114,6 +142,9 @@ def solve(family: Family, inputs: dict, target: np.ndarray, weights: np.ndarray,
     z0 = np.asarray(z0, dtype=float)
     B = z0.shape[0]
     n = np.shape(next(iter(inputs.values())))[-1]
+    control = getattr(_LOCAL, "control", None)
+    if control is not None:
+        options["should_stop"] = control[0]  # read here: the pool's threads do not see this thread's locals
     workers = _workers()
     if workers == 1 or B < 2 * workers or B * n < PARALLEL_MIN_SIZE:
         return _solve(family, inputs, target, weights, z0, **options)
@@ -216,6 +247,7 @@ def _solve(
     delta: float = 1e-3,
     max_iter: int = 400,
     rtol: float = 1e-12,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Solution:
     """Minimise ``sum_i w_bi * rho(f_b(x_i) - t_bi)`` for B problems at once.
 
@@ -225,7 +257,8 @@ def _solve(
     not increase; a rejected step is retried with more damping on the same model. A problem is
     converged when its Newton decrement ``g' H^-1 g`` is below ``rtol`` times its objective (read
     off the step once the damping is below ``DECREMENT_DAMPING``), or when no step can lower the
-    objective any further. ``max_iter`` bounds the steps tried (model evaluations) per problem.
+    objective any further. ``max_iter`` bounds the steps tried (model evaluations) per problem;
+    ``should_stop``, asked once per iteration, ends the solve with :class:`Cancelled`.
 
     Problems still being solved are kept packed in the working arrays, so each iteration costs in
     proportion to them; the model is rebuilt only where a step was accepted.
@@ -277,6 +310,8 @@ def _solve(
                 W = W if shared_W else W[keep]
             if rows.size == 0 or it == max_iter:
                 break
+            if should_stop is not None and should_stop():
+                raise Cancelled("stopped by the caller")
             zn = np.clip(z - step, lo, hi)
             fn, Jn = family.evaluate(zn, inputs)
             rn = fn - T

@@ -67,7 +67,7 @@ def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclud
 
     The resamples do not depend on the confidence level, so they are fitted once for every level
     (:func:`_resampled`) and read at this one."""
-    outcome = _resampled(data_key, _runs, family, axis, metric, exclude, _at_any_level(settings))
+    outcome = _resampled(data_key, _runs, family, axis, metric, exclude, at_any_level(settings))
     if not outcome.ok:
         return outcome
     level = _guard(outcome.value.at_level, _settings(settings).confidence_level)
@@ -79,7 +79,7 @@ def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclud
 _RESAMPLED: set = set()
 
 
-def _at_any_level(settings: tuple) -> tuple:
+def at_any_level(settings: tuple) -> tuple:
     """The settings :func:`_resampled` is keyed on: the confidence level is read off afterwards."""
     return tuple(sorted(replace(_settings(settings), confidence_level=0.95).as_dict().items()))
 
@@ -87,7 +87,7 @@ def _at_any_level(settings: tuple) -> tuple:
 def is_fitted(data_key: str, family: str, axis: str | None, metric: str, exclude: tuple, settings: tuple,
               _runs=None) -> bool:
     """Whether :func:`fit` with these arguments has its bootstrap already (a lookup, not a fit)."""
-    return (data_key, family, axis, metric, exclude, _at_any_level(settings)) in _RESAMPLED
+    return (data_key, family, axis, metric, exclude, at_any_level(settings)) in _RESAMPLED
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -118,7 +118,7 @@ def point_fit(data_key: str, _runs, family: str, axis: str | None, metric: str, 
 @st.cache_resource(max_entries=512, show_spinner=False)
 def curve(data_key: str, _runs, family: str, axis: str, metric: str, exclude: tuple, settings: tuple,
           lo: float, hi: float, k: float) -> Outcome:
-    outcome = fit(data_key, _runs, family, _fit_axis(family, axis), metric, exclude, settings)
+    outcome = fit(data_key, _runs, family, fit_axis(family, axis), metric, exclude, settings)
     if not outcome.ok:
         return outcome
     return _guard(analysis.curve, outcome.value, axis, lo, hi, k)
@@ -127,13 +127,14 @@ def curve(data_key: str, _runs, family: str, axis: str, metric: str, exclude: tu
 @st.cache_resource(max_entries=512, show_spinner=False)
 def at_target(data_key: str, _runs, family: str, axis: str, metric: str, exclude: tuple, settings: tuple,
               target: float, k: float) -> Outcome:
-    outcome = fit(data_key, _runs, family, _fit_axis(family, axis), metric, exclude, settings)
+    outcome = fit(data_key, _runs, family, fit_axis(family, axis), metric, exclude, settings)
     if not outcome.ok:
         return outcome
     return _guard(analysis.predict_target, outcome.value, axis, target, k)
 
 
-def _fit_axis(family: str, axis: str) -> str | None:
+def fit_axis(family: str, axis: str) -> str | None:
+    """The axis a family is fitted on: None for the two-input laws, which use N and D whatever x is."""
     from scalecore import FAMILIES
 
     return None if FAMILIES[family].is_two_input else axis
@@ -195,7 +196,7 @@ def influence(data_key: str, _runs, family: str, axis: str, metric: str, exclude
     """Leave-one-out change of the prediction at the target, for every run."""
     from scalecore import diagnostics
 
-    outcome = fit(data_key, _runs, family, _fit_axis(family, axis), metric, exclude, settings)
+    outcome = fit(data_key, _runs, family, fit_axis(family, axis), metric, exclude, settings)
     if not outcome.ok:
         return outcome
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, diagnostics, plots
 from scalecore.formatting import format_number
-from ui import analysis, cache, data_source, export, md_message, outliers, review, run_page, state
+from ui import analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page, state
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 
 RESAMPLES = (200, 500, 1000, 2000, 5000)
@@ -103,9 +103,22 @@ def main() -> None:
     skey = tuple(sorted(settings.as_dict().items()))
     k = runs.flops_per_token_param
     known = frozenset(map(str, runs.run_ids))
-    fit_axis = {f: (None if FAMILIES[f].is_two_input else axis) for f in families}
     call = dict(data_key=ds.key, _runs=runs, metric=metric, exclude=exclude, settings=skey)
+    axis_of = partial(cache.fit_axis, axis=axis)
+    # the families not switched on are fitted in the background once this run is done; until then
+    # the worker stops or pauses (ui/fit_ahead.py)
+    later = fit_ahead.fit_jobs(others_to_fit(runs, axis, metric, families, call), axis_of, call)
+    fit_ahead.yield_to(fit_ahead.fit_jobs(families, axis_of, call), later)
+    first = not st.session_state.get(_DRAWN)
+    try:
+        draw(ds, axis, metric, families, target, settings, items, call, k, known)
+    finally:
+        fit_ahead.plan(later, first=first)  # also after a failed or interrupted run: paused work goes on
 
+
+def draw(ds, axis, metric, families, target, settings, items, call, k, known) -> None:
+    runs = ds.runs
+    fit_axis = {f: cache.fit_axis(f, axis) for f in families}
     if not families:
         st.info("Pick at least one fit family above.")
     # Containers, not st.empty(): an empty slot would replace the previous run's caption and plot at
@@ -161,6 +174,12 @@ def main() -> None:
     two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, known)
     diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known)
     next_steps()
+
+
+def others_to_fit(runs, axis: str, metric: str, families: list[str], call: dict) -> list[str]:
+    """The families that apply here, are not switched on and are not fitted yet: fitted ahead."""
+    return [f for f in analysis.applicable_families(runs, metric)
+            if f not in families and not cache.is_fitted(family=f, axis=cache.fit_axis(f, axis), **call)]
 
 
 def next_steps() -> None:

@@ -395,3 +395,32 @@ def test_the_curve_drawn_before_the_bands_is_the_final_curve(family, axis):
     np.testing.assert_array_equal(early.point, final.point)
     assert np.isfinite(early.point).sum() > 100
     assert np.isnan(early.lower).all() and np.isnan(early.upper).all()
+
+
+def test_families_not_switched_on_are_fitted_ahead_then_switching_one_on_is_a_cache_hit(monkeypatch):
+    """With fitting ahead on, the idle page fits the families the user has not switched on; Kaplan
+    switched on afterwards is bootstrapped by nobody in the foreground, and its table is
+    scalecore's (the worker's one core gives the foreground's answer)."""
+    from ui import analysis, fit_ahead
+
+    monkeypatch.setenv("SCALECORE_FIT_AHEAD", "1")
+    monkeypatch.setattr(fit_ahead, "START_DELAY", 0.0)
+    monkeypatch.setattr(fit_ahead, "FIRST_DELAY", 0.0)
+    at = start(n="200", seed="77")  # a seed no other test uses: nothing of it is cached
+    no_errors(at)
+    assert fit_ahead.WORKER.wait_idle(120)  # the broken power law is given up after MAX_SECONDS
+    fitted = {k[1] for k in fit_ahead.WORKER.completed if k[0] == "fit" and k[-1][-1] == ("seed", 77)}
+    assert {"kaplan", "power_law", "offset_power_law"} <= fitted and "chinchilla" not in fitted
+
+    bootstraps = []
+    real = analysis.fit_family
+    monkeypatch.setattr(analysis, "fit_family", lambda *a, **kw: bootstraps.append(a[1]) or real(*a, **kw))
+    at.pills(key="fam").set_value(["chinchilla", "kaplan"])
+    at.run()
+    no_errors(at)
+    assert bootstraps == []
+    boot = expected_boot(n_resamples=200, seed=77, family="kaplan")
+    table = param_table(at, boot.family.param_names)
+    for _, row in table.iterrows():
+        name = row["parameter"]
+        assert (row["value"], row["low"], row["high"]) == format_interval(boot.fit.params[name], *boot.confidence_interval[name])
