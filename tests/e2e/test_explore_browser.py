@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -188,3 +190,41 @@ def test_best_fit_curves_are_drawn_before_their_bands(page, app_url):
     assert len([t for t in final.values() if t["fill"] == "toself"]) == 2
     np.testing.assert_allclose(final[kaplan]["y"], early[kaplan]["y"], rtol=1e-12)
     assert page.evaluate("() => [window.__gone, window.__low]") == [0, 0]
+
+
+def test_a_family_fitted_ahead_is_drawn_with_its_band_at_once(page, tmp_path):
+    """With fitting ahead on (as `make run` starts the app), the idle page fits Kaplan in the
+    background; switched on, Kaplan is drawn with its band straight away (no "bands follow" plot),
+    and its curve and band are scalecore's."""
+    from conftest import start_server, stop_server
+    from scalecore import load_runs
+    from scalecore.bootstrap import bootstrap
+    from ui import analysis
+
+    proc, url = start_server(tmp_path, env_extra={"SCALECORE_FIT_AHEAD": "1"})
+    try:
+        page.goto(f"{url}/?fam=Chinchilla&n=500&seed=31337")
+        wait_for_app_run(page)
+        page.wait_for_function(FINAL, timeout=120_000)
+        log = next(tmp_path.glob("streamlit-*.log"))
+        deadline = time.monotonic() + 120
+        while "fitted ahead ('backtest', 'kaplan')" not in log.read_text():
+            assert time.monotonic() < deadline, "Kaplan was not fitted ahead within 120 s:\n" + log.read_text()[-2000:]
+            time.sleep(0.2)
+        page.evaluate(EARLY)
+        page.get_by_test_id("stButtonGroup").get_by_role("button", name="Kaplan", exact=True).click()
+        page.wait_for_function(MAIN_PLOT_HAS % "Kaplan (compute-optimal frontier) band", timeout=60_000)
+        wait_for_app_run(page)
+        drawn = {t["name"]: t for t in page.evaluate(f"() => {{ clearInterval(window.__iv); return {TRACES}; }}")}
+        assert page.evaluate("() => window.__early") is None, "Kaplan was refitted: the page drew its best fit first"
+    finally:
+        stop_server(proc)
+
+    sample = Path(__file__).resolve().parents[2] / "sample_runs" / "chinchilla_like.csv"
+    boot = bootstrap(load_runs(sample), "kaplan", n_resamples=500, seed=31337)
+    lo, hi = analysis.plot_range(load_runs(sample), "compute", float(analysis.suggested_target("compute")))
+    want = analysis.curve(boot, "compute", lo, hi)
+    ok = np.isfinite(want.lower) & np.isfinite(want.upper) & (want.lower > 0)
+    np.testing.assert_allclose(drawn["Kaplan (compute-optimal frontier)"]["y"], want.point, rtol=1e-12)
+    np.testing.assert_allclose(drawn["Kaplan (compute-optimal frontier) band"]["y"],
+                               np.concatenate([want.lower[ok], want.upper[ok][::-1]]), rtol=1e-12)
