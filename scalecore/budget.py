@@ -1268,7 +1268,7 @@ def format_answer(est, kind: str = "plain", digits: int = 4) -> str:
         # One-sided: the point sits at an end of its interval (a penalty of 0 at N* itself); the
         # PDG rule on the tiny side would print a dozen digits, so the wide side sets the precision.
         place = _decimal_place(big)
-        a, b, c = (_fmt_at(x, place, None) for x in (v, lo, hi))
+        a, b, c = (_fmt_at(x, place, False) for x in (v, lo, hi))
     else:
         a, b, c = format_interval(v, lo, hi)
     return f"{w(a)} [{w(b)}, {w(c)}]"

@@ -25,20 +25,26 @@ def _decimal_place(err: float) -> int:
     return exp  # 950-999 rounds up to 1000 with two digits: 1.0 x 10^(exp+1)
 
 
-def _fmt_at(value: float, place: int, exponent: int | None) -> str:
-    if exponent is None:
-        return f"{round(value, -place):.{max(-place, 0)}f}"
-    scaled = value / 10**exponent
-    digits = max(exponent - place, 0)
-    return f"{scaled:.{digits}f}"
+def _fmt_at(value: float, place: int, scientific: bool) -> str:
+    """``value`` rounded at the decimal ``place``; in scientific notation with its own exponent
+    (normalised: ``8.9e+10``, never ``0.89e+11``), as many digits as reach that place."""
+    rounded = round(value, -place)
+    if not scientific:
+        return f"{rounded:.{max(-place, 0)}f}"
+    if rounded == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(rounded)))
+    return f"{rounded / 10**exponent:.{max(exponent - place, 0)}f}e{exponent:+03d}"
 
 
-def _common_exponent(*values: float) -> int | None:
-    big = max(abs(v) for v in values if math.isfinite(v)) if any(math.isfinite(v) for v in values) else 0
+def _scientific(*values: float) -> bool:
+    """Whether numbers this large or small (the largest decides) are written with exponents."""
+    finite = [abs(v) for v in values if math.isfinite(v)]
+    big = max(finite) if finite else 0
     if big == 0:
-        return None
+        return False
     e = math.floor(math.log10(big))
-    return e if (e >= 5 or e <= -4) else None
+    return e >= 5 or e <= -4
 
 
 def format_number(value: float, sig: int = 4) -> str:
@@ -57,7 +63,9 @@ def format_interval(value: float, low: float, high: float) -> tuple[str, str, st
     """``value``, ``low``, ``high`` rounded together to the precision of the interval.
 
     The narrower half-width of the interval sets the decimal place (PDG rule). Returns three
-    strings; very large or small numbers share one power of ten, written on each ("3.6e+02").
+    strings. Very large or small numbers are each written in normalised scientific notation, all
+    three to that same decimal place (``8.9e+10``, ``6.1e+10``, ``1.32e+11``), so that values in
+    a column compare at a glance.
     """
     if not all(math.isfinite(v) for v in (value, low, high)):
         return format_number(value), format_number(low), format_number(high)
@@ -65,12 +73,8 @@ def format_interval(value: float, low: float, high: float) -> tuple[str, str, st
     if half == 0:
         return (format_number(value),) * 3
     place = _decimal_place(half)
-    exponent = _common_exponent(value, low, high)
-    out = []
-    for v in (value, low, high):
-        s = _fmt_at(v, place, exponent)
-        out.append(s if exponent is None else f"{s}e{exponent:+03d}")
-    return tuple(out)
+    scientific = _scientific(value, low, high)
+    return tuple(_fmt_at(v, place, scientific) for v in (value, low, high))
 
 
 def format_estimate(value: float, low: float, high: float) -> str:

@@ -13,6 +13,10 @@ from scalecore.formatting import format_estimate, format_interval, format_number
         (482.01, 380.2, 590.7, ("480", "380", "590")),  # 101.8 -> 102: two digits, tens place
         (1.8172, 1.8161, 1.8181, ("1.8172", "1.8161", "1.8181")),
         (2.1e10, 1.6e10, 2.9e10, ("2.1e+10", "1.6e+10", "2.9e+10")),
+        # each number normalised (not 0.89e+11 beside another row's 8.6e+09), all to the 1e9 place
+        (8.9123e10, 6.1e10, 1.3249e11, ("8.9e+10", "6.1e+10", "1.32e+11")),
+        (3.2e-5, 1.1e-5, 9.97e-5, ("3.2e-05", "1.1e-05", "1.00e-04")),  # 9.97 rounds up to the next power
+        (1.5e6, -2e5, 3.1e6, ("1.5e+06", "-2e+05", "3.1e+06")),
     ],
 )
 def test_pdg_rounding(value, low, high, expected):
