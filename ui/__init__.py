@@ -39,6 +39,16 @@ def md_message(text) -> str:
     return "".join((f"`{part}`" if part else "") if i % 2 else md(part) for i, part in enumerate(parts))
 
 
+WARNING_ICON = ":material/warning:"
+
+
+def show_warnings(messages, where=st) -> None:
+    """scalecore's warnings, one ``warning`` each in ``where`` (a container or column); the user's
+    names in them are shown as typed (:func:`md_message`)."""
+    for message in messages:
+        where.warning(md_message(message), icon=WARNING_ICON)
+
+
 def run_page(main, what: str = "page") -> None:
     """Run a page (or the frame's sidebar, ``what="sidebar"``): a user error is one ``st.error``;
     anything unexpected is a short message, the details in a collapsed expander, and the traceback

@@ -20,7 +20,7 @@ import streamlit as st
 from scalecore import DataError, ScaleCoreError, blobs
 from scalecore.data import ROLES, detect_roles
 
-from . import cache, md, md_message, state
+from . import WARNING_ICON, cache, md, md_message, state
 
 log = logging.getLogger("scalecore.app")
 
@@ -241,7 +241,7 @@ def sidebar() -> Dataset | None:
                          help="One row per training run. Columns are recognised by name (params/N, tokens/D, "
                               "compute/FLOPs, loss, ...); numbers like 7B or 1.4T are fine.")
         if st.session_state.get(_ERROR):
-            st.error(md_message(st.session_state[_ERROR]), icon=":material/warning:")
+            st.error(md_message(st.session_state[_ERROR]), icon=WARNING_ICON)
         pending = st.session_state.get(_PENDING)
         if pending and "mapping" in (st.session_state.get(_ERROR) or ""):  # a column problem, not a broken file
             try:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, budget
 from scalecore.budget import ACCELERATORS, ANSWER_KINDS, PRESETS, Law, format_answer
-from ui import analysis, budget_state, data_source, md_message, review, run_page
+from ui import analysis, budget_state, data_source, md_message, review, run_page, show_warnings
 
 URL = dict(bind="query-params", persist_state="session")
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
@@ -302,8 +302,7 @@ def data_limit(law: Law, compute: float, k: float) -> tuple[float | None, bool]:
     if constrained:
         metric(cols[1], "Loss with repeated data", p.answers["loss_repeated"], "loss")
         metric(cols[2], "Loss with fresh data", p.answers["loss"], "loss")
-    for w in p.warnings:
-        c2.warning(w)
+    show_warnings(p.warnings, c2)
     if not p.warnings:
         c2.success("The plan needs no more tokens than you have: no repetition.")
     return unique, constrained

@@ -12,7 +12,7 @@ import streamlit as st
 from scalecore import FAMILIES, ScaleCoreError, compare, report
 from scalecore.compare import AXIS_WORDS, estimate_text
 from scalecore.formatting import format_interval, format_number
-from ui import analysis, cache, data_source, md, md_message, run_page, state
+from ui import analysis, cache, data_source, md, md_message, run_page, show_warnings, state
 from ui import review as rv
 from ui.analysis import AXIS_SHORT
 
@@ -174,8 +174,7 @@ def main() -> None:
 
     st.subheader("Each group")
     st.dataframe(group_rows(comp), hide_index=True, width="stretch", key="cmp_groups_table")
-    for w in comp.warnings:
-        st.warning(w, icon=":material/warning:")
+    show_warnings(comp.warnings)
     rv.report_button(ds, key="dl_compare_report", label="Download the report (with this comparison)", comparison=comp)
 
 

@@ -14,7 +14,7 @@ import streamlit as st
 from scalecore import FAMILIES, plots
 from scalecore.downstream import ACCURACY_FORMULA
 from scalecore.formatting import format_interval
-from ui import analysis, data_source, export, md_message, outliers, run_page, state
+from ui import analysis, data_source, export, md_message, outliers, run_page, show_warnings, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
 
@@ -169,8 +169,7 @@ def headline(result, drawn, target, axis, loss_metric, acc_metric) -> None:
     c4.metric("resamples used", f"{result.n_resamples - pred.n_failed} of {result.n_resamples}",
               help="A resample that fails in either step is left out of every interval.")
     st.caption(f"Each value chains the two best fits; under it, the {result.interval_label}.")
-    for w in result.warnings:
-        st.warning(w, icon=":material/warning:")
+    show_warnings(result.warnings)
 
 
 def card(col, text_label: str, est, level: str, interval_label: str) -> None:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, diagnostics, plots
 from scalecore.formatting import format_number
-from ui import analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page, state
+from ui import analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page, show_warnings, state
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 
 RESAMPLES = (200, 500, 1000, 2000, 5000)
@@ -306,8 +306,7 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
             st.dataframe(rows[["parameter", "value", "low", "high", "std. error"]], hide_index=True, width="stretch",
                          key=f"params_{f}")
             st.caption(f"{boot.interval_label}. {boot.fit.n_points} runs fitted, {boot.fit.n_excluded} excluded.")
-            for w in list(boot.fit.warnings) + list(boot.warnings):
-                st.warning(w, icon=":material/warning:")
+            show_warnings(list(boot.fit.warnings) + list(boot.warnings))
 
     st.subheader("Fit quality")
     quality = quality_table(boots, estimates, call, fit_axis)
@@ -534,8 +533,7 @@ def influence_view(ds, axis, boots, target, call, k, known) -> None:
     chart(fig, "infl_chart", ds, known)
     st.caption(f"Prediction with every run: {table.attrs['prediction']:.4g}. Each bar refits the law without one run "
                "(all refits in one batch). Click a bar to exclude that run.")
-    for w in table.attrs.get("warnings", []):
-        st.warning(w)
+    show_warnings(table.attrs.get("warnings", []))
     export.figure_downloads(fig, f"influence_{f}", "infl")
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 from scalecore import plots
 from scalecore.formatting import format_estimate, format_interval
 from scalecore.isoflop import compare_with_approach3
-from ui import analysis, data_source, export, md_message, outliers, run_page, state
+from ui import analysis, data_source, export, md_message, outliers, run_page, show_warnings, state
 from ui import frontier as glue
 
 URL = dict(bind="query-params", persist_state="session")
@@ -129,8 +129,7 @@ def isoflop_view() -> None:
         else:
             st.warning(f"Approach 3 (chinchilla family): {md_message(o3.error)}")
 
-    for w in res.warnings:
-        st.warning(w, icon=":material/warning:")
+    show_warnings(res.warnings)
     est = res.estimates
     cards = st.columns(4)
     lvl = res.confidence_level
@@ -297,8 +296,7 @@ def curves_view() -> None:
         return
     fr = o.value
     env = fr.envelope
-    for w in fr.warnings:
-        st.warning(w, icon=":material/warning:")
+    show_warnings(fr.warnings)
     a = fr.a
     cards = st.columns(4)
     lvl = fr.n_opt.confidence_level

@@ -12,7 +12,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, DataError, report, store
 from scalecore.store import Analysis
-from ui import analysis, data_source, md, md_message, run_page, state
+from ui import WARNING_ICON, analysis, data_source, md, md_message, run_page, state
 from ui import review as rv
 
 OPEN = "analysis"  # query parameter of an opened analysis
@@ -90,7 +90,7 @@ def show_opened(aid: str) -> None:
         st.caption("Saved without a summary of its results: the numbers below are refitted from its data.")
     elif same is False:
         st.warning(f"Refitted numbers differ from the ones saved (saved with scalecore {a.version}); the table "
-                   "shows the refit, the saved values are in the report's record.", icon=":material/warning:")
+                   "shows the refit, the saved values are in the report's record.", icon=WARNING_ICON)
     for f, message in errors.items():
         st.error(f"{label(f)}: {md_message(message)}")
 

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from scalecore import budget, fitting, load_runs
 from scalecore.bootstrap import bootstrap_problem
 from scalecore.budget import Law, format_answer
+from test_explore import shown
 from tests.synth import frame
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,7 +203,7 @@ def test_data_limit_warning_and_repeated_data(samples):
     p = budget.plan(Law.preset("besiroglu2024"), 1e24, unique_tokens=1e12, data_constrained=True)
     assert metrics(at)["Epochs"] == format_answer(p.answers["epochs"])
     assert metrics(at)["Loss with repeated data"] == format_answer(p.answers["loss_repeated"])
-    assert any("1.74 epochs of the 1e+12 unique tokens" in w.value for w in at.warning)
+    assert any("1.74 epochs of the 1e+12 unique tokens" in shown(w) for w in at.warning)
 
 
 # ------------------------------------------------------------------------------ scenarios

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from scalecore import load_runs
 from scalecore.downstream import fit_downstream
 from scalecore.formatting import format_interval
+from test_explore import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -106,7 +107,7 @@ def test_opens_with_the_chained_prediction_of_scalecore(samples):
     assert pred.low <= 0.7945 <= pred.high
     assert any(expected.interval_label in c.value for c in at.caption)
     assert any(c.value.startswith("Fitted both steps with 1000 joint bootstrap resamples") for c in at.caption)
-    assert any("6 run(s) have no `accuracy` value" in w.value for w in at.warning)
+    assert any("6 run(s) have no `accuracy` value" in shown(w) for w in at.warning)
 
 
 def test_figures_have_bands_the_target_and_selectable_runs(samples):

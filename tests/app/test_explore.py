@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,12 @@ def array(value) -> np.ndarray:
 
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
     return np.asarray(value)
+
+
+def shown(element) -> str:
+    """The text a user reads in a markdown element: its source without the escapes that keep user
+    text literal (ui.md_message)."""
+    return re.sub(r"\\(.)", r"\1", element.value)
 
 
 def no_errors(at) -> None:

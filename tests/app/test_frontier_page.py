@@ -13,6 +13,7 @@ from scalecore import bootstrap, load_runs
 from scalecore.curves import frontier, load_curves
 from scalecore.formatting import format_estimate, format_interval
 from scalecore.isoflop import compare_with_approach3, isoflop_profiles
+from test_explore import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -106,7 +107,7 @@ def test_offcentre_sweeps_show_the_disagreement_and_the_unbracketed_budgets():
     iso = isoflop_profiles(runs, n_resamples=1000, seed=0)
     boot3 = bootstrap(runs, "chinchilla", n_resamples=1000, seed=0)
     cmp = compare_with_approach3(iso, boot3, [1e23, 1e24])
-    warnings = [w.value for w in at.warning]
+    warnings = [shown(w) for w in at.warning]
     assert any("do not bracket their minimum (3e22, 1e23)" in w for w in warnings)
     assert any(w.startswith("Approach 2 and Approach 3 disagree: a₂ − a₃ = " + text(cmp.difference)) for w in warnings)
     table = next(df.value for df in at.dataframe if "Approach 2 (IsoFLOP)" in df.value.columns)
