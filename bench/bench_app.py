@@ -21,7 +21,7 @@ the floor every interaction pays for Streamlit to rerun the script and redraw th
 interaction prints its time and the ratio to that floor. An interaction ends when the script
 state reaches notRunning after a run began and every plot has been drawn again.
 
-Usage: .venv/bin/python bench/bench_app.py [--repeats 3] [--fit-ahead on|off]
+Usage: .venv/bin/python bench/bench_app.py [--repeats 3] [--fit-ahead on|off] [--think 1]
 """
 
 from __future__ import annotations
@@ -93,13 +93,16 @@ def settle(page, ms: int = 1000) -> None:
     page.wait_for_function(SETTLED, arg=ms, timeout=120_000, polling=50)
 
 
+THINK = [1.0]  # seconds the page is left idle before each timed action (--think)
+
+
 def timed(page, action, retries: int = 0) -> float:
     """Seconds from ``action`` until the run it starts is over and every plot is drawn.
 
     ``retries``, for an action that can be repeated (a plain rerun): a run under ~0.1 s can finish
     within one frame, so the page never shows "running" and the run cannot be timed; the sample
     is then taken again (seen once in a dozen runs of this bench)."""
-    settle(page)
+    settle(page, int(THINK[0] * 1000))
     t0 = page.evaluate(WATCH)
     action()
     try:
@@ -145,7 +148,10 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=3, help="plain reruns timed for the reference")
     ap.add_argument("--fit-ahead", choices=("on", "off"), default="on",
                     help="fit the families not switched on in the background, as the app does by default")
+    ap.add_argument("--think", type=float, default=1.0,
+                    help="seconds the page is left idle before each action (a user reading the page)")
     args = ap.parse_args(argv)
+    THINK[0] = args.think
     if not Path(CHROMIUM).exists():
         sys.exit(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
 
@@ -163,7 +169,7 @@ def main(argv=None) -> None:
             page.wait_for_function(TITLED % "&& !t.textContent.includes('fitting')", timeout=120_000, polling=20)
             first_plot = time.perf_counter() - t1
             wait_for_app_run(page)
-            print(f"fitting ahead {args.fit_ahead}", flush=True)
+            print(f"fitting ahead {args.fit_ahead}; {args.think:g} s idle before each action", flush=True)
             print(f"cold  server start to healthy: {boot:.2f}s  page open to the runs drawn: {runs_drawn:.2f}s, "
                   f"to the first fitted plot with its band: {first_plot:.2f}s  total {boot + first_plot:.2f}s "
                   "(bar: first plot <= 5 s)", flush=True)
