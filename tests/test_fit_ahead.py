@@ -154,3 +154,15 @@ def _wait_for(condition, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.005)
+
+
+def test_a_paused_job_goes_on_after_the_pause_limit(worker, monkeypatch):
+    """A page run that never finishes (or that waits on the paused job's own result) does not hold
+    the job for ever."""
+    monkeypatch.setattr(fit_ahead, "MAX_PAUSE", 0.5)
+    log: list = []
+    worker.plan([fit_ahead.Job(("later",), ("ds", "later"), _solves(40, log, "later"))])
+    _wait_for(lambda: ("start", "later") in log)
+    worker.yield_to([], [("later",)])  # paused, and no plan() follows
+    assert worker.wait_idle(60)
+    assert ("end", "later") in log and list(worker.completed) == [("later",)]

@@ -65,15 +65,14 @@ def law_from_fit(ds, family: str, metric: str) -> tuple[Law | None, str | None, 
     runs = ds.runs
     settings = explore_settings()
     exclude = tuple(sorted(state.exclusions(ds.id, runs.run_ids)))
-    fam = FAMILIES[family]
-    outcome = cache.fit(data_key=ds.key, _runs=runs, family=family, axis=None if fam.is_two_input else "compute",
+    outcome = cache.fit(data_key=ds.key, _runs=runs, family=family, axis=cache.fit_axis(family, "compute"),
                         metric=metric, exclude=exclude, settings=tuple(sorted(settings.as_dict().items())))
     used = (f"{settings.n_resamples} {settings.method} resamples, seed {settings.seed}, "
             f"{len(exclude)} run{'s' if len(exclude) != 1 else ''} excluded (settings of the Explore page)")
     if not outcome.ok:
         return None, outcome.error, used
     boot = outcome.value
-    source = f"{fam.label} fit to `{metric}` of {ds.label.split('  (')[0]} ({boot.fit.n_points} runs)"
+    source = f"{FAMILIES[family].label} fit to `{metric}` of {ds.label.split('  (')[0]} ({boot.fit.n_points} runs)"
     return _law_of(ds.key, family, metric, exclude, tuple(sorted(settings.as_dict().items())), boot, source), None, used
 
 

@@ -43,8 +43,10 @@ START_DELAY = 1.0
 #: fitting ahead made the first fitted plot of a cold start 0.75 s later (median of 5 alternating
 #: cold starts, 5.20 s against 4.45 s); with 3 s it made no difference (4.74 s against 4.58 s).
 FIRST_DELAY = 3.0
-#: A job still running after this many seconds is cancelled and remembered as too slow.
+#: A job still running after this many seconds of work is cancelled and remembered as too slow.
 MAX_SECONDS = 5.0
+#: A paused job goes on after this many seconds whatever the page does.
+MAX_PAUSE = 10.0
 
 
 def enabled() -> bool:
@@ -123,12 +125,17 @@ class _Worker:
                 self._cond.wait(None if not self._jobs else self._start_at - now)
 
     def _hold(self) -> float:
-        """The solver's check, once per iteration: wait while paused or before the start time.
-        Returns the seconds waited."""
+        """The solver's check, once per iteration: wait while paused or before the start time, but
+        no longer than :data:`MAX_PAUSE` (a page run that came to need the paused job's result would
+        otherwise wait for it for ever, on the cache's lock). Returns the seconds waited."""
         t0 = time.monotonic()
         with self._cond:
             while not self._cancel and (self._paused or time.monotonic() < self._start_at):
-                self._cond.wait(None if self._paused else self._start_at - time.monotonic())
+                left = t0 + MAX_PAUSE - time.monotonic()
+                if left <= 0:
+                    self._paused, self._start_at = False, 0.0  # until the next page run
+                    break
+                self._cond.wait(left if self._paused else min(left, self._start_at - time.monotonic()))
         return time.monotonic() - t0
 
     def _loop(self) -> None:

@@ -71,8 +71,7 @@ def fits(ds, choices: Choices) -> tuple[dict, dict]:
     exclude = tuple(sorted(state.exclusions(ds.id, ds.runs.run_ids)))
     results, errors = {}, {}
     for f in choices.families:
-        axis = None if FAMILIES[f].is_two_input else choices.axis
-        o = cache.fit(data_key=ds.key, _runs=ds.runs, family=f, axis=axis, metric=choices.metric, exclude=exclude,
+        o = cache.fit(data_key=ds.key, _runs=ds.runs, family=f, axis=cache.fit_axis(f, choices.axis), metric=choices.metric, exclude=exclude,
                       settings=choices.settings_key)
         if o.ok:
             results[f] = o.value
