@@ -23,9 +23,6 @@ from . import analysis, cache, state
 #: Session key of the saved scenarios: a list of ``Scenario.to_dict()``.
 SCENARIOS = "budget_scenarios"
 
-#: The Explore page's widget keys (persist_state="session" keeps them across pages) and defaults.
-_EXPLORE_SETTINGS = {"n": "n_resamples", "cl": "confidence_level", "delta": "delta", "seed": "seed",
-                     "method": "method"}
 
 
 # ------------------------------------------------------------------------------ the law
@@ -34,7 +31,7 @@ _EXPLORE_SETTINGS = {"n": "n_resamples", "cl": "confidence_level", "delta": "del
 def explore_settings() -> analysis.Settings:
     """The fit and bootstrap settings chosen on the Explore page (its defaults if it was not opened)."""
     values = {}
-    for key, name in _EXPLORE_SETTINGS.items():
+    for name, key in state.SETTING_KEYS.items():  # persist_state="session" keeps them across pages
         v = st.session_state.get(key)
         if v is not None:
             values[name] = v

@@ -52,16 +52,16 @@ def explore_choices(runs) -> Choices:
 
     ss = st.session_state
     axes = analysis.axes_available(runs)
-    axis = ss.get("x") if ss.get("x") in axes else analysis.default_axis(runs)
-    metric = ss.get("metric") if ss.get("metric") in runs.metrics else runs.default_metric
+    axis = ss.get(state.AXIS) if ss.get(state.AXIS) in axes else analysis.default_axis(runs)
+    metric = ss.get(state.METRIC) if ss.get(state.METRIC) in runs.metrics else runs.default_metric
     applicable = analysis.applicable_families(runs, metric)
-    chosen = ss.get("fam")
+    chosen = ss.get(state.FAMILIES)
     # as Explore's _keep_valid: its choice if some of it still applies (or the options are the ones it
     # was made for), else the defaults for this data
-    stale = chosen is not None and ss.get("_options_fam") != tuple(applicable) and not set(chosen) & set(applicable)
+    stale = chosen is not None and ss.get(state.options_key(state.FAMILIES)) != tuple(applicable) and not set(chosen) & set(applicable)
     families = analysis.default_families(runs, metric) if chosen is None or stale else list(chosen)
     families = tuple(f for f in families if f in applicable)
-    text = ss.get(f"target_{axis}")
+    text = ss.get(state.target_key(axis))
     target, _ = analysis.parse_target(analysis.suggested_target(axis) if text is None else text)
     return Choices(axis, metric, families, target, explore_settings())
 
@@ -138,18 +138,19 @@ def explore_url(a: Analysis) -> str:
     """A link that opens ``a`` on the Explore page to keep working on it (its data kept on the server)."""
     source = data_source.store_upload([(f.name, f.data) for f in a.files])
     s = a.settings
-    params: list[tuple[str, str]] = [("data", source)]
-    params += [("map", v) for v in state.encode_mapping(a.mapping)]
-    params += [("exclude", v) for v in state.encode_exclusions(a.exclusions)]
+    params: list[tuple[str, str]] = [(state.DATA, source)]
+    params += [(state.MAPPING, v) for v in state.encode_mapping(a.mapping)]
+    params += [(state.EXCLUDE, v) for v in state.encode_exclusions(a.exclusions)]
     if s.x:
-        params.append(("x", s.x))
+        params.append((state.AXIS, s.x))
     if s.metric:
-        params.append(("metric", s.metric))
-    params += [("fam", f) for f in a.families]
-    params += [("n", str(s.n_resamples)), ("cl", f"{s.confidence_level:g}"), ("delta", f"{s.delta:g}"),
-               ("seed", str(s.seed)), ("method", s.method)]
+        params.append((state.METRIC, s.metric))
+    params += [(state.FAMILIES, f) for f in a.families]
+    values = {"n_resamples": str(s.n_resamples), "confidence_level": f"{s.confidence_level:g}", "delta": f"{s.delta:g}",
+              "seed": str(s.seed), "method": s.method}
+    params += [(state.SETTING_KEYS[name], value) for name, value in values.items()]
     if s.target is not None and s.x:
-        params.append((f"target_{s.x}", f"{s.target:g}"))
+        params.append((state.target_key(s.x), f"{s.target:g}"))
     return f"{app_base()}/?{urlencode(params)}"
 
 

@@ -20,6 +20,22 @@ from typing import Any, Iterable, Mapping
 import streamlit as st
 
 DATA, MAPPING, EXCLUDE = "data", "map", "exclude"
+
+#: The Explore page's widget keys, which are also its URL parameters. Explore draws the widgets;
+#: Budget and Review read the same keys for "the Explore page's choices".
+AXIS, METRIC, FAMILIES = "x", "metric", "fam"
+#: ... and those of its fit and bootstrap settings, by the :class:`ui.analysis.Settings` field each sets.
+SETTING_KEYS = {"n_resamples": "n", "confidence_level": "cl", "delta": "delta", "seed": "seed", "method": "method"}
+
+
+def target_key(axis: str) -> str:
+    """The key of Explore's target text for ``axis`` (one per axis: "70B" parameters is not "1e24" FLOP)."""
+    return f"target_{axis}"
+
+
+def options_key(key: str) -> str:
+    """Where Explore records the options a multi-choice widget's value was made for."""
+    return f"_options_{key}"
 REASON_SEP = "|"
 MAX_URL_EXCLUSIONS = 400  # beyond this a link gets too long for browsers; the state still works
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, budget
 from scalecore.budget import ACCELERATORS, ANSWER_KINDS, PRESETS, Law, format_answer
-from ui import analysis, budget_state, data_source, md_message, review, run_page, show_warnings
+from ui import analysis, budget_state, data_source, md_message, review, run_page, show_warnings, state
 
 URL = dict(bind="query-params", persist_state="session")
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
@@ -70,7 +70,7 @@ def choose_law(ds) -> Law | None:
 
 
 def _metric(ds) -> str:
-    m = st.session_state.get("metric")
+    m = st.session_state.get(state.METRIC)
     return m if m in ds.runs.metrics else ds.runs.default_metric
 
 

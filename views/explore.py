@@ -40,8 +40,8 @@ def _keep_valid(key: str, options: list, fallback, multi: bool = False) -> None:
     ss = st.session_state
     current = ss.get(key)
     if multi:
-        seen = ss.get(f"_options_{key}")
-        ss[f"_options_{key}"] = tuple(options)
+        seen = ss.get(state.options_key(key))
+        ss[state.options_key(key)] = tuple(options)
         if key not in ss or (seen != tuple(options) and not set(current or ()) & set(options)):
             ss[key] = list(fallback)
         elif current and any(v not in options for v in current):
@@ -53,35 +53,36 @@ def _keep_valid(key: str, options: list, fallback, multi: bool = False) -> None:
 def controls(runs):
     """The widgets that define the analysis; every one of them is mirrored in the URL."""
     axes = analysis.axes_available(runs)
-    _keep_valid("x", axes, analysis.default_axis(runs))
-    _keep_valid("metric", list(runs.metrics), runs.default_metric)
+    _keep_valid(state.AXIS, axes, analysis.default_axis(runs))
+    _keep_valid(state.METRIC, list(runs.metrics), runs.default_metric)
     c1, c2, c3 = st.columns([2.2, 1.3, 2.5])
-    axis = c1.segmented_control("x axis", axes, required=True, key="x", **URL)
-    metric = c2.selectbox("Metric", runs.metrics, key="metric", **URL)
+    axis = c1.segmented_control("x axis", axes, required=True, key=state.AXIS, **URL)
+    metric = c2.selectbox("Metric", runs.metrics, key=state.METRIC, **URL)
     text = c3.text_input(f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", value=analysis.suggested_target(axis),
-                         key=f"target_{axis}", placeholder="e.g. 70B, 1.4T or 1e24",
+                         key=state.target_key(axis), placeholder="e.g. 70B, 1.4T or 1e24",
                          help="The scale you can afford; the plot extends to it and each family predicts the metric "
                               "there with its interval. Leave empty for no extrapolation.", **URL)
     applicable = analysis.applicable_families(runs, metric)
     others = [f for f in FAMILIES if f not in applicable]
-    _keep_valid("fam", applicable, analysis.default_families(runs, metric), multi=True)
+    _keep_valid(state.FAMILIES, applicable, analysis.default_families(runs, metric), multi=True)
     t1, t2 = st.columns([3.5, 2.5])
-    families = t1.pills("Fit families", applicable, selection_mode="multi", key="fam", format_func=label,
+    families = t1.pills("Fit families", applicable, selection_mode="multi", key=state.FAMILIES, format_func=label,
                         help="Each family is fitted and bootstrapped; toggle any number. "
                              + " ".join(analysis.why_not_applicable(runs, metric, f) + "." for f in others), **URL)
     target, problem = analysis.parse_target(text)
     if problem:
         c3.error(problem)
+    key = state.SETTING_KEYS
     with t2.expander("Fit and bootstrap settings"):
         s1, s2, s3 = st.columns(3)
-        n = s1.select_slider("Bootstrap resamples", RESAMPLES, value=1000, key="n", **URL)
-        cl = s2.select_slider("Confidence level", LEVELS, value=0.95, key="cl", **URL)
-        delta = s3.select_slider("Huber δ (log space)", DELTAS, value=1e-3, key="delta", format_func=str,
+        n = s1.select_slider("Bootstrap resamples", RESAMPLES, value=1000, key=key["n_resamples"], **URL)
+        cl = s2.select_slider("Confidence level", LEVELS, value=0.95, key=key["confidence_level"], **URL)
+        delta = s3.select_slider("Huber δ (log space)", DELTAS, value=1e-3, key=key["delta"], format_func=str,
                                  help="Residuals beyond δ count linearly (robust to outliers); Hoffmann et al. use 1e-3.",
                                  **URL)
         s4, s5 = st.columns([1, 2])
-        seed = s4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed", **URL)
-        method = s5.segmented_control("Resample", analysis.METHODS, default="cases", required=True, key="method",
+        seed = s4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=key["seed"], **URL)
+        method = s5.segmented_control("Resample", analysis.METHODS, default="cases", required=True, key=key["method"],
                                       help="cases: runs with replacement; residuals: residuals around the fit; "
                                            "groups: whole groups (e.g. one IsoFLOP budget) at a time.", **URL)
     settings = Settings(n_resamples=int(n), confidence_level=float(cl), delta=float(delta), seed=int(seed),
