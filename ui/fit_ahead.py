@@ -1,6 +1,7 @@
-"""Fitting ahead of the user: while the page sits idle, the families the user has not switched on
-are fitted and bootstrapped in the background, so that switching one on is a cache hit (a rerun)
-rather than a bootstrap.
+"""Fitting ahead of the user: while the page sits idle, what the user is likely to ask for next is
+fitted and bootstrapped in the background (the Explore page says what: the families switched on
+without the runs it suggests as outliers, and the families not switched on), so that asking for it
+is a cache hit (a rerun) rather than a bootstrap.
 
 One worker thread per server process, on one solver core, and never while the page runs: the
 user's rerun gets both cores and the interpreter to itself. The page talks to it twice per run:

@@ -21,6 +21,7 @@ DELTAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 OUTLIER_Z = 3.5
 SELECTION = ("points", "box", "lasso")
 _DRAWN = "_explore_drawn"  # the session has drawn a plot before
+_SUGGESTED = "_explore_suggested"  # (the state of the last run, the exclusions its suggestions would give)
 URL = dict(bind="query-params", persist_state="session")
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 
@@ -105,19 +106,36 @@ def main() -> None:
     k = runs.flops_per_token_param
     known = frozenset(map(str, runs.run_ids))
     call = dict(data_key=ds.key, _runs=runs, metric=metric, exclude=exclude, settings=skey)
-    axis_of = partial(cache.fit_axis, axis=axis)
-    # the families not switched on are fitted in the background once this run is done; until then
-    # the worker stops or pauses (ui/fit_ahead.py)
-    later = fit_ahead.fit_jobs(others_to_fit(runs, axis, metric, families, call), axis_of, call)
-    fit_ahead.yield_to(fit_ahead.fit_jobs(families, axis_of, call), later)
+    # What the user may ask for next is fitted in the background once this run is done; until then
+    # the worker stops or pauses (ui/fit_ahead.py).
+    here = (ds.key, axis, metric, exclude, skey, tuple(families))
+    later = ahead_jobs(runs, axis, metric, families, call, here)
+    fit_ahead.yield_to(fit_ahead.fit_jobs(families, partial(cache.fit_axis, axis=axis), call), later)
     first = not st.session_state.get(_DRAWN)
     try:
-        draw(ds, axis, metric, families, target, settings, items, call, k, known)
+        suggested = draw(ds, axis, metric, families, target, settings, items, call, k, known)
+        st.session_state[_SUGGESTED] = (here, tuple(sorted(set(exclude) | suggested)))
+        later = ahead_jobs(runs, axis, metric, families, call, here)
     finally:
         fit_ahead.plan(later, first=first)  # also after a failed or interrupted run: paused work goes on
 
 
-def draw(ds, axis, metric, families, target, settings, items, call, k, known) -> None:
+def ahead_jobs(runs, axis: str, metric: str, families: list[str], call: dict, here: tuple) -> list:
+    """What to fit while the page sits idle: the families switched on, with the suggested outliers
+    excluded (what the "Exclude the suggested runs" button asks for), then the families not
+    switched on."""
+    axis_of = partial(cache.fit_axis, axis=axis)
+    jobs = []
+    seen, accepted = st.session_state.get(_SUGGESTED, (None, None))
+    if seen == here and accepted != call["exclude"]:
+        after = {**call, "exclude": accepted}
+        jobs += fit_ahead.fit_jobs([f for f in families if not cache.is_fitted(family=f, axis=axis_of(f), **after)],
+                                   axis_of, after)
+    return jobs + fit_ahead.fit_jobs(others_to_fit(runs, axis, metric, families, call), axis_of, call)
+
+
+def draw(ds, axis, metric, families, target, settings, items, call, k, known) -> set[str]:
+    """The page below the controls; returns the runs suggested as outliers."""
     runs = ds.runs
     fit_axis = {f: cache.fit_axis(f, axis) for f in families}
     if not families:
@@ -171,10 +189,11 @@ def draw(ds, axis, metric, families, target, settings, items, call, k, known) ->
     with figure_box:
         main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known, chart_at)
     results(ds, axis, metric, boots, target, estimates, items, settings, call, fit_axis)
-    outlier_panels(ds, metric, boots, items)
+    suggested = outlier_panels(ds, metric, boots, items)
     two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, known)
     diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known)
     next_steps()
+    return suggested
 
 
 def others_to_fit(runs, axis: str, metric: str, families: list[str], call: dict) -> list[str]:
@@ -363,13 +382,14 @@ def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ outliers
 
 
-def outlier_panels(ds, metric, boots, items) -> None:
+def outlier_panels(ds, metric, boots, items) -> set[str]:
+    """The four ways to exclude runs; returns the runs suggested as outliers."""
     st.subheader("Outliers")
     residuals = {f"resid. {label(f)}": dict(zip(b.fit.problem.run_ids.astype(str), np.round(b.fit.residuals, 4)))
                  for f, b in list(boots.items())[:2]}
     found = {f: diagnostics.suggest_outliers(b.fit, OUTLIER_Z) for f, b in boots.items()}
-    n_suggested = len({s.run_id for v in found.values() for s in v})
-    st.caption(f"{len(items)} run(s) excluded; {n_suggested} suggested as outliers.")
+    suggested = {str(s.run_id) for v in found.values() for s in v}
+    st.caption(f"{len(items)} run(s) excluded; {len(suggested)} suggested as outliers.")
     tabs = lazy_tabs(["Excluded", "All runs", "Rules", "Suggestions"], "outlier_tab")
     if tabs[0].open:
         with tabs[0]:
@@ -385,6 +405,7 @@ def outlier_panels(ds, metric, boots, items) -> None:
             st.caption(f"Runs whose log residual is far from the others' (robust z = (r − median) / (1.4826·MAD), "
                        f"|z| ≥ {OUTLIER_Z}) in any fitted family; diverged runs show up here.")
             outliers.suggestions(ds, found, OUTLIER_Z)
+    return suggested
 
 
 # ------------------------------------------------------------------------------ two-input views

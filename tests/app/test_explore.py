@@ -404,11 +404,29 @@ def test_the_curve_drawn_before_the_bands_is_the_final_curve(family, axis):
     assert np.isnan(early.lower).all() and np.isnan(early.upper).all()
 
 
+def foreground_bootstraps(monkeypatch) -> list:
+    """The families bootstrapped from now on by the page itself (not by the worker fitting ahead)."""
+    import threading
+
+    from ui import analysis
+
+    seen = []
+    real = analysis.fit_family
+
+    def spy(*args, **kwargs):
+        if not threading.current_thread().name.startswith("scalecore-fit-ahead"):
+            seen.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "fit_family", spy)
+    return seen
+
+
 def test_families_not_switched_on_are_fitted_ahead_then_switching_one_on_is_a_cache_hit(monkeypatch):
     """With fitting ahead on, the idle page fits the families the user has not switched on; Kaplan
     switched on afterwards is bootstrapped by nobody in the foreground, and its table is
     scalecore's (the worker's one core gives the foreground's answer)."""
-    from ui import analysis, fit_ahead
+    from ui import fit_ahead
 
     monkeypatch.setenv("SCALECORE_FIT_AHEAD", "1")
     monkeypatch.setattr(fit_ahead, "START_DELAY", 0.0)
@@ -416,17 +434,45 @@ def test_families_not_switched_on_are_fitted_ahead_then_switching_one_on_is_a_ca
     at = start(n="200", seed="77")  # a seed no other test uses: nothing of it is cached
     no_errors(at)
     assert fit_ahead.WORKER.wait_idle(120)  # the broken power law is given up after MAX_SECONDS
-    fitted = {k[1] for k in fit_ahead.WORKER.completed if k[0] == "fit" and k[-1][-1] == ("seed", 77)}
+    fitted = {k[1] for k in fit_ahead.WORKER.completed if k[0] == "fit" and k[-1][-1] == ("seed", 77) and k[5] == ()}
     assert {"kaplan", "power_law", "offset_power_law"} <= fitted and "chinchilla" not in fitted
 
-    bootstraps = []
-    real = analysis.fit_family
-    monkeypatch.setattr(analysis, "fit_family", lambda *a, **kw: bootstraps.append(a[1]) or real(*a, **kw))
+    bootstraps = foreground_bootstraps(monkeypatch)
     at.pills(key="fam").set_value(["chinchilla", "kaplan"])
     at.run()
     no_errors(at)
     assert bootstraps == []
     boot = expected_boot(n_resamples=200, seed=77, family="kaplan")
+    table = param_table(at, boot.family.param_names)
+    for _, row in table.iterrows():
+        name = row["parameter"]
+        assert (row["value"], row["low"], row["high"]) == format_interval(boot.fit.params[name], *boot.confidence_interval[name])
+
+
+def test_the_suggested_outliers_are_fitted_ahead_so_excluding_them_is_a_cache_hit(monkeypatch):
+    """The idle page also fits the families switched on without the runs it suggests as outliers;
+    the "Exclude the suggested runs" button then refits nothing in the foreground, and the table
+    is scalecore's fit without those runs."""
+    from scalecore import diagnostics
+    from ui import fit_ahead
+
+    monkeypatch.setenv("SCALECORE_FIT_AHEAD", "1")
+    monkeypatch.setattr(fit_ahead, "START_DELAY", 0.0)
+    monkeypatch.setattr(fit_ahead, "FIRST_DELAY", 0.0)
+    at = start(n="200", seed="78")
+    at.session_state["outlier_tab"] = "Suggestions"
+    at.run()
+    no_errors(at)
+    suggested = sorted(s.run_id for s in diagnostics.suggest_outliers(expected_boot(n_resamples=200, seed=78).fit, 3.5))
+    assert len(suggested) >= 2  # the sample's diverged runs
+    assert fit_ahead.WORKER.wait_idle(120)
+    assert ("fit", "chinchilla", None) in {k[:3] for k in fit_ahead.WORKER.completed if k[5] == tuple(suggested)}
+
+    bootstraps = foreground_bootstraps(monkeypatch)
+    next(b for b in at.button if b.label.startswith("Exclude the")).click().run()
+    no_errors(at)
+    assert bootstraps == []
+    boot = expected_boot(exclude=suggested, n_resamples=200, seed=78)
     table = param_table(at, boot.family.param_names)
     for _, row in table.iterrows():
         name = row["parameter"]
