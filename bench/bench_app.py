@@ -8,7 +8,8 @@ opens it in headless Chromium (Debian's, no download) and times what a user wait
          Chinchilla family, 1,000 resamples)
   warm   after the first plot: toggle a family on (a new fit + 1,000 resamples), off, on again
          (cache hits), lasso two runs to exclude them (refit), move the confidence-level slider
-         (new percentiles of the cached resamples), and move it back (cache hit). A refit first
+         (new percentiles of the cached resamples), move it back (cache hit), open the outlier
+         suggestions and exclude the suggested runs with one click (refit). A refit first
          draws the best-fit curves, bands to follow: that moment is printed too.
 
 The app fits the families a user has not switched on in the background (ui/fit_ahead.py), so by
@@ -27,6 +28,7 @@ Usage: .venv/bin/python bench/bench_app.py [--repeats 3] [--fit-ahead on|off] [-
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -184,6 +186,9 @@ def main(argv=None) -> None:
                 ("lasso two runs out (refit both; from mouse up)", lambda: page.mouse.up()),
                 ("confidence level 0.95 -> 0.9 (new percentiles)", slider_step(page, "Confidence level", "ArrowLeft")),
                 ("confidence level back to 0.95 (cached)", slider_step(page, "Confidence level", "ArrowRight")),
+                ("open the outlier suggestions tab", lambda: page.get_by_role("tab", name="Suggestions").click()),
+                ("exclude the suggested runs (refit both)",
+                 lambda: page.get_by_role("button", name=re.compile("^Exclude the .* suggested run")).click()),
             ]
             worst = 0.0
             for name, action in steps:
