@@ -82,6 +82,15 @@ def param_table(at, family_param_names) -> "object":
     raise AssertionError("no parameter table for " + ", ".join(family_param_names))
 
 
+def assert_parameter_table(at, boot) -> None:
+    """The page's parameter table of ``boot``'s family shows scalecore's values and intervals."""
+    table = param_table(at, boot.family.param_names)
+    for _, row in table.iterrows():
+        name = row["parameter"]
+        v, lo, hi = format_interval(boot.fit.params[name], *boot.confidence_interval[name])
+        assert (row["value"], row["low"], row["high"]) == (v, lo, hi), name
+
+
 def expected_boot(exclude=(), n_resamples=1000, seed=0, confidence_level=0.95, family="chinchilla", x=None):
     runs = load_runs(SAMPLE)
     problem = fitting.prepare(runs, family, x=x, exclude=exclude)
@@ -113,11 +122,7 @@ def test_parameter_table_equals_scalecore():
     at = start()
     no_errors(at)
     boot = expected_boot()
-    table = param_table(at, boot.family.param_names)
-    for _, row in table.iterrows():
-        name = row["parameter"]
-        v, lo, hi = format_interval(boot.fit.params[name], *boot.confidence_interval[name])
-        assert (row["value"], row["low"], row["high"]) == (v, lo, hi), name
+    assert_parameter_table(at, boot)
     assert any(boot.interval_label in c.value for c in at.caption)
 
 
@@ -404,6 +409,15 @@ def test_the_curve_drawn_before_the_bands_is_the_final_curve(family, axis):
     assert np.isnan(early.lower).all() and np.isnan(early.upper).all()
 
 
+def fitting_ahead(monkeypatch) -> None:
+    """Fitting ahead on (the suite turns it off), starting as soon as a run is done."""
+    from ui import fit_ahead
+
+    monkeypatch.setenv("SCALECORE_FIT_AHEAD", "1")
+    monkeypatch.setattr(fit_ahead, "START_DELAY", 0.0)
+    monkeypatch.setattr(fit_ahead, "FIRST_DELAY", 0.0)
+
+
 def foreground_bootstraps(monkeypatch) -> list:
     """The families bootstrapped from now on by the page itself (not by the worker fitting ahead)."""
     import threading
@@ -428,9 +442,7 @@ def test_families_not_switched_on_are_fitted_ahead_then_switching_one_on_is_a_ca
     scalecore's (the worker's one core gives the foreground's answer)."""
     from ui import fit_ahead
 
-    monkeypatch.setenv("SCALECORE_FIT_AHEAD", "1")
-    monkeypatch.setattr(fit_ahead, "START_DELAY", 0.0)
-    monkeypatch.setattr(fit_ahead, "FIRST_DELAY", 0.0)
+    fitting_ahead(monkeypatch)
     at = start(n="200", seed="77")  # a seed no other test uses: nothing of it is cached
     no_errors(at)
     assert fit_ahead.WORKER.wait_idle(120)  # the broken power law is given up after MAX_SECONDS
@@ -443,10 +455,7 @@ def test_families_not_switched_on_are_fitted_ahead_then_switching_one_on_is_a_ca
     no_errors(at)
     assert bootstraps == []
     boot = expected_boot(n_resamples=200, seed=77, family="kaplan")
-    table = param_table(at, boot.family.param_names)
-    for _, row in table.iterrows():
-        name = row["parameter"]
-        assert (row["value"], row["low"], row["high"]) == format_interval(boot.fit.params[name], *boot.confidence_interval[name])
+    assert_parameter_table(at, boot)
 
 
 def test_the_suggested_outliers_are_fitted_ahead_so_excluding_them_is_a_cache_hit(monkeypatch):
@@ -456,9 +465,7 @@ def test_the_suggested_outliers_are_fitted_ahead_so_excluding_them_is_a_cache_hi
     from scalecore import diagnostics
     from ui import fit_ahead
 
-    monkeypatch.setenv("SCALECORE_FIT_AHEAD", "1")
-    monkeypatch.setattr(fit_ahead, "START_DELAY", 0.0)
-    monkeypatch.setattr(fit_ahead, "FIRST_DELAY", 0.0)
+    fitting_ahead(monkeypatch)
     at = start(n="200", seed="78")
     at.session_state["outlier_tab"] = "Suggestions"
     at.run()
@@ -473,7 +480,4 @@ def test_the_suggested_outliers_are_fitted_ahead_so_excluding_them_is_a_cache_hi
     no_errors(at)
     assert bootstraps == []
     boot = expected_boot(exclude=suggested, n_resamples=200, seed=78)
-    table = param_table(at, boot.family.param_names)
-    for _, row in table.iterrows():
-        name = row["parameter"]
-        assert (row["value"], row["low"], row["high"]) == format_interval(boot.fit.params[name], *boot.confidence_interval[name])
+    assert_parameter_table(at, boot)
