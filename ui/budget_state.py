@@ -24,7 +24,6 @@ from . import analysis, cache, state
 SCENARIOS = "budget_scenarios"
 
 
-
 # ------------------------------------------------------------------------------ the law
 
 

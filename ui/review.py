@@ -58,7 +58,8 @@ def explore_choices(runs) -> Choices:
     chosen = ss.get(state.FAMILIES)
     # as Explore's _keep_valid: its choice if some of it still applies (or the options are the ones it
     # was made for), else the defaults for this data
-    stale = chosen is not None and ss.get(state.options_key(state.FAMILIES)) != tuple(applicable) and not set(chosen) & set(applicable)
+    made_for = ss.get(state.options_key(state.FAMILIES))
+    stale = chosen is not None and made_for != tuple(applicable) and not set(chosen) & set(applicable)
     families = analysis.default_families(runs, metric) if chosen is None or stale else list(chosen)
     families = tuple(f for f in families if f in applicable)
     text = ss.get(state.target_key(axis))
@@ -71,8 +72,8 @@ def fits(ds, choices: Choices) -> tuple[dict, dict]:
     exclude = tuple(sorted(state.exclusions(ds.id, ds.runs.run_ids)))
     results, errors = {}, {}
     for f in choices.families:
-        o = cache.fit(data_key=ds.key, _runs=ds.runs, family=f, axis=cache.fit_axis(f, choices.axis), metric=choices.metric, exclude=exclude,
-                      settings=choices.settings_key)
+        o = cache.fit(data_key=ds.key, _runs=ds.runs, family=f, axis=cache.fit_axis(f, choices.axis),
+                      metric=choices.metric, exclude=exclude, settings=choices.settings_key)
         if o.ok:
             results[f] = o.value
         else:

@@ -20,12 +20,20 @@ from typing import Any, Iterable, Mapping
 import streamlit as st
 
 DATA, MAPPING, EXCLUDE = "data", "map", "exclude"
-
 #: The Explore page's widget keys, which are also its URL parameters. Explore draws the widgets;
 #: Budget and Review read the same keys for "the Explore page's choices".
 AXIS, METRIC, FAMILIES = "x", "metric", "fam"
 #: ... and those of its fit and bootstrap settings, by the :class:`ui.analysis.Settings` field each sets.
 SETTING_KEYS = {"n_resamples": "n", "confidence_level": "cl", "delta": "delta", "seed": "seed", "method": "method"}
+REASON_SEP = "|"
+MAX_URL_EXCLUSIONS = 400  # beyond this a link gets too long for browsers; the state still works
+
+_URL_READ = "_state_url_read"
+_REQUESTED = "_state_requested"  # what the URL asked for at session start
+_EXCLUSIONS = "_state_exclusions"  # {"dataset": id, "items": {run_id: reason}}
+
+
+# ------------------------------------------------------------------------------ pure helpers
 
 
 def target_key(axis: str) -> str:
@@ -36,15 +44,6 @@ def target_key(axis: str) -> str:
 def options_key(key: str) -> str:
     """Where Explore records the options a multi-choice widget's value was made for."""
     return f"_options_{key}"
-REASON_SEP = "|"
-MAX_URL_EXCLUSIONS = 400  # beyond this a link gets too long for browsers; the state still works
-
-_URL_READ = "_state_url_read"
-_REQUESTED = "_state_requested"  # what the URL asked for at session start
-_EXCLUSIONS = "_state_exclusions"  # {"dataset": id, "items": {run_id: reason}}
-
-
-# ------------------------------------------------------------------------------ pure helpers
 
 
 def encode_exclusions(items: Mapping[str, str]) -> list[str]:

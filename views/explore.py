@@ -12,7 +12,8 @@ import streamlit as st
 
 from scalecore import FAMILIES, diagnostics, plots
 from scalecore.formatting import format_number
-from ui import analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page, show_warnings, state
+from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page,
+                show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 
 RESAMPLES = (200, 500, 1000, 2000, 5000)
@@ -113,7 +114,7 @@ def main() -> None:
     fit_ahead.yield_to(fit_ahead.fit_jobs(families, partial(cache.fit_axis, axis=axis), call), later)
     first = not st.session_state.get(_DRAWN)
     try:
-        suggested = draw(ds, axis, metric, families, target, settings, items, call, k, known)
+        suggested = draw(ds, axis, metric, families, target, settings, items, call, k, known, first)
         st.session_state[_SUGGESTED] = (here, tuple(sorted(set(exclude) | suggested)))
         later = ahead_jobs(runs, axis, metric, families, call, here)
     finally:
@@ -134,8 +135,9 @@ def ahead_jobs(runs, axis: str, metric: str, families: list[str], call: dict, he
     return jobs + fit_ahead.fit_jobs(others_to_fit(runs, axis, metric, families, call), axis_of, call)
 
 
-def draw(ds, axis, metric, families, target, settings, items, call, k, known) -> set[str]:
-    """The page below the controls; returns the runs suggested as outliers."""
+def draw(ds, axis, metric, families, target, settings, items, call, k, known, first: bool) -> set[str]:
+    """The page below the controls (``first``: the session's first run); returns the runs suggested
+    as outliers."""
     runs = ds.runs
     fit_axis = {f: cache.fit_axis(f, axis) for f in families}
     if not families:
@@ -155,7 +157,6 @@ def draw(ds, axis, metric, families, target, settings, items, call, k, known) ->
         # run draws the runs alone: it sets the browser rendering plots while the server computes,
         # and with curves and the target region that first render made the cold start's fitted
         # plot 1 s later (median of 6 alternating cold starts: 5.95 s against 4.98 s).
-        first = not st.session_state.get(_DRAWN)
         summary_at = summary.caption(f"Fitting {', '.join(label(f) for f in pending)} to {len(runs) - len(items)} runs "
                                      f"({len(items)} excluded) with {settings.n_resamples} resamples each…")
         chart_at = figure_box.plotly_chart(early_figure(runs, axis, metric, items, families, [] if first else pending,
