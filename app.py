@@ -28,7 +28,7 @@ if warm_up is not None:
     warm_up.plotly_chart(WARM_UP_FIGURE, height=10, config={"staticPlot": True, "displayModeBar": False})
     st.session_state["_plotly_warm"] = True
 
-from ui import data_source, run_page  # noqa: E402 -- after the warm-up: scalecore, pandas and scipy take ~0.7 s
+from ui import data_source, freeze_the_imports, run_page  # noqa: E402 -- after the warm-up: scalecore, pandas and scipy take ~0.7 s
 
 _log = logging.getLogger("scalecore.app")
 if not _log.handlers:  # once per process: timings and unexpected errors go to the server's log
@@ -52,3 +52,4 @@ run_page(data_source.sidebar, what="sidebar")  # its own errors stay on the page
 page.run()
 if warm_up is not None:
     warm_up.empty()
+freeze_the_imports()  # after the run, before Streamlit's own collection of every generation
