@@ -134,15 +134,13 @@ def pill(page, label: str):
     return page.get_by_test_id("stButtonGroup").get_by_role("button", name=label, exact=True)
 
 
-def slider_step(page, label: str, key: str):
-    def act():
-        expander = page.get_by_test_id("stExpander").filter(has_text="Fit and bootstrap settings").first
-        if not expander.get_by_role("slider").first.is_visible():
-            expander.locator("summary").click()
-        thumb = expander.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
-        thumb.focus()
-        page.keyboard.press(key)
-    return act
+def slider_thumb(page, label: str):
+    """Open the settings and focus a slider's thumb, before the clock starts (the user's own
+    gesture); the timed action is then one arrow key."""
+    expander = page.get_by_test_id("stExpander").filter(has_text="Fit and bootstrap settings").first
+    if not expander.get_by_role("slider").first.is_visible():
+        expander.locator("summary").click()
+    expander.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider").focus()
 
 
 def main(argv=None) -> None:
@@ -184,16 +182,19 @@ def main(argv=None) -> None:
                 ("toggle Kaplan off (cached)", lambda: pill(page, "Kaplan").click()),
                 ("toggle Kaplan on again (cached)", lambda: pill(page, "Kaplan").click()),
                 ("lasso two runs out (refit both; from mouse up)", lambda: page.mouse.up()),
-                ("confidence level 0.95 -> 0.9 (new percentiles)", slider_step(page, "Confidence level", "ArrowLeft")),
-                ("confidence level back to 0.95 (cached)", slider_step(page, "Confidence level", "ArrowRight")),
+                ("confidence level 0.95 -> 0.9 (new percentiles)", lambda: page.keyboard.press("ArrowLeft")),
+                ("confidence level back to 0.95 (cached)", lambda: page.keyboard.press("ArrowRight")),
                 ("open the outlier suggestions tab", lambda: page.get_by_role("tab", name="Suggestions").click()),
                 ("exclude the suggested runs (refit both)",
                  lambda: page.get_by_role("button", name=re.compile("^Exclude the .* suggested run")).click()),
             ]
             worst = 0.0
             for name, action in steps:
+                # the gesture itself is not the app's time: the lasso is drawn, the slider focused
                 if name.startswith("lasso"):
-                    lasso_two_points(page, release=False)  # the gesture itself is not the app's time
+                    lasso_two_points(page, release=False)
+                if name.startswith("confidence"):
+                    slider_thumb(page, "Confidence level")
                 seconds = timed(page, action)
                 worst = max(worst, seconds)
                 early = (f"  (refitted: best-fit curves drawn at {LAST_EARLY[0]:.3f}s)" if LAST_EARLY[0] is not None
