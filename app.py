@@ -28,7 +28,8 @@ if warm_up is not None:
     warm_up.plotly_chart(WARM_UP_FIGURE, height=10, config={"staticPlot": True, "displayModeBar": False})
     st.session_state["_plotly_warm"] = True
 
-from ui import data_source, freeze_the_imports, run_page  # noqa: E402 -- after the warm-up: scalecore, pandas and scipy take ~0.7 s
+# after the warm-up: scalecore, pandas and plotly take ~0.7 s to import
+from ui import data_source, freeze_the_imports, run_page  # noqa: E402
 
 _log = logging.getLogger("scalecore.app")
 if not _log.handlers:  # once per process: timings and unexpected errors go to the server's log

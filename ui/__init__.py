@@ -78,7 +78,7 @@ def freeze_the_imports() -> None:
 
     Streamlit collects all generations after every run (``runner.postScriptGC``), holding the GIL
     while the run's last messages wait to be sent; over the ~130,000 objects of the imported
-    modules (streamlit, pandas, plotly, scipy, scalecore) that took 0.09-0.11 s per rerun, 1-3 ms
+    modules (streamlit, pandas, plotly, scalecore) that took 0.09-0.11 s per rerun, 1-3 ms
     once they are frozen. Reference counting still frees frozen objects; only a reference cycle
     among the objects alive at a freeze (at most once per page first visited) is never collected.
     """
