@@ -56,10 +56,8 @@ def explore_choices(runs) -> Choices:
     metric = ss.get(state.METRIC) if ss.get(state.METRIC) in runs.metrics else runs.default_metric
     applicable = analysis.applicable_families(runs, metric)
     chosen = ss.get(state.FAMILIES)
-    # as Explore's _keep_valid: its choice if some of it still applies (or the options are the ones it
-    # was made for), else the defaults for this data
-    made_for = ss.get(state.options_key(state.FAMILIES))
-    stale = chosen is not None and made_for != tuple(applicable) and not set(chosen) & set(applicable)
+    # as Explore's _keep_valid: its choice unless it is stale, else the defaults for this data
+    stale = chosen is not None and state.choice_is_stale(chosen, ss.get(state.options_key(state.FAMILIES)), applicable)
     families = analysis.default_families(runs, metric) if chosen is None or stale else list(chosen)
     families = tuple(f for f in families if f in applicable)
     text = ss.get(state.target_key(axis))

@@ -46,6 +46,12 @@ def options_key(key: str) -> str:
     return f"_options_{key}"
 
 
+def choice_is_stale(chosen, made_for, options) -> bool:
+    """Whether a multi-choice value no longer fits: made for other options (another dataset or
+    metric) and sharing none of these. The defaults for ``options`` then take its place."""
+    return made_for != tuple(options) and not set(chosen or ()) & set(options)
+
+
 def encode_exclusions(items: Mapping[str, str]) -> list[str]:
     """``{run_id: reason}`` -> URL values ``run_id|reason`` (``run_id`` alone without a reason)."""
     return [f"{rid}{REASON_SEP}{reason}" if reason else str(rid) for rid, reason in items.items()]

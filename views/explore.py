@@ -44,7 +44,7 @@ def _keep_valid(key: str, options: list, fallback, multi: bool = False) -> None:
     if multi:
         seen = ss.get(state.options_key(key))
         ss[state.options_key(key)] = tuple(options)
-        if key not in ss or (seen != tuple(options) and not set(current or ()) & set(options)):
+        if key not in ss or state.choice_is_stale(current, seen, options):
             ss[key] = list(fallback)
         elif current and any(v not in options for v in current):
             ss[key] = [v for v in current if v in options]

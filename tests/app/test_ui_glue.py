@@ -1,4 +1,4 @@
-"""ui/__init__.py's process-wide helpers."""
+"""The ui package's helpers that need no page: the heap freeze, the rule for stale choices."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import gc
 import sys
 import types
 
+import pytest
+
 import ui
+from ui import state
 
 
 def test_the_heap_is_frozen_after_a_run_that_imported_code_and_only_then(monkeypatch):
@@ -27,3 +30,15 @@ def test_the_heap_is_frozen_after_a_run_that_imported_code_and_only_then(monkeyp
         assert len(collections) == 2
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("chosen, made_for, options, stale", [
+    (["kaplan"], ("chinchilla", "kaplan"), ["chinchilla", "kaplan"], False),  # the options it was made for
+    ([], ("chinchilla", "kaplan"), ["chinchilla", "kaplan"], False),  # an empty choice, made here, stands
+    (["kaplan", "logistic"], ("kaplan", "logistic"), ["chinchilla", "kaplan"], False),  # some of it still applies
+    (["logistic"], ("logistic",), ["chinchilla", "kaplan"], True),  # other data: none of it applies
+    (None, None, ["chinchilla"], True),
+])
+def test_a_multi_choice_is_stale_only_when_made_for_other_options_and_none_of_it_applies(chosen, made_for, options,
+                                                                                          stale):
+    assert state.choice_is_stale(chosen, made_for, options) is stale
