@@ -34,7 +34,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from scalecore import FAMILIES
 from scalecore.fitting import Cancelled, in_background
+
+from . import cache
 
 log = logging.getLogger("scalecore.app")
 
@@ -176,10 +179,6 @@ def fit_jobs(families: Iterable[str], fit_axis: Callable[[str], str | None], cal
     """Each family's fit with its bootstrap, then its backtest: what switching it on computes.
     Laws in N and D first (on such data they are the likely next choice), then by parameter count
     (fewest first: the cheapest, and the most likely to be identified)."""
-    from scalecore import FAMILIES
-
-    from . import cache
-
     jobs = []
     for f in sorted(families, key=lambda f: (not FAMILIES[f].is_two_input, FAMILIES[f].n_params)):
         args = dict(family=f, axis=fit_axis(f), **call)
