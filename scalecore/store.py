@@ -6,7 +6,8 @@ delta, seed, method, target), budget scenarios and a comparison as plain dicts, 
 note, the scalecore version, timestamps and a summary of the results. :func:`reproduce` refits it
 from the stored bytes, giving identical numbers (the bootstrap is seeded).
 
-The database (``$SCALECORE_DB``, default ``~/.local/share/scalecore/analyses.sqlite3``):
+The database (``$SCALECORE_DB``, default ``analyses.sqlite3`` in scalecore's data directory,
+``$SCALECORE_HOME`` or ``~/.local/share/scalecore``):
 
 - runs in WAL mode with a busy timeout; every write is one ``BEGIN IMMEDIATE`` transaction, so
   sessions saving at the same time wait for each other instead of losing work;
@@ -47,11 +48,15 @@ _ID = re.compile(r"[A-Za-z0-9_-]{4,40}")
 
 
 def default_path() -> Path:
-    """``$SCALECORE_DB``, else ``~/.local/share/scalecore/analyses.sqlite3`` (never the repository)."""
+    """``$SCALECORE_DB``, else ``analyses.sqlite3`` in scalecore's data directory (``$SCALECORE_HOME``,
+    else ``~/.local/share/scalecore``; never the repository): a server started with its own home
+    keeps its saved analyses there too, not in the user's."""
+    from .blobs import home
+
     configured = os.environ.get(ENV_VAR)
     if configured:
         return Path(configured).expanduser()
-    return Path.home() / ".local" / "share" / "scalecore" / "analyses.sqlite3"
+    return home() / "analyses.sqlite3"
 
 
 def _now() -> str:

@@ -173,8 +173,14 @@ def test_path_from_environment_and_default_outside_the_repository(db, monkeypatc
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert con.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 2
     monkeypatch.delenv(store.ENV_VAR)
+    monkeypatch.delenv("SCALECORE_HOME", raising=False)
     default = store.default_path()
-    assert default.name == "analyses.sqlite3" and ROOT not in default.parents
+    assert default == Path.home() / ".local" / "share" / "scalecore" / "analyses.sqlite3"
+    assert ROOT not in default.parents
+    # a server given its own data directory (as every browser test and benchmark is) keeps its
+    # analyses there, beside its uploads, and never writes to the user's database
+    monkeypatch.setenv("SCALECORE_HOME", str(db.parent / "home"))
+    assert store.default_path() == db.parent / "home" / "analyses.sqlite3"
 
 
 def _save_many(path: str, worker: int, n: int, barrier) -> list[str]:
