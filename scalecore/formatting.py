@@ -65,7 +65,10 @@ def format_interval(value: float, low: float, high: float) -> tuple[str, str, st
     The narrower half-width of the interval sets the decimal place (PDG rule). Returns three
     strings. Very large or small numbers are each written in normalised scientific notation, all
     three to that same decimal place (``8.9e+10``, ``6.1e+10``, ``1.32e+11``), so that values in
-    a column compare at a glance.
+    a column compare at a glance. A nonzero end that would round to zero there (the low end of an
+    interval spanning decades: ``N_c`` 1.5e+13 [2.3e+09, 3.87e+14]) keeps two significant digits
+    of its own: "0" would read as a bound at zero. (A value rounded to zero is PDG's: consistent
+    with zero at that precision.)
     """
     if not all(math.isfinite(v) for v in (value, low, high)):
         return format_number(value), format_number(low), format_number(high)
@@ -74,7 +77,11 @@ def format_interval(value: float, low: float, high: float) -> tuple[str, str, st
         return (format_number(value),) * 3
     place = _decimal_place(half)
     scientific = _scientific(value, low, high)
-    return tuple(_fmt_at(v, place, scientific) for v in (value, low, high))
+    def end(v: float) -> str:
+        own = place if v == 0 or round(v, -place) != 0 else math.floor(math.log10(abs(v))) - 1
+        return _fmt_at(v, own, scientific)
+
+    return _fmt_at(value, place, scientific), end(low), end(high)
 
 
 def format_estimate(value: float, low: float, high: float) -> str:

@@ -17,6 +17,11 @@ from scalecore.formatting import format_estimate, format_interval, format_number
         (8.9123e10, 6.1e10, 1.3249e11, ("8.9e+10", "6.1e+10", "1.32e+11")),
         (3.2e-5, 1.1e-5, 9.97e-5, ("3.2e-05", "1.1e-05", "1.00e-04")),  # 9.97 rounds up to the next power
         (1.5e6, -2e5, 3.1e6, ("1.5e+06", "-2e+05", "3.1e+06")),
+        # an end decades below the value keeps two digits of its own: "0" would read as a zero
+        (1.5e13, 2.345e9, 3.87e14, ("1.5e+13", "2.3e+09", "3.87e+14")),
+        (0.5, 0.000412, 0.9, ("0.5", "0.00041", "0.9")),
+        (0.5, 0.0, 0.9, ("0.5", "0.0", "0.9")),  # a true zero stays at the common place
+        (0.004, -0.5, 0.6, ("0.0", "-0.5", "0.6")),  # a value is rounded as PDG's rule says
     ],
 )
 def test_pdg_rounding(value, low, high, expected):
