@@ -63,6 +63,21 @@ def short_number(v: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
+_COUNT_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def scale_text(v: float, axis: str | None) -> str:
+    """A scale as people type it: counts (``params``, ``tokens``) with a suffix, 7e10 -> "70B",
+    1.4e12 -> "1.4T"; compute and anything else as :func:`short_number` ("1e24"); None as ""."""
+    if v is None:
+        return ""
+    a = abs(v) if np.isfinite(v) else 0.0
+    if axis in ("params", "tokens") and 1e3 <= a < 1e15:
+        scale, suffix = next((f, sfx) for f, sfx in _COUNT_SUFFIXES if a >= f)
+        return f"{v / scale:.3g}{suffix}"
+    return short_number(v)
+
+
 @dataclass(frozen=True)
 class Points:
     """Runs to draw: coordinates, ids, which are excluded, and hover text."""
@@ -226,17 +241,19 @@ def _hline(y: float, line: dict) -> dict:
 
 def fit_figure(points: Points, curves: Sequence[CurveSpec], *, x_title: str, y_title: str, log_y: bool = True,
                data_max: float | None = None, target: float | None = None, marks: Sequence[TargetMark] = (),
-               title: str = "Fits", height: int = 540, yaxis: dict | None = None) -> go.Figure:
+               title: str = "Fits", height: int = 540, yaxis: dict | None = None,
+               target_text: str | None = None) -> go.Figure:
     """The main log-log figure: runs (kept/excluded), each family's curve and band, and the
-    extrapolated region from the largest run up to ``target`` shaded, with each family's prediction
-    there as a diamond with its interval."""
+    extrapolated region from the largest run up to ``target`` shaded (labelled ``target_text``,
+    by default :func:`short_number`), with each family's prediction there as a diamond with its
+    interval."""
     fig = new_figure()
     extra = {}
     if target is not None and data_max is not None and np.isfinite(target) and target > data_max:
         extra["shapes"] = [_vrect(data_max, target, fillcolor="#f2c14e", opacity=0.13, line=dict(width=0), layer="below"),
                            _vline(target, dict(color="#b7791f", width=1.5, dash="dot"))]
         extra["annotations"] = [dict(x=np.log10(target), xref="x", y=1.0, yref="paper", yanchor="bottom",
-                                     xanchor="right", text=f"extrapolation to {short_number(target)}",
+                                     xanchor="right", text=f"extrapolation to {target_text or short_number(target)}",
                                      showarrow=False, font=dict(size=12, color="#8a5a0b"))]
     for c in curves:
         band = _band_trace(c)

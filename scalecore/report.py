@@ -363,7 +363,8 @@ def analysis_figures(a: Analysis, runs, results) -> list:
                  else f"Compute-optimal frontier: the lowest {metric} reachable at each compute budget")
         out.append(plots.fit_figure(_points(runs, view_axis, metric, a.exclusions), curves,
                                     x_title=AXIS_TITLES[view_axis], y_title=metric, log_y=log_y,
-                                    data_max=float(np.nanmax(x)), target=t, marks=marks, title=html.escape(title)))
+                                    data_max=float(np.nanmax(x)), target=t, marks=marks, title=html.escape(title),
+                                    target_text=plots.scale_text(t, view_axis)))
     return out
 
 

@@ -250,9 +250,10 @@ def curve_spec(c: analysis.Curve) -> plots.CurveSpec:
                            x=c.x, y=c.point, lower=c.lower, upper=c.upper, dash="dash" if frontier else "solid")
 
 
-def marks_for(estimates, target, metric):
+def marks_for(estimates, target, metric, axis):
+    at = plots.scale_text(target, axis)
     return [plots.TargetMark(name=f, x=target, value=e.value, low=e.low, high=e.high,
-                             text=f"{label(f)} at {plots.short_number(target)}<br>{metric} {analysis.estimate_text(e)}")
+                             text=f"{label(f)} at {at}<br>{metric} {analysis.estimate_text(e)}")
             for f, e in estimates.items()]
 
 
@@ -279,7 +280,8 @@ def early_figure(runs, axis, metric, items, families, best_only, target, call, k
     fams = ", ".join(label(f) for f in pending)
     return plots.fit_figure(points_for(runs, axis, metric, items), specs, x_title=AXIS_TITLES[axis], y_title=metric,
                             log_y=analysis.metric_kind(runs, metric) == "loss", data_max=float(np.nanmax(runs.values(axis))),
-                            target=target, title=f"{metric} against {AXIS_TITLES[axis]}: fitting {fams} "
+                            target=target, target_text=plots.scale_text(target, axis),
+                            title=f"{metric} against {AXIS_TITLES[axis]}: fitting {fams} "
                                                  f"({settings.n_resamples} resamples); bands follow…")
 
 
@@ -292,7 +294,7 @@ def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, know
     level = next(iter(boots.values())).confidence_level if boots else 0.95
     fig = plots.fit_figure(points_for(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k),
                            x_title=AXIS_TITLES[axis], y_title=metric, log_y=log_y, data_max=data_max, target=target,
-                           marks=marks_for(estimates, target, metric),
+                           marks=marks_for(estimates, target, metric, axis), target_text=plots.scale_text(target, axis),
                            title=f"{metric} against {AXIS_TITLES[axis]}")
     chart(fig, "fit_chart", ds, known, where=where)
     st.caption(f"{plots.SELECT_HINT} Shaded bands: {level:.0%} bootstrap percentile intervals of each curve. "
@@ -308,7 +310,7 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
     if not boots:
         return
     if target is not None and estimates:
-        st.subheader(f"Predicted {metric} at {AXIS_SHORT[axis]} = {plots.short_number(target)}")
+        st.subheader(f"Predicted {metric} at {AXIS_SHORT[axis]} = {plots.scale_text(target, axis)}")
         cols = st.columns(min(len(estimates), 4))
         for i, (f, e) in enumerate(estimates.items()):
             kind = " along the compute-optimal frontier" if FAMILIES[f].is_two_input else ""
@@ -452,7 +454,9 @@ def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:
                          f"{metric} at the optimum": analysis.estimate_text(opt["loss"])})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="optimum_table")
     st.caption("Compute-optimal allocation with its bootstrap interval (C = "
-               f"{k:g}·N·D), at the next power of ten above the largest run and at the target.")
+               f"{k:g}·N·D), at the next power of ten above the largest run"
+               + (" and at the target." if c_target else
+                  "; the Budget page plans any other budget."))
 
 
 def map_view(ds, metric, two, items, call, k, known) -> None:
@@ -551,7 +555,7 @@ def influence_view(ds, axis, boots, target, call, k, known) -> None:
     fig = plots.influence_figure(top["run_id"], top["change_pct"].to_numpy(), name=f,
                                  value_title="change of the prediction without the run (%)",
                                  title=f"{label(f)}: runs that move the prediction at {AXIS_SHORT[axis]} = "
-                                       f"{plots.short_number(target)} most when left out",
+                                       f"{plots.scale_text(target, axis)} most when left out",
                                  hover=[f"prediction without it {v:.4g}" for v in top["prediction_without"]])
     chart(fig, "infl_chart", ds, known)
     st.caption(f"Prediction with every run: {table.attrs['prediction']:.4g}. Each bar refits the law without one run "

@@ -249,6 +249,16 @@ def test_every_tab_draws_on_every_axis(x):
         {"compute": "training compute", "params": "model size", "tokens": "training tokens"}[x])
 
 
+def test_a_target_typed_as_70B_is_written_back_as_70B():
+    at = start(x="params", n="200", target_params="70B")
+    no_errors(at)
+    assert "Predicted loss at N = 70B" in [h.value for h in at.subheader]
+    fig = figure_with_trace(at, "Chinchilla")
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["extrapolation to 70B"]
+    mark = trace(fig, "Chinchilla at target")
+    assert array(mark["x"])[0] == 7e10 and "Chinchilla at 70B<br>" in mark["hovertemplate"]
+
+
 def test_diagnostics_open_on_an_overview_whose_numbers_are_computed_by_hand():
     """The default Diagnostics tab is a table (no figure to redraw on every refit): the run farthest
     from the law by robust z, and the most correlated parameter pair of the bootstrap, checked
