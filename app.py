@@ -10,8 +10,6 @@ restart, every AppTest rerun). The page script then runs on its own, without thi
 sidebar and the data source are missing. tests/app/test_explore.py guards against the folder.
 """
 
-import logging
-
 import streamlit as st
 
 st.set_page_config(page_title="Scaling-curve explorer", page_icon="📈", layout="wide")
@@ -29,14 +27,9 @@ if warm_up is not None:
     st.session_state["_plotly_warm"] = True
 
 # after the warm-up: scalecore, pandas and plotly take ~0.7 s to import
-from ui import data_source, freeze_the_imports, run_page  # noqa: E402
+from ui import data_source, freeze_the_imports, log_to_stderr, run_page  # noqa: E402
 
-_log = logging.getLogger("scalecore.app")
-if not _log.handlers:  # once per process: timings and unexpected errors go to the server's log
-    _handler = logging.StreamHandler()
-    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    _log.addHandler(_handler)
-    _log.setLevel(logging.INFO)
+log_to_stderr()  # once per process: timings and unexpected errors go to the server's log
 
 # Material icons ship with Streamlit's own font; emoji would need a colour-emoji font on the machine.
 PAGES = [

@@ -18,6 +18,28 @@ from scalecore import ScaleCoreError
 
 log = logging.getLogger("scalecore.app")
 
+
+class StderrNow(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes: a test runner swaps it for each
+    test and closes the old one, and the background fits log after the test that started them."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def log_to_stderr() -> None:
+    """The app's timings and unexpected errors to the server's log, once per process."""
+    if not log.handlers:
+        handler = StderrNow()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
 #: Characters that markdown (and Streamlit's additions: $LaTeX$, :emoji:, :colour[...]) would read;
 #: ``&`` too, or ``&lt;`` typed by a user would show as ``<``.
 _MARKDOWN = "\\`*_{}[]()#+-.!|<>~$:&"

@@ -1,8 +1,11 @@
-"""The ui package's helpers that need no page: the heap freeze, the rule for stale choices."""
+"""The ui package's helpers that need no page: the heap freeze, the rule for stale choices, the
+server log."""
 
 from __future__ import annotations
 
 import gc
+import io
+import logging
 import sys
 import types
 
@@ -42,3 +45,19 @@ def test_the_heap_is_frozen_after_a_run_that_imported_code_and_only_then(monkeyp
 def test_a_multi_choice_is_stale_only_when_made_for_other_options_and_none_of_it_applies(chosen, made_for, options,
                                                                                           stale):
     assert state.choice_is_stale(chosen, made_for, options) is stale
+
+
+def test_the_server_log_follows_stderr_when_it_is_swapped(monkeypatch):
+    """pytest gives each test its own stderr and closes it after; a background fit that logs later
+    must write to the stderr of that moment, not raise "I/O operation on closed file"."""
+    monkeypatch.setattr(ui.log, "handlers", [])
+    ui.log_to_stderr()
+    ui.log_to_stderr()  # once per process, however many runs ask
+    assert len(ui.log.handlers) == 1
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    ui.log.info("during the test")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    ui.log.info("after it")
+    assert second.getvalue().endswith("INFO scalecore.app: after it\n")
