@@ -37,7 +37,7 @@ import numpy as np
 from . import bootstrap as _bootstrap  # Estimate; a module import because bootstrap imports us
 from .errors import DataError, FitError
 from .families import Family, get_family
-from .formatting import _decimal_place, _fmt_at, format_estimate, format_interval, format_number
+from .formatting import COUNT_SUFFIXES, _decimal_place, _fmt_at, format_estimate, format_interval, format_number
 from .stats import percentile_interval
 
 #: FLOPs per parameter per training token (C = 6 N D, Kaplan et al. 2020).
@@ -1229,7 +1229,6 @@ ANSWER_KINDS = {
     "inference_compute": "flops", "total_compute": "flops", "optimal_params": "count", "saving": "flops",
     "saving_fraction": "fraction", "effective_tokens": "count",
 }
-_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
 
 
 def format_answer(est, kind: str = "plain", digits: int = 4) -> str:
@@ -1245,7 +1244,7 @@ def format_answer(est, kind: str = "plain", digits: int = 4) -> str:
     if kind == "fraction":
         scale, post = 0.01, "%"
     elif kind in ("count", "money") and size >= 1e3:
-        scale, post = next((f, sfx) for f, sfx in _SUFFIXES if size >= f)
+        scale, post = next((f, sfx) for f, sfx in COUNT_SUFFIXES if size >= f)
     elif kind == "flops" and size > 0:
         exp = math.floor(math.log10(abs(v) if v else size))
         scale, post = 10.0**exp, f"e{exp}"

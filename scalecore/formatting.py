@@ -47,6 +47,33 @@ def _scientific(*values: float) -> bool:
     return e >= 5 or e <= -4
 
 
+def short_number(v: float) -> str:
+    """Short number for labels: 2.31, 7e+10 -> "7e10", 1.4e12 -> "1.4e12"."""
+    if not math.isfinite(v):
+        return "–"
+    a = abs(v)
+    if a == 0 or 1e-3 <= a < 1e4:
+        return f"{v:.3g}"
+    mantissa, exponent = f"{v:.3g}".split("e") if "e" in f"{v:.3g}" else (f"{v:.3g}", "0")
+    return f"{mantissa}e{int(exponent)}"
+
+
+#: Suffixes of counts (parameters, tokens, money) as people write them: 70B, 1.4T, $1.8M.
+COUNT_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def scale_text(v: float, axis: str | None) -> str:
+    """A scale as people type it: counts (``params``, ``tokens``) with a suffix, 7e10 -> "70B",
+    1.4e12 -> "1.4T"; compute and anything else as :func:`short_number` ("1e24"); None as ""."""
+    if v is None:
+        return ""
+    a = abs(v) if math.isfinite(v) else 0.0
+    if axis in ("params", "tokens") and 1e3 <= a < 1e15:
+        scale, suffix = next((f, sfx) for f, sfx in COUNT_SUFFIXES if a >= f)
+        return f"{v / scale:.3g}{suffix}"
+    return short_number(v)
+
+
 def format_number(value: float, sig: int = 4) -> str:
     """A value with no uncertainty: ``sig`` significant digits, scientific when large or tiny."""
     if value is None or not math.isfinite(value):

@@ -21,6 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .families import FAMILIES
+from .formatting import short_number  # noqa: F401 -- also plots.short_number for the pages
 
 #: Okabe-Ito-like colours that stay distinct for colour-blind readers, one per family.
 _COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8c564b", "#7f7f7f")
@@ -50,32 +51,6 @@ def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
-
-
-def short_number(v: float) -> str:
-    """Short number for labels: 2.31, 7e+10 -> "7e10", 1.4e12 -> "1.4e12"."""
-    if not np.isfinite(v):
-        return "–"
-    a = abs(v)
-    if a == 0 or 1e-3 <= a < 1e4:
-        return f"{v:.3g}"
-    mantissa, exponent = f"{v:.3g}".split("e") if "e" in f"{v:.3g}" else (f"{v:.3g}", "0")
-    return f"{mantissa}e{int(exponent)}"
-
-
-_COUNT_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
-
-
-def scale_text(v: float, axis: str | None) -> str:
-    """A scale as people type it: counts (``params``, ``tokens``) with a suffix, 7e10 -> "70B",
-    1.4e12 -> "1.4T"; compute and anything else as :func:`short_number` ("1e24"); None as ""."""
-    if v is None:
-        return ""
-    a = abs(v) if np.isfinite(v) else 0.0
-    if axis in ("params", "tokens") and 1e3 <= a < 1e15:
-        scale, suffix = next((f, sfx) for f, sfx in _COUNT_SUFFIXES if a >= f)
-        return f"{v / scale:.3g}{suffix}"
-    return short_number(v)
 
 
 @dataclass(frozen=True)
@@ -245,7 +220,8 @@ def fit_figure(points: Points, curves: Sequence[CurveSpec], *, x_title: str, y_t
                target_text: str | None = None) -> go.Figure:
     """The main log-log figure: runs (kept/excluded), each family's curve and band, and the
     extrapolated region from the largest run up to ``target`` shaded (labelled ``target_text``,
-    by default :func:`short_number`), with each family's prediction there as a diamond with its
+    by default :func:`short_number`; Explore passes
+    :func:`~scalecore.formatting.scale_text`), with each family's prediction there as a diamond with its
     interval."""
     fig = new_figure()
     extra = {}

@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import ScaleCoreError
 from .families import FAMILIES
-from .formatting import format_interval, format_number
+from .formatting import format_interval, format_number, scale_text
 from .store import Analysis
 
 AXIS_TITLES = {"params": "model size N (parameters)", "tokens": "training tokens D", "compute": "training compute C (FLOP)"}
@@ -364,7 +364,7 @@ def analysis_figures(a: Analysis, runs, results) -> list:
         out.append(plots.fit_figure(_points(runs, view_axis, metric, a.exclusions), curves,
                                     x_title=AXIS_TITLES[view_axis], y_title=metric, log_y=log_y,
                                     data_max=float(np.nanmax(x)), target=t, marks=marks, title=html.escape(title),
-                                    target_text=plots.scale_text(t, view_axis)))
+                                    target_text=scale_text(t, view_axis)))
     return out
 
 
@@ -396,7 +396,7 @@ def _predictions(a: Analysis, runs, results) -> str:
         rows.append(_tr(_td(_label(f)), _interval_cells(est.value, est.low, est.high, family=f, quantity="target"),
                         _td(boot.interval_label + (" along the compute-optimal frontier" if boot.family.is_two_input else ""))))
     text = (f"<section id=\"predictions\"><h2>Predicted {e(_metric(a, runs, results))} at "
-            f"{e(AXIS_SHORT.get(axis, axis))} = {e(format_number(target))}</h2>"
+            f"{e(AXIS_SHORT.get(axis, axis))} = {e(scale_text(target, axis))}</h2>"
             + _table(["family", "value", "low", "high", "interval"], rows, "predictions"))
     two = {f: b for f, b in results.items() if b.family.is_two_input}
     if two and runs.has("compute"):

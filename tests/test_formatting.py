@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from scalecore.formatting import format_estimate, format_interval, format_number
+from scalecore.formatting import format_estimate, format_interval, format_number, scale_text
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,13 @@ def test_numbers_without_uncertainty():
     assert format_number(0.012346) == "0.01235"
     assert format_number(7e9) == "7.000e+09"
     assert format_number(math.nan) == "nan"
+
+
+def test_scales_are_written_as_people_type_them():
+    """A model size or token count as "70B" or "1.4T" (what the target box takes), compute as "1e24"."""
+    assert scale_text(7e10, "params") == "70B"
+    assert scale_text(1.4e12, "tokens") == "1.4T"
+    assert scale_text(3.5e8, "params") == "350M" and scale_text(2500, "tokens") == "2.5K"
+    assert scale_text(1e24, "compute") == "1e24" and scale_text(7e10, None) == "7e10"
+    assert scale_text(2.5e16, "tokens") == "2.5e16"  # beyond T: an exponent, not "25000T"
+    assert scale_text(500, "params") == "500" and scale_text(None, "params") == ""

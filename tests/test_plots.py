@@ -34,15 +34,6 @@ def test_fit_figure_layout_axes_and_extrapolation_shapes():
     assert named["annotations"][0]["text"] == "extrapolation to 100B"
 
 
-def test_scales_are_written_as_people_type_them():
-    """A model size or token count as "70B" or "1.4T" (what the target box takes), compute as "1e24"."""
-    assert plots.scale_text(7e10, "params") == "70B"
-    assert plots.scale_text(1.4e12, "tokens") == "1.4T"
-    assert plots.scale_text(3.5e8, "params") == "350M" and plots.scale_text(2500, "tokens") == "2.5K"
-    assert plots.scale_text(1e24, "compute") == "1e24" and plots.scale_text(7e10, None) == "7e10"
-    assert plots.scale_text(2.5e16, "tokens") == "2.5e16"  # beyond T: an exponent, not "25000T"
-    assert plots.scale_text(500, "params") == "500" and plots.scale_text(None, "params") == ""
-
 
 def test_nested_tweaks_merge_into_the_base_layout():
     fig = plots.influence_figure(["a", "b"], np.array([1.0, -2.0]), name="chinchilla", value_title="change").to_plotly_json()

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import FAMILIES, diagnostics, plots
-from scalecore.formatting import format_number
+from scalecore.formatting import format_number, scale_text
 from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page,
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
@@ -251,7 +251,7 @@ def curve_spec(c: analysis.Curve) -> plots.CurveSpec:
 
 
 def marks_for(estimates, target, metric, axis):
-    at = plots.scale_text(target, axis)
+    at = scale_text(target, axis)
     return [plots.TargetMark(name=f, x=target, value=e.value, low=e.low, high=e.high,
                              text=f"{label(f)} at {at}<br>{metric} {analysis.estimate_text(e)}")
             for f, e in estimates.items()]
@@ -280,7 +280,7 @@ def early_figure(runs, axis, metric, items, families, best_only, target, call, k
     fams = ", ".join(label(f) for f in pending)
     return plots.fit_figure(points_for(runs, axis, metric, items), specs, x_title=AXIS_TITLES[axis], y_title=metric,
                             log_y=analysis.metric_kind(runs, metric) == "loss", data_max=float(np.nanmax(runs.values(axis))),
-                            target=target, target_text=plots.scale_text(target, axis),
+                            target=target, target_text=scale_text(target, axis),
                             title=f"{metric} against {AXIS_TITLES[axis]}: fitting {fams} "
                                                  f"({settings.n_resamples} resamples); bands follow…")
 
@@ -294,7 +294,7 @@ def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, know
     level = next(iter(boots.values())).confidence_level if boots else 0.95
     fig = plots.fit_figure(points_for(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k),
                            x_title=AXIS_TITLES[axis], y_title=metric, log_y=log_y, data_max=data_max, target=target,
-                           marks=marks_for(estimates, target, metric, axis), target_text=plots.scale_text(target, axis),
+                           marks=marks_for(estimates, target, metric, axis), target_text=scale_text(target, axis),
                            title=f"{metric} against {AXIS_TITLES[axis]}")
     chart(fig, "fit_chart", ds, known, where=where)
     st.caption(f"{plots.SELECT_HINT} Shaded bands: {level:.0%} bootstrap percentile intervals of each curve. "
@@ -310,7 +310,7 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
     if not boots:
         return
     if target is not None and estimates:
-        st.subheader(f"Predicted {metric} at {AXIS_SHORT[axis]} = {plots.scale_text(target, axis)}")
+        st.subheader(f"Predicted {metric} at {AXIS_SHORT[axis]} = {scale_text(target, axis)}")
         cols = st.columns(min(len(estimates), 4))
         for i, (f, e) in enumerate(estimates.items()):
             kind = " along the compute-optimal frontier" if FAMILIES[f].is_two_input else ""
@@ -555,7 +555,7 @@ def influence_view(ds, axis, boots, target, call, k, known) -> None:
     fig = plots.influence_figure(top["run_id"], top["change_pct"].to_numpy(), name=f,
                                  value_title="change of the prediction without the run (%)",
                                  title=f"{label(f)}: runs that move the prediction at {AXIS_SHORT[axis]} = "
-                                       f"{plots.scale_text(target, axis)} most when left out",
+                                       f"{scale_text(target, axis)} most when left out",
                                  hover=[f"prediction without it {v:.4g}" for v in top["prediction_without"]])
     chart(fig, "infl_chart", ds, known)
     st.caption(f"Prediction with every run: {table.attrs['prediction']:.4g}. Each bar refits the law without one run "

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import FAMILIES, DataError, report, store
+from scalecore.formatting import scale_text
 from scalecore.store import Analysis
 from ui import WARNING_ICON, analysis, data_source, md, md_message, run_page, state
 from ui import review as rv
@@ -99,7 +100,7 @@ def show_opened(aid: str) -> None:
              f"{s.n_resamples} {s.method} resamples", f"{s.confidence_level:.0%} intervals", f"seed {s.seed}",
              f"Huber δ {s.delta:g}"]
     if s.target is not None:
-        items.append(f"target {s.target:g}")
+        items.append(f"target {scale_text(s.target, s.x)}")
     st.markdown(" · ".join(items))
     st.caption(runs.summary())
     current = data_source.current()
@@ -123,7 +124,8 @@ def show_opened(aid: str) -> None:
         if estimates:
             cols = st.columns(min(len(estimates), 4))
             for i, (f, est) in enumerate(estimates.items()):
-                cols[i % len(cols)].metric(f"{label(f)} at {s.x or 'compute'} {s.target:g}", analysis.estimate_text(est),
+                cols[i % len(cols)].metric(f"{label(f)} at {s.x or 'compute'} {scale_text(s.target, s.x)}",
+                                           analysis.estimate_text(est),
                                            help=results[f].interval_label)
     for i, fig in enumerate(report.analysis_figures(a, runs, results)):
         st.plotly_chart(fig, key=f"opened_fig_{i}", theme=None, config={"displaylogo": False})
@@ -164,7 +166,7 @@ def save_panel() -> None:
     items = state.exclusions(ds.id, ds.runs.run_ids)
     s = choices.settings
     fams = ", ".join(label(f) for f in choices.families) or "none"
-    target = f", target {choices.target:g}" if choices.target is not None else ""
+    target = f", target {scale_text(choices.target, choices.axis)}" if choices.target is not None else ""
     st.markdown(f"What Explore shows now: **{md(ds.label.split('  (')[0])}** · families **{fams}** against "
                 f"**{choices.axis}** · metric **{md(choices.metric)}** · {len(items)} excluded run"
                 f"{'s' if len(items) != 1 else ''} · {s.n_resamples} {s.method} resamples, "
