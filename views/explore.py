@@ -338,6 +338,12 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                "the best). Backtest: each family refitted on the runs below the top 20% of compute, then asked to "
                "predict those held-out largest runs; the mean absolute error and the bias (negative: the law "
                "under-predicts the metric at scale).")
+    misfit = misfitting(quality)
+    if misfit:
+        st.caption(f"ΔAIC above {MISFIT_DELTA_AIC:g}: {', '.join(misfit)} "
+                   f"fit{'s' if len(misfit) == 1 else ''} these runs far worse than the best law. A law that misses "
+                   "the runs has many shallow optima, and some resamples end in one: read its parameter intervals "
+                   "as approximate (its predictions move far less).")
     d1, d2, d3, _ = st.columns([1, 1, 1, 3])
     params = analysis.parameters_frame(boots).rename(
         columns={"raw value": "value (full precision)", "raw low": "low (full precision)",
@@ -353,6 +359,18 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                        width="stretch")
     with d3:
         review.report_button(ds, key="dl_report_explore", label="Report (HTML)", width="stretch")
+
+
+#: ΔAIC above which a law has essentially no support against the best (Burnham & Anderson).
+MISFIT_DELTA_AIC = 10.0
+
+
+def misfitting(quality: pd.DataFrame) -> list[str]:
+    """The families of the quality table whose ΔAIC says the runs do not support them."""
+    if "ΔAIC" not in quality:
+        return []
+    delta = pd.to_numeric(quality["ΔAIC"], errors="coerce")
+    return list(quality["family"][delta > MISFIT_DELTA_AIC])
 
 
 def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:

@@ -249,6 +249,20 @@ def test_every_tab_draws_on_every_axis(x):
         {"compute": "training compute", "params": "model size", "tokens": "training tokens"}[x])
 
 
+def test_a_law_the_runs_do_not_support_is_named_under_the_quality_table():
+    """ΔAIC above 10 (Kaplan's law on the Chinchilla-like sample: its parameter intervals are the
+    approximate ones, README "Known limits"); with one family, no ΔAIC and no note."""
+    at = start(fam=["Chinchilla", "Kaplan"], n="200")
+    no_errors(at)
+    quality = next(df.value for df in at.dataframe if "ΔAIC" in df.value.columns)
+    delta = dict(zip(quality["family"], quality["ΔAIC"].astype(float)))
+    assert delta["Chinchilla"] == 0.0 and delta["Kaplan"] > 10
+    notes = [c.value for c in at.caption if c.value.startswith("ΔAIC above 10")]
+    assert len(notes) == 1 and "Kaplan fits these runs far worse" in notes[0] and "Chinchilla" not in notes[0]
+    alone = start(n="200")
+    assert not [c.value for c in alone.caption if c.value.startswith("ΔAIC above")]
+
+
 def test_a_target_typed_as_70B_is_written_back_as_70B():
     at = start(x="params", n="200", target_params="70B")
     no_errors(at)
