@@ -62,6 +62,10 @@ class Family:
     initial_guesses: Callable = field(repr=False)
     description: str = ""
     metric_kind: str = "loss"  # "loss": falls with scale; "score": rises and saturates
+    #: The model is linear in its internal parameters, so the summed Huber loss is convex: one
+    #: optimum for every resample. Every other family can have shallow local optima where it
+    #: misses the runs (README, "Known limits").
+    convex: bool = False
 
     @property
     def n_params(self) -> int:
@@ -432,6 +436,7 @@ POWER_LAW = Family(
     evaluate=_power_law,
     initial_guesses=_guess_power_law,
     description="A straight line on a log-log plot; no floor.",
+    convex=True,
 )
 
 OFFSET_POWER_LAW = Family(

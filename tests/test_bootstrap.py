@@ -198,6 +198,21 @@ def test_a_law_that_fits_reaches_the_optimum_other_paths_find(family, most):
         assert np.allclose(np.percentile(best[:, j], [2.5, 97.5]), [lo, hi], rtol=0, atol=0.01 * (hi - lo))
 
 
+def test_a_convex_law_has_one_optimum_even_where_it_misfits():
+    """A power law is linear in log space: its Huber loss is convex, so even on runs it misses (a
+    Chinchilla-shaped sweep against compute) no other path ends lower (``Family.convex``)."""
+    from scalecore import FAMILIES
+    from scalecore.reference import continuation_optima, objective_of
+
+    assert [f for f in FAMILIES if FAMILIES[f].convex] == ["power_law"]
+    problem = prepare(synthetic_runs("chinchilla", seed=21, noise=0.01), "power_law", x="compute")
+    fit = fit_problem(problem)
+    boot = bootstrap_problem(problem, n_resamples=200, seed=3, fit=fit)
+    w, _ = resample_weights(problem, 200, "cases", np.random.default_rng(3))
+    _, other = continuation_optima(problem, w, np.repeat(problem.family.to_internal(fit.theta)[None, :], 200, axis=0))
+    assert not np.any(other < objective_of(problem, w, boot.samples) * (1 - 1e-9))
+
+
 @pytest.mark.slow
 def test_resamples_find_better_basins_than_a_warm_start(tmp_path):
     """With outliers in, compare each resample with a cold multi-start fit of that resample."""

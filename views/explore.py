@@ -340,10 +340,13 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                "under-predicts the metric at scale).")
     misfit = misfitting(quality)
     if misfit:
-        st.caption(f"ΔAIC above {MISFIT_DELTA_AIC:g}: {', '.join(misfit)} "
-                   f"fit{'s' if len(misfit) == 1 else ''} these runs far worse than the best law. A law that misses "
-                   "the runs has many shallow optima, and some resamples end in one: read its parameter intervals "
-                   "as approximate (its predictions move far less).")
+        rough = [label(f) for f in boots if label(f) in misfit and not FAMILIES[f].convex]
+        st.caption(f"ΔAIC above {MISFIT_DELTA_AIC:g}: {', '.join(misfit)} fit{'s' if len(misfit) == 1 else ''} these "
+                   "runs far worse than the best law; the runs do not support "
+                   f"{'it' if len(misfit) == 1 else 'them'}."
+                   + (f" A nonlinear law that misses the runs has shallow optima, and some resamples end in one: "
+                      f"read the parameter intervals of {', '.join(rough)} as approximate (the predictions move "
+                      "far less)." if rough else ""))
     d1, d2, d3, _ = st.columns([1, 1, 1, 3])
     params = analysis.parameters_frame(boots).rename(
         columns={"raw value": "value (full precision)", "raw low": "low (full precision)",

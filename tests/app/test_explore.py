@@ -259,8 +259,13 @@ def test_a_law_the_runs_do_not_support_is_named_under_the_quality_table():
     assert delta["Chinchilla"] == 0.0 and delta["Kaplan"] > 10
     notes = [c.value for c in at.caption if c.value.startswith("ΔAIC above 10")]
     assert len(notes) == 1 and "Kaplan fits these runs far worse" in notes[0] and "Chinchilla" not in notes[0]
+    assert "parameter intervals of Kaplan as approximate" in notes[0]
     alone = start(n="200")
     assert not [c.value for c in alone.caption if c.value.startswith("ΔAIC above")]
+    # a power law (a straight line in log space) has one optimum: no caveat on its intervals
+    line = start(fam=["Chinchilla", "Power law"], n="200")
+    notes = [c.value for c in line.caption if c.value.startswith("ΔAIC above 10")]
+    assert len(notes) == 1 and notes[0].startswith("ΔAIC above 10: Power law fits") and "approximate" not in notes[0]
 
 
 def test_a_target_typed_as_70B_is_written_back_as_70B():
