@@ -400,6 +400,21 @@ def _leave_one_out_fittable(problem: Problem) -> np.ndarray:
 # ------------------------------------------------------------------------------ families
 
 
+#: ΔAIC above which the runs give a law essentially no support against the best one (Burnham and
+#: Anderson's rule of thumb).
+UNSUPPORTED_DELTA_AIC = 10.0
+
+
+def unsupported(fits: Sequence[FitResult]) -> list[str]:
+    """The families, among fits to the same runs, whose ΔAIC is above :data:`UNSUPPORTED_DELTA_AIC`
+    (none when the fits cannot be compared: other runs or another metric)."""
+    try:
+        df = compare_families(fits)
+    except FitError:
+        return []
+    return df.loc[df["delta_aic"] > UNSUPPORTED_DELTA_AIC, "family"].tolist()
+
+
 def compare_families(fits: Sequence[FitResult]) -> pd.DataFrame:
     """Information criteria of several families fitted to the same runs, best (lowest AIC) first.
 

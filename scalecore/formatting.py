@@ -104,6 +104,7 @@ def format_interval(value: float, low: float, high: float) -> tuple[str, str, st
         return (format_number(value),) * 3
     place = _decimal_place(half)
     scientific = _scientific(value, low, high)
+
     def end(v: float) -> str:
         own = place if v == 0 or round(v, -place) != 0 else math.floor(math.log10(abs(v))) - 1
         return _fmt_at(v, own, scientific)

@@ -219,10 +219,9 @@ def fit_figure(points: Points, curves: Sequence[CurveSpec], *, x_title: str, y_t
                title: str = "Fits", height: int = 540, yaxis: dict | None = None,
                target_text: str | None = None) -> go.Figure:
     """The main log-log figure: runs (kept/excluded), each family's curve and band, and the
-    extrapolated region from the largest run up to ``target`` shaded (labelled ``target_text``,
-    by default :func:`short_number`; Explore passes
-    :func:`~scalecore.formatting.scale_text`), with each family's prediction there as a diamond with its
-    interval."""
+    extrapolated region from the largest run up to ``target`` shaded, with each family's prediction
+    there as a diamond with its interval. The region is labelled ``target_text`` ("70B", as
+    :func:`~scalecore.formatting.scale_text` writes it), by default :func:`short_number`."""
     fig = new_figure()
     extra = {}
     if target is not None and data_max is not None and np.isfinite(target) and target > data_max:

@@ -17,6 +17,7 @@ from scalecore.diagnostics import (
     robust_z,
     subset_problem,
     suggest_outliers,
+    unsupported,
 )
 from scalecore.fitting import fit_problem, prepare
 from tests.synth import TRUTH, frame, runs_of
@@ -299,6 +300,11 @@ def test_compare_families_true_two_input_family_wins():
     assert table["family"].iloc[0] == "chinchilla"
     assert table["akaike_weight"].iloc[0] > 0.99
     assert table.set_index("family").loc["chinchilla", "x"] == "params+tokens"
+    # the laws more than 10 AIC behind the best are the ones the runs do not support
+    behind = table.loc[table["delta_aic"] > 10, "family"].tolist()
+    assert behind and unsupported(fits) == behind and "chinchilla" not in behind
+    assert unsupported(fits[1:2]) == []  # one law alone: nothing to be behind
+    assert unsupported([fits[1], fit(runs, "kaplan", exclude=[str(runs.run_ids[0])])]) == []  # other runs
 
 
 def test_compare_families_mixed_spaces_use_the_jacobian():

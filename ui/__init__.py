@@ -40,6 +40,7 @@ def log_to_stderr() -> None:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
 
+
 #: Characters that markdown (and Streamlit's additions: $LaTeX$, :emoji:, :colour[...]) would read;
 #: ``&`` too, or ``&lt;`` typed by a user would show as ``<``.
 _MARKDOWN = "\\`*_{}[]()#+-.!|<>~$:&"

@@ -282,7 +282,7 @@ def early_figure(runs, axis, metric, items, families, best_only, target, call, k
                             log_y=analysis.metric_kind(runs, metric) == "loss", data_max=float(np.nanmax(runs.values(axis))),
                             target=target, target_text=scale_text(target, axis),
                             title=f"{metric} against {AXIS_TITLES[axis]}: fitting {fams} "
-                                                 f"({settings.n_resamples} resamples); bands follow…")
+                                  f"({settings.n_resamples} resamples); bands follow…")
 
 
 def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known, where=st) -> None:
@@ -338,15 +338,17 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                "the best). Backtest: each family refitted on the runs below the top 20% of compute, then asked to "
                "predict those held-out largest runs; the mean absolute error and the bias (negative: the law "
                "under-predicts the metric at scale).")
-    misfit = misfitting(quality)
+    misfit = diagnostics.unsupported([b.fit for b in boots.values()])
     if misfit:
-        rough = [label(f) for f in boots if label(f) in misfit and not FAMILIES[f].convex]
-        st.caption(f"ΔAIC above {MISFIT_DELTA_AIC:g}: {', '.join(misfit)} fit{'s' if len(misfit) == 1 else ''} these "
-                   "runs far worse than the best law; the runs do not support "
-                   f"{'it' if len(misfit) == 1 else 'them'}."
-                   + (f" A nonlinear law that misses the runs has shallow optima, and some resamples end in one: "
-                      f"read the parameter intervals of {', '.join(rough)} as approximate (the predictions move "
-                      "far less)." if rough else ""))
+        one = len(misfit) == 1
+        note = (f"ΔAIC above {diagnostics.UNSUPPORTED_DELTA_AIC:g}: {', '.join(label(f) for f in misfit)} "
+                f"fit{'s' if one else ''} these runs far worse than the best law; the runs do not support "
+                f"{'it' if one else 'them'}.")
+        rough = [label(f) for f in misfit if not FAMILIES[f].convex]
+        if rough:
+            note += (" A nonlinear law that misses the runs has shallow optima, and some resamples end in one: read "
+                     f"the parameter intervals of {', '.join(rough)} as approximate (the predictions move far less).")
+        st.caption(note)
     d1, d2, d3, _ = st.columns([1, 1, 1, 3])
     params = analysis.parameters_frame(boots).rename(
         columns={"raw value": "value (full precision)", "raw low": "low (full precision)",
@@ -362,18 +364,6 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                        width="stretch")
     with d3:
         review.report_button(ds, key="dl_report_explore", label="Report (HTML)", width="stretch")
-
-
-#: ΔAIC above which a law has essentially no support against the best (Burnham & Anderson).
-MISFIT_DELTA_AIC = 10.0
-
-
-def misfitting(quality: pd.DataFrame) -> list[str]:
-    """The families of the quality table whose ΔAIC says the runs do not support them."""
-    if "ΔAIC" not in quality:
-        return []
-    delta = pd.to_numeric(quality["ΔAIC"], errors="coerce")
-    return list(quality["family"][delta > MISFIT_DELTA_AIC])
 
 
 def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:
