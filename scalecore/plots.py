@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .families import FAMILIES
-from .formatting import short_number  # noqa: F401 -- also plots.short_number for the pages
+from .formatting import short_number
 
 #: Okabe-Ito-like colours that stay distinct for colour-blind readers, one per family.
 _COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8c564b", "#7f7f7f")

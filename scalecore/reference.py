@@ -10,16 +10,21 @@ every claim "as good as / N times faster than" is measured, not remembered.
 - :func:`lbfgsb_polished` -- one warm-started L-BFGS-B per problem, polished with tight
   tolerances: what a careful per-resample bootstrap loop would do.
 - :func:`continuation_optima` -- other paths to each resample's optimum (a wider Huber threshold
-  first, then the real one): where they end lower, the bootstrap kept a local optimum.
+  first, then the real one): where they end lower, the bootstrap kept a local optimum;
+  :func:`probe_local_optima` runs them against a seeded bootstrap.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import NamedTuple
+
 import numpy as np
 from scipy.optimize import minimize
 
+from .bootstrap import bootstrap_problem, resample_weights
 from .families import get_family
-from .fitting import rho, solve
+from .fitting import fit_problem, rho, solve
 
 #: The wider thresholds :func:`continuation_optima` starts from (log space; the fits use 1e-3).
 CONTINUATION_DELTAS = (3e-3, 1e-2, 3e-2, 1e-1)
@@ -96,6 +101,31 @@ def continuation_optima(problem, weights, z0, deltas=CONTINUATION_DELTAS):
         better = sol.converged & (sol.objective < best)
         best_z[better], best[better] = sol.z[better], sol.objective[better]
     return best_z, best
+
+
+class Probe(NamedTuple):
+    """What :func:`probe_local_optima` found."""
+
+    boot: object  # the seeded BootstrapResult
+    objective: np.ndarray  # (B,) each resample's objective at the bootstrap's optimum
+    other: np.ndarray  # (B,) the lowest objective the other paths reached
+    lower: np.ndarray  # (B,) resamples (not failed) that another path takes lower
+    best: object  # ``boot`` with those resamples' samples replaced by the lower optima
+
+
+def probe_local_optima(problem, n_resamples: int, seed: int = 0) -> Probe:
+    """A seeded case bootstrap of ``problem`` and, for each of its resamples, the other paths of
+    :func:`continuation_optima` from the full-data optimum."""
+    fam = problem.family
+    fit = fit_problem(problem)
+    boot = bootstrap_problem(problem, n_resamples=n_resamples, seed=seed, fit=fit)
+    weights, _ = resample_weights(problem, n_resamples, "cases", np.random.default_rng(seed))
+    z, other = continuation_optima(problem, weights, np.repeat(fam.to_internal(fit.theta)[None, :], n_resamples, 0))
+    ok = ~boot.failed
+    ours = objective_of(problem, weights, np.where(ok[:, None], boot.samples, fit.theta))
+    lower = ok & (other < ours * (1 - 1e-9))
+    best = replace(boot, samples=np.where(lower[:, None], fam.to_natural(z), boot.samples))
+    return Probe(boot, ours, other, lower, best)
 
 
 def objective_of(problem, weights, theta):

@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from .blobs import home
 from .errors import DataError, FitError, ScaleCoreError
 
 ENV_VAR = "SCALECORE_DB"
@@ -51,8 +52,6 @@ def default_path() -> Path:
     """``$SCALECORE_DB``, else ``analyses.sqlite3`` in scalecore's data directory (``$SCALECORE_HOME``,
     else ``~/.local/share/scalecore``; never the repository): a server started with its own home
     keeps its saved analyses there too, not in the user's."""
-    from .blobs import home
-
     configured = os.environ.get(ENV_VAR)
     if configured:
         return Path(configured).expanduser()

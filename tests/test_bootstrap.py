@@ -180,37 +180,27 @@ def test_a_law_that_fits_reaches_the_optimum_other_paths_find(family, most):
     0.23% of the objective) and no interval moves. A law that does not fit the runs has a rough
     landscape at delta = 1e-3: Kaplan's on the Chinchilla-like sample keeps a local optimum in
     12-15% of resamples (bench/bench_bootstrap.py measures it; the README says what it moves)."""
-    from scalecore.reference import continuation_optima, objective_of
+    from scalecore.reference import probe_local_optima
 
     problem = prepare(synthetic_runs(family, seed=21, noise=0.01), family)
-    fam = problem.family
-    fit = fit_problem(problem)
-    boot = bootstrap_problem(problem, n_resamples=200, seed=3, fit=fit)
-    w, _ = resample_weights(problem, 200, "cases", np.random.default_rng(3))
-    z, other = continuation_optima(problem, w, np.repeat(fam.to_internal(fit.theta)[None, :], 200, axis=0))
-    ours = objective_of(problem, w, boot.samples)
+    boot, ours, _, lower, best = probe_local_optima(problem, 200, seed=3)
     assert boot.n_failed == 0 and np.all(np.isfinite(ours))
-    lower = other < ours * (1 - 1e-9)
     assert lower.sum() <= most
-    best = np.where(lower[:, None], fam.to_natural(z), boot.samples)
-    for j, name in enumerate(fam.param_names):
+    for j, name in enumerate(problem.family.param_names):
         lo, hi = boot.confidence_interval[name]
-        assert np.allclose(np.percentile(best[:, j], [2.5, 97.5]), [lo, hi], rtol=0, atol=0.01 * (hi - lo))
+        assert np.allclose(np.percentile(best.samples[:, j], [2.5, 97.5]), [lo, hi], rtol=0, atol=0.01 * (hi - lo))
 
 
 def test_a_convex_law_has_one_optimum_even_where_it_misfits():
     """A power law is linear in log space: its Huber loss is convex, so even on runs it misses (a
     Chinchilla-shaped sweep against compute) no other path ends lower (``Family.convex``)."""
     from scalecore import FAMILIES
-    from scalecore.reference import continuation_optima, objective_of
+    from scalecore.reference import probe_local_optima
 
     assert [f for f in FAMILIES if FAMILIES[f].convex] == ["power_law"]
     problem = prepare(synthetic_runs("chinchilla", seed=21, noise=0.01), "power_law", x="compute")
-    fit = fit_problem(problem)
-    boot = bootstrap_problem(problem, n_resamples=200, seed=3, fit=fit)
-    w, _ = resample_weights(problem, 200, "cases", np.random.default_rng(3))
-    _, other = continuation_optima(problem, w, np.repeat(problem.family.to_internal(fit.theta)[None, :], 200, axis=0))
-    assert not np.any(other < objective_of(problem, w, boot.samples) * (1 - 1e-9))
+    probe = probe_local_optima(problem, 200, seed=3)
+    assert probe.boot.n_failed == 0 and not probe.lower.any()
 
 
 @pytest.mark.slow

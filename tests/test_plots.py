@@ -34,7 +34,6 @@ def test_fit_figure_layout_axes_and_extrapolation_shapes():
     assert named["annotations"][0]["text"] == "extrapolation to 100B"
 
 
-
 def test_nested_tweaks_merge_into_the_base_layout():
     fig = plots.influence_figure(["a", "b"], np.array([1.0, -2.0]), name="chinchilla", value_title="change").to_plotly_json()
     layout = fig["layout"]
