@@ -8,7 +8,8 @@ The public API; everything else is an implementation detail::
     boot.confidence_interval["alpha"]
 """
 
-from .bootstrap import Band, BootstrapResult, Estimate, bootstrap
+from .bootstrap import BootstrapResult, bootstrap
+from .comparison import Comparison, compare
 from .budget import chinchilla_optimum, iso_flop_optimum
 from .curves import Curves, CurvesFrontier, Envelope, envelope, frontier, load_curves
 from .data import Runs, load_runs, parse_number
@@ -17,6 +18,7 @@ from .downstream import ChainedPrediction, DownstreamResult, fit_downstream
 from .errors import DataError, FitError, FitWarning, ScaleCoreError
 from .families import FAMILIES, Family, get_family
 from .fitting import FitResult, fit, predict
+from .uncertainty import Band, Estimate
 from .isoflop import ApproachComparison, IsoFlopResult, compare_with_approach3, isoflop_profiles
 
 __version__ = "0.1.0"
@@ -36,6 +38,7 @@ __all__ = [
     "Band",
     "BootstrapResult",
     "ChainedPrediction",
+    "Comparison",
     "DataError",
     "DownstreamResult",
     "Estimate",
@@ -47,6 +50,7 @@ __all__ = [
     "ScaleCoreError",
     "__version__",
     "backtest",
+    "compare",
     "compare_families",
     "influence",
     "residual_table",

@@ -24,6 +24,7 @@ from . import budget
 from .errors import FitError
 from .fitting import FitResult, Problem, distinct_optima, fit_problem, min_distinct, predict, prepare, solve
 from .stats import percentile_interval
+from .uncertainty import Band, Estimate
 
 METHODS = ("cases", "residuals", "groups")
 
@@ -35,31 +36,6 @@ SCREEN_ITERATIONS = 6
 #: ... and the relative margin to its current best objective within which it is solved fully.
 SCREEN_MARGIN = 0.02
 BAND_KINDS = ("confidence", "prediction")
-
-
-@dataclass(frozen=True)
-class Band:
-    """A band over a grid: the point prediction, the bootstrap median and the interval."""
-
-    point: np.ndarray
-    median: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    kind: str
-    confidence_level: float
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A derived quantity: its point value (from the best fit) and its percentile interval."""
-
-    value: float
-    low: float
-    high: float
-    standard_error: float
-
-    def as_tuple(self) -> tuple[float, float, float]:
-        return (self.value, self.low, self.high)
 
 
 @dataclass(frozen=True, eq=False)

@@ -161,7 +161,7 @@ def write(path, analysis: Analysis, **kw) -> str:
 
 
 def _run_comparison(analysis: Analysis, runs):
-    from .compare import compare
+    from .comparison import compare
 
     spec = dict(analysis.comparison or {})
     s = analysis.settings
@@ -326,7 +326,7 @@ def analysis_figures(a: Analysis, runs, results) -> list:
     (two-input families along their compute-optimal frontier), and against compute for two-input
     families when x is not compute. Plotly figures from :mod:`scalecore.plots`."""
     from . import plots
-    from .compare import curve_band
+    from .comparison import curve_band
 
     if not results:
         return []
@@ -462,7 +462,7 @@ def _scenarios(scenarios: Sequence[Mapping]) -> str:
 
 def _comparison(a: Analysis, runs, comp, error: str | None, figures: _Figures) -> str:
     from . import plots
-    from .compare import estimate_text
+    from .comparison import estimate_text
 
     if comp is None and error is None:
         return ""
@@ -558,7 +558,7 @@ def _estimate_text_raw(value, low, high) -> str:
 
 
 def _group_labels(runs, by: str):
-    from .compare import group_labels
+    from .comparison import group_labels
 
     return group_labels(runs, by)
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from scalecore import DataError, FitError
-from scalecore.compare import (
+from scalecore.comparison import (
     COMPUTE_EXPONENT,
     child_seeds,
     compare,

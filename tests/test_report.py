@@ -13,7 +13,7 @@ import pytest
 from scalecore import bootstrap, load_runs
 from scalecore import report
 from scalecore.cli import main
-from scalecore.compare import compare
+from scalecore.comparison import compare
 from scalecore.formatting import format_interval
 from scalecore.store import Analysis, DataFile, Settings
 from tests.synth import EPOCH, frame

@@ -9,8 +9,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, ScaleCoreError, compare, report
-from scalecore.compare import AXIS_WORDS, estimate_text
+from scalecore import FAMILIES, ScaleCoreError, comparison, report
+from scalecore.comparison import AXIS_WORDS, estimate_text
 from scalecore.formatting import format_interval, format_number
 from ui import analysis, cache, data_source, md, md_message, run_page, show_warnings, state
 from ui import review as rv
@@ -46,7 +46,7 @@ def run_compare(data_key: str, _runs, family: str, by: str, groups: tuple, x: st
     s = dict(settings)
     t0 = time.perf_counter()
     try:
-        value = compare.compare(_runs, family, by=by, groups=list(groups), x=x, y=metric, exclude=exclude,
+        value = comparison.compare(_runs, family, by=by, groups=list(groups), x=x, y=metric, exclude=exclude,
                                 loss=s.get("loss", "huber"), delta=s["delta"], n_resamples=s["n_resamples"],
                                 confidence_level=s["confidence_level"], seed=s["seed"], method=s["method"])
     except ScaleCoreError as exc:
@@ -84,7 +84,7 @@ def main() -> None:
         st.info("Load a dataset in the sidebar to begin.")
         return
     runs = ds.runs
-    options = compare.group_columns(runs)
+    options = comparison.group_columns(runs)
     if not options:
         st.info("Comparing needs groups: a column such as `arch`, `dataset` or `optimizer` with two or more "
                 "values, or several CSV files uploaded together (one group per file).")
@@ -95,9 +95,9 @@ def main() -> None:
     c1, c2, c3 = st.columns([1.2, 1.2, 2.6])
     metric = c1.selectbox("Metric", runs.metrics, key="cmp_metric", **URL)
     by = c2.selectbox("Group by", options, key="cmp_by", **URL,
-                      format_func=lambda c: "file" if c == compare.GROUP_BY_FILE else c,
+                      format_func=lambda c: "file" if c == comparison.GROUP_BY_FILE else c,
                       help="The column whose values are the experiments to compare (or one group per file).")
-    names = compare.group_names(runs, by)
+    names = comparison.group_names(runs, by)
     keep_valid(f"cmp_groups_{by}", names, names[:DEFAULT_GROUPS], multi=True)
     groups = c3.multiselect("Groups (the first is the reference)", names, key=f"cmp_groups_{by}", **URL)
     applicable = [f for f in analysis.applicable_families(runs, metric)]
@@ -182,7 +182,7 @@ def one_budget_each(runs, by: str, groups) -> bool:
     """Whether every chosen group has one compute budget only (e.g. grouped by IsoFLOP budget)."""
     if not runs.has("compute"):
         return False
-    labels = compare.group_labels(runs, by)
+    labels = comparison.group_labels(runs, by)
     c = runs.values("compute")
     return all(len(set(c[labels == g].tolist())) <= 1 for g in groups)
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scalecore import compare, store
+from scalecore import comparison, store
 from scalecore.formatting import format_interval
 from tests.synth import frame
 
@@ -177,13 +177,13 @@ def test_compare_page_numbers_are_the_library_s():
     no_errors(at)
     from scalecore import load_runs
 
-    comp = compare.compare(load_runs(CSV, names=["two_arch.csv"]), "offset_power_law", by="group",
+    comp = comparison.compare(load_runs(CSV, names=["two_arch.csv"]), "offset_power_law", by="group",
                            groups=["dense", "moe"], x="params", n_resamples=1000, seed=0)
     pairs = frame_with(at, "pair").iloc[0]
     assert pairs["pair"] == "moe vs dense"
-    assert pairs["Δ alpha"] == compare.estimate_text(comp.exponent_difference("moe", "dense")["alpha"])
+    assert pairs["Δ alpha"] == comparison.estimate_text(comp.exponent_difference("moe", "dense")["alpha"])
     mult = comp.multiplier("moe", "dense", 1e11)
-    assert pairs["multiplier"] == compare.estimate_text(mult.multiplier) + "×"
+    assert pairs["multiplier"] == comparison.estimate_text(mult.multiplier) + "×"
     groups = frame_with(at, "group").set_index("group")
     boot = comp.results["moe"]
     lo, hi = boot.confidence_interval["alpha"]
