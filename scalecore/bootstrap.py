@@ -13,7 +13,6 @@ different optima that the resamples themselves turned up; the best solution per 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import Sequence
@@ -24,7 +23,7 @@ from . import budget
 from .errors import FitError
 from .fitting import FitResult, Problem, distinct_optima, fit_problem, min_distinct, predict, prepare, solve
 from .stats import percentile_interval
-from .uncertainty import Band, Estimate
+from .uncertainty import Band, Estimate, estimate_of
 
 METHODS = ("cases", "residuals", "groups")
 
@@ -104,13 +103,9 @@ class BootstrapResult:
         return {n: float(s) for n, s in zip(self.family.param_names, se)}
 
     def estimate(self, point: float, values: np.ndarray) -> Estimate:
-        """Wrap a derived quantity: its point value and the percentile interval of ``values``."""
-        values = np.asarray(values, float)
-        values = values[np.isfinite(values)]
-        if values.size < 2:
-            return Estimate(float(point), math.nan, math.nan, math.nan)
-        lo, hi = self._quantiles(values)
-        return Estimate(float(point), float(lo), float(hi), float(np.std(values, ddof=1)))
+        """Wrap a derived quantity: its point value and the percentile interval of ``values``
+        (:func:`~scalecore.uncertainty.interval_of`: NaN left out, infinite values count)."""
+        return estimate_of(point, values, self.confidence_level)
 
     def band(self, x=None, *, params=None, tokens=None, kind: str = "confidence") -> Band:
         """Median and interval of the predicted metric over a grid.

@@ -34,11 +34,11 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import bootstrap as _bootstrap  # Estimate; a module import because bootstrap imports us
 from .errors import DataError, FitError
 from .families import Family, get_family
 from .formatting import COUNT_SUFFIXES, _decimal_place, _fmt_at, format_estimate, format_interval, format_number
 from .stats import percentile_interval
+from .uncertainty import Estimate, estimate_of
 
 #: FLOPs per parameter per training token (C = 6 N D, Kaplan et al. 2020).
 FLOPS_PER_TOKEN_PARAM = 6.0
@@ -313,23 +313,22 @@ class Law:
         h.update(np.ascontiguousarray(self.thetas).tobytes())
         return h.hexdigest()[:24]
 
-    def estimate(self, values) -> _bootstrap.Estimate:
+    def estimate(self, values) -> Estimate:
         """Wrap a derived quantity given for every row of ``thetas``: the point value (row 0) and
         the percentile interval of the samples (rows 1...). Infinite samples count (an interval may
         be unbounded); NaN samples are left out. Without samples the interval is NaN."""
         values = np.asarray(values, float).ravel()
         if values.size != len(self.thetas):
             raise ValueError(f"expected {len(self.thetas)} values (one per row of thetas); got {values.size}")
-        lo, hi, se = _percentile_interval(values[1:], self.confidence_level)
-        return _bootstrap.Estimate(float(values[0]), lo, hi, se)
+        return estimate_of(values[0], values[1:], self.confidence_level)
 
-    def constant(self, value: float) -> _bootstrap.Estimate:
+    def constant(self, value: float) -> Estimate:
         """A quantity with no uncertainty (the budget itself, a price): an exact interval
         [value, value] when the law has samples, no interval otherwise."""
         v = float(value)
-        return _bootstrap.Estimate(v, v, v, 0.0) if self.has_interval else _bootstrap.Estimate(v, math.nan, math.nan, math.nan)
+        return Estimate(v, v, v, 0.0) if self.has_interval else Estimate(v, math.nan, math.nan, math.nan)
 
-    def param_estimates(self) -> dict[str, _bootstrap.Estimate]:
+    def param_estimates(self) -> dict[str, Estimate]:
         return {n: self.estimate(self.thetas[:, j]) for j, n in enumerate(self.family.param_names)}
 
     def predict(self, params=None, tokens=None, x=None) -> np.ndarray:
@@ -441,29 +440,6 @@ def _checked_params(fam: Family, params: Mapping[str, float]) -> np.ndarray:
     if bad:
         raise FitError(f"parameters out of range for the {fam.name} law: {'; '.join(bad)}")
     return theta
-
-
-def _percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float, float]:
-    """(low, high, standard error) of ``samples``: linear-interpolation percentiles, as
-    :class:`~scalecore.BootstrapResult` uses; +inf samples make the high end +inf."""
-    v = np.asarray(samples, float)
-    v = v[~np.isnan(v)]
-    if v.size < 2:
-        return math.nan, math.nan, math.nan
-    q = ((1 - level) / 2, (1 + level) / 2)
-    if np.all(np.isfinite(v)):
-        lo, hi = np.quantile(v, q)
-        return float(lo), float(hi), float(np.std(v, ddof=1))
-    s = np.sort(v)
-    out = []
-    for p in q:
-        h = (s.size - 1) * p
-        i = int(math.floor(h))
-        j = min(i + 1, s.size - 1)
-        t = h - i
-        a, b = s[i], s[j]
-        out.append(a if t == 0 or a == b else (b if math.isinf(b) or math.isinf(a) else a + (b - a) * t))
-    return float(out[0]), float(out[1]), math.inf
 
 
 def _need_two_inputs(law: Law, what: str) -> None:
@@ -1142,16 +1118,16 @@ class Scenario:
         return {
             "name": self.name,
             "inputs": _plain(self.inputs),
-            "answers": {k: {"value": e.value, "low": e.low, "high": e.high, "standard_error": e.standard_error}
-                        for k, e in self.answers.items()},
+            "answers": {k: {"value": e.value, "low": e.low, "high": e.high, "standard_error": e.standard_error,
+                            "level": e.level} for k, e in self.answers.items()},
             "interval": self.interval,
             "warnings": list(self.warnings),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Scenario:
-        answers = {k: _bootstrap.Estimate(*(float(math.nan if v.get(f) is None else v.get(f))
-                                            for f in ("value", "low", "high", "standard_error")))
+        answers = {k: Estimate(*(float(math.nan if v.get(f) is None else v.get(f))
+                                            for f in ("value", "low", "high", "standard_error", "level")))
                    for k, v in dict(d.get("answers", {})).items()}
         return cls(str(d["name"]), dict(d.get("inputs", {})), answers, str(d.get("interval", NO_INTERVAL)),
                    tuple(d.get("warnings", ())))

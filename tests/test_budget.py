@@ -10,6 +10,7 @@ import pytest
 
 from scalecore import DataError, FitError, bootstrap, budget, chinchilla_optimum, fit, get_family, iso_flop_optimum
 from scalecore.budget import Hardware, Law, Scenario
+from scalecore.uncertainty import interval_of
 from tests.synth import EPOCH, TRUTH, frame, runs_of, synthetic_runs
 
 THETA = get_family("chinchilla").theta_from(EPOCH)
@@ -231,12 +232,12 @@ def test_every_answer_has_an_interval_containing_its_point(law):
 
 def test_percentile_interval_with_unbounded_samples():
     finite = np.arange(100.0)
-    assert budget._percentile_interval(finite, 0.9)[:2] == pytest.approx(tuple(np.quantile(finite, [0.05, 0.95])))
+    assert interval_of(finite, 0.9)[:2] == pytest.approx(tuple(np.quantile(finite, [0.05, 0.95])))
     v = finite.copy()
     v[-3:] = np.inf  # 3% unbounded: the 95% level's high end (97.5%) is unbounded, the 90% one is not
-    assert budget._percentile_interval(v, 0.95)[1] == math.inf
-    assert math.isfinite(budget._percentile_interval(v, 0.90)[1])
-    assert budget._percentile_interval(v, 0.95)[0] == pytest.approx(np.quantile(finite, 0.025))
+    assert interval_of(v, 0.95)[1] == math.inf
+    assert math.isfinite(interval_of(v, 0.90)[1])
+    assert interval_of(v, 0.95)[0] == pytest.approx(np.quantile(finite, 0.025))
 
 
 # ------------------------------------------------------------------------------ the inverse
