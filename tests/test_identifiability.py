@@ -1,0 +1,82 @@
+"""The identifiability verdict: known-identified and known-unidentifiable runs, and the
+linearised standard errors against a finite-difference reference written out here."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scalecore import fit, load_runs
+from scalecore.identifiability import MAX_LOG_SE, check, curvature, verdict
+from tests.synth import TRUTH, frame, runs_of
+
+
+def test_chinchilla_on_a_grid_of_ratios_is_identified():
+    runs = runs_of(frame("chinchilla", seed=1))
+    v = verdict(runs, fit(runs, "chinchilla"))
+    assert v.identified, v.text()
+    assert v.reasons == ()
+    # every parameter determined far better than the limits
+    assert all(se < 0.5 for se in v.standard_errors.values())
+
+
+def test_one_tokens_per_parameter_ratio_refuses_chinchilla_and_names_a_law_that_fits():
+    df = frame("offset_power_law", seed=2, n_points=25)  # tokens = 20 x params for every run
+    df["compute"] = 6 * df["params"] * df["tokens"]
+    runs = runs_of(df)
+    v = verdict(runs, fit(runs, "chinchilla"))
+    assert not v.identified
+    assert any("one tokens-per-parameter ratio" in r and "D/N ≈ 20" in r for r in v.reasons)
+    assert v.alternative == "offset_power_law" and v.alternative_x == "compute"
+    assert "Use the saturating power law against compute." in v.text()
+
+
+def test_broken_power_law_without_a_break_is_refused_with_a_break_is_not():
+    flat = runs_of(frame("offset_power_law", seed=3, n_points=40))
+    v = verdict(flat, fit(flat, "broken_power_law", x="params"))
+    assert not v.identified
+    assert set(v.undetermined) & {"x_b", "f", "c", "E", "A"}
+    assert v.alternative == "offset_power_law"
+    broken = runs_of(frame("broken_power_law", seed=3, noise=0.002))
+    assert check(fit(broken, "broken_power_law", x="params")).identified
+
+
+def test_bundled_chinchilla_sample_passes_and_its_broken_power_law_does_not():
+    runs = load_runs("sample_runs/chinchilla_like.csv")
+    assert check(fit(runs, "chinchilla")).identified
+    assert check(fit(runs, "kaplan")).identified
+    v = check(fit(runs, "broken_power_law", x="compute"))
+    assert not v.identified and "f" in v.undetermined
+
+
+def _offset_log_model(theta, x):
+    """log(E + A x^-alpha) in the internal coordinates (log E, log A, alpha), written out."""
+    le, la, alpha = theta
+    return np.log(np.exp(le) + np.exp(la) * x ** (-alpha))
+
+
+def test_standard_errors_match_a_finite_difference_reference():
+    df = frame("offset_power_law", seed=4, noise=0.01, n_points=30)
+    runs = runs_of(df)
+    result = fit(runs, "offset_power_law", x="params", loss="ls")
+    x = df["params"].to_numpy()
+    y = np.log(df["loss"].to_numpy())
+    t = np.array([math.log(result.params["E"]), math.log(result.params["A"]), result.params["alpha"]])
+    J = np.empty((len(x), 3))
+    for j in range(3):
+        h = 1e-6 * max(1.0, abs(t[j]))
+        up, dn = t.copy(), t.copy()
+        up[j] += h
+        dn[j] -= h
+        J[:, j] = (_offset_log_model(up, x) - _offset_log_model(dn, x)) / (2 * h)
+    r = _offset_log_model(t, x) - y
+    s2 = r @ r / (len(x) - 3)
+    se_ref = np.sqrt(np.diag(np.linalg.inv(J.T @ J)) * s2)
+    _, se = curvature(result)
+    assert [se["E"], se["A"], se["alpha"]] == pytest.approx(se_ref, rel=1e-4)
+    # and the truth lies within 4 standard errors (an honest linearisation on identified data)
+    truth = TRUTH["offset_power_law"]
+    assert abs(math.log(truth["E"]) - t[0]) < 4 * se["E"] < MAX_LOG_SE
+    assert abs(truth["alpha"] - t[2]) < 4 * se["alpha"]
