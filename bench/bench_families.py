@@ -1,0 +1,109 @@
+"""Benchmark: every family on every bundled sample and every real export, as a user would switch it on.
+
+For each (dataset, family) that the data allow (the metric kind matches, the inputs exist), it
+times, in the same process:
+
+- the plain full-data fit (the reference: the ratio column divides by it);
+- the identifiability verdict (scalecore.identifiability.verdict) on that fit;
+- the 1,000-resample bootstrap (seed 0), only for families the verdict accepts: a refused family
+  is answered by the verdict, which is what the app and the CLI show.
+
+and prints one row each: dataset, family, x, runs, fit_s, verdict_s, verdict, boot_s, failed,
+boot/fit. The last line says how many (dataset, family) answers took over 1 s.
+
+Usage: python bench/bench_families.py [--resamples 1000] [--all] (--all bootstraps refused
+families too, to show what the verdict saves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scalecore import FAMILIES, ScaleCoreError, bootstrap, fit, load_runs  # noqa: E402
+from scalecore.identifiability import verdict  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "real_exports"
+
+#: (label, path, load_runs keywords): the bundled samples as they load, the real exports with the
+#: metric a user would pick.
+DATASETS = [(p.stem, p, {}) for p in sorted((ROOT / "sample_runs").glob("*.csv"))] + [
+    ("gadre2024 (loss)", REAL / "gadre2024" / "gadre2024_runs.csv", {"mapping": {"metric": "loss"}}),
+    ("gadre2024 (acc17)", REAL / "gadre2024" / "gadre2024_runs.csv", {"mapping": {"metric": "accuracy_avg17"}}),
+    ("gadre2024 wide (c4 val)", REAL / "gadre2024" / "gadre2024_runs_wide.csv",
+     {"mapping": {"metric": "loss_c4_val"}}),
+    ("pythia final (lambada acc)", REAL / "pythia" / "pythia_final_checkpoints.csv",
+     {"mapping": {"metric": "lambada_acc"}}),
+    ("obsscaling (MMLU)", REAL / "obsscaling" / "base_llm_benchmark_eval.csv",
+     {"mapping": {"metric": "MMLU", "params": "Model Size (B)", "tokens": None, "compute": None}}),
+]
+
+
+def best_of(fn, repeats: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--resamples", type=int, default=1000)
+    ap.add_argument("--all", action="store_true", help="bootstrap refused families too")
+    ap.add_argument("--repeats", type=int, default=3, help="repeats of the fit and the verdict (median)")
+    args = ap.parse_args()
+
+    print(f"{'dataset':<28} {'family':<17} {'x':<8} {'runs':>5} {'fit_s':>7} {'verdict_s':>9} "
+          f"{'verdict':<9} {'boot_s':>7} {'failed':>6} {'boot/fit':>8}")
+    slow = total = 0
+    for label, path, kw in DATASETS:
+        if not path.exists():
+            print(f"{label:<28} (missing: {path})")
+            continue
+        try:
+            runs = load_runs(path, **kw)
+        except ScaleCoreError as e:
+            print(f"{label:<28} does not load: {str(e)[:90]}")
+            continue
+        for name, fam in FAMILIES.items():
+            axes = [None] if fam.is_two_input else [a for a in ("compute", "params") if runs.has(a)][:1]
+            for x in axes:
+                try:
+                    fit_s, result = best_of(lambda: fit(runs, name, x=x), args.repeats)
+                except ScaleCoreError:
+                    continue
+                metric_fits = (fam.metric_kind == "score") == (fam.space == "linear")
+                v_s, v = best_of(lambda: verdict(runs, result), args.repeats)
+                answer_s = fit_s + v_s
+                boot_s, failed = float("nan"), ""
+                if v.identified or args.all:
+                    t0 = time.perf_counter()
+                    try:
+                        boot = bootstrap(runs, name, x=x, n_resamples=args.resamples, seed=0)
+                        failed = str(boot.n_failed)
+                    except ScaleCoreError as e:
+                        failed = "error"
+                        print(f"   bootstrap error: {str(e)[:100]}")
+                    boot_s = time.perf_counter() - t0
+                    if v.identified:
+                        answer_s = boot_s + v_s
+                total += 1
+                slow += answer_s > 1.0
+                print(f"{label[:28]:<28} {name:<17} {x or 'N,D':<8} {result.n_points:>5} {fit_s:>7.3f} {v_s:>9.4f} "
+                      f"{'ok' if v.identified else 'refused':<9} {boot_s:>7.3f} {failed:>6} {boot_s / fit_s:>8.1f}"
+                      + ("" if metric_fits else "  (metric kind differs)"))
+                if not v.identified:
+                    print(f"   {v.text()}")
+    print(f"answers (verdict, plus the bootstrap of accepted families) over 1 s: {slow} of {total}")
+
+
+if __name__ == "__main__":
+    main()
