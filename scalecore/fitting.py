@@ -405,6 +405,7 @@ class Problem:
     loss: str
     delta: float
     warnings: tuple[str, ...] = ()
+    #: the spec :func:`prepare` made it from (a subset made by diagnostics keeps its parent's)
     spec: FitSpec | None = field(default=None, repr=False)
 
     @property
@@ -602,11 +603,10 @@ class FitResult:
         return self.problem.y
 
     @property
-    def spec(self) -> FitSpec:
-        """The :class:`~scalecore.spec.FitSpec` this fit was made from."""
-        p = self.problem
-        return p.spec if p.spec is not None else FitSpec(p.family, x=p.x, y=p.y, exclude=p.excluded, loss=p.loss,
-                                                         delta=p.delta)
+    def spec(self) -> FitSpec | None:
+        """The :class:`~scalecore.spec.FitSpec` this fit was made from (None for a problem not
+        prepared from runs, such as the downstream fit's step 2 against the loss)."""
+        return self.problem.spec
 
     def bootstrap(self, n_resamples: int = 1000, *, seed: int | None = None, confidence_level: float = 0.95,
                   method: str = "cases"):
