@@ -103,7 +103,7 @@ class FitSpec:
         if isinstance(self.exclude, (str, bytes)):
             raise SpecError(f"`exclude` must be a sequence of run ids, not one string; write ({self.exclude!r},)")
         try:
-            exclude = tuple(dict.fromkeys(str(e) for e in (self.exclude or ())))
+            exclude = tuple(dict.fromkeys(str(e) for e in (() if self.exclude is None else self.exclude)))
         except TypeError:
             raise SpecError(f"`exclude` must be a sequence of run ids; got {self.exclude!r}") from None
         object.__setattr__(self, "exclude", exclude)
@@ -121,11 +121,11 @@ class FitSpec:
         """``family`` if it is already a spec (then no other argument may differ from its
         default), else a spec of these arguments."""
         if isinstance(family, FitSpec):
-            if x is not None or y is not None or tuple(exclude or ()) or loss != "huber" or delta != 1e-3:
+            given = exclude is not None and len(tuple(exclude)) > 0
+            if x is not None or y is not None or given or loss != "huber" or delta != 1e-3:
                 raise SpecError("give either a FitSpec or the fit's arguments (x, y, exclude, loss, delta), not both")
             return family
-        return cls(family, x=x, y=y, exclude=tuple(exclude) if not isinstance(exclude, (str, bytes)) else exclude,
-                   loss=loss, delta=delta)
+        return cls(family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
 
     def to_dict(self) -> dict:
         return {"family": self.model.name, "x": self.x, "y": self.y, "exclude": list(self.exclude),

@@ -314,6 +314,8 @@ def test_a_spec_is_a_hashable_value():
     assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
     assert a.family == "chinchilla" and a.x is None and a.exclude == ("r1", "r2") and a.model is get_family("chinchilla")
     assert FitSpec("power_law", x="params") != FitSpec("power_law", x="tokens")
+    assert FitSpec("power_law", exclude=np.array(["r1", "r2"])).exclude == ("r1", "r2")  # an array of ids too
+    assert FitSpec("power_law", exclude=None).exclude == ()
     assert a.to_dict() == {"family": "chinchilla", "x": None, "y": None, "exclude": ["r1", "r2"], "loss": "huber",
                            "delta": 1e-3}
     with pytest.raises(Exception):
