@@ -16,7 +16,7 @@ the spec meets the runs (:func:`scalecore.fitting.prepare`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping, Sequence
 
 from .errors import FitError
@@ -186,9 +186,6 @@ class Settings:
             d["confidence_level"] = d.pop("confidence")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
-
-    def replace(self, **changes) -> "Settings":
-        return replace(self, **changes)
 
     # ---------------------------------------------------------------- what they fit
 
