@@ -3,9 +3,12 @@
 The public API; everything else is an implementation detail::
 
     runs = load_runs("runs.csv")
-    result = fit(runs, "chinchilla")
-    boot = bootstrap(runs, "chinchilla", n_resamples=1000, seed=0)
-    boot.confidence_interval["alpha"]
+    result = fit(runs, FitSpec("chinchilla", exclude=("run-17",)))   # or fit(runs, "chinchilla", ...)
+    boot = result.bootstrap(1000, seed=0)                             # no refit
+    boot.estimates["alpha"]                                           # Estimate(value, low, high, ...)
+
+An analysis's fit and bootstrap settings are one :class:`Settings` (what saved analyses, the app's
+links and the CLI share): ``fit(runs, settings.spec("chinchilla")).bootstrap(**settings.bootstrap_options)``.
 """
 
 from .bootstrap import BootstrapResult, bootstrap
@@ -15,9 +18,10 @@ from .curves import Curves, CurvesFrontier, Envelope, envelope, frontier, load_c
 from .data import Runs, load_runs, parse_number
 from .diagnostics import backtest, compare_families, influence, residual_table, suggest_outliers
 from .downstream import ChainedPrediction, DownstreamResult, fit_downstream
-from .errors import DataError, FitError, FitWarning, ScaleCoreError
+from .errors import DataError, FitError, ScaleCoreError
 from .families import FAMILIES, Family, get_family
 from .fitting import FitResult, fit, predict
+from .spec import FitSpec, Settings, SpecError
 from .uncertainty import Band, Estimate
 from .isoflop import ApproachComparison, IsoFlopResult, compare_with_approach3, isoflop_profiles
 
@@ -45,9 +49,11 @@ __all__ = [
     "Family",
     "FitError",
     "FitResult",
-    "FitWarning",
+    "FitSpec",
     "Runs",
     "ScaleCoreError",
+    "Settings",
+    "SpecError",
     "__version__",
     "backtest",
     "compare",

@@ -21,11 +21,11 @@ import numpy as np
 
 from . import budget
 from .errors import FitError
-from .fitting import FitResult, Problem, distinct_optima, fit_problem, min_distinct, predict, prepare, solve
+from .fitting import (FitResult, Problem, distinct_optima, fit, fit_problem, min_distinct, predict, solve,
+                      summary_html, summary_text)
+from .spec import METHODS, check_bootstrap
 from .stats import percentile_interval
 from .uncertainty import Band, Estimate, estimate_of
-
-METHODS = ("cases", "residuals", "groups")
 
 #: A resample optimum whose robust z-score (median/MAD) exceeds this in some parameter is taken
 #: as a sign of another basin, and tried as a start for every resample.
@@ -54,7 +54,6 @@ class BootstrapResult:
     seed: int | None
     seconds: float
     warnings: tuple[str, ...]
-    _noise: np.ndarray = field(repr=False, default=None)
 
     @property
     def family(self):
@@ -67,11 +66,6 @@ class BootstrapResult:
     @property
     def good(self) -> np.ndarray:
         return self.samples[~self.failed]
-
-    @property
-    def bootstrap_distribution(self) -> np.ndarray:
-        """(n_ok, p) natural parameters of the resamples that succeeded (SciPy's name)."""
-        return self.good
 
     def at_level(self, confidence_level: float) -> "BootstrapResult":
         """The same samples read at another confidence level (intervals, bands and bound warnings
@@ -101,6 +95,13 @@ class BootstrapResult:
     def standard_error(self) -> dict[str, float]:
         se = np.std(self.good, axis=0, ddof=1)
         return {n: float(s) for n, s in zip(self.family.param_names, se)}
+
+    @property
+    def estimates(self) -> dict[str, Estimate]:
+        """Each parameter: its best-fit value and the percentile interval of its samples."""
+        good = self.good
+        return {name: estimate_of(self.fit.params[name], good[:, j], self.confidence_level)
+                for j, name in enumerate(self.family.param_names)}
 
     def estimate(self, point: float, values: np.ndarray) -> Estimate:
         """Wrap a derived quantity: its point value and the percentile interval of ``values``
@@ -157,23 +158,19 @@ class BootstrapResult:
 
         return fit_table(self.fit, self)
 
+    def __repr__(self) -> str:
+        return summary_text(self.fit, self)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self.fit, self)
+
 
 #: Upper bound of n_resamples x runs in one bootstrap: all resamples are solved at once, so memory
 #: and time grow with the product (1,000 resamples of 2,000 runs: about 4 s and 0.7 GB).
 MAX_RESAMPLED_RUNS = 2_000_000
 
 
-def _check(n_resamples, confidence_level, method, seed) -> None:
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 2:
-        raise FitError(f"`n_resamples` must be an integer of at least 2; got {n_resamples!r}")
-    if n_resamples > 100_000:
-        raise FitError(f"`n_resamples` must be at most 100000; got {n_resamples}")
-    if not (isinstance(confidence_level, (int, float)) and 0 < confidence_level < 1):
-        raise FitError(f"`confidence_level` must be between 0 and 1 (e.g. 0.95); got {confidence_level!r}")
-    if method not in METHODS:
-        raise FitError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise FitError(f"`seed` must be a non-negative integer or None; got {seed!r}")
+_check = check_bootstrap
 
 
 def resample_weights(problem: Problem, n_resamples: int, method: str, rng) -> tuple[np.ndarray, np.ndarray | None]:
@@ -338,7 +335,8 @@ def bootstrap(
     seed: int | None = 0,
     method: str = "cases",
 ) -> BootstrapResult:
-    """Fit ``family`` and bootstrap it: percentile intervals, standard errors and bands.
+    """Fit ``family`` (or a :class:`~scalecore.spec.FitSpec`) and bootstrap it: percentile
+    intervals, standard errors and bands. The same as ``fit(runs, ...).bootstrap(...)``.
 
     ``method``: ``"cases"`` resamples runs with replacement; ``"residuals"`` resamples the fit's
     residuals (in its log or linear space) around the fitted curve; ``"groups"`` resamples whole
@@ -346,5 +344,5 @@ def bootstrap(
     not counted as independent. The same ``seed`` gives identical numbers.
     """
     _check(n_resamples, confidence_level, method, seed)
-    problem = prepare(runs, family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
-    return bootstrap_problem(problem, n_resamples=n_resamples, confidence_level=confidence_level, seed=seed, method=method)
+    result = fit(runs, family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
+    return result.bootstrap(n_resamples, confidence_level=confidence_level, seed=seed, method=method)

@@ -67,23 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fit_command(args) -> int:
-    from .bootstrap import bootstrap_problem
     from .data import load_runs
-    from .fitting import fit_problem, prepare
+    from .fitting import fit
 
     runs = load_runs(args.runs)
-    problem = prepare(runs, args.family, x=args.x, y=args.y, exclude=args.exclude, loss=args.loss, delta=args.delta)
-    result = fit_problem(problem)
+    result = fit(runs, _spec(args))
     if args.bootstrap:
-        boot = bootstrap_problem(
-            problem, n_resamples=args.bootstrap, confidence_level=args.confidence, seed=args.seed,
-            method=args.method, fit=result,
-        )
+        boot = result.bootstrap(args.bootstrap, confidence_level=args.confidence, seed=args.seed, method=args.method)
         print(dumps(boot.to_dict()) if args.json else str(boot))
     else:
         print(dumps(result.to_dict()) if args.json else str(result))
     _print_notes(runs)
     return 0
+
+
+def _spec(args):
+    """The :class:`~scalecore.spec.FitSpec` of the fit options on the command line."""
+    from .spec import FitSpec
+
+    return FitSpec(args.family, x=args.x, y=args.y, exclude=tuple(args.exclude), loss=args.loss, delta=args.delta)
 
 
 def _print_notes(runs) -> None:
@@ -181,18 +183,15 @@ def _budget_law(args):
     if not args.runs:
         raise DataError("give RUNS.csv to fit, or a law with `--law \"E=..., A=..., B=..., alpha=..., beta=...\"` "
                         "or `--preset besiroglu2024`")
-    from .bootstrap import bootstrap_problem
     from .data import load_runs
-    from .fitting import fit_problem, prepare
+    from .fitting import fit
 
     runs = load_runs(args.runs)
-    problem = prepare(runs, args.family, x=args.x, y=args.y, exclude=args.exclude, loss=args.loss, delta=args.delta)
-    result = fit_problem(problem)
+    result = fit(runs, _spec(args))
     if not args.bootstrap:
         return budget.Law.from_fit(result)
-    boot = bootstrap_problem(problem, n_resamples=args.bootstrap, confidence_level=args.confidence, seed=args.seed,
-                             method=args.method, fit=result)
-    return budget.Law.from_bootstrap(boot)
+    return budget.Law.from_bootstrap(result.bootstrap(args.bootstrap, confidence_level=args.confidence, seed=args.seed,
+                                                      method=args.method))
 
 
 def _add_report_parser(sub) -> None:

@@ -30,10 +30,11 @@ from typing import Sequence
 import numpy as np
 
 from . import budget
-from .bootstrap import Band, BootstrapResult, Estimate, bootstrap_problem
+from .bootstrap import Band, BootstrapResult, Estimate
 from .errors import DataError, FitError, ScaleCoreError
 from .families import Family, get_family
-from .fitting import fit_problem, prepare
+from .fitting import fit
+from .spec import FitSpec
 from .formatting import format_interval, format_number
 from .stats import percentile_interval
 
@@ -568,11 +569,9 @@ def compare(
         sub = runs.subset(labels == name)
         own = [e for e in sub.run_ids.tolist() if e in excluded]
         try:
-            problem = prepare(sub, fam, x=x if not fam.is_two_input else None, y=y, exclude=own,
-                              loss=loss, delta=delta)
-            fit = fit_problem(problem)
-            boot = bootstrap_problem(problem, n_resamples=n_resamples, confidence_level=confidence_level,
-                                     seed=s, method=method, fit=fit)
+            spec = FitSpec(fam, x=x if not fam.is_two_input else None, y=y, exclude=own, loss=loss, delta=delta)
+            boot = fit(sub, spec).bootstrap(n_resamples, seed=s, confidence_level=confidence_level, method=method)
+            problem = boot.fit.problem
         except ScaleCoreError as exc:
             raise type(exc)(f"group `{name}`: {exc}") from None
         if fam.is_two_input:

@@ -39,7 +39,9 @@ from .bootstrap import (FAR_SCORE, SCREEN_ITERATIONS, SCREEN_MARGIN, BootstrapRe
                         _usable)
 from .errors import DataError, FitError
 from .families import FAMILIES, expit, get_family
-from .fitting import LOSSES, FitResult, Problem, check_size, distinct_optima, fit_problem, predict, prepare, solve
+from .fitting import LOSSES, FitResult, Problem, check_size, distinct_optima, fit_problem, predict, solve
+from .fitting import fit as _fit
+from .spec import FitSpec
 from .stats import percentile_interval
 
 __all__ = ["ACCURACY_PARAMS", "ChainedPrediction", "DownstreamResult", "accuracy_from_loss", "fit_downstream"]
@@ -435,6 +437,36 @@ class DownstreamResult:
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        """A few lines: step 1's law and step 2's parameters with their intervals (no arrays)."""
+        step1 = self.loss_law.fit
+        against = "N, D" if step1.family.is_two_input else step1.x
+        ci = self.accuracy_interval
+        lines = [f"DownstreamResult: {self.accuracy_metric} from {self.loss_metric}; step 1 {step1.family.name} "
+                 f"against {against} ({step1.n_points} runs), step 2 logistic in loss "
+                 f"({self.accuracy_law.fit.n_points} runs)"]
+        for law, names, values, interval in (
+                ("step 1", step1.family.param_names, step1.params, self.loss_law.confidence_interval),
+                ("step 2", ACCURACY_PARAMS, self.accuracy_params, ci)):
+            lines.append(f"  {law}: " + ", ".join(f"{n}={values[n]:.4g} [{interval[n][0]:.4g}, {interval[n][1]:.4g}]"
+                                                   for n in names))
+        lines.append(f"  {self.interval_label}" + (f"; {len(self.warnings)} warning(s)" if self.warnings else ""))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = []
+        for law, names, values, interval in (
+                ("step 1", self.loss_law.family.param_names, self.loss_law.fit.params, self.loss_law.confidence_interval),
+                ("step 2", ACCURACY_PARAMS, self.accuracy_params, self.accuracy_interval)):
+            rows += [f"<tr><td>{law}</td><td>{html.escape(n)}</td><td>{values[n]:.4g}</td><td>{interval[n][0]:.4g}</td>"
+                     f"<td>{interval[n][1]:.4g}</td></tr>" for n in names]
+        head = "<tr><th>step</th><th>parameter</th><th>value</th><th>low</th><th>high</th></tr>"
+        caption = html.escape(repr(self).splitlines()[0])
+        notes = "".join(f"<li>{html.escape(w)}</li>" for w in (self.interval_label, *self.warnings))
+        return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table><ul>{notes}</ul>"
+
 
 # ------------------------------------------------------------------------------ the entry point
 
@@ -490,17 +522,14 @@ def fit_downstream(
     if accuracy_metric == loss_metric:
         raise DataError(f"the loss and the accuracy are the same column `{loss_metric}`; choose two different columns")
 
-    try:
-        p1 = prepare(runs, fam, x=x, y=loss_metric, exclude=exclude, loss=loss, delta=delta)
+    try:  # step 1 is an ordinary fit of the runs (step 2's x is their loss: a problem of its own)
+        fit1 = _fit(runs, FitSpec(fam, x=x, y=loss_metric, exclude=tuple(exclude), loss=loss, delta=delta))
     except FitError as exc:
         raise FitError(f"{STEP1}: {exc}") from None
     except DataError as exc:
         raise DataError(f"{STEP1}: {exc}") from None
+    p1 = fit1.problem
     p2 = prepare_accuracy(acc_source, accuracy_metric, loss_metric, exclude=exclude, loss=loss, delta=accuracy_delta)
-    try:
-        fit1 = fit_problem(p1)
-    except FitError as exc:
-        raise FitError(f"{STEP1}: {exc}") from None
     try:
         fit2 = fit_problem(p2)
     except FitError as exc:

@@ -3,7 +3,10 @@
 - :class:`DataError` -- the input data is wrong (file, column, row): fix the CSV or the mapping.
 - :class:`FitError` -- the data is readable but the requested fit cannot be done
   (too few points, one distinct size, ...): change the family, the exclusions or the data.
-- :class:`FitWarning` -- a soft problem that is carried on a result and shown next to the numbers.
+
+A soft problem (a parameter at its bound, failed resamples, ignored exclusions) is not an
+exception nor a Python warning: it is carried on the result (``FitResult.warnings``,
+``BootstrapResult.warnings``) and shown next to the numbers by every surface.
 
 Both errors subclass :class:`ScaleCoreError`, so a page or the CLI catches exactly one type at its
 boundary. They also subclass the matching builtin so callers that expect ``ValueError`` keep working.
@@ -22,10 +25,6 @@ class DataError(ScaleCoreError, ValueError):
 
 class FitError(ScaleCoreError, RuntimeError):
     """A fit cannot be done on this data; the message says why and what would make it possible."""
-
-
-class FitWarning(UserWarning):
-    """A soft problem with a fit (parameter at a bound, failed resamples, ...)."""
 
 
 def format_rows(rows, limit: int = 8) -> str:

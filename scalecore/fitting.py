@@ -25,8 +25,7 @@ import numpy as np
 
 from .errors import DataError, FitError, format_rows
 from .families import ONE_INPUT_AXES, Family, get_family
-
-LOSSES = ("huber", "ls")
+from .spec import LOSSES, FitSpec
 
 
 # ------------------------------------------------------------------------------ the objective
@@ -406,6 +405,8 @@ class Problem:
     loss: str
     delta: float
     warnings: tuple[str, ...] = ()
+    #: the spec :func:`prepare` made it from (a subset made by diagnostics keeps its parent's)
+    spec: FitSpec | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -465,17 +466,16 @@ def check_size(family: Family, arrays: dict) -> list[str]:
 
 
 def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="huber", delta=1e-3) -> Problem:
-    """Check the arguments of a fit against the data; return the arrays it works on.
+    """Check a fit against the data; return the arrays it works on.
 
-    Raises :class:`DataError` for data that cannot be used (a missing column, a non-positive
+    ``family`` is a :class:`~scalecore.spec.FitSpec`, or a family with the spec's other fields as
+    keyword arguments. Raises :class:`FitError` for arguments that are not valid (before the data
+    is read), :class:`DataError` for data that cannot be used (a missing column, a non-positive
     metric where a log is taken) and :class:`FitError` for a fit that cannot be done (too few
     runs or distinct sizes).
     """
-    family = get_family(family)
-    if loss not in LOSSES:
-        raise FitError(f"`loss` must be one of {', '.join(LOSSES)}; got {loss!r}")
-    if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0):
-        raise FitError(f"`delta` must be a positive number; got {delta!r}")
+    spec = FitSpec.of(family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
+    family, x, y, exclude, loss, delta = spec.model, spec.x, spec.y, spec.exclude, spec.loss, spec.delta
     y = y if y is not None else runs.default_metric
     if y not in runs.metrics:
         raise DataError(
@@ -484,11 +484,6 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
     warnings: list[str] = []
 
     if family.is_two_input:
-        if x not in (None, "params", "tokens"):
-            raise FitError(
-                f"the {family.name} family is a law in N and D together; `x` does not apply (got {x!r})"
-            )
-        x = None
         missing = [axis for axis in family.inputs if not runs.has(axis)]
         if missing:
             raise DataError(
@@ -498,8 +493,6 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
             )
     else:
         x = x if x is not None else default_x(runs, family)
-        if x not in ONE_INPUT_AXES:
-            raise FitError(f"`x` must be one of {', '.join(ONE_INPUT_AXES)}; got {x!r}")
         if not runs.has(x):
             have = [a for a in ONE_INPUT_AXES if runs.has(a)]
             raise DataError(
@@ -571,6 +564,7 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
         loss=loss,
         delta=float(delta),
         warnings=tuple(warnings),
+        spec=spec,
     )
 
 
@@ -608,6 +602,27 @@ class FitResult:
     def y(self) -> str:
         return self.problem.y
 
+    @property
+    def spec(self) -> FitSpec | None:
+        """The :class:`~scalecore.spec.FitSpec` this fit was made from (None for a problem not
+        prepared from runs, such as the downstream fit's step 2 against the loss)."""
+        return self.problem.spec
+
+    def bootstrap(self, n_resamples: int = 1000, *, seed: int | None = None, confidence_level: float = 0.95,
+                  method: str = "cases"):
+        """Bootstrap this fit: percentile intervals, standard errors and bands
+        (:class:`~scalecore.bootstrap.BootstrapResult`).
+
+        No refit: every resample starts from this fit's optimum and its other distinct optima.
+        ``method``: ``"cases"`` resamples runs with replacement; ``"residuals"`` resamples the
+        fit's residuals around the fitted curve; ``"groups"`` resamples whole groups (the
+        ``group`` column). The same ``seed`` gives identical numbers; None draws fresh entropy.
+        """
+        from .bootstrap import bootstrap_problem
+
+        return bootstrap_problem(self.problem, n_resamples=n_resamples, confidence_level=confidence_level, seed=seed,
+                                 method=method, fit=self)
+
     def predict(self, x=None, *, params=None, tokens=None) -> np.ndarray:
         """Predicted metric: ``predict(x)`` for a one-input family, ``predict(params=N, tokens=D)``
         for a two-input one (arrays broadcast)."""
@@ -638,6 +653,12 @@ class FitResult:
         from .formatting import fit_table
 
         return fit_table(self)
+
+    def __repr__(self) -> str:
+        return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self)
 
 
 def predict(family, theta, x=None, *, params=None, tokens=None) -> np.ndarray:
@@ -784,12 +805,16 @@ def _bound_text(fam: Family, name: str, z: np.ndarray) -> str:
 def fit(runs, family, x=None, y=None, exclude: Sequence[str] = (), loss: str = "huber", delta: float = 1e-3) -> FitResult:
     """Fit ``family`` to ``runs`` by minimising the summed Huber (or squared) residuals.
 
+    ``fit(runs, FitSpec("chinchilla", exclude=("r7",)))`` and ``fit(runs, "chinchilla",
+    exclude=("r7",))`` are the same fit. ``fit(...).bootstrap(1000, seed=0)`` adds intervals.
+
     Parameters
     ----------
     runs : Runs
         From :func:`scalecore.load_runs`.
-    family : str or Family
-        A name from :data:`scalecore.FAMILIES`.
+    family : FitSpec, str or Family
+        A :class:`~scalecore.spec.FitSpec` (then no other argument), or a name from
+        :data:`scalecore.FAMILIES`.
     x : {"params", "tokens", "compute"}, optional
         What a one-input family is fitted against (default: compute, else params, else tokens).
     y : str, optional
@@ -799,5 +824,58 @@ def fit(runs, family, x=None, y=None, exclude: Sequence[str] = (), loss: str = "
     loss : {"huber", "ls"}
         Huber loss with threshold ``delta`` (Hoffmann et al. 2022), or plain least squares.
     """
-    problem = prepare(runs, family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
-    return fit_problem(problem)
+    return fit_problem(prepare(runs, family, x=x, y=y, exclude=exclude, loss=loss, delta=delta))
+
+
+# ------------------------------------------------------------------------------ in a notebook
+
+
+def _g(v) -> str:
+    return f"{float(v):.4g}"
+
+
+def summary_text(fit: FitResult, boot=None) -> str:
+    """A few lines: the family, the data it saw, each parameter (with its interval from ``boot``)
+    and the fit's quality. What ``repr`` shows in a notebook or a terminal."""
+    against = "N, D" if fit.family.is_two_input else fit.x
+    head = (f"{'BootstrapResult' if boot is not None else 'FitResult'}: {fit.family.name} fit of {fit.y} "
+            f"against {against} ({fit.n_points} runs, {fit.n_excluded} excluded; {fit.problem.loss}"
+            f"{f' delta={fit.problem.delta:g}' if fit.problem.loss == 'huber' else ''})")
+    lines = [head]
+    ci = boot.confidence_interval if boot is not None else None
+    for name, value in fit.params.items():
+        text = f"  {name:<10} {_g(value)}"
+        if ci is not None:
+            text += f"  [{_g(ci[name][0])}, {_g(ci[name][1])}]"
+        lines.append(text)
+    tail = f"  rmse(log) {_g(fit.rmse_log)}, AIC {fit.aic:.1f}, {fit.message}"
+    if boot is not None:
+        tail += f"; {boot.interval_label}"
+    lines.append(tail)
+    warnings = list(fit.warnings) + (list(boot.warnings) if boot is not None else [])
+    if warnings:
+        lines.append(f"  {len(warnings)} warning(s): {warnings[0][:100]}" + (" ..." if len(warnings) > 1 else ""))
+    return "\n".join(lines)
+
+
+def summary_html(fit: FitResult, boot=None) -> str:
+    """:func:`summary_text` as a small HTML table (what a Jupyter notebook shows)."""
+    import html
+
+    e = html.escape
+    ci = boot.confidence_interval if boot is not None else None
+    level = f"{boot.confidence_level:.0%} " if boot is not None else ""
+    head = "<tr><th>parameter</th><th>value</th>" + (f"<th>{level}low</th><th>{level}high</th>" if ci else "") + "</tr>"
+    rows = []
+    for name, value in fit.params.items():
+        cells = f"<td>{e(name)}</td><td>{_g(value)}</td>"
+        if ci is not None:
+            cells += f"<td>{_g(ci[name][0])}</td><td>{_g(ci[name][1])}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    caption = e(summary_text(fit, boot).splitlines()[0])
+    notes = [f"rmse(log) {_g(fit.rmse_log)}, AIC {fit.aic:.1f}, {fit.message}"]
+    if boot is not None:
+        notes.append(boot.interval_label)
+    notes += list(fit.warnings) + (list(boot.warnings) if boot is not None else [])
+    foot = "".join(f"<li>{e(n)}</li>" for n in notes)
+    return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table><ul>{foot}</ul>"

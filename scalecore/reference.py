@@ -12,6 +12,10 @@ every claim "as good as / N times faster than" is measured, not remembered.
 - :func:`continuation_optima` -- other paths to each resample's optimum (a wider Huber threshold
   first, then the real one): where they end lower, the bootstrap kept a local optimum;
   :func:`probe_local_optima` runs them against a seeded bootstrap.
+- :func:`reference_objective` -- the objective every optimum is judged by, written out from each
+  family's formula in natural parameters (numpy's ``logaddexp``, ``scipy.special.huber``), not from
+  ``Family.evaluate`` (the code under test); :func:`case_weights` -- a seeded case bootstrap's
+  weights counted run by run, not by ``bootstrap.resample_weights``.
 """
 
 from __future__ import annotations
@@ -22,20 +26,81 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize
 
-from .bootstrap import bootstrap_problem, resample_weights
 from .families import get_family
-from .fitting import fit_problem, rho, solve
+from .fitting import fit_problem, solve
 
 #: The wider thresholds :func:`continuation_optima` starts from (log space; the fits use 1e-3).
 CONTINUATION_DELTAS = (3e-3, 1e-2, 3e-2, 1e-1)
 
 
+def log_model(family, theta, inputs) -> np.ndarray:
+    """The metric of ``family`` in its residual space (log for the loss laws, the value itself for
+    the logistic), written out from the family's formula: ``theta`` natural parameters (p,) or
+    (B, p) in the family's order; ``inputs`` ``{"x": ...}`` or ``{"params": ..., "tokens": ...}``.
+    Returns (n,) or (B, n)."""
+    name = get_family(family).name
+    th = np.atleast_2d(np.asarray(theta, float))
+    col = [th[:, j : j + 1] for j in range(th.shape[1])]
+    with np.errstate(divide="ignore"):
+        if name == "chinchilla":  # L = E + A / N^alpha + B / D^beta
+            E, A, B, alpha, beta = col
+            ln, ld = np.log(inputs["params"]), np.log(inputs["tokens"])
+            f = np.logaddexp(np.logaddexp(np.log(E), np.log(A) - alpha * ln), np.log(B) - beta * ld)
+        elif name == "kaplan":  # L = ((N_c / N)^(alpha_N / alpha_D) + D_c / D)^alpha_D
+            nc, dc, an, ad = col
+            ln, ld = np.log(inputs["params"]), np.log(inputs["tokens"])
+            f = ad * np.logaddexp((an / ad) * (np.log(nc) - ln), np.log(dc) - ld)
+        elif name == "power_law":  # y = A x^-alpha
+            A, alpha = col
+            f = np.log(A) - alpha * np.log(inputs["x"])
+        elif name == "offset_power_law":  # y = E + A x^-alpha
+            E, A, alpha = col
+            f = np.logaddexp(np.log(E), np.log(A) - alpha * np.log(inputs["x"]))
+        elif name == "broken_power_law":  # y = E + A x^-alpha (1 + (x / x_b)^(1/f))^(-c f)
+            E, A, alpha, c, xb, sharp = col
+            lx = np.log(inputs["x"])
+            f = np.logaddexp(np.log(E), np.log(A) - alpha * lx - c * sharp * np.logaddexp(0.0, (lx - np.log(xb)) / sharp))
+        elif name == "logistic":  # y = y0 + (y1 - y0) sigmoid(slope (log10 x - m))
+            from scipy.special import expit
+
+            y0, y1, slope, mid = col
+            f = y0 + (y1 - y0) * expit(slope * (np.log10(inputs["x"]) - mid))
+        else:
+            raise ValueError(f"no reference formula for the family `{name}`")
+    return f[0] if np.ndim(theta) == 1 else f
+
+
+def reference_objective(family, inputs, target, theta, weights=None, loss="huber", delta=1e-3) -> np.ndarray:
+    """``sum_i w_i Huber_delta(f(x_i; theta) - t_i)`` (``r^2/2`` for ``loss="ls"``) of natural
+    parameters ``theta`` (p,) or (B, p), with :func:`log_model` for ``f`` and
+    ``scipy.special.huber`` for the loss; ``weights`` (n,) or (B, n), default 1."""
+    from scipy.special import huber
+
+    r = log_model(family, theta, inputs) - np.asarray(target, float)
+    per_point = 0.5 * r**2 if loss == "ls" else huber(delta, r)
+    w = np.ones(r.shape[-1]) if weights is None else np.asarray(weights, float)
+    return np.sum(w * per_point, axis=-1)
+
+
+def case_weights(n: int, n_resamples: int, seed) -> np.ndarray:
+    """(B, n) counts of each run in each case resample of a bootstrap seeded with ``seed``: the
+    run indices drawn as the bootstrap draws them (``rng.integers(0, n, size=(B, n))`` first from
+    ``default_rng(seed)``), counted one by one."""
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    w = np.zeros((n_resamples, n))
+    for b in range(n_resamples):
+        for i in idx[b]:
+            w[b, i] += 1.0
+    return w
+
+
 def _objective_and_gradient(family, inputs, target, weights, loss, delta):
     def fun(z):
-        f, J = family.evaluate(z[None, :], inputs)
+        f, J = family.evaluate(z[None, :], inputs)  # the gradient needs the family's Jacobian
         r = f[0] - target
         psi = r if loss == "ls" else np.clip(r, -delta, delta)
-        return float(np.sum(weights * rho(r, loss, delta))), J[:, 0] @ (weights * psi)
+        per_point = 0.5 * r**2 if loss == "ls" else np.where(np.abs(r) <= delta, 0.5 * r**2, delta * (np.abs(r) - 0.5 * delta))
+        return float(np.sum(weights * per_point)), J[:, 0] @ (weights * psi)
 
     return fun
 
@@ -118,8 +183,8 @@ def probe_local_optima(problem, n_resamples: int, seed: int = 0) -> Probe:
     :func:`continuation_optima` from the full-data optimum."""
     fam = problem.family
     fit = fit_problem(problem)
-    boot = bootstrap_problem(problem, n_resamples=n_resamples, seed=seed, fit=fit)
-    weights, _ = resample_weights(problem, n_resamples, "cases", np.random.default_rng(seed))
+    boot = fit.bootstrap(n_resamples, seed=seed)
+    weights = case_weights(problem.n, n_resamples, seed)
     z, other = continuation_optima(problem, weights, np.repeat(fam.to_internal(fit.theta)[None, :], n_resamples, 0))
     ok = ~boot.failed
     ours = objective_of(problem, weights, np.where(ok[:, None], boot.samples, fit.theta))
@@ -129,7 +194,7 @@ def probe_local_optima(problem, n_resamples: int, seed: int = 0) -> Probe:
 
 
 def objective_of(problem, weights, theta):
-    """The summed Huber objective of natural parameters ``theta`` (B, p) under case ``weights``."""
-    fam = problem.family
-    f, _ = fam.evaluate(fam.to_internal(theta), problem.inputs, jac=False)
-    return np.sum(weights * rho(f - problem.target, problem.loss, problem.delta), axis=1)
+    """The summed Huber objective of natural parameters ``theta`` (B, p) under case ``weights``
+    (:func:`reference_objective`)."""
+    return reference_objective(problem.family, problem.inputs, problem.target, theta, weights, problem.loss,
+                               problem.delta)

@@ -31,13 +31,14 @@ import re
 import secrets
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from .blobs import home
 from .errors import DataError, FitError, ScaleCoreError
+from .spec import Settings  # the one Settings of an analysis (re-exported here for old imports)
 
 ENV_VAR = "SCALECORE_DB"
 #: The record layout written by this version (inside the JSON); older layouts are read too.
@@ -85,33 +86,6 @@ class DataFile:
     @property
     def size(self) -> int:
         return len(self.data)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How the families are fitted and bootstrapped, and where they are extrapolated to."""
-
-    x: str | None = None
-    metric: str | None = None
-    n_resamples: int = 1000
-    confidence_level: float = 0.95
-    delta: float = 1e-3
-    seed: int | None = 0
-    method: str = "cases"
-    loss: str = "huber"
-    target: float | None = None
-    flops_per_token_param: float = 6.0
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> Settings:
-        d = dict(d or {})
-        if "confidence" in d and "confidence_level" not in d:  # the short name is accepted too
-            d["confidence_level"] = d.pop("confidence")
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -260,16 +234,9 @@ class Listing:
 
 def fit_family(runs, family: str, settings: Settings, exclude: Sequence[str] = ()):
     """The fit and bootstrap of one family with ``settings`` (what the Explore page computes)."""
-    from .bootstrap import bootstrap_problem
-    from .families import get_family
-    from .fitting import fit_problem, prepare
+    from .fitting import fit
 
-    fam = get_family(family)
-    problem = prepare(runs, fam, x=None if fam.is_two_input else settings.x, y=settings.metric,
-                      exclude=tuple(exclude), loss=settings.loss, delta=settings.delta)
-    fit = fit_problem(problem)
-    return bootstrap_problem(problem, n_resamples=settings.n_resamples, confidence_level=settings.confidence_level,
-                             seed=settings.seed, method=settings.method, fit=fit)
+    return fit(runs, settings.spec(family, exclude)).bootstrap(**settings.bootstrap_options)
 
 
 def reproduce(analysis: Analysis, runs=None) -> tuple[dict, dict]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scalecore import FitError, bootstrap
+from scalecore import FitError, FitSpec, bootstrap, fit, load_runs
 from scalecore.bootstrap import bootstrap_problem, resample_weights
-from scalecore.fitting import distinct_optima, fit_problem, prepare, rho
-from scalecore.reference import lbfgsb
+from scalecore.fitting import distinct_optima, fit_problem, prepare
+from scalecore.reference import case_weights, lbfgsb, reference_objective
 from tests.synth import EPOCH, TRUTH, frame, runs_of, synthetic_runs
 
 
@@ -158,16 +158,17 @@ def test_every_resample_reaches_the_reference_optimum():
     runs = synthetic_runs("chinchilla", seed=13, noise=0.01)
     problem = prepare(runs, "chinchilla")
     fit = fit_problem(problem)
-    boot = bootstrap_problem(problem, n_resamples=100, seed=5, fit=fit)
-    w, _ = resample_weights(problem, 100, "cases", np.random.default_rng(5))
+    boot = fit.bootstrap(100, seed=5)
+    w = case_weights(problem.n, 100, 5)
     fam = problem.family
     z_fit = fam.to_internal(fit.theta)
     close = 0
     for b in range(100):
-        z, obj = lbfgsb(fam, problem.inputs, problem.target, z_fit, weights=w[b])
+        z, _ = lbfgsb(fam, problem.inputs, problem.target, z_fit, weights=w[b])
         ours = boot.samples[b]
-        f, _ = fam.evaluate(fam.to_internal(ours)[None], problem.inputs, jac=False)
-        our_obj = np.sum(w[b] * rho(f[0] - problem.target, "huber", 1e-3))
+        # both optima judged by the objective written from the formula, not by the solver's own
+        obj = reference_objective("chinchilla", problem.inputs, problem.target, fam.to_natural(z), w[b])
+        our_obj = reference_objective("chinchilla", problem.inputs, problem.target, ours, w[b])
         assert our_obj <= obj * (1 + 1e-9)
         close += np.all(np.abs(ours / fam.to_natural(z) - 1) <= 1e-3)
     assert close >= 99
@@ -212,8 +213,8 @@ def test_resamples_find_better_basins_than_a_warm_start(tmp_path):
     df.loc[bad, "loss"] += rng.uniform(0.4, 1.5, 5)
     problem = prepare(runs_of(df), "chinchilla")
     fit = fit_problem(problem)
-    boot = bootstrap_problem(problem, n_resamples=200, seed=2, fit=fit)
-    w, _ = resample_weights(problem, 200, "cases", np.random.default_rng(2))
+    boot = fit.bootstrap(200, seed=2)
+    w = case_weights(problem.n, 200, 2)
     from scalecore.fitting import candidate_starts, solve
 
     fam = problem.family
@@ -221,9 +222,8 @@ def test_resamples_find_better_basins_than_a_warm_start(tmp_path):
     worse = 0
     for b in range(0, 200, 4):  # a subset of 50 resamples, each with 16 cold starts
         sol = solve(fam, problem.inputs, problem.target, w[b], starts)
-        cold = np.min(sol.objective)
-        f, _ = fam.evaluate(fam.to_internal(boot.samples[b])[None], problem.inputs, jac=False)
-        ours = np.sum(w[b] * rho(f[0] - problem.target, "huber", 1e-3))
+        cold = np.min(reference_objective(fam, problem.inputs, problem.target, fam.to_natural(sol.z), w[b]))
+        ours = reference_objective(fam, problem.inputs, problem.target, boot.samples[b], w[b])
         worse += ours > cold * (1 + 1e-7)
     assert worse == 0
 
@@ -243,3 +243,84 @@ def test_threads_give_the_same_samples_as_one_batch(chin, family, monkeypatch):
     three = bootstrap_problem(problem, n_resamples=300, seed=4, fit=fit)
     np.testing.assert_array_equal(one.failed, three.failed)
     np.testing.assert_array_equal(one.samples, three.samples)
+
+
+# ------------------------------------------------------------------------------ the public API
+
+SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "sample_runs" / "chinchilla_like.csv"
+
+
+@pytest.mark.parametrize("method", ["cases", "residuals"])
+def test_fit_result_bootstrap_gives_the_samples_of_bootstrap_problem_bit_for_bit(method):
+    """FitResult.bootstrap is the path the app, CLI and store take now; it must give exactly the
+    numbers of the former prepare -> fit_problem -> bootstrap_problem path."""
+    runs = load_runs(SAMPLE)
+    problem = prepare(runs, "chinchilla")
+    old = bootstrap_problem(problem, n_resamples=120, seed=7, method=method, fit=fit_problem(problem))
+    new = fit(runs, FitSpec("chinchilla")).bootstrap(120, seed=7, method=method)
+    assert new.samples.tobytes() == old.samples.tobytes()
+    np.testing.assert_array_equal(new.failed, old.failed)
+    assert new.fit.theta.tobytes() == old.fit.theta.tobytes()
+    assert new.confidence_interval == old.confidence_interval and new.warnings == old.warnings
+    # the public bootstrap() with the same arguments is the same too
+    assert bootstrap(runs, "chinchilla", n_resamples=120, seed=7, method=method).samples.tobytes() == old.samples.tobytes()
+
+
+def test_fit_result_bootstrap_does_not_refit(monkeypatch):
+    from scalecore import fitting
+
+    result = fit(synthetic_runs("offset_power_law", seed=4), "offset_power_law", x="params")
+
+    def refit(*args, **kwargs):
+        raise AssertionError("FitResult.bootstrap refitted the full data")
+
+    monkeypatch.setattr(fitting, "fit_problem", refit)
+    monkeypatch.setattr(fitting, "candidate_starts", refit)
+    import sys
+
+    monkeypatch.setattr(sys.modules["scalecore.bootstrap"], "fit_problem", refit)
+    boot = result.bootstrap(50, seed=0)
+    assert boot.fit is result and boot.n_resamples == 50 and boot.seed == 0
+
+
+def test_fit_result_bootstrap_checks_its_arguments():
+    result = fit(synthetic_runs("power_law"), "power_law", x="params")
+    with pytest.raises(FitError, match="`method` must be one of cases, residuals, groups"):
+        result.bootstrap(10, method="jackknife")
+    with pytest.raises(ValueError, match="`n_resamples` must be an integer of at least 2"):
+        result.bootstrap(1)
+
+
+def test_estimates_are_the_best_fit_and_the_percentiles_of_each_parameter(chin):
+    _, boot = chin
+    est = boot.estimates
+    assert list(est) == ["E", "A", "B", "alpha", "beta"]
+    for j, name in enumerate(est):
+        col = np.sort(boot.samples[~boot.failed][:, j])
+        # the linear-interpolation percentile written out: position h = (n - 1) q
+        ends = []
+        for q in (0.025, 0.975):
+            h = (col.size - 1) * q
+            i = int(np.floor(h))
+            ends.append(col[i] + (h - i) * (col[min(i + 1, col.size - 1)] - col[i]))
+        e = est[name]
+        assert e.value == boot.fit.params[name]
+        assert e.low == pytest.approx(ends[0], rel=1e-12) and e.high == pytest.approx(ends[1], rel=1e-12)
+        assert e.standard_error == pytest.approx(np.sqrt(np.sum((col - col.mean()) ** 2) / (col.size - 1)), rel=1e-12)
+        assert e.level == 0.95
+    assert boot.at_level(0.8).estimates["alpha"].level == 0.8
+
+
+def test_repr_is_short_and_shows_the_values(chin):
+    _, boot = chin
+    for obj in (boot, boot.fit):
+        text = repr(obj)
+        assert len(text.splitlines()) < 20
+        assert "array(" not in text  # no raw arrays
+        for name, value in boot.fit.params.items():
+            assert name in text and f"{value:.4g}" in text
+        html = obj._repr_html_()
+        assert html.startswith("<table>") and html.count("<tr>") == 1 + len(boot.fit.params)
+        assert all(f"{v:.4g}" in html for v in boot.fit.params.values())
+    lo, hi = boot.confidence_interval["alpha"]
+    assert f"[{lo:.4g}, {hi:.4g}]" in repr(boot)

@@ -201,6 +201,26 @@ def test_str_and_dict_name_the_parameters_in_terms_of_the_loss(sample):
     json.dumps(d)
 
 
+def test_repr_is_a_few_lines_with_both_steps_values(sample):
+    text = repr(sample)
+    assert len(text.splitlines()) < 20 and "array(" not in text
+    for name, value in sample.loss_law.fit.params.items():
+        lo, hi = sample.loss_law.confidence_interval[name]
+        assert f"{name}={value:.4g} [{lo:.4g}, {hi:.4g}]" in text
+    for name, value in sample.accuracy_params.items():
+        lo, hi = sample.accuracy_interval[name]
+        assert f"{name}={value:.4g} [{lo:.4g}, {hi:.4g}]" in text
+    html = sample._repr_html_()
+    assert html.startswith("<table>") and html.count("<tr>") == 1 + len(sample.loss_law.fit.params) + len(ACCURACY_PARAMS)
+
+
+def test_step_one_is_the_public_fit_of_the_runs(sample):
+    from scalecore import FitSpec, fit
+
+    want = fit(load_runs(SAMPLE), FitSpec("chinchilla", y=sample.loss_metric))
+    assert sample.loss_law.fit.theta.tobytes() == want.theta.tobytes()
+
+
 # ------------------------------------------------------------------------------ user mistakes
 
 

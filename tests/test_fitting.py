@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalecore import FAMILIES, DataError, FitError, fit, get_family
+from scalecore import FAMILIES, DataError, FitError, FitSpec, SpecError, fit, get_family
 from scalecore.fitting import prepare, rho
+from scalecore.reference import reference_objective
 from tests.synth import TRUTH, frame, runs_of, synthetic_runs
 
 TOL = {  # relative tolerance of recovery at 0.2% noise; break shape parameters are less determined
@@ -19,10 +20,11 @@ TOL = {  # relative tolerance of recovery at 0.2% noise; break shape parameters 
 
 
 def objective_at(result, theta):
-    """The summed Huber objective of natural parameters ``theta`` on the result's data."""
+    """The summed Huber objective of natural parameters ``theta`` on the result's data, from the
+    family's written formula (scalecore.reference), not from the Family.evaluate under test."""
     p = result.problem
-    f, _ = p.family.evaluate(p.family.to_internal(np.asarray(theta, float))[None], p.inputs, jac=False)
-    return float(np.sum(rho(f[0] - p.target, p.loss, p.delta)))
+    return float(reference_objective(p.family, p.inputs, p.target, np.asarray(theta, float), loss=p.loss,
+                                     delta=p.delta))
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
@@ -288,3 +290,55 @@ def test_a_problem_is_solved_the_same_alone_or_in_any_batch():
             alone = _solve(p.family, p.inputs, p.target, W[rows], z0[rows])
             np.testing.assert_array_equal(alone.z, together.z[rows])
             np.testing.assert_array_equal(alone.n_iter, together.n_iter[rows])
+
+
+# ------------------------------------------------------------------------------ FitSpec
+
+
+def test_a_spec_and_the_arguments_give_the_same_fit():
+    runs = synthetic_runs("offset_power_law", seed=6, noise=0.01)
+    drop = [str(runs.run_ids[0]), str(runs.run_ids[3])]
+    spec = FitSpec("offset_power_law", x="params", exclude=drop, loss="huber", delta=2e-3)
+    a = fit(runs, spec)
+    b = fit(runs, "offset_power_law", x="params", exclude=drop, delta=2e-3)
+    assert a.theta.tobytes() == b.theta.tobytes() and a.objective == b.objective
+    assert a.n_excluded == 2 and a.spec == spec and b.spec == spec
+    with pytest.raises(FitError, match="either a FitSpec or the fit's arguments"):
+        fit(runs, spec, delta=1e-2)
+
+
+def test_a_spec_is_a_hashable_value():
+    a = FitSpec(get_family("chinchilla"), x="params", exclude=["r1", "r2", "r1"])
+    b = FitSpec("chinchilla", exclude=("r1", "r2"))
+    # a registered Family is kept as its name; x of a law in N and D means nothing and is dropped
+    assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
+    assert a.family == "chinchilla" and a.x is None and a.exclude == ("r1", "r2") and a.model is get_family("chinchilla")
+    assert FitSpec("power_law", x="params") != FitSpec("power_law", x="tokens")
+    assert FitSpec("power_law", exclude=np.array(["r1", "r2"])).exclude == ("r1", "r2")  # an array of ids too
+    assert FitSpec("power_law", exclude=None).exclude == ()
+    assert a.to_dict() == {"family": "chinchilla", "x": None, "y": None, "exclude": ["r1", "r2"], "loss": "huber",
+                           "delta": 1e-3}
+    with pytest.raises(Exception):
+        a.delta = 1.0  # frozen
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"family": "chinchila"}, "unknown family `chinchila`; choose one of: power_law"),
+    ({"family": "power_law", "x": "flops"}, "`x` must be one of params, tokens, compute; got 'flops'"),
+    ({"family": "chinchilla", "x": "compute"}, "law in N and D together; `x` does not apply"),
+    ({"family": "power_law", "loss": "l1"}, "`loss` must be one of huber, ls; got 'l1'"),
+    ({"family": "power_law", "delta": 0}, "`delta` must be a positive number; got 0"),
+    ({"family": "power_law", "delta": float("nan")}, "`delta` must be a positive number"),
+    ({"family": "power_law", "delta": True}, "`delta` must be a positive number; got True"),
+    ({"family": "power_law", "exclude": "run-1"}, r"not one string; write \('run-1',\)"),
+    ({"family": "power_law", "y": ""}, "`y` must be the name of a metric column"),
+])
+def test_a_spec_says_what_is_wrong(kwargs, message):
+    with pytest.raises(FitError, match=message):
+        FitSpec(**kwargs)
+
+
+def test_spec_errors_are_value_errors_too():
+    with pytest.raises(ValueError):
+        FitSpec("power_law", loss="l1")
+    assert issubclass(SpecError, FitError)

@@ -288,3 +288,65 @@ def test_not_a_database(db):
     db.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(DataError, match="is not a usable analyses database"):
         store.list_analyses()
+
+
+# ------------------------------------------------------------------------------ the one Settings
+
+
+def test_the_store_the_pages_and_the_library_share_one_settings():
+    import scalecore
+    import ui.analysis
+    import ui.downstream
+
+    assert Settings is scalecore.Settings is ui.analysis.Settings is ui.downstream.Settings
+
+
+def test_settings_round_trip_through_the_store(db):
+    settings = Settings(x="compute", metric="val loss", n_resamples=40, confidence_level=0.8, delta=2e-3, seed=None,
+                        method="residuals", loss="ls", target=3e21, flops_per_token_param=8.0, accuracy_delta=0.05)
+    aid = store.save(make_analysis(settings=settings))
+    loaded = store.load(aid).settings
+    assert loaded == settings and type(loaded) is Settings
+    assert json.loads(json.dumps(settings.to_dict())) == settings.to_dict()
+    assert Settings.from_dict(settings.to_dict()) == settings
+    assert Settings(**dict(settings.items())) == settings  # the pages' cache key gives it back
+
+
+def test_old_settings_records_still_load():
+    # names of the first release ("confidence"), keys this version no longer knows, and missing ones
+    old = Settings.from_dict({"x": "params", "confidence": 0.9, "n_resamples": 100, "huber": True, "colour": "red"})
+    assert old == Settings(x="params", confidence_level=0.9, n_resamples=100)
+    assert Settings.from_dict(None) == Settings() and Settings.from_dict({}).accuracy_delta == 0.02
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_resamples": 1}, "`n_resamples` must be an integer of at least 2; got 1"),
+    ({"confidence_level": 95}, r"`confidence_level` must be between 0 and 1 \(e.g. 0.95\); got 95"),
+    ({"method": "jackknife"}, "`method` must be one of cases, residuals, groups"),
+    ({"seed": -2}, "`seed` must be a non-negative integer or None; got -2"),
+    ({"delta": -1.0}, "`delta` must be a positive number"),
+    ({"loss": "l1"}, "`loss` must be one of huber, ls"),
+    ({"accuracy_delta": 0}, "`accuracy_delta` must be a positive number"),
+    ({"x": "flops"}, "`x` must be one of params, tokens, compute or None"),
+])
+def test_settings_say_what_is_wrong(kwargs, message):
+    from scalecore import FitError
+
+    with pytest.raises(FitError, match=message):
+        Settings(**kwargs)
+    with pytest.raises(ValueError):  # what the pages catch when a link carries a bad value
+        Settings(**kwargs)
+
+
+def test_reproduce_is_the_public_fit_and_bootstrap_of_the_settings():
+    from scalecore import FitSpec, fit
+
+    analysis = make_analysis(families=("offset_power_law",))
+    got, errors = store.reproduce(analysis)
+    assert not errors
+    s = analysis.settings
+    spec = FitSpec("offset_power_law", x="params", y="val loss", exclude=("r003", "r017"), delta=1e-3)
+    assert s.spec("offset_power_law", tuple(analysis.exclusions)) == spec
+    want = fit(analysis.runs(), spec).bootstrap(150, seed=3, confidence_level=0.9, method="cases")
+    assert got["offset_power_law"].samples.tobytes() == want.samples.tobytes()
+    assert got["offset_power_law"].fit.n_excluded == 2

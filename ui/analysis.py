@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from scalecore import FAMILIES, budget, diagnostics, fitting
-from scalecore.bootstrap import BootstrapResult, Estimate, bootstrap_problem
+# Settings: the pages' fit and bootstrap settings are scalecore's one Settings (a cache key as
+# tuple(sorted(settings.as_dict().items()))); the pages import it from here.
+from scalecore import FAMILIES, FitSpec, Settings, budget, diagnostics, fitting
+from scalecore.bootstrap import BootstrapResult, Estimate
 from scalecore.formatting import format_interval, format_number
 from scalecore.stats import percentile_interval
 
@@ -31,21 +33,6 @@ METHODS = ("cases", "residuals", "groups")
 
 #: Metric names that rise with scale (accuracy-like); everything else is treated as a loss.
 _SCORE_NAME = re.compile(r"acc|accuracy|score|exact|f1|pass|win|correct|bleu|rouge", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How every family is fitted and bootstrapped (one value per page, part of the cache key)."""
-
-    n_resamples: int = 1000
-    confidence_level: float = 0.95
-    delta: float = 1e-3
-    seed: int = 0
-    method: str = "cases"
-    loss: str = "huber"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 # ------------------------------------------------------------------------------ choices
@@ -108,26 +95,30 @@ def why_not_applicable(runs, metric: str, family: str) -> str:
 # ------------------------------------------------------------------------------ fitting
 
 
-def problem_for(runs, family: str, axis: str | None, metric: str, exclude, loss: str, delta: float) -> fitting.Problem:
-    """The prepared problem of one family on the runs left after the exclusions."""
+def spec_for(family: str, axis: str | None, metric: str, exclude, loss: str, delta: float) -> FitSpec:
+    """The fit of one family on the runs left after the exclusions (``axis`` only for a one-input law)."""
     fam = FAMILIES[family]
-    return fitting.prepare(runs, family, x=None if fam.is_two_input else axis, y=metric,
-                           exclude=tuple(exclude), loss=loss, delta=delta)
+    return FitSpec(family, x=None if fam.is_two_input else axis, y=metric, exclude=tuple(exclude), loss=loss,
+                   delta=delta)
+
+
+def problem_for(runs, family: str, axis: str | None, metric: str, exclude, loss: str, delta: float) -> fitting.Problem:
+    """The prepared problem of one family on the runs left after the exclusions (for diagnostics)."""
+    return fitting.prepare(runs, spec_for(family, axis, metric, exclude, loss, delta))
 
 
 def point_fit(runs, family: str, axis: str | None, metric: str, exclude, loss: str, delta: float) -> fitting.FitResult:
     """One family's best fit (multi-start), without its bootstrap. Raises ScaleCoreError."""
-    return fitting.fit_problem(problem_for(runs, family, axis, metric, exclude, loss, delta))
+    return fitting.fit(runs, spec_for(family, axis, metric, exclude, loss, delta))
 
 
 def fit_family(runs, family: str, axis: str, metric: str, exclude, settings: Settings,
                fit: fitting.FitResult | None = None) -> BootstrapResult:
-    """One family: the best fit (``fit`` if already made) and its bootstrap. Raises ScaleCoreError
-    for a fit that can't be done."""
+    """One family: the best fit (``fit`` if already made) and its bootstrap (from that fit, no
+    refit). Raises ScaleCoreError for a fit that can't be done."""
     if fit is None:
         fit = point_fit(runs, family, axis, metric, exclude, settings.loss, settings.delta)
-    return bootstrap_problem(fit.problem, n_resamples=settings.n_resamples, confidence_level=settings.confidence_level,
-                             seed=settings.seed, method=settings.method, fit=fit)
+    return fit.bootstrap(**settings.bootstrap_options)
 
 
 # ------------------------------------------------------------------------------ curves

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from scalecore import ScaleCoreError, load_runs as _load_runs
+from scalecore import ScaleCoreError, Settings, load_runs as _load_runs
 
 from . import analysis
 
@@ -57,8 +57,9 @@ def load_runs(source_id: str, mapping_items: tuple, stamp: float):
     return runs, runs.content_key()
 
 
-def _settings(items: tuple) -> analysis.Settings:
-    return analysis.Settings(**dict(items))
+def _settings(items: tuple) -> Settings:
+    """The :class:`~scalecore.spec.Settings` of a cache key (``tuple(sorted(settings.as_dict().items()))``)."""
+    return Settings(**dict(items))
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)

@@ -7,13 +7,15 @@ keyed on the data's content key plus the settings, like :mod:`ui.cache`.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES
+# Settings: scalecore's one Settings (its accuracy_delta is step 2's Huber threshold); the page builds
+# it from its widgets and keys the cache on settings.items().
+from scalecore import FAMILIES, Settings  # noqa: F401
 from scalecore.downstream import ACCURACY_PARAMS, ChainedPrediction, DownstreamResult, default_metrics, fit_downstream
 from scalecore.formatting import format_interval, format_number
 
@@ -22,18 +24,6 @@ from .cache import Outcome, _guard
 #: The held-out run of sample_runs/downstream_accuracy.csv (30B parameters on 600B tokens), as the
 #: default target: fixed, so a link without a target reproduces the same target on any dataset.
 DEFAULT_TARGET = {"params": "30B", "tokens": "600B", "compute": "1.08e23"}
-
-
-@dataclass(frozen=True)
-class Settings:
-    n_resamples: int = 1000
-    confidence_level: float = 0.95
-    seed: int = 0
-    delta: float = 1e-3
-    accuracy_delta: float = 0.02
-
-    def items(self) -> tuple:
-        return tuple(sorted(asdict(self).items()))
 
 
 def loss_families(runs) -> list[str]:
@@ -136,7 +126,7 @@ def fit(data_key: str, _runs, family: str, x: str | None, loss_metric: str, accu
         settings: tuple) -> Outcome:
     s = dict(settings)
     return _guard(fit_downstream, _runs, family, x, loss_metric=loss_metric, accuracy_metric=accuracy_metric,
-                  exclude=exclude, delta=s["delta"], accuracy_delta=s["accuracy_delta"],
+                  exclude=exclude, loss=s.get("loss", "huber"), delta=s["delta"], accuracy_delta=s["accuracy_delta"],
                   n_resamples=s["n_resamples"], confidence_level=s["confidence_level"], seed=s["seed"])
 
 

@@ -475,7 +475,7 @@ def test_families_not_switched_on_are_fitted_ahead_then_switching_one_on_is_a_ca
     at = start(n="200", seed="77")  # a seed no other test uses: nothing of it is cached
     no_errors(at)
     assert fit_ahead.WORKER.wait_idle(120)  # the broken power law is given up after MAX_SECONDS
-    fitted = {k[1] for k in fit_ahead.WORKER.completed if k[0] == "fit" and k[-1][-1] == ("seed", 77) and k[5] == ()}
+    fitted = {k[1] for k in fit_ahead.WORKER.completed if k[0] == "fit" and dict(k[-1])["seed"] == 77 and k[5] == ()}
     assert {"kaplan", "power_law", "offset_power_law"} <= fitted and "chinchilla" not in fitted
 
     bootstraps = foreground_bootstraps(monkeypatch)

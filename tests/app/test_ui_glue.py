@@ -61,3 +61,26 @@ def test_the_server_log_follows_stderr_when_it_is_swapped(monkeypatch):
     monkeypatch.setattr(sys, "stderr", second)
     ui.log.info("after it")
     assert second.getvalue().endswith("INFO scalecore.app: after it\n")
+
+
+def test_settings_round_trip_through_the_url_parameters_the_pages_write():
+    """Explore binds each setting's widget to the URL parameter ``state.SETTING_KEYS[field]``; a link
+    carries the values as text, and the widgets give them back typed. Every key names a field of
+    the one Settings, and a link gives back the same Settings (so the same cache key)."""
+    from dataclasses import fields
+
+    from scalecore import Settings
+    from ui import cache
+
+    names = {f.name for f in fields(Settings)}
+    assert set(state.SETTING_KEYS) <= names
+    chosen = Settings(n_resamples=250, confidence_level=0.8, delta=1e-2, seed=17, method="groups")
+    url = {key: str(getattr(chosen, name)) for name, key in state.SETTING_KEYS.items()}
+    assert url == {"n": "250", "cl": "0.8", "delta": "0.01", "seed": "17", "method": "groups"}
+    typed = {name: type(getattr(Settings(), name)) for name in state.SETTING_KEYS}  # what each widget returns
+    back = Settings(**{name: typed[name](url[key]) for name, key in state.SETTING_KEYS.items()})
+    assert back == chosen
+    key = tuple(sorted(back.as_dict().items()))
+    assert key == tuple(sorted(chosen.as_dict().items())) and cache._settings(key) == chosen
+    # the bootstrap is keyed without the level: one entry serves every level
+    assert cache._settings(cache.at_any_level(key)) == Settings(n_resamples=250, delta=1e-2, seed=17, method="groups")
