@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import budget
+from . import optimum
 from .errors import FitError
 from .fitting import (FitResult, Problem, distinct_optima, fit, fit_problem, min_distinct, predict, solve,
                       summary_html, summary_text)
@@ -132,10 +132,10 @@ class BootstrapResult:
         values = np.ravel(predict(self.family, self.good, x, params=params, tokens=tokens))
         return self.estimate(point, values)
 
-    def compute_optimal(self, compute: float, k: float = budget.FLOPS_PER_TOKEN_PARAM) -> dict[str, Estimate]:
+    def compute_optimal(self, compute: float, k: float = optimum.FLOPS_PER_TOKEN_PARAM) -> dict[str, Estimate]:
         """N*, D*, L* at ``compute`` (and a, b for chinchilla), each with its interval."""
-        point = budget.compute_optimum(self.family, self.fit.theta, compute, k)
-        dist = budget.compute_optimum(self.family, self.good, compute, k)
+        point = optimum.compute_optimum(self.family, self.fit.theta, compute, k)
+        dist = optimum.compute_optimum(self.family, self.good, compute, k)
         return {key: self.estimate(float(point[key]), dist[key]) for key in point}
 
     def to_dict(self) -> dict:

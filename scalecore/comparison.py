@@ -14,8 +14,8 @@ of the other, which is valid precisely because the bootstraps are independent:
 
 One-input families are compared against the chosen ``x`` (params, tokens or compute). Two-input
 families (Chinchilla, Kaplan) are compared along their compute-optimal frontier ``L*(C)``: the best
-loss each law reaches with compute ``C`` (closed form for Chinchilla's law; for others tabulated
-with :func:`budget.iso_flop_optimum` and interpolated in log-log).
+loss each law reaches with compute ``C`` (:func:`scalecore.optimum.compute_optimum`: the family's
+closed form, or the generic numerical optimum).
 
 Everything is vectorised over the resamples; nothing here imports streamlit.
 """
@@ -23,32 +23,24 @@ Everything is vectorised over the resamples; nothing here imports streamlit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from . import budget
+from . import optimum
 from .bootstrap import Band, BootstrapResult, Estimate
 from .errors import DataError, FitError, ScaleCoreError
-from .families import Family, get_family
+from .families import COMPUTE_EXPONENT, FAMILIES, Family, get_family  # noqa: F401 (COMPUTE_EXPONENT: re-exported)
 from .fitting import fit
 from .spec import FitSpec
 from .formatting import format_interval, format_number
 from .stats import percentile_interval
 
-#: The exponents of each family whose differences are reported.
-EXPONENTS: dict[str, tuple[str, ...]] = {
-    "power_law": ("alpha",),
-    "offset_power_law": ("alpha",),
-    "broken_power_law": ("alpha", "c"),
-    "chinchilla": ("alpha", "beta"),
-    "kaplan": ("alpha_N", "alpha_D"),
-    "logistic": ("slope",),
-}
-#: Name of Chinchilla's compute exponent: along the frontier L*(C) - E ~ C^-(alpha beta / (alpha + beta)).
-COMPUTE_EXPONENT = "alpha*beta/(alpha+beta)"
+#: The exponents of each family whose differences are reported (``Family.exponent_params``; the
+#: family's ``exponents`` hook may add derived ones, such as Chinchilla's compute exponent).
+EXPONENTS: dict[str, tuple[str, ...]] = {name: fam.exponent_params for name, fam in FAMILIES.items()}
 
 #: How far (decades of x) beyond the fitted range a crossover is looked for, on each side.
 CROSSOVER_DECADES = 4.0
@@ -57,10 +49,6 @@ MULTIPLIER_DECADES = 6.0
 #: Grid points per decade of the sign scan that brackets the roots; bisection refines them.
 SCAN_PER_DECADE = 24
 BISECTIONS = 60
-#: Table points per decade for a frontier without a closed form (interpolated in log-log).
-TABLE_PER_DECADE = 12
-#: The table spans the data's compute range widened by this many decades on each side (more on demand).
-TABLE_DECADES = 6.0
 LN10 = math.log(10.0)
 
 AXIS_WORDS = {"params": "model size", "tokens": "tokens", "compute": "compute"}
@@ -232,8 +220,7 @@ class Comparison:
     seeds: dict
     ranges: dict
     seed: int | None
-    k: float = budget.FLOPS_PER_TOKEN_PARAM
-    _tables: dict = field(default_factory=dict, repr=False)
+    k: float = optimum.FLOPS_PER_TOKEN_PARAM
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -290,7 +277,9 @@ class Comparison:
     def values(self, group: str, lx, rows: np.ndarray | None = None) -> np.ndarray:
         """The fitted metric of ``group`` in its residual space (log metric, or the metric for a
         linear family) at ``log x`` values ``lx`` of shape (B, m) -- for the best fit (``rows`` None,
-        B = 1) or for the bootstrap samples with indices ``rows`` (B = len(rows))."""
+        B = 1) or for the bootstrap samples with indices ``rows`` (B = len(rows)). A two-input family
+        is read along its compute-optimal frontier L*(C) (:func:`scalecore.optimum.compute_optimum`:
+        the family's closed form, or the generic numerical optimum)."""
         boot = self.results[group]
         fam = self.family
         theta = boot.fit.theta[None, :] if rows is None else boot.samples[rows]
@@ -300,43 +289,8 @@ class Comparison:
             if not fam.is_two_input:
                 f, _ = fam.evaluate(fam.to_internal(theta), {"x": np.exp(lx)}, jac=False)
                 return f
-            if fam.name == "chinchilla":
-                loss = budget.chinchilla_optimum(theta[:, None, :], np.exp(lx), self.k)["loss"]
-                return np.log(loss) if fam.space == "log" else loss
-            return self._from_table(group, rows, lx)
-
-    def _from_table(self, group: str, rows, lx: np.ndarray) -> np.ndarray:
-        """A frontier without a closed form, tabulated on a log-compute grid and interpolated."""
-        which = "point" if rows is None else "samples"
-        finite = lx[np.isfinite(lx)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        key = (group, which)
-        table = self._tables.get(key)
-        if table is None or lo < table[0][0] or hi > table[0][-1]:
-            d_lo, d_hi = self.data_range
-            lo = min(lo, math.log(d_lo) - TABLE_DECADES * LN10)
-            hi = max(hi, math.log(d_hi) + TABLE_DECADES * LN10)
-            if table is not None:
-                lo, hi = min(lo, table[0][0]), max(hi, table[0][-1])
-            n = max(int(math.ceil((hi - lo) / LN10 * TABLE_PER_DECADE)) + 1, 3)
-            grid = np.linspace(lo - 1e-9, hi + 1e-9, n)
-            boot = self.results[group]
-            theta = boot.fit.theta[None, :] if rows is None else boot.samples
-            values = np.full((len(theta), n), np.nan)
-            ok = np.all(np.isfinite(theta), axis=1)
-            if ok.any():
-                values[ok] = frontier_values(self.family, theta[ok], grid, self.k)
-            table = (grid, values)
-            self._tables[key] = table
-        grid, values = table
-        idx = np.zeros(len(lx), dtype=int) if rows is None else np.asarray(rows)
-        h = grid[1] - grid[0]
-        pos = (lx - grid[0]) / h
-        i = np.clip(np.floor(np.nan_to_num(pos, nan=0.0)).astype(int), 0, len(grid) - 2)
-        w = pos - i
-        out = values[idx[:, None], i] * (1 - w) + values[idx[:, None], i + 1] * w
-        out[(pos < -1e-6) | (pos > len(grid) - 1 + 1e-6) | ~np.isfinite(pos)] = np.nan
-        return out
+            loss = optimum.compute_optimum(fam, theta[:, None, :], np.exp(lx), self.k)["loss"]
+            return np.log(loss) if fam.space == "log" else loss
 
     def curve(self, group: str, xs) -> tuple[np.ndarray, np.ndarray]:
         """The metric of ``group`` at ``xs``: the best fit (m,) and each good resample (B_ok, m)."""
@@ -375,16 +329,12 @@ class Comparison:
         return np.flatnonzero(~fa[:m] & ~fb[:m])
 
     def exponents(self, group: str, theta=None) -> dict[str, np.ndarray]:
-        """The exponents of ``group`` for its best fit (scalars) or for parameter rows ``theta``."""
+        """The exponents of ``group`` for its best fit (scalars) or for parameter rows ``theta``
+        (the family's own, :func:`scalecore.optimum.exponents`)."""
         boot = self.results[group]
         theta = boot.fit.theta if theta is None else np.asarray(theta, float)
-        names = self.family.param_names
-        out = {n: theta[..., names.index(n)] for n in EXPONENTS.get(self.family.name, ()) if n in names}
-        if self.family.name == "chinchilla":
-            al, be = theta[..., 3], theta[..., 4]
-            with np.errstate(all="ignore"):
-                out[COMPUTE_EXPONENT] = al * be / (al + be)
-        return out
+        with np.errstate(all="ignore"):
+            return optimum.exponents(self.family, theta)
 
     def exponent_difference(self, a: str, b: str) -> dict[str, Estimate]:
         """``exponent_a - exponent_b`` for each exponent of the family, with its interval."""
@@ -510,7 +460,7 @@ class Comparison:
         }
 
 
-def curve_band(boot: BootstrapResult, xs, k: float = budget.FLOPS_PER_TOKEN_PARAM) -> Band:
+def curve_band(boot: BootstrapResult, xs, k: float = optimum.FLOPS_PER_TOKEN_PARAM) -> Band:
     """One fitted curve over ``xs`` with its confidence band: a one-input family against its own x,
     a two-input family along its compute-optimal frontier (``xs`` are then compute budgets)."""
     xs = np.asarray(xs, float)
@@ -563,7 +513,7 @@ def compare(
     seeds = child_seeds(seed, len(chosen))
     excluded = {str(e) for e in exclude}
     results, ranges, seed_of = {}, {}, {}
-    k = float(getattr(runs, "flops_per_token_param", budget.FLOPS_PER_TOKEN_PARAM))
+    k = float(getattr(runs, "flops_per_token_param", optimum.FLOPS_PER_TOKEN_PARAM))
     axis = "compute" if fam.is_two_input else None
     for name, s in zip(chosen, seeds):
         sub = runs.subset(labels == name)
@@ -584,52 +534,6 @@ def compare(
     metric = next(iter(results.values())).fit.y
     return Comparison(family=fam, axis=axis, metric=metric, by=by, results=results, seeds=seed_of,
                       ranges=ranges, seed=seed, k=k)
-
-
-# ------------------------------------------------------------------------------ frontiers
-
-
-def frontier_values(family, theta, log_compute, k: float = budget.FLOPS_PER_TOKEN_PARAM,
-                    n_range=(1e3, 1e16), coarse: int = 81, iterations: int = 48) -> np.ndarray:
-    """The compute-optimal metric of a two-input ``family`` in its residual space, for every row of
-    ``theta`` (B, p) at every ``log_compute`` (G,): shape (B, G).
-
-    The same method as :func:`budget.iso_flop_optimum` (a coarse grid over log N along
-    ``D = C/(k N)``, then golden-section refinement), vectorised over the budgets as well, in chunks.
-    """
-    fam = get_family(family)
-    theta = np.atleast_2d(np.asarray(theta, float))
-    lc = np.asarray(log_compute, float)
-    z = fam.to_internal(theta)
-    B, G = len(theta), len(lc)
-    lk = math.log(k)
-
-    def f(log_n, lcs):  # log_n (B, g, m), lcs (g,) -> (B, g, m)
-        shape = log_n.shape
-        ln2 = log_n.reshape(B, -1)
-        ld2 = (lcs[None, :, None] - lk - log_n).reshape(B, -1)
-        with np.errstate(all="ignore"):
-            out, _ = fam.evaluate(z, {"params": np.exp(ln2), "tokens": np.exp(ld2)}, jac=False)
-        return np.where(np.isfinite(out), out, np.inf).reshape(shape)
-
-    grid = np.linspace(math.log(n_range[0]), math.log(n_range[1]), coarse)
-    lo = np.empty((B, G))
-    hi = np.empty((B, G))
-    chunk = max(1, 2_000_000 // max(B * coarse, 1))
-    for s0 in range(0, G, chunk):
-        cs = lc[s0 : s0 + chunk]
-        vals = f(np.broadcast_to(grid, (B, len(cs), coarse)), cs)
-        i = np.clip(np.argmin(vals, axis=2), 1, coarse - 2)
-        lo[:, s0 : s0 + chunk], hi[:, s0 : s0 + chunk] = grid[i - 1], grid[i + 1]
-    invphi = (math.sqrt(5.0) - 1.0) / 2.0
-    for _ in range(iterations):
-        x1 = hi - invphi * (hi - lo)
-        x2 = lo + invphi * (hi - lo)
-        left = f(x1[:, :, None], lc)[:, :, 0] < f(x2[:, :, None], lc)[:, :, 0]
-        hi = np.where(left, x2, hi)
-        lo = np.where(left, lo, x1)
-    out = f((0.5 * (lo + hi))[:, :, None], lc)[:, :, 0]
-    return np.where(np.isfinite(out), out, np.nan)
 
 
 # ------------------------------------------------------------------------------ root finding

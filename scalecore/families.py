@@ -20,12 +20,20 @@ names, bounds) beside two plain functions:
 
 Internal parameters: a parameter listed in ``log_params`` is optimised as its natural logarithm
 (``e = log E`` as in Hoffmann et al. 2022), the others as they are.
+
+Hooks: what a family knows about its own maths beyond ``evaluate`` (a closed-form compute-optimal
+allocation, its irreducible floor, ...) is an optional field of :class:`Family`, typed by one
+``Protocol`` each below. Every hook has one generic numerical default in :mod:`scalecore.optimum`,
+used when a family leaves it None, so a new family needs none of them to work; no code outside this
+module asks a family its name to do maths. :func:`register_family` adds a family to
+:data:`FAMILIES`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
 
@@ -44,6 +52,63 @@ LOG_FLOOR = -50.0
 #: along them until ``exp`` overflows and the fit returns ``inf``; bounded, the fit stays finite and
 #: says that the parameter is at its bound (the data do not determine it).
 LOG_CEIL = float(np.log(1e300))
+
+#: Name of the compute exponent of a law with a power-law frontier: L*(C) - floor ~ C^-gamma
+#: (Chinchilla's law: gamma = alpha beta / (alpha + beta)).
+COMPUTE_EXPONENT = "alpha*beta/(alpha+beta)"
+
+
+# --------------------------------------------------------------------------------------------
+# The hooks a family may provide. ``theta`` is always natural parameters; shapes as documented.
+# Each has one generic numerical default in :mod:`scalecore.optimum`.
+
+
+class OptimumHook(Protocol):
+    """Compute-optimal allocation of a law in N and D along ``C = k N D``: ``theta`` (..., p) and
+    ``compute`` broadcast together; returns arrays ``params``, ``tokens``, ``loss`` of the broadcast
+    shape, and optionally the allocation exponents ``a`` (N* ~ C^a) and ``b`` (D* ~ C^b)."""
+
+    def __call__(self, theta: np.ndarray, compute, k: float) -> dict[str, np.ndarray]: ...
+
+
+class BudgetForHook(Protocol):
+    """The compute ``C`` whose compute-optimal model size (``axis="params"``) or token count
+    (``axis="tokens"``) is ``x``: ``theta`` (R, p), ``x`` (m,) -> (R, m)."""
+
+    def __call__(self, theta: np.ndarray, axis: str, x: np.ndarray, k: float) -> np.ndarray: ...
+
+
+class FloorHook(Protocol):
+    """The irreducible value the law approaches with unlimited scale: ``theta`` (M, p) -> (M,)."""
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray: ...
+
+
+class ParamsForLossHook(Protocol):
+    """log of the smallest N that reaches ``loss`` (M,) with unlimited data, per row of ``theta``
+    (M, p); +inf where no N can."""
+
+    def __call__(self, theta: np.ndarray, loss: np.ndarray) -> np.ndarray: ...
+
+
+class TokensForLossHook(Protocol):
+    """log D such that ``L(N, D) = loss``, for ``log_n`` (M, m) and ``loss`` (M, 1) per row of
+    ``theta`` (M, p); +inf where unreachable."""
+
+    def __call__(self, theta: np.ndarray, log_n: np.ndarray, loss: np.ndarray) -> np.ndarray: ...
+
+
+class ComputeForLossHook(Protocol):
+    """The least training compute reaching ``loss`` (M,) per row of ``theta`` (M, p), with its N
+    and D: ``compute`` (inf where unreachable), ``params`` (NaN there), ``tokens`` (inf there)."""
+
+    def __call__(self, theta: np.ndarray, loss: np.ndarray, k: float) -> dict[str, np.ndarray]: ...
+
+
+class ExponentsHook(Protocol):
+    """The exponents a family reports and compares, by name: ``theta`` (..., p) -> arrays (...)."""
+
+    def __call__(self, theta: np.ndarray) -> dict[str, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -66,6 +131,16 @@ class Family:
     #: optimum for every resample. Every other family can have shallow local optima where it
     #: misses the runs (README, "Known limits").
     convex: bool = False
+    #: The parameters that are exponents (their differences are what a comparison reports).
+    exponent_params: tuple[str, ...] = ()
+    # Hooks (see the Protocols above); None: the generic numerical default of scalecore.optimum.
+    optimum: OptimumHook | None = field(default=None, repr=False)
+    budget_for: BudgetForHook | None = field(default=None, repr=False)
+    floor: FloorHook | None = field(default=None, repr=False)
+    log_params_for_loss: ParamsForLossHook | None = field(default=None, repr=False)
+    log_tokens_for_loss: TokensForLossHook | None = field(default=None, repr=False)
+    compute_for_loss: ComputeForLossHook | None = field(default=None, repr=False)
+    exponents: ExponentsHook | None = field(default=None, repr=False)
 
     @property
     def n_params(self) -> int:
@@ -422,6 +497,151 @@ def _guess_logistic(X, y):
     return np.column_stack([coef, grid])
 
 
+# --------------------------------------------------------------------------------------------
+# Closed forms the families know about themselves (the hooks). Moved here from budget.py and
+# ui/analysis.py unchanged, so every number stays the same.
+
+
+def chinchilla_exponents(theta) -> tuple[np.ndarray, np.ndarray]:
+    """Compute-optimal exponents a = beta/(alpha+beta), b = alpha/(alpha+beta) (N* ~ C^a, D* ~ C^b)."""
+    theta = np.asarray(theta, float)
+    alpha, beta = theta[..., 3], theta[..., 4]
+    return beta / (alpha + beta), alpha / (alpha + beta)
+
+
+def chinchilla_optimum(theta, compute, k: float = 6.0) -> dict:
+    """Closed-form compute-optimal allocation of Hoffmann et al. (2022), eq. 4.
+
+    ``N* = G (C/k)^a``, ``D* = G^-1 (C/k)^b``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``.
+    ``theta`` is (5,) or (B, 5) in the chinchilla order (E, A, B, alpha, beta); ``compute`` a
+    scalar or array broadcasting against the batch. Returns arrays ``params``, ``tokens``,
+    ``loss``, ``a``, ``b``.
+    """
+    theta = np.asarray(theta, float)
+    E, A, B, alpha, beta = (theta[..., i] for i in range(5))
+    c = np.asarray(compute, float) / k
+    with np.errstate(all="ignore"):
+        a, b = beta / (alpha + beta), alpha / (alpha + beta)
+        G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
+        n_opt = G * c**a
+        d_opt = c**b / G
+        loss = E + A / n_opt**alpha + B / d_opt**beta
+    return {"params": n_opt, "tokens": d_opt, "loss": loss, "a": a, "b": b}
+
+
+def _chinchilla_budget_for(theta, axis: str, x, k: float = 6.0) -> np.ndarray:
+    """N* = G (C/k)^a and D* = (C/k)^b / G inverted: the budget whose optimum has N (or D) = x."""
+    theta = np.atleast_2d(np.asarray(theta, float))
+    x = np.asarray(x, float)
+    _, A, B, alpha, beta = (theta[:, i : i + 1] for i in range(5))
+    a, b = chinchilla_exponents(theta)
+    a, b = a[:, None], b[:, None]
+    with np.errstate(all="ignore"):
+        G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
+        return k * (x / G) ** (1.0 / a) if axis == "params" else k * (x * G) ** (1.0 / b)
+
+
+def _chinchilla_frontier(thetas: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """L*(C) = E + K (C/k)^-gamma for Chinchilla's law: (E, K, gamma) per row.
+
+    With N* = G c^a, D* = c^b / G: A N*^-alpha = A G^-alpha c^-gamma and B D*^-beta = B G^beta c^-gamma,
+    gamma = alpha beta / (alpha + beta).
+    """
+    E, A, B, alpha, beta = (thetas[:, i] for i in range(5))
+    with np.errstate(all="ignore"):
+        G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
+        K = A * G**-alpha + B * G**beta
+    return E, K, alpha * beta / (alpha + beta)
+
+
+def _chinchilla_compute_for_loss(thetas, loss, k: float = 6.0) -> dict:
+    """L*(C) = E + K (C/k)^-gamma inverted: the least compute reaching ``loss``, and its N*, D*."""
+    thetas = np.atleast_2d(np.asarray(thetas, float))
+    loss = np.broadcast_to(np.asarray(loss, float), (len(thetas),))
+    E, K, gamma = _chinchilla_frontier(thetas, k)
+    with np.errstate(all="ignore"):
+        gap = loss - E
+        compute = np.where(gap > 0, k * (np.where(gap > 0, gap, 1.0) / K) ** (-1.0 / gamma), np.inf)
+        opt = chinchilla_optimum(thetas, compute, k)
+    return {"compute": compute, "params": np.where(gap > 0, opt["params"], np.nan),
+            "tokens": np.where(gap > 0, opt["tokens"], np.inf)}
+
+
+def _chinchilla_log_params_for_loss(thetas, loss) -> np.ndarray:
+    """L = E + A N^-alpha with unlimited data: log N = (log A - log(L - E)) / alpha."""
+    with np.errstate(all="ignore"):
+        E, A, alpha = thetas[:, 0], thetas[:, 1], thetas[:, 3]
+        gap = loss - E
+        return np.where(gap > 0, (np.log(A) - np.log(np.where(gap > 0, gap, 1.0))) / alpha, np.inf)
+
+
+def _chinchilla_log_tokens_for_loss(thetas, log_n, loss) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        E, A, B, alpha, beta = (thetas[:, i : i + 1] for i in range(5))
+        rem = loss - E - A * np.exp(-alpha * log_n)
+        return np.where(rem > 0, (np.log(B) - np.log(np.where(rem > 0, rem, 1.0))) / beta, np.inf)
+
+
+def _chinchilla_exponent_values(theta) -> dict[str, np.ndarray]:
+    theta = np.asarray(theta, float)
+    al, be = theta[..., 3], theta[..., 4]
+    with np.errstate(all="ignore"):
+        return {"alpha": al, "beta": be, COMPUTE_EXPONENT: al * be / (al + be)}
+
+
+def kaplan_optimum(theta, compute, k: float = 6.0) -> dict:
+    """Closed-form compute-optimal allocation of Kaplan et al.'s L(N, D) (eq. 1.5).
+
+    Along ``D = C/(k N)`` the loss is ``[(N_c/N)^p + D_c k N / C]^alpha_D`` with
+    ``p = alpha_N/alpha_D``; the outer power is increasing, so the optimum minimises the bracket:
+    ``N* = (p N_c^p C / (k D_c))^(1/(p+1))``. ``theta`` is (4,) or (..., 4) in the kaplan order
+    (N_c, D_c, alpha_N, alpha_D); ``compute`` broadcasts against the batch.
+    """
+    theta = np.asarray(theta, float)
+    n_c, d_c, alpha_n, alpha_d = (theta[..., i] for i in range(4))
+    c = np.asarray(compute, float)
+    with np.errstate(all="ignore"):
+        p = alpha_n / alpha_d
+        log_n = (np.log(p) + p * np.log(n_c) + np.log(c) - np.log(k * d_c)) / (p + 1.0)
+        n_opt = np.exp(log_n)
+        d_opt = c / (k * n_opt)
+        loss = ((n_c / n_opt) ** p + d_c / d_opt) ** alpha_d
+    return {"params": n_opt, "tokens": d_opt, "loss": loss}
+
+
+def _kaplan_budget_for(theta, axis: str, x, k: float = 6.0) -> np.ndarray:
+    """:func:`kaplan_optimum` inverted. With ``u = log p + p log N_c - log(k D_c)``:
+    ``(p+1) log N* = u + log C`` and ``(p+1) (log D* + log k) = p log C - u``."""
+    theta = np.atleast_2d(np.asarray(theta, float))
+    lx = np.log(np.asarray(x, float))
+    n_c, d_c, alpha_n, alpha_d = (theta[:, i : i + 1] for i in range(4))
+    with np.errstate(all="ignore"):
+        p = alpha_n / alpha_d
+        u = np.log(p) + p * np.log(n_c) - np.log(k * d_c)
+        if axis == "params":
+            return np.exp((p + 1.0) * lx - u)
+        return np.exp(((p + 1.0) * (lx + math.log(k)) + u) / p)
+
+
+def _kaplan_log_params_for_loss(thetas, loss) -> np.ndarray:
+    """L = (N_c/N)^alpha_N with unlimited data: log N = log N_c - log L / alpha_N."""
+    with np.errstate(all="ignore"):
+        nc, alpha_n = thetas[:, 0], thetas[:, 2]
+        return np.where(loss > 0, np.log(nc) - np.log(np.where(loss > 0, loss, 1.0)) / alpha_n, np.inf)
+
+
+def _kaplan_log_tokens_for_loss(thetas, log_n, loss) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        nc, dc, alpha_n, alpha_d = (thetas[:, i : i + 1] for i in range(4))
+        rem = loss ** (1.0 / alpha_d) - np.exp((alpha_n / alpha_d) * (np.log(nc) - log_n))
+        return np.where(rem > 0, np.log(dc) - np.log(np.where(rem > 0, rem, 1.0)), np.inf)
+
+
+def _floor_e(thetas) -> np.ndarray:
+    """The irreducible term E (the first parameter of the families that have one)."""
+    return np.asarray(thetas, float)[..., 0]
+
+
 INF = np.inf
 
 POWER_LAW = Family(
@@ -437,6 +657,7 @@ POWER_LAW = Family(
     initial_guesses=_guess_power_law,
     description="A straight line on a log-log plot; no floor.",
     convex=True,
+    exponent_params=("alpha",),
 )
 
 OFFSET_POWER_LAW = Family(
@@ -451,6 +672,8 @@ OFFSET_POWER_LAW = Family(
     evaluate=_offset_power_law,
     initial_guesses=_guess_offset_power_law,
     description="A power law that saturates at an irreducible value E.",
+    exponent_params=("alpha",),
+    floor=_floor_e,
 )
 
 BROKEN_POWER_LAW = Family(
@@ -468,6 +691,8 @@ BROKEN_POWER_LAW = Family(
         "A smoothly broken power law with one break (Caballero et al. 2022): the exponent "
         "changes from alpha to alpha + c around x_b, with sharpness f."
     ),
+    exponent_params=("alpha", "c"),
+    floor=_floor_e,
 )
 
 CHINCHILLA = Family(
@@ -482,6 +707,14 @@ CHINCHILLA = Family(
     evaluate=_chinchilla,
     initial_guesses=_guess_chinchilla,
     description="Hoffmann et al. 2022, Approach 3: loss from model size N and tokens D.",
+    exponent_params=("alpha", "beta"),
+    optimum=chinchilla_optimum,
+    budget_for=_chinchilla_budget_for,
+    floor=_floor_e,
+    log_params_for_loss=_chinchilla_log_params_for_loss,
+    log_tokens_for_loss=_chinchilla_log_tokens_for_loss,
+    compute_for_loss=_chinchilla_compute_for_loss,
+    exponents=_chinchilla_exponent_values,
 )
 
 KAPLAN = Family(
@@ -496,6 +729,11 @@ KAPLAN = Family(
     evaluate=_kaplan,
     initial_guesses=_guess_kaplan,
     description="Kaplan et al. 2020, eq. 1.5: loss from N and D with no irreducible term.",
+    exponent_params=("alpha_N", "alpha_D"),
+    optimum=kaplan_optimum,
+    budget_for=_kaplan_budget_for,
+    log_params_for_loss=_kaplan_log_params_for_loss,
+    log_tokens_for_loss=_kaplan_log_tokens_for_loss,
 )
 
 LOGISTIC = Family(
@@ -515,12 +753,59 @@ LOGISTIC = Family(
         "Residuals are measured on the metric itself."
     ),
     metric_kind="score",
+    exponent_params=("slope",),
 )
 
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (POWER_LAW, OFFSET_POWER_LAW, BROKEN_POWER_LAW, CHINCHILLA, KAPLAN, LOGISTIC)
 }
+
+
+def register_family(family: Family) -> Family:
+    """Add ``family`` to :data:`FAMILIES` (so that every page, the CLI and the report offer it).
+
+    Checks what the solver relies on -- a new name, parameter names and bounds of one length,
+    ``log_params`` among the parameters, ``inputs`` either ``("params", "tokens")`` or ``("x",)``,
+    ``space`` ``"log"`` or ``"linear"``, callable ``evaluate`` and ``initial_guesses`` and hooks --
+    and raises FitError naming the first problem. Returns the family.
+    """
+    if not isinstance(family, Family):
+        raise FitError(f"register_family needs a Family; got {type(family).__name__}")
+    if not family.name or not isinstance(family.name, str):
+        raise FitError("a family needs a non-empty name")
+    if family.name in FAMILIES:
+        raise FitError(f"a family called `{family.name}` is already registered")
+    if len(family.param_names) != len(family.bounds) or not family.param_names:
+        raise FitError(f"`{family.name}`: {len(family.param_names)} parameter names but {len(family.bounds)} bounds")
+    if len(set(family.param_names)) != len(family.param_names):
+        raise FitError(f"`{family.name}`: repeated parameter names {family.param_names}")
+    for lo, hi in family.bounds:
+        if not lo < hi:
+            raise FitError(f"`{family.name}`: a lower bound {lo!r} is not below its upper bound {hi!r}")
+    unknown = [n for n in (*family.log_params, *family.exponent_params) if n not in family.param_names]
+    if unknown:
+        raise FitError(f"`{family.name}`: {', '.join(unknown)} not among its parameters {family.param_names}")
+    if family.inputs not in (("params", "tokens"), ("x",)):
+        raise FitError(f"`{family.name}`: inputs must be ('params', 'tokens') or ('x',); got {family.inputs}")
+    if family.space not in ("log", "linear"):
+        raise FitError(f"`{family.name}`: space must be 'log' or 'linear'; got {family.space!r}")
+    if family.metric_kind not in ("loss", "score"):
+        raise FitError(f"`{family.name}`: metric_kind must be 'loss' or 'score'; got {family.metric_kind!r}")
+    for hook in ("evaluate", "initial_guesses"):
+        if not callable(getattr(family, hook)):
+            raise FitError(f"`{family.name}`: {hook} must be callable")
+    for hook in HOOKS:
+        value = getattr(family, hook)
+        if value is not None and not callable(value):
+            raise FitError(f"`{family.name}`: the {hook} hook must be callable or None")
+    FAMILIES[family.name] = family
+    return family
+
+
+#: The optional hooks of a family (fields of :class:`Family`), each with a default in scalecore.optimum.
+HOOKS = ("optimum", "budget_for", "floor", "log_params_for_loss", "log_tokens_for_loss", "compute_for_loss",
+         "exponents")
 
 
 def get_family(name) -> Family:

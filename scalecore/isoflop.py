@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import budget
+from . import optimum
 from .bootstrap import BootstrapResult, Estimate
 from .errors import DataError, FitError, format_rows
 from .formatting import format_estimate, format_interval, format_number
@@ -76,7 +76,7 @@ class BudgetProfile:
     def has_minimum(self) -> bool:
         return bool(self.coef[2] > 0)
 
-    def tokens_opt(self, k: float = budget.FLOPS_PER_TOKEN_PARAM) -> float:
+    def tokens_opt(self, k: float = optimum.FLOPS_PER_TOKEN_PARAM) -> float:
         return self.compute / (k * self.n_opt)
 
     def predict(self, params) -> np.ndarray:
@@ -95,7 +95,7 @@ class IsoFlopResult:
     n_opt_samples: np.ndarray = field(repr=False)  # (B, G) vertex N* per resample and budget
     failed: np.ndarray = field(repr=False)
     y: str = "loss"
-    k: float = budget.FLOPS_PER_TOKEN_PARAM
+    k: float = optimum.FLOPS_PER_TOKEN_PARAM
     n_resamples: int = 0
     confidence_level: float = 0.95
     method: str = "runs"
@@ -658,8 +658,10 @@ def compare_with_approach3(iso: IsoFlopResult, boot3: BootstrapResult, compute: 
     Resample ``i`` of each is paired with resample ``i`` of the other; both bootstraps must be
     independent (they are, when made by :func:`isoflop_profiles` and :func:`scalecore.bootstrap`).
     """
-    if boot3.family.name != "chinchilla":
-        raise FitError(f"Approach 3 is the chinchilla family's fit; got the {boot3.family.name} family")
+    fam3 = boot3.family
+    if not fam3.is_two_input or "a" not in optimum.compute_optimum(fam3, boot3.fit.theta, 1e20, iso.k):
+        raise FitError(f"Approach 3 is the fit of a law in N and D whose frontier is N* ∝ C^a in closed form (the "
+                       f"chinchilla family); got the {fam3.name} family")
     level = iso.confidence_level
     s2 = iso.samples[~iso.failed]
     s3 = boot3.good
@@ -677,16 +679,16 @@ def compare_with_approach3(iso: IsoFlopResult, boot3: BootstrapResult, compute: 
         lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
         return Estimate(float(point), float(lo), float(hi), float(np.std(values, ddof=1)))
 
-    a3_point = float(budget.chinchilla_exponents(boot3.fit.theta)[0])
-    a3_s = budget.chinchilla_exponents(s3)[0]
+    a3_point = float(optimum.compute_optimum(fam3, boot3.fit.theta, 1.0, k)["a"])
+    a3_s = optimum.compute_optimum(fam3, s3, 1.0, k)["a"]
     a2_point = iso.params["a"]
     out = {}
     for c in compute:
         c = float(c)
         n2_p = iso.params["k_N"] * c ** a2_point
         n2_s = np.exp(s2[:, 1] + s2[:, 0] * math.log(c))
-        n3_p = float(budget.chinchilla_optimum(boot3.fit.theta, c, k)["params"])
-        n3_s = budget.chinchilla_optimum(s3, c, k)["params"]
+        n3_p = float(optimum.compute_optimum(fam3, boot3.fit.theta, c, k)["params"])
+        n3_s = optimum.compute_optimum(fam3, s3, c, k)["params"]
         out[c] = {"approach2": est(n2_p, n2_s), "approach3": est(n3_p, n3_s), "ratio": est(n2_p / n3_p, n2_s / n3_s)}
     label = (f"{level:.0%} bootstrap percentile intervals; Approach 2: {iso.method} resampled; Approach 3: "
              f"{boot3.method} bootstrap; {n} independent resamples paired by index for the difference and ratio")

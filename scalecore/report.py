@@ -313,12 +313,11 @@ def _metric(a: Analysis, runs, results) -> str:
 
 def target_estimate(boot, axis: str, target: float, k: float):
     """The metric predicted at ``target`` on ``axis`` with its interval (two-input families: along the
-    compute-optimal frontier, on the compute axis only); None where it does not apply."""
-    if not boot.family.is_two_input:
-        return boot.predict_at(np.array([target])) if boot.fit.x == axis else None
-    if axis == "compute":
-        return boot.compute_optimal(target, k)["loss"]
-    return None
+    compute-optimal frontier, on every axis); None where it does not apply. The same function as
+    Explore's (:func:`scalecore.optimum.predict_at`)."""
+    from .optimum import predict_at
+
+    return predict_at(boot, axis, target, k)
 
 
 def analysis_figures(a: Analysis, runs, results) -> list:

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from scalecore import DataError, FitError, bootstrap, budget, chinchilla_optimum, fit, get_family, iso_flop_optimum
+from scalecore import optimum
 from scalecore.budget import Hardware, Law, Scenario
+from scalecore.budget.planning import _optimum_rows
+from scalecore.families import HOOKS
 from scalecore.uncertainty import interval_of
 from tests.synth import EPOCH, TRUTH, frame, runs_of, synthetic_runs
 
@@ -95,9 +98,9 @@ def kaplan_law():
 
 
 def as_generic(law: Law) -> Law:
-    """The same law under a family name the budget code has no closed forms for: it must then
-    fall back to bisection and numerical minimisation, and agree with the closed forms."""
-    fam = dataclasses.replace(law.family, name=law.family.name + "_generic")
+    """The same law without the family's hooks (closed forms): it must then fall back to the generic
+    bisection and numerical minimisation of scalecore.optimum, and agree with the closed forms."""
+    fam = dataclasses.replace(law.family, name=law.family.name + "_generic", **{h: None for h in HOOKS})
     return Law(fam, law.thetas, law.source, x=law.x, confidence_level=law.confidence_level, interval=law.interval)
 
 
@@ -130,9 +133,9 @@ def test_least_compute_closed_form_matches_numerical_minimum(law):
     over N numerically with D(N) from the law -- and against bisection when no closed form is used."""
     targets = np.array([2.3, 2.05, 1.98])
     for target in targets:
-        closed = budget._least_compute_rows(law, target, 6.0)
-        numeric = budget._least_cost(law.family, law.thetas, target)
-        generic = budget._least_compute_rows(as_generic(law), target, 6.0)
+        closed = optimum.compute_for_loss(law.family, law.thetas, target, 6.0)
+        numeric = optimum.least_cost(law.family, law.thetas, target)
+        generic = optimum.compute_for_loss(as_generic(law).family, law.thetas, target, 6.0)
         ok = np.isfinite(closed["compute"])
         assert ok[0]
         np.testing.assert_allclose(numeric["training"][ok], closed["compute"][ok], rtol=1e-9)
@@ -144,8 +147,8 @@ def test_least_compute_closed_form_matches_numerical_minimum(law):
 def test_kaplan_tokens_for_loss_closed_form_matches_bisection(kaplan_law):
     log_n = np.log(np.geomspace(1e8, 1e11, 5))[None, :].repeat(len(kaplan_law.thetas), 0)
     loss = np.full((len(kaplan_law.thetas), 1), 2.4)
-    closed = budget._log_tokens_for_loss(kaplan_law.family, kaplan_law.thetas, log_n, loss)
-    generic = budget._log_tokens_for_loss(as_generic(kaplan_law).family, kaplan_law.thetas, log_n, loss)
+    closed = optimum.log_tokens_for_loss(kaplan_law.family, kaplan_law.thetas, log_n, loss)
+    generic = optimum.log_tokens_for_loss(as_generic(kaplan_law).family, kaplan_law.thetas, log_n, loss)
     finite = np.isfinite(closed)
     assert finite.mean() > 0.5
     np.testing.assert_allclose(generic[finite], closed[finite], rtol=1e-10, atol=1e-10)
@@ -250,9 +253,9 @@ def test_inverse_round_trip(law, target):
     assert budget.compute_optimal(law, c)["loss"].value == pytest.approx(target, rel=1e-12)
     assert inv["params"].value == pytest.approx(budget.compute_optimal(law, c)["params"].value, rel=1e-9)
     # every sample reaches the target with its own compute
-    rows = budget._least_compute_rows(law, target, 6.0)
+    rows = optimum.compute_for_loss(law.family, law.thetas, target, 6.0)
     ok = np.isfinite(rows["compute"])
-    reached = budget._optimum_rows(law, rows["compute"][ok], 6.0) if ok.all() else None
+    reached = _optimum_rows(law, rows["compute"][ok], 6.0) if ok.all() else None
     if reached is not None:
         np.testing.assert_allclose(reached["loss"], target, rtol=1e-10)
 
@@ -316,8 +319,8 @@ def test_inference_aware_sizing(law):
     assert zero["params"].value == pytest.approx(opt["params"].value, rel=1e-12)
     assert zero["saving"].value == 0
     # the numerical minimiser itself at T_inf = 0 lands on the compute-optimal plan
-    numeric0 = budget._least_cost(law.family, law.thetas, budget._optimum_rows(law, c, 6.0)["loss"], 0.0)
-    np.testing.assert_allclose(numeric0["params"], budget._optimum_rows(law, c, 6.0)["params"], rtol=1e-5)
+    numeric0 = optimum.least_cost(law.family, law.thetas, _optimum_rows(law, c, 6.0)["loss"], 0.0)
+    np.testing.assert_allclose(numeric0["params"], _optimum_rows(law, c, 6.0)["params"], rtol=1e-5)
     sizes = []
     for t_inf in (1e11, 1e12, 1e13):
         r = budget.inference_optimal(law, c, t_inf)

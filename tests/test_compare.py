@@ -13,12 +13,11 @@ from scalecore.comparison import (
     COMPUTE_EXPONENT,
     child_seeds,
     compare,
-    frontier_values,
     group_columns,
     group_names,
 )
 from scalecore.families import FAMILIES
-from scalecore import budget
+from scalecore import budget, optimum
 from tests.synth import EPOCH, TRUTH, frame, runs_of
 
 X = np.geomspace(1e7, 1e11, 25)
@@ -216,14 +215,42 @@ def test_chinchilla_frontier_band_matches_closed_form():
         assert est.low < 0.0 < est.high  # same exponents: the interval of the difference covers 0
 
 
-def test_vectorised_frontier_agrees_with_budget():
+def _kaplan_frontier_loss(theta, c, k=6.0):
+    """Kaplan's L*(C) written out: N* = (p N_c^p C / (k D_c))^(1/(p+1)), D* = C/(k N*),
+    L* = ((N_c/N*)^p + D_c/D*)^alpha_D with p = alpha_N/alpha_D."""
+    n_c, d_c, a_n, a_d = (np.asarray(theta, float)[..., i] for i in range(4))
+    p = a_n / a_d
+    n = (p * n_c**p * c / (k * d_c)) ** (1 / (p + 1))
+    return ((n_c / n) ** p + d_c / (c / (k * n))) ** a_d
+
+
+def test_vectorised_numerical_frontier_agrees_with_the_closed_form():
+    """The generic numerical optimum, over thetas x budgets at once, finds Kaplan's written-out L*(C)."""
     fam = FAMILIES["kaplan"]
     theta = fam.theta_from(TRUTH["kaplan"])[None, :] * np.array([[1.0, 1.0, 1.0, 1.0], [2.0, 0.5, 1.1, 0.9]])
-    lc = np.log([1e15, 1e19, 1e23])
-    got = frontier_values(fam, theta, lc)
-    for j, c in enumerate(np.exp(lc)):
-        ref = budget.iso_flop_optimum(fam, theta, c)["loss"]
-        np.testing.assert_allclose(np.exp(got[:, j]), ref, rtol=1e-9)
+    cs = np.array([1e15, 1e19, 1e23])
+    got = optimum.numerical_optimum(fam, theta[:, None, :], cs[None, :])["loss"]
+    np.testing.assert_allclose(got, _kaplan_frontier_loss(theta[:, None, :], cs[None, :]), rtol=1e-9)
+
+
+def test_kaplan_comparison_reads_the_closed_form_frontier_everywhere():
+    """Bug fix: compare tabulated Kaplan's frontier with its own numerical search over N in [1e3, 1e16]
+    (81-point grid, 48 steps) and interpolated it, while Explore, Budget and the bootstrap used the
+    closed form; for a resample whose N* lies outside that range the two disagreed (by 30% on the
+    architectures sample). The comparison now reads the same closed form, at every budget."""
+    comp = compare(_scaled_pair("kaplan", TRUTH["kaplan"], 2.0, noise=0.005), "kaplan", n_resamples=60, seed=3)
+    boot = comp.results["base"]
+    rows = np.flatnonzero(~boot.failed)
+    lx = np.log(np.geomspace(1e10, 1e36, 7))[None, :]
+    got = np.exp(comp.values("base", lx, rows))
+    np.testing.assert_allclose(got, _kaplan_frontier_loss(boot.samples[rows][:, None, :], np.exp(lx)), rtol=1e-12)
+    point = np.exp(comp.values("base", lx))[0]
+    np.testing.assert_allclose(point, _kaplan_frontier_loss(boot.fit.theta, np.exp(lx[0])), rtol=1e-12)
+    # a law whose N* at 1e36 FLOPs is far beyond 1e16 parameters
+    theta = FAMILIES["kaplan"].theta_from(TRUTH["kaplan"])
+    n_star = optimum.compute_optimum("kaplan", theta, 1e36)["params"]
+    assert n_star > 1e16
+    np.testing.assert_allclose(point[-1], _kaplan_frontier_loss(boot.fit.theta, 1e36), rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------ groups, seeds, errors

@@ -1,9 +1,8 @@
 """What the Explore page computes, as plain functions (no Streamlit): easy to test, easy to cache.
 
-Everything here calls scalecore; the only maths of its own is glue for drawing: the grid a curve
-is drawn on, and the compute-optimal frontier of a two-input law read off against N or D (the
-frontier is computed by :mod:`scalecore.budget` on a grid of compute budgets, then each bootstrap
-sample's frontier is interpolated onto the axis the user chose).
+Everything here calls scalecore; the only maths of its own is glue for drawing (the grid a curve
+is drawn on). The compute-optimal frontier of a two-input law, read against C, N or D, and the
+prediction at a target are :mod:`scalecore.optimum`'s, the same functions the report uses.
 """
 
 from __future__ import annotations
@@ -17,10 +16,10 @@ import pandas as pd
 
 # Settings: the pages' fit and bootstrap settings are scalecore's one Settings (a cache key as
 # tuple(sorted(settings.as_dict().items()))); the pages import it from here.
-from scalecore import FAMILIES, FitSpec, Settings, budget, diagnostics, fitting
+from scalecore import FAMILIES, FitSpec, Settings, diagnostics, fitting
+from scalecore import optimum as sc_optimum
 from scalecore.bootstrap import BootstrapResult, Estimate
 from scalecore.formatting import format_interval, format_number
-from scalecore.stats import percentile_interval
 
 AXES = ("compute", "params", "tokens")
 AXIS_TITLES = {
@@ -152,14 +151,13 @@ def plot_range(runs, axis: str, target: float | None) -> tuple[float, float]:
 
 def curve(boot: BootstrapResult, axis: str, lo: float, hi: float, k: float = 6.0, n: int = 160) -> Curve:
     """A one-input family's fitted curve with its confidence band, or a two-input family's
-    compute-optimal frontier drawn against ``axis``."""
+    compute-optimal frontier drawn against ``axis`` (:func:`scalecore.optimum.frontier_band`)."""
     xs = grid(lo, hi, n)
     if not boot.family.is_two_input:
         band = boot.band(xs)
         return Curve(boot.family.name, xs, band.point, band.lower, band.upper, "fit")
-    point, samples = frontier_on_axis(boot, axis, xs, k)
-    lower, upper = _quantiles(boot, samples)
-    return Curve(boot.family.name, xs, point, lower, upper, "frontier")
+    band = sc_optimum.frontier_band(boot, axis, xs, k)
+    return Curve(boot.family.name, xs, band.point, band.lower, band.upper, "frontier")
 
 
 def point_curve(fit: fitting.FitResult, axis: str, lo: float, hi: float, k: float = 6.0, n: int = 160) -> Curve:
@@ -169,148 +167,20 @@ def point_curve(fit: fitting.FitResult, axis: str, lo: float, hi: float, k: floa
     nan = np.full(n, np.nan)
     if not fam.is_two_input:
         return Curve(fam.name, xs, np.asarray(fit.predict(xs), float), nan, nan, "fit")
-    if fam.name == "chinchilla":
-        y = _chinchilla_frontier_rows(fit.theta[None, :], axis, xs, k)[0]
-    else:
-        cs = _frontier_budgets(fam, fit.theta, axis, xs, k)
-        y = _loss_at(optimum(fam, fit.theta, cs, k), cs, axis, xs)
-    return Curve(fam.name, xs, y, nan, nan, "frontier")
-
-
-def _quantiles(boot: BootstrapResult, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    level = boot.confidence_level
-    ok = np.isfinite(samples).sum(axis=0) >= 2
-    lower = np.full(samples.shape[1], np.nan)
-    upper = np.full(samples.shape[1], np.nan)
-    if ok.any():
-        lower[ok], upper[ok] = percentile_interval(samples[:, ok], level)
-    return lower, upper
+    return Curve(fam.name, xs, sc_optimum.frontier_loss(fam, fit.theta[None, :], axis, xs, k)[0], nan, nan, "frontier")
 
 
 def optimum(family, theta: np.ndarray, compute, k: float = 6.0) -> dict[str, np.ndarray]:
     """Compute-optimal N*, D*, L* (``params``, ``tokens``, ``loss``) of a law at budgets ``compute``
-    (``theta`` and ``compute`` broadcast as in :func:`budget.compute_optimum`)."""
-    r = budget.compute_optimum(family, theta, compute, k)
+    (``theta`` and ``compute`` broadcast as in :func:`scalecore.optimum.compute_optimum`)."""
+    r = sc_optimum.compute_optimum(family, theta, compute, k)
     return {key: np.asarray(r[key], float) for key in ("params", "tokens", "loss")}
-
-
-def frontier(boot: BootstrapResult, compute: np.ndarray, k: float = 6.0) -> tuple[dict, dict]:
-    """Compute-optimal N*, D*, L* on a grid of budgets: for the best fit (m,) and each sample (B, m)."""
-    compute = np.asarray(compute, float)
-    return (optimum(boot.family, boot.fit.theta, compute, k),
-            optimum(boot.family, boot.good[:, None, :], compute[None, :], k))
-
-
-def frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
-    """The frontier loss L*(x) at ``xs`` on ``axis``: best fit (m,) and per sample (B, m).
-
-    Against compute this is L*(C). Against N (or D) it is the loss of the compute-optimal run whose
-    model size is N (or whose token count is D). The frontier is computed on a grid of budgets
-    (closed form for Chinchilla's law, numerically otherwise: fewer budgets) and each sample's
-    (log x*, log L*) is interpolated at ``xs``; outside a sample's range the value is NaN.
-    """
-    xs = np.asarray(xs, float)
-    if boot.family.name == "chinchilla":
-        return _chinchilla_frontier_on_axis(boot, axis, xs, k)
-    cs = _frontier_budgets(boot.family, boot.fit.theta, axis, xs, k)
-    point, dist = frontier(boot, cs, k)
-    return _loss_at(point, cs, axis, xs), _loss_at(dist, cs, axis, xs)
-
-
-def _frontier_budgets(family, theta: np.ndarray, axis: str, xs: np.ndarray, k: float, m: int = 40) -> np.ndarray:
-    """The budgets a numerical frontier is computed on to be read at ``xs`` on ``axis``."""
-    lo, hi = float(xs.min()), float(xs.max())
-    if axis == "compute":
-        return np.geomspace(lo, hi, m) if hi > lo else np.array([lo / 1.01, hi * 1.01])
-    return _budgets_covering(family, theta, axis, lo, hi, m, k)
-
-
-def _loss_at(opt: dict, cs: np.ndarray, axis: str, xs: np.ndarray) -> np.ndarray:
-    """L* at ``xs`` on ``axis``, read off a frontier on the budgets ``cs``: one law's (m,) or the
-    samples' (B, m), each row interpolated in log-log; NaN outside its range."""
-    x = np.broadcast_to(cs, opt["loss"].shape) if axis == "compute" else opt[axis]
-    interp = _interp_log if opt["loss"].ndim == 1 else _interp_log_rows
-    return interp(x, opt["loss"], np.log(xs))
-
-
-def _chinchilla_frontier_on_axis(boot: BootstrapResult, axis: str, xs: np.ndarray, k: float):
-    """Closed form for Chinchilla's law: N* = G (C/k)^a and D* = (C/k)^b / G invert to the budget
-    C whose optimum has the given N (or D); then L*(C) from :func:`budget.chinchilla_optimum`."""
-    loss = _chinchilla_frontier_rows(np.vstack([boot.fit.theta[None, :], boot.good]), axis, xs, k)  # row 0: best fit
-    return loss[0], loss[1:]
-
-
-def _chinchilla_frontier_rows(theta: np.ndarray, axis: str, xs: np.ndarray, k: float) -> np.ndarray:
-    """L* at ``xs`` on ``axis`` for each row of Chinchilla parameters ``theta`` (R, 5): (R, len(xs))."""
-    if axis == "compute":
-        compute = np.broadcast_to(xs, (len(theta), len(xs)))
-    else:
-        _, A, B, alpha, beta = (theta[:, i : i + 1] for i in range(5))
-        a, b = budget.chinchilla_exponents(theta)
-        a, b = a[:, None], b[:, None]
-        with np.errstate(all="ignore"):
-            G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
-            compute = k * (xs / G) ** (1.0 / a) if axis == "params" else k * (xs * G) ** (1.0 / b)
-    return np.asarray(budget.chinchilla_optimum(theta[:, None, :], compute, k)["loss"], float)
-
-
-def _budgets_covering(family, theta: np.ndarray, axis: str, lo: float, hi: float, m: int, k: float) -> np.ndarray:
-    """Budgets whose best-fit (``theta``) optimum N* (or D*) spans [lo, hi], widened so that samples do too."""
-    probe = np.geomspace(1e6, 1e40, 69)
-    xs = budget.compute_optimum(family, theta, probe, k)[axis]
-    ok = np.isfinite(xs) & (xs > 0)
-    if ok.sum() < 2:
-        return np.geomspace(1e15, 1e30, m)
-    lc = np.interp(np.log([lo, hi]), np.log(xs[ok]), np.log(probe[ok]))
-    return np.exp(np.linspace(lc[0] - 3.0, lc[1] + 3.0, m))
-
-
-def _interp_log(x_of_c: np.ndarray, y_of_c: np.ndarray, lx: np.ndarray) -> np.ndarray:
-    ok = np.isfinite(x_of_c) & np.isfinite(y_of_c) & (x_of_c > 0) & (y_of_c > 0)
-    if ok.sum() < 2:
-        return np.full(lx.shape, np.nan)
-    u, v = np.log(x_of_c[ok]), np.log(y_of_c[ok])
-    order = np.argsort(u)
-    u, v = u[order], v[order]
-    out = np.exp(np.interp(lx, u, v))
-    out[(lx < u[0]) | (lx > u[-1])] = np.nan
-    return out
-
-
-def _interp_log_rows(X: np.ndarray, Y: np.ndarray, lx: np.ndarray) -> np.ndarray:
-    """:func:`_interp_log` for every row of X, Y (B, m) at log-x ``lx`` (q,): (B, q). Vectorised
-    when the rows share one increasing x grid (a frontier against compute: the budgets themselves)
-    for the rows whose values are all positive and finite; the others row by row."""
-    B, m = X.shape
-    out = np.full((B, lx.size), np.nan)
-    with np.errstate(all="ignore"):
-        u, v = np.log(X), np.log(Y)
-    fast = np.all(np.isfinite(u) & np.isfinite(v), axis=1) & np.all(np.diff(u, axis=1) > 0, axis=1)
-    if m >= 2 and fast.any() and np.all(u[fast] == u[fast][:1]):  # a shared x grid (the budgets)
-        grid_u = u[fast][0]
-        i0 = np.clip(np.searchsorted(grid_u, lx, side="right") - 1, 0, m - 2)
-        t = (lx - grid_u[i0]) / (grid_u[i0 + 1] - grid_u[i0])
-        vf = v[fast]
-        with np.errstate(all="ignore"):
-            val = np.exp(vf[:, i0] + t * (vf[:, i0 + 1] - vf[:, i0]))
-        val[:, (lx < grid_u[0]) | (lx > grid_u[-1])] = np.nan
-        out[fast] = val
-    else:
-        fast[:] = False
-    for b in np.flatnonzero(~fast):
-        out[b] = _interp_log(X[b], Y[b], lx)
-    return out
 
 
 def predict_target(boot: BootstrapResult, axis: str, target: float, k: float = 6.0) -> Estimate:
     """The metric predicted at ``target`` on ``axis`` with its interval (along the frontier for
-    two-input families)."""
-    if not boot.family.is_two_input:
-        return boot.predict_at(np.array([target]))
-    if axis == "compute":
-        return boot.compute_optimal(target, k)["loss"]
-    point, samples = frontier_on_axis(boot, axis, np.array([target]), k)
-    return boot.estimate(float(point[0]), samples[:, 0])
+    two-input families): :func:`scalecore.optimum.predict_at`, as the report shows it."""
+    return sc_optimum.predict_at(boot, axis, target, k)
 
 
 # ------------------------------------------------------------------------------ tables
@@ -411,17 +281,11 @@ def optimum_at(boot: BootstrapResult, compute: float, k: float = 6.0) -> dict:
 
 def target_point(boot: BootstrapResult, axis: str, target: float, k: float = 6.0) -> dict:
     """Where a family is evaluated at ``target``: ``{"x": target}`` for one-input families; for
-    two-input families the compute-optimal (N, D) whose ``axis`` value is ``target``."""
+    two-input families the compute-optimal (N, D) whose ``axis`` value is ``target``
+    (:func:`scalecore.optimum.frontier_point`)."""
     if not boot.family.is_two_input:
         return {"x": float(target)}
-    if axis == "compute":
-        compute = float(target)
-    else:
-        probe = np.geomspace(1e6, 1e40, 69)
-        xs = np.array([optimum_at(boot, c, k)[axis] for c in probe])
-        ok = np.isfinite(xs) & (xs > 0)
-        compute = float(np.exp(np.interp(math.log(target), np.log(xs[ok]), np.log(probe[ok]))))
-    point = optimum_at(boot, compute, k)
+    point = sc_optimum.frontier_point(boot.family, boot.fit.theta, axis, target, k)
     return {"params": point["params"], "tokens": point["tokens"]}
 
 

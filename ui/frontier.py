@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import DataError, ScaleCoreError, blobs, budget
+from scalecore import DataError, ScaleCoreError, blobs, optimum
 from scalecore import isoflop as sc_isoflop
 from scalecore import curves as sc_curves
 from scalecore.plots import CurveSpec
@@ -59,10 +59,11 @@ def approach3(ds, metric: str, exclude: tuple, settings: tuple) -> Outcome:
 
 def approach3_curve(boot, compute_grid: np.ndarray, k: float) -> CurveSpec:
     """N*(C) of the chinchilla fit with its percentile band."""
-    point = np.asarray(budget.chinchilla_optimum(boot.fit.theta, compute_grid, k)["params"], float)
-    dist = np.asarray(budget.chinchilla_optimum(boot.good[:, None, :], compute_grid[None, :], k)["params"], float)
+    opt = optimum.compute_optimum(boot.family, boot.fit.theta, compute_grid, k)
+    point = np.asarray(opt["params"], float)
+    dist = np.asarray(optimum.compute_optimum(boot.family, boot.good[:, None, :], compute_grid[None, :], k)["params"], float)
     lo, hi = percentile_interval(dist, boot.confidence_level)
-    a3 = float(budget.chinchilla_exponents(boot.fit.theta)[0])
+    a3 = float(opt["a"])
     return CurveSpec(name="approach3", label=f"Approach 3 (chinchilla fit): N* ∝ C^{a3:.3f}", x=compute_grid,
                      y=point, lower=lo, upper=hi, dash="dash")
 

@@ -374,25 +374,6 @@ def test_explore_links_to_the_pages_that_take_the_same_runs_further():
     assert {"budget", "frontier", "downstream"} <= set(links), links  # url paths of views/<name>.py
 
 
-def test_frontier_band_rows_interpolate_as_one_row_at_a_time():
-    """The vectorised log-log interpolation of every bootstrap sample's frontier equals the
-    row-by-row one, with NaN outside a row's range and for a row with a bad value."""
-    from ui.analysis import _interp_log, _interp_log_rows
-
-    rng = np.random.default_rng(0)
-    for shared in (True, False):
-        X = np.exp(np.sort(rng.uniform(0, 10, (60, 40)), axis=1))
-        if shared:
-            X[:] = X[0]
-        Y = np.exp(rng.normal(size=(60, 40)))
-        Y[3, 5], Y[7, 2] = np.nan, -1.0
-        lx = np.concatenate([np.linspace(-1, 11, 50), np.log(X[0, [0, -1]])])
-        rows = _interp_log_rows(X, Y, lx)
-        one = np.array([_interp_log(X[b], Y[b], lx) for b in range(60)])
-        np.testing.assert_array_equal(np.isnan(rows), np.isnan(one))
-        np.testing.assert_allclose(rows, one, rtol=1e-12)
-
-
 def test_the_map_over_n_and_d_is_the_fitted_law_with_iso_flop_lines_and_the_runs():
     """The map tab (one click away): filled contours of log10 of Chinchilla's fitted loss on the
     (N, D) grid, iso-FLOP lines on which k*N*D is constant, and every run on top."""

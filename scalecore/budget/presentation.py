@@ -1,0 +1,218 @@
+"""How plans are shown and kept: :class:`Scenario` (a saved plan), tables of scenarios, the plain
+summary and the terminal text (:func:`summary_text`), with each answer's label and kind."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..formatting import COUNT_SUFFIXES, _decimal_place, _fmt_at, format_interval, format_number
+from ..uncertainty import Estimate
+from .law import NO_INTERVAL
+
+if TYPE_CHECKING:
+    from .planning import Plan
+
+#: What each answer is, for tables and the CLI (answers without a unit are plain numbers).
+ANSWER_LABELS = {
+    "compute": "training compute (FLOPs)",
+    "params_opt": "compute-optimal model size N*",
+    "tokens_opt": "compute-optimal tokens D*",
+    "tokens_per_param": "tokens per parameter D*/N*",
+    "loss": "predicted loss",
+    "accelerator_hours": "accelerator-hours",
+    "days": "days on the cluster",
+    "cost": "cost",
+    "epochs": "epochs over the unique tokens",
+    "loss_repeated": "loss with repeated data (Muennighoff et al. 2023)",
+    "inference_params": "inference-aware model size N",
+    "inference_tokens_train": "inference-aware training tokens D",
+    "inference_tokens_per_param": "inference-aware tokens per parameter",
+    "inference_training_compute": "inference-aware training compute",
+    "inference_total_compute": "inference-aware training + inference FLOPs",
+    "optimal_total_compute": "compute-optimal training + inference FLOPs",
+    "inference_saving": "FLOPs saved by inference-aware sizing",
+    "inference_saving_fraction": "fraction of FLOPs saved",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A saved plan: its name, what it was computed from (plain types) and its answers."""
+
+    name: str
+    inputs: dict
+    answers: dict  # {name: Estimate}
+    interval: str = NO_INTERVAL
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Plain types only (JSON-ready; non-finite numbers stay floats -- dump with allow_nan or clean)."""
+        return {
+            "name": self.name,
+            "inputs": _plain(self.inputs),
+            "answers": {k: {"value": e.value, "low": e.low, "high": e.high, "standard_error": e.standard_error,
+                            "level": e.level} for k, e in self.answers.items()},
+            "interval": self.interval,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Scenario:
+        answers = {k: Estimate(*(float(math.nan if v.get(f) is None else v.get(f))
+                                            for f in ("value", "low", "high", "standard_error", "level")))
+                   for k, v in dict(d.get("answers", {})).items()}
+        return cls(str(d["name"]), dict(d.get("inputs", {})), answers, str(d.get("interval", NO_INTERVAL)),
+                   tuple(d.get("warnings", ())))
+
+
+def _plain(obj):
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer, np.bool_)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    return obj
+
+
+def scenarios_table(scenarios: Sequence[Scenario] | Iterable[Scenario]):
+    """One row per scenario: name, law, budget, then each answer with its low and high."""
+    import pandas as pd
+
+    rows = []
+    for s in scenarios:
+        law = s.inputs.get("law") or {}
+        hw = s.inputs.get("hardware") or {}
+        row = {"scenario": s.name, "law": law.get("source", ""), "family": law.get("family", ""),
+               "accelerator": hw.get("accelerator", ""), "count": hw.get("count"),
+               "unique_tokens": s.inputs.get("unique_tokens"), "inference_tokens": s.inputs.get("inference_tokens")}
+        for key, e in s.answers.items():
+            row[key] = e.value
+            if key != "compute":
+                row[f"{key}_low"] = e.low
+                row[f"{key}_high"] = e.high
+        row["interval"] = s.interval
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def scenarios_csv(scenarios) -> str:
+    return scenarios_table(scenarios).to_csv(index=False)
+
+# ============================================================================ output
+
+
+def summary(plan_: Plan, inverse: Mapping | None = None, target_loss: float | None = None) -> dict:
+    """A plan (and an inverse answer) as one plain dict: each answer's value at the top level, the
+    intervals under ``ci`` (only when the law has samples), the law, warnings and inputs."""
+    law = plan_.law
+    out: dict = {key: e.value for key, e in plan_.answers.items()}
+    if law.has_interval:
+        out["ci"] = {key: [e.low, e.high] for key, e in plan_.answers.items()}
+    out["interval"] = law.interval
+    out["law"] = law.to_dict()
+    out["inputs"] = {k: v for k, v in _plain(plan_.inputs).items() if k != "law"}
+    out["warnings"] = list(plan_.warnings)
+    if inverse is not None:
+        inv = {"target_loss": target_loss}
+        inv.update({key: e.value for key, e in inverse.items() if key != "unreachable_fraction"})
+        inv["unreachable_fraction"] = inverse.get("unreachable_fraction", 0.0)
+        if law.has_interval:
+            inv["ci"] = {key: [e.low, e.high] for key, e in inverse.items() if key != "unreachable_fraction"}
+        out["inverse"] = inv
+    return out
+
+
+#: How each answer is written: counts with K/M/B/T suffixes, FLOPs in scientific notation, money,
+#: fractions as percentages, the rest as plain numbers.
+ANSWER_KINDS = {
+    "compute": "flops", "params_opt": "count", "tokens_opt": "count", "params": "count", "tokens": "count",
+    "accelerator_hours": "count", "cost": "money", "inference_params": "count", "inference_tokens_train": "count",
+    "inference_training_compute": "flops", "inference_total_compute": "flops", "optimal_total_compute": "flops",
+    "inference_saving": "flops", "inference_saving_fraction": "fraction", "wasted_compute": "flops",
+    "compute_needed": "flops", "wasted_fraction": "fraction", "training_compute": "flops",
+    "inference_compute": "flops", "total_compute": "flops", "optimal_params": "count", "saving": "flops",
+    "saving_fraction": "fraction", "effective_tokens": "count",
+}
+
+
+def format_answer(est, kind: str = "plain", digits: int = 4) -> str:
+    """An Estimate as text, rounded by the PDG rule (:func:`~scalecore.formatting.format_interval`)
+    on a readable scale: ``"72B [65B, 130B]"`` (count), ``"2.5e23 [2.3e23, 3.9e23]"`` (flops),
+    ``"$1.8M"`` (money), ``"20% [17%, 30%]"`` (fraction), ``"1.985 [1.930, 2.023]"`` (plain). The
+    bare value when there is no interval or it is exact; ``unbounded`` for an infinite high end."""
+    v, lo, hi = est.value, est.low, est.high
+    if not math.isfinite(v):
+        return "unbounded" if v == math.inf else "n/a"
+    scale, pre, post = 1.0, "", ""
+    size = max(abs(x) for x in (v, lo, hi) if math.isfinite(x))  # a value of 0 takes the interval's scale
+    if kind == "fraction":
+        scale, post = 0.01, "%"
+    elif kind in ("count", "money") and size >= 1e3:
+        scale, post = next((f, sfx) for f, sfx in COUNT_SUFFIXES if size >= f)
+    elif kind == "flops" and size > 0:
+        exp = math.floor(math.log10(abs(v) if v else size))
+        scale, post = 10.0**exp, f"e{exp}"
+    if kind == "money":
+        pre = "$"
+    def w(text: str) -> str:
+        if kind == "flops" and float(text) == 0:
+            return "0"
+        return f"{pre}{text}{post}"
+
+    # scaled once, to 12 significant digits (10.0**23 is not exactly 1e23)
+    v, lo, hi = (float(f"{x / scale:.12g}") if math.isfinite(x) else x for x in (v, lo, hi))
+    exact = math.isfinite(lo) and math.isfinite(hi) and lo == hi
+    if exact or math.isnan(lo) or math.isnan(hi):
+        return w(format_number(v, digits))
+    if math.isinf(hi):
+        return f"{w(format_number(v, 3))} [{w(format_number(lo, 3))}, unbounded]"
+    small, big = sorted((abs(v - lo), abs(hi - v)))
+    if small < 0.01 * big:
+        # One-sided: the point sits at an end of its interval (a penalty of 0 at N* itself); the
+        # PDG rule on the tiny side would print a dozen digits, so the wide side sets the precision.
+        place = _decimal_place(big)
+        a, b, c = (_fmt_at(x, place, False) for x in (v, lo, hi))
+    else:
+        a, b, c = format_interval(v, lo, hi)
+    return f"{w(a)} [{w(b)}, {w(c)}]"
+
+
+def summary_text(plan_: Plan, inverse: Mapping | None = None, target_loss: float | None = None) -> str:
+    """The plan as a fixed-width table for the terminal."""
+    law = plan_.law
+    lines = [f"law: {law.source}", "  " + ", ".join(f"{n}={v:.6g}" for n, v in law.params.items())]
+    if law.citation:
+        lines.append(f"  {law.citation}")
+    lines += [f"intervals: {law.interval}", ""]
+    width = max(len(ANSWER_LABELS.get(k, k)) for k in plan_.answers)
+    for key, e in plan_.answers.items():
+        lines.append(f"{ANSWER_LABELS.get(key, key):<{width}}  {format_answer(e, ANSWER_KINDS.get(key, 'plain'))}")
+    if inverse is not None:
+        lines += ["", f"to reach a loss of {target_loss:g}:"]
+        w2 = max(len(INVERSE_LABELS.get(k, k)) for k in inverse)
+        for key, e in inverse.items():
+            if key == "unreachable_fraction":
+                if e:
+                    lines.append(f"  {e:.0%} of the resamples cannot reach it (their E is above the target)")
+                continue
+            lines.append(f"  {INVERSE_LABELS.get(key, key):<{w2}}  {format_answer(e, ANSWER_KINDS.get(key, 'plain'))}")
+    lines += [f"warning: {w}" for w in plan_.warnings]
+    return "\n".join(lines)
+
+
+INVERSE_LABELS = {
+    "compute": "least training compute (FLOPs)",
+    "params": "model size N",
+    "tokens": "training tokens D",
+    "tokens_per_param": "tokens per parameter",
+    "accelerator_hours": "accelerator-hours",
+    "days": "days on the cluster",
+    "cost": "cost",
+}
