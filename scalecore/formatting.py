@@ -43,8 +43,8 @@ KINDS = ("plain", "loss", "count", "flops", "money", "fraction", "days")
 
 #: Suffixes of counts (parameters, tokens, money) as people write them: 70B, 1.4T, $1.8M.
 COUNT_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
-#: Counts from here on are written with an exponent (1.2e16), not as thousands of trillions.
-_COUNT_LIMIT = 1e15
+#: Counts from here on are written with an exponent (1.2e16), not as tens of thousands of trillions.
+_COUNT_LIMIT = 1e16
 #: Days are written without an exponent below this.
 _DAYS_LIMIT = 1e9
 
@@ -220,7 +220,7 @@ def scale_text(v: float, axis: str | None) -> str:
     if v is None:
         return ""
     a = abs(v) if math.isfinite(v) else 0.0
-    if axis in ("params", "tokens") and 1e3 <= a < _COUNT_LIMIT:
+    if axis in ("params", "tokens") and 1e3 <= a < 1e15:
         scale, suffix = next((f, sfx) for f, sfx in COUNT_SUFFIXES if a >= f)
         return f"{v / scale:.3g}{suffix}"
     return short_number(v)
@@ -234,9 +234,10 @@ def format_number(value: float, sig: int = 4) -> str:
     return _alone(float(value), sig)
 
 
-def format_interval(value: float, low: float, high: float) -> tuple[str, str, str]:
-    """``value``, ``low``, ``high`` rounded together to the precision of the interval (kind
-    "plain"; the rules of the module docstring), as three strings for the cells of a table.
+def format_interval(value: float, low: float, high: float, kind: str = "plain") -> tuple[str, str, str]:
+    """``value``, ``low``, ``high`` rounded together to the precision of the interval, in the
+    notation of ``kind`` (the rules of the module docstring), as three strings for the cells of a
+    table.
 
     Very large or small numbers are each written in normalised scientific notation, all three to
     the same decimal place (``8.9e+10``, ``6.1e+10``, ``1.32e+11``), so that values in a column
@@ -247,8 +248,11 @@ def format_interval(value: float, low: float, high: float) -> tuple[str, str, st
     """
     v, lo, hi = (float(x) for x in (value, low, high))
     if not math.isfinite(v) or math.isnan(lo) or math.isnan(hi) or lo == hi:
-        return format_number(v), format_number(lo), format_number(hi)
-    a, b, c = _texts(v, lo, hi, "plain", 4)
+        def one(x: float) -> str:
+            return "nan" if math.isnan(x) else format_value(x, kind)
+
+        return one(v), one(lo), one(hi)
+    a, b, c = _texts(v, lo, hi, kind, 4)
     return a, b, c
 
 

@@ -110,6 +110,7 @@ def test_counts_take_suffixes_people_use():
     assert format_value(7.23e10, "count", 3) == "72.3B" and format_value(1.33e12, "count", 3) == "1.33T"
     assert format_value(3.5e8, "count", 3) == "350M" and format_value(512, "count") == "512.0"
     assert format_value(2.5e16, "count") == "2.500e16"  # beyond T: an exponent, not "25000T"
+    assert format_estimate(5.2e14, 4.5e14, 2.06e15, kind="count") == "520T [450T, 2060T]"
     assert format_value(1.84e6, "money", 3) == "$1.84M" and format_value(-2500, "money", 2) == "-$2.5K"
 
 
