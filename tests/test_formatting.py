@@ -152,3 +152,24 @@ def test_column_formats_write_each_kind():
     assert shown.to_dict("list") == {"name": ["a", "b"], "params": ["97.18B", ""],
                                      "compute": ["3.000e21", "1.000e24"], "days": ["30.00", "2.500"]}
     assert frame["params"].iloc[0] == 97179142668.0847  # the frame itself is not changed
+
+
+def test_budget_target_loss_near_e_on_the_bundled_sample():
+    """The Budget page's target-loss rows on sample_runs/chinchilla_like.csv: a loss just above E
+    needs a model of hundreds of trillions of parameters; the row said `0T [0T, 130000T]`."""
+    from pathlib import Path
+
+    from scalecore import bootstrap, budget, load_runs, parse_number
+
+    runs = load_runs(Path(__file__).resolve().parents[1] / "sample_runs" / "chinchilla_like.csv")
+    boot = bootstrap(runs, "chinchilla", n_resamples=200, seed=0)
+    inverse = budget.compute_for_loss(budget.Law.from_bootstrap(boot), boot.fit.params["E"] * 1.005)
+    for key in ("params", "tokens", "compute"):
+        e = inverse[key]
+        kind = budget.ANSWER_KINDS[key]
+        text = format_estimate(e, kind=kind)
+        value, _, rest = text.partition(" [")
+        low = rest.split(", ")[0]
+        # each shown number reads back as itself to its two or three significant digits
+        assert parse_number(value) == pytest.approx(e.value, rel=0.05), text
+        assert parse_number(low) == pytest.approx(e.low, rel=0.05), text
