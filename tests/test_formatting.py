@@ -101,6 +101,10 @@ def test_one_sided_interval_with_a_tiny_value():
     """`1.9287498479639e-22 [1.9287498479639e-22, …]`: the value at its low end, decades below
     the high one, keeps two digits and an exponent; the high end has the wide side's precision."""
     assert format_estimate(1.9287498479639e-22, 1.9287498479639e-22, 0.0234) == "1.9e-22 [1.9e-22, 0.023]"
+    # the low end a hair below: PDG on that hair printed fourteen digits
+    v = 1.9287498479639e-22
+    assert format_interval(v, v * (1 - 1e-12), 3.1e-20) == ("1.9e-22", "1.9e-22", "3.1e-20")
+    assert format_interval(0.5, 0.5 - 1e-15, 0.9) == ("0.5", "0.5", "0.9")
 
 
 def test_counts_take_suffixes_people_use():
