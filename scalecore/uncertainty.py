@@ -68,6 +68,10 @@ class Estimate:
 
         return format_estimate(self, kind=kind)
 
+    def __str__(self) -> str:
+        """The estimate as every surface writes it (``print(est)`` in a notebook); repr keeps the numbers."""
+        return self.text()
+
 
 def interval_of(samples, level: float) -> tuple[float, float, float]:
     """(low, high, standard error) of the bootstrap ``samples`` of one quantity at ``level``.

@@ -177,3 +177,9 @@ def test_budget_target_loss_near_e_on_the_bundled_sample():
         # each shown number reads back as itself to its two or three significant digits
         assert parse_number(value) == pytest.approx(e.value, rel=0.05), text
         assert parse_number(low) == pytest.approx(e.low, rel=0.05), text
+
+
+def test_an_estimate_prints_as_the_surfaces_write_it():
+    e = Estimate(0.34781, 0.33012, 0.36544, 0.01, 0.95)
+    assert str(e) == e.text() == "0.348 [0.330, 0.365]" and e.text("fraction") == "34.8% [33.0%, 36.5%]"
+    assert repr(e).startswith("Estimate(value=0.34781, low=0.33012")
