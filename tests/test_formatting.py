@@ -183,3 +183,9 @@ def test_an_estimate_prints_as_the_surfaces_write_it():
     e = Estimate(0.34781, 0.33012, 0.36544, 0.01, 0.95)
     assert str(e) == e.text() == "0.348 [0.330, 0.365]" and e.text("fraction") == "34.8% [33.0%, 36.5%]"
     assert repr(e).startswith("Estimate(value=0.34781, low=0.33012")
+
+
+def test_every_kind_has_a_streamlit_column_format():
+    from scalecore.formatting import KINDS, STREAMLIT_FORMATS
+
+    assert set(STREAMLIT_FORMATS) == set(KINDS)
