@@ -8,7 +8,6 @@ command, so ``--json`` output on stdout stays parseable.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Sequence
@@ -18,21 +17,11 @@ from .errors import ScaleCoreError
 EXIT_USER_ERROR = 2
 
 
-def _plain(obj):
-    """JSON-safe copy: non-finite floats become null (strict JSON has no NaN)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        return _plain(obj.item())
-    return obj
-
-
 def dumps(obj) -> str:
-    return json.dumps(_plain(obj), indent=2, allow_nan=False)
+    """The ``--json`` output: :func:`scalecore.serialize.dumps` (strict JSON, non-finite numbers as null)."""
+    from .serialize import dumps as _dumps
+
+    return _dumps(obj)
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -320,7 +309,7 @@ def _downstream_command(args) -> int:
             where = ", ".join(f"{k} = {v:.4g}" for k, v in pred.target.items())
             print(f"\nPredicted {result.accuracy_metric} at {where}: "
                   f"{format_estimate(pred.value, pred.low, pred.high)} (median {pred.median:.4g}); "
-                  f"{result.loss_metric} there {format_estimate(pred.loss.value, pred.loss.low, pred.loss.high)}")
+                  f"{result.loss_metric} there {format_estimate(pred.loss)}")
             print(f"({result.interval_label})")
     _notes = getattr(runs, "notes", ())
     for note in _notes:

@@ -34,8 +34,8 @@ from .bootstrap import Band, BootstrapResult, Estimate
 from .errors import DataError, FitError, ScaleCoreError
 from .families import COMPUTE_EXPONENT, FAMILIES, Family, get_family  # noqa: F401 (COMPUTE_EXPONENT: re-exported)
 from .fitting import fit
+from .formatting import format_estimate, format_value, scale_text
 from .spec import FitSpec
-from .formatting import format_interval, format_number
 from .stats import percentile_interval
 
 #: The exponents of each family whose differences are reported (``Family.exponent_params``; the
@@ -148,17 +148,18 @@ class Crossover:
     def text(self) -> str:
         unit = AXIS_UNITS.get(self.axis, "")
         if self.status == "none":
-            return (f"no crossover in the fitted range (nor within {_span_text(self.searched)}); "
+            return (f"no crossover in the fitted range (nor within {_span_text(self.searched, self.axis)}); "
                     f"{self.share:.0%} of resamples cross there")
         where = {"inside": "crossover in the fitted range at",
                  "beyond": "crossover beyond the fitted range at",
                  "below": "crossover below the fitted range at"}[self.status]
-        return f"{where} {_estimate_text(self.x)} {unit} ({self.share:.0%} of resamples cross)".replace("  ", " ")
+        return (f"{where} {estimate_text(self.x, AXIS_KINDS.get(self.axis, 'plain'))} {unit} "
+                f"({self.share:.0%} of resamples cross)").replace("  ", " ")
 
     def to_dict(self) -> dict:
         return {
             "a": self.a, "b": self.b, "axis": self.axis, "status": self.status,
-            "x": _estimate_dict(self.x), "metric": _estimate_dict(self.metric),
+            "x": _estimate_dict(self.x, AXIS_KINDS.get(self.axis, "plain")), "metric": _estimate_dict(self.metric),
             "share": self.share, "share_inside": self.share_inside,
             "fitted_range": list(self.fitted_range), "searched": list(self.searched),
             "n_pairs": self.n_pairs, "interval": self.interval, "text": self.text(),
@@ -189,10 +190,10 @@ class Multiplier:
     def text(self) -> str:
         word = AXIS_WORDS.get(self.axis, self.axis)
         if self.status == "unreachable":
-            return (f"“{self.a}” does not reach the {format_number(self.target.value)} of “{self.b}” at "
-                    f"{format_number(self.at)} within {_span_text(self.searched)}")
-        return (f"“{self.a}” needs {_estimate_text(self.multiplier)}× the {word} of “{self.b}” to reach its "
-                f"{format_number(self.target.value)} at {format_number(self.at)} "
+            return (f"“{self.a}” does not reach the {format_value(self.target.value)} of “{self.b}” at "
+                    f"{scale_text(self.at, self.axis)} within {_span_text(self.searched, self.axis)}")
+        return (f"“{self.a}” needs {estimate_text(self.multiplier)}× the {word} of “{self.b}” to reach its "
+                f"{format_value(self.target.value)} at {scale_text(self.at, self.axis)} "
                 f"({self.share:.0%} of resamples reach it)")
 
     def to_dict(self) -> dict:
@@ -578,22 +579,20 @@ def _roots(fn, B: int, lo: float, hi: float, ref_lo: np.ndarray, ref_hi: np.ndar
 # ------------------------------------------------------------------------------ text
 
 
-def _estimate_text(e: Estimate) -> str:
-    if not all(math.isfinite(v) for v in (e.value, e.low, e.high)):
-        return format_number(e.value)
-    v, lo, hi = format_interval(e.value, e.low, e.high)
-    return f"{v} [{lo}, {hi}]"
+#: How a value on each axis is written (:mod:`scalecore.formatting` kinds): sizes as counts, compute in FLOPs.
+AXIS_KINDS = {"params": "count", "tokens": "count", "compute": "flops"}
 
 
-def estimate_text(e: Estimate) -> str:
-    """``"2.31 [2.27, 2.36]"``: PDG-rounded value and interval (the bare value if there is none)."""
-    return _estimate_text(e)
+def estimate_text(e: Estimate, kind: str = "plain") -> str:
+    """``"2.31 [2.27, 2.36]"``: :func:`scalecore.formatting.format_estimate` (the bare value if
+    there is no interval; ``kind`` as there, e.g. ``AXIS_KINDS[axis]`` for a value on an axis)."""
+    return format_estimate(e, kind=kind)
 
 
-def _estimate_dict(e: Estimate) -> dict:
+def _estimate_dict(e: Estimate, kind: str = "plain") -> dict:
     return {"value": e.value, "low": e.low, "high": e.high, "standard_error": e.standard_error,
-            "text": _estimate_text(e)}
+            "text": estimate_text(e, kind)}
 
 
-def _span_text(span: tuple[float, float]) -> str:
-    return f"{format_number(span[0], 2)}–{format_number(span[1], 2)}"
+def _span_text(span: tuple[float, float], axis: str | None = None) -> str:
+    return f"{scale_text(span[0], axis)}–{scale_text(span[1], axis)}"

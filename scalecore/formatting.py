@@ -1,13 +1,63 @@
-"""Numbers as people read them: values rounded to their uncertainty, readable tables.
+"""Numbers as people read them: one format for every page, table, hover, report and CLI line.
 
 Rounding follows the Particle Data Group rule (as iminuit does): the uncertainty's three leading
 digits decide whether it keeps two significant digits (100-354), one (355-949) or is rounded up
 to two (950-999); the value is rounded to the same decimal place.
+
+:func:`format_estimate` is the one way to write "value [low, high]" (and :func:`format_value` one
+number alone); a ``kind`` says what the number is:
+
+========== ===================================================== ===========================
+kind       written                                               example
+========== ===================================================== ===========================
+plain      PDG-rounded; exponents (``e+10``) when large or tiny   ``0.348 [0.330, 0.365]``
+loss       as plain                                              ``1.960``
+count      parameters, tokens, hours: K/M/B/T suffixes           ``72B [65B, 130B]``
+flops      normalised scientific notation                        ``2.47e23 [2.31e23, 3.90e23]``
+money      dollars with a count suffix                           ``$1.755M``
+fraction   a percentage                                          ``20.3% [17.3%, 30.1%]``
+days       a plain number, no exponent below a billion days      ``30.00``
+========== ===================================================== ===========================
+
+The rules, the same for every kind:
+
+- the interval's narrower half-width sets the decimal place (PDG) of all three numbers; when the
+  value sits at one end of its interval (the narrow side is under 1% of the wide one: a penalty of
+  0 at N* itself), the wide side sets it;
+- every number in scientific notation is normalised on its own (``8.9e+10``, ``1.32e+11``; never
+  ``13.0e23`` or ``0.351e26``);
+- a nonzero number that would round to zero at that place keeps two significant digits of its own
+  ("0" would read as a bound at zero, or as an answer of zero), except the near end of a one-sided
+  interval whose value is exactly zero, which reads as the value does (``0.000 [0.000, 0.023]``);
+- an infinite end is ``unbounded`` (the value and the finite end then keep three significant
+  digits); no interval (NaN ends) or an exact one (low == high) gives the value alone, with
+  ``digits`` significant digits.
 """
 
 from __future__ import annotations
 
 import math
+
+#: What a number is, and so how it is written (see the module docstring).
+KINDS = ("plain", "loss", "count", "flops", "money", "fraction", "days")
+
+#: Suffixes of counts (parameters, tokens, money) as people write them: 70B, 1.4T, $1.8M.
+COUNT_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+#: Counts from here on are written with an exponent (1.2e16), not as tens of thousands of trillions.
+_COUNT_LIMIT = 1e16
+#: Days are written without an exponent below this.
+_DAYS_LIMIT = 1e9
+
+
+def _exp10(x: float) -> int:
+    """The power of ten of ``|x|`` (nonzero, finite): 9.99 -> 0, 10 -> 1, robust to log10's rounding."""
+    a = abs(x)
+    e = math.floor(math.log10(a))
+    if 10.0 ** (e + 1) <= a:
+        e += 1
+    elif 10.0**e > a:
+        e -= 1
+    return e
 
 
 def _decimal_place(err: float) -> int:
@@ -25,16 +75,21 @@ def _decimal_place(err: float) -> int:
     return exp  # 950-999 rounds up to 1000 with two digits: 1.0 x 10^(exp+1)
 
 
-def _fmt_at(value: float, place: int, scientific: bool) -> str:
+def _exponent(e: int, compact: bool) -> str:
+    return f"e{e}" if compact else f"e{e:+03d}"
+
+
+def _fmt_at(value: float, place: int, scientific: bool, compact: bool = False) -> str:
     """``value`` rounded at the decimal ``place``; in scientific notation with its own exponent
-    (normalised: ``8.9e+10``, never ``0.89e+11``), as many digits as reach that place."""
+    (normalised: ``8.9e+10``, never ``0.89e+11``; ``8.9e10`` when ``compact``), as many digits as
+    reach that place."""
     rounded = round(value, -place)
     if not scientific:
         return f"{rounded:.{max(-place, 0)}f}"
     if rounded == 0:
         return "0"
-    exponent = math.floor(math.log10(abs(rounded)))
-    return f"{rounded / 10**exponent:.{max(exponent - place, 0)}f}e{exponent:+03d}"
+    exponent = _exp10(rounded)
+    return f"{rounded / 10**exponent:.{max(exponent - place, 0)}f}{_exponent(exponent, compact)}"
 
 
 def _scientific(*values: float) -> bool:
@@ -43,8 +98,109 @@ def _scientific(*values: float) -> bool:
     big = max(finite) if finite else 0
     if big == 0:
         return False
-    e = math.floor(math.log10(big))
+    e = _exp10(big)
     return e >= 5 or e <= -4
+
+
+def _alone(value: float, sig: int, mode: str = "auto", compact: bool = False) -> str:
+    """One number with ``sig`` significant digits; ``mode`` says when it takes an exponent: "auto"
+    (from 1e5, below 1e-3), "always", or "days" (from 1e9, below 1e-3)."""
+    if value == 0:
+        return "0"
+    rounded = float(f"{value:.{sig - 1}e}")
+    e = _exp10(rounded)
+    sci = mode == "always" or e <= -4 or e >= (9 if mode == "days" else 5)
+    if sci:
+        mantissa, exponent = f"{value:.{sig - 1}e}".split("e")
+        return mantissa + _exponent(int(exponent), compact)
+    return f"{value:.{max(sig - 1 - e, 0)}f}"
+
+
+def _interval(v: float, lo: float, hi: float, mode: str, compact: bool) -> tuple[str, str, str]:
+    """Three finite numbers rounded together (the rules of the module docstring)."""
+    d_lo, d_hi = abs(v - lo), abs(hi - v)
+    small, big = sorted((d_lo, d_hi))
+    one_sided = small < 0.01 * big
+    place = _decimal_place(big if one_sided else small)
+    largest = max(abs(v), abs(lo), abs(hi))
+    if mode == "always":
+        scientific = True
+    elif mode == "days":
+        scientific = largest != 0 and (_exp10(largest) >= 9 or _exp10(largest) <= -4)
+    else:
+        scientific = _scientific(v, lo, hi)
+
+    def show(x: float, near: bool) -> str:
+        if x == 0 or round(x, -place) != 0 or (near and v == 0):
+            return _fmt_at(x, place, scientific, compact)
+        own = _exp10(x) - 1  # two significant digits of its own
+        return _fmt_at(x, own, scientific or own <= -6, compact)
+
+    near_low = one_sided and d_lo <= d_hi
+    return show(v, False), show(lo, near_low), show(hi, one_sided and not near_low)
+
+
+def _texts(v: float, lo: float, hi: float, kind: str, digits: int) -> tuple[str, str | None, str | None]:
+    """The value and the ends as text in ``kind``'s notation; the ends None when there is no
+    interval (NaN ends, or exact)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown number kind `{kind}`; choose one of {', '.join(KINDS)}")
+    v, lo, hi = float(v), float(lo), float(hi)
+    if not math.isfinite(v):
+        return ("unbounded" if v == math.inf else "n/a"), None, None
+    finite = [abs(x) for x in (v, lo, hi) if math.isfinite(x)]
+    size = max(finite)
+    scale, pre, post, mode, compact = 1.0, "", "", "auto", False
+    if kind == "fraction":
+        scale, post = 0.01, "%"
+    elif kind in ("count", "money") and size >= _COUNT_LIMIT:
+        mode, compact = "always", True
+    elif kind in ("count", "money") and size >= 1e3:
+        scale, post = next((f, sfx) for f, sfx in COUNT_SUFFIXES if size >= f)
+    elif kind == "flops":
+        mode, compact = "always", True
+    elif kind == "days":
+        mode = "days"
+    if kind == "money":
+        pre = "$"
+
+    def wrap(text: str) -> str:
+        if text == "unbounded":
+            return text
+        sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+        return f"{sign}{pre}{text}{post}"
+
+    if scale != 1.0:  # scaled once, to 12 significant digits (10.0**12 is not exactly 1e12)
+        v, lo, hi = (float(f"{x / scale:.12g}") if math.isfinite(x) else x for x in (v, lo, hi))
+    if math.isnan(lo) or math.isnan(hi) or lo == hi:
+        return wrap(_alone(v, digits, mode, compact)), None, None
+    if math.isinf(lo) or math.isinf(hi):
+        a, b, c = (_alone(x, 3, mode, compact) if math.isfinite(x) else "unbounded" for x in (v, lo, hi))
+    else:
+        a, b, c = _interval(v, lo, hi, mode, compact)
+    return wrap(a), wrap(b), wrap(c)
+
+
+def _three(value_or_estimate, low, high) -> tuple[float, float, float]:
+    if low is None and high is None and hasattr(value_or_estimate, "value"):
+        est = value_or_estimate
+        return float(est.value), float(est.low), float(est.high)
+    nan = math.nan
+    return (float(value_or_estimate), nan if low is None else float(low), nan if high is None else float(high))
+
+
+def format_estimate(value_or_estimate, low=None, high=None, *, kind: str = "plain", digits: int = 4) -> str:
+    """``"0.348 [0.330, 0.365]"``: an :class:`~scalecore.uncertainty.Estimate` (or a value and the
+    ends of its interval) as text in the notation of ``kind`` (see the module docstring). The value
+    alone (``digits`` significant digits) when there is no interval or it is exact; ``unbounded``
+    for an infinite end."""
+    a, b, c = _texts(*_three(value_or_estimate, low, high), kind, digits)
+    return a if b is None else f"{a} [{b}, {c}]"
+
+
+def format_value(value, kind: str = "plain", digits: int = 4) -> str:
+    """One number alone in the notation of ``kind``: ``format_value(7.23e10, "count") == "72.30B"``."""
+    return _texts(value, math.nan, math.nan, kind, digits)[0]
 
 
 def short_number(v: float) -> str:
@@ -56,10 +212,6 @@ def short_number(v: float) -> str:
         return f"{v:.3g}"
     mantissa, exponent = f"{v:.3g}".split("e") if "e" in f"{v:.3g}" else (f"{v:.3g}", "0")
     return f"{mantissa}e{int(exponent)}"
-
-
-#: Suffixes of counts (parameters, tokens, money) as people write them: 70B, 1.4T, $1.8M.
-COUNT_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
 
 
 def scale_text(v: float, axis: str | None) -> str:
@@ -75,47 +227,72 @@ def scale_text(v: float, axis: str | None) -> str:
 
 
 def format_number(value: float, sig: int = 4) -> str:
-    """A value with no uncertainty: ``sig`` significant digits, scientific when large or tiny."""
+    """A value with no uncertainty: ``sig`` significant digits, scientific (``7.000e+09``) when
+    large or tiny; ``nan``, ``inf``, ``-inf`` as such."""
     if value is None or not math.isfinite(value):
         return "nan" if value is None or math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if value == 0:
-        return "0"
-    e = math.floor(math.log10(abs(value)))
-    if e >= 5 or e <= -4:
-        return f"{value:.{sig - 1}e}"
-    return f"{value:.{max(sig - 1 - e, 0)}f}"
+    return _alone(float(value), sig)
 
 
-def format_interval(value: float, low: float, high: float) -> tuple[str, str, str]:
-    """``value``, ``low``, ``high`` rounded together to the precision of the interval.
+def format_interval(value: float, low: float, high: float, kind: str = "plain") -> tuple[str, str, str]:
+    """``value``, ``low``, ``high`` rounded together to the precision of the interval, in the
+    notation of ``kind`` (the rules of the module docstring), as three strings for the cells of a
+    table.
 
-    The narrower half-width of the interval sets the decimal place (PDG rule). Returns three
-    strings. Very large or small numbers are each written in normalised scientific notation, all
-    three to that same decimal place (``8.9e+10``, ``6.1e+10``, ``1.32e+11``), so that values in
-    a column compare at a glance. A nonzero end that would round to zero there (the low end of an
+    Very large or small numbers are each written in normalised scientific notation, all three to
+    the same decimal place (``8.9e+10``, ``6.1e+10``, ``1.32e+11``), so that values in a column
+    compare at a glance. A nonzero number that would round to zero there (the low end of an
     interval spanning decades: ``N_c`` 1.5e+13 [2.3e+09, 3.87e+14]) keeps two significant digits
-    of its own: "0" would read as a bound at zero. (A value rounded to zero is PDG's: consistent
-    with zero at that precision.)
+    of its own. An infinite end is ``unbounded``; NaN ends give ``nan`` cells, and an exact
+    interval each number alone.
     """
-    if not all(math.isfinite(v) for v in (value, low, high)):
-        return format_number(value), format_number(low), format_number(high)
-    half = min(abs(value - low), abs(high - value)) or max(abs(value - low), abs(high - value))
-    if half == 0:
-        return (format_number(value),) * 3
-    place = _decimal_place(half)
-    scientific = _scientific(value, low, high)
+    v, lo, hi = (float(x) for x in (value, low, high))
+    if not math.isfinite(v) or math.isnan(lo) or math.isnan(hi) or lo == hi:
+        def one(x: float) -> str:
+            return "nan" if math.isnan(x) else format_value(x, kind)
 
-    def end(v: float) -> str:
-        own = place if v == 0 or round(v, -place) != 0 else math.floor(math.log10(abs(v))) - 1
-        return _fmt_at(v, own, scientific)
-
-    return _fmt_at(value, place, scientific), end(low), end(high)
+        return one(v), one(lo), one(hi)
+    a, b, c = _texts(v, lo, hi, kind, 4)
+    return a, b, c
 
 
-def format_estimate(value: float, low: float, high: float) -> str:
-    """``"0.348 [0.331, 0.365]"``."""
-    v, lo, hi = format_interval(value, low, high)
-    return f"{v} [{lo}, {hi}]"
+# ------------------------------------------------------------------------------ tables
+
+#: Streamlit ``NumberColumn(format=...)`` of each kind, for editable tables that must keep numbers
+#: (sortable, typed); read-only tables take :func:`column_formats`' text.
+STREAMLIT_FORMATS = {"plain": "%.4g", "loss": "%.4f", "count": "compact", "flops": "%.3e", "money": "dollar",
+                     "fraction": "percent", "days": "%.1f"}
+
+
+def column_formats(columns: dict, digits: int = 4) -> dict:
+    """A formatter (float -> str) per column of a data table, from each column's kind
+    (``{"params": "count", "compute": "flops"}``): for ``DataFrame.to_html(formatters=...)``,
+    ``Styler.format`` or :func:`format_table`. Missing values (None, NaN) are written as empty."""
+    def formatter(kind: str):
+        if kind not in KINDS:
+            raise ValueError(f"unknown number kind `{kind}`; choose one of {', '.join(KINDS)}")
+
+        def fmt(x) -> str:
+            if x is None or isinstance(x, str):
+                return "" if x is None else x
+            try:
+                x = float(x)
+            except (TypeError, ValueError):
+                return str(x)
+            return "" if math.isnan(x) else format_value(x, kind, digits)
+
+        return fmt
+
+    return {name: formatter(kind) for name, kind in columns.items()}
+
+
+def format_table(frame, columns: dict, digits: int = 4):
+    """A copy of the DataFrame ``frame`` whose columns named in ``columns`` ({name: kind}) are text
+    in that kind's notation (no raw floats such as ``97179142668.0847``); other columns unchanged."""
+    out = frame.copy()
+    for name, fmt in column_formats({c: k for c, k in columns.items() if c in frame.columns}, digits).items():
+        out[name] = [fmt(x) for x in frame[name]]
+    return out
 
 
 def fit_table(fit, boot=None) -> str:

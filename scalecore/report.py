@@ -17,7 +17,6 @@ results are passed in.
 from __future__ import annotations
 
 import html
-import json
 import math
 import platform
 from datetime import datetime, timezone
@@ -27,7 +26,8 @@ import numpy as np
 
 from .errors import ScaleCoreError
 from .families import FAMILIES
-from .formatting import format_interval, format_number, scale_text
+from .formatting import format_estimate, format_interval, format_number, format_value, scale_text
+from .serialize import dumps
 from .store import Analysis
 
 AXIS_TITLES = {"params": "model size N (parameters)", "tokens": "training tokens D", "compute": "training compute C (FLOP)"}
@@ -75,20 +75,27 @@ def _num_cell(text: str, raw: Any, **attrs: str) -> str:
     return f'<td class="num" data-raw="{e(_raw(raw))}"{extra}>{e(text)}</td>'
 
 
-def _interval_cells(value: float, low: float, high: float, **attrs: str) -> str:
-    if all(math.isfinite(float(v)) for v in (value, low, high)):
-        v, lo, hi = format_interval(value, low, high)
-    else:
-        v, lo, hi = (format_number(float(x)) for x in (value, low, high))
+def _interval_cells(value: float, low: float, high: float, kind: str = "plain", **attrs: str) -> str:
+    """Three cells, rounded together (:func:`format_interval`); a missing end is an empty cell."""
+    v, lo, hi = format_interval(value, low, high, kind)
+    lo, hi = ("" if math.isnan(float(x)) else t for x, t in ((low, lo), (high, hi)))
     return (_num_cell(v, value, kind="value", **attrs) + _num_cell(lo, low, kind="low", **attrs)
             + _num_cell(hi, high, kind="high", **attrs))
 
 
-def _estimate_text(est) -> str:
-    if not all(math.isfinite(float(v)) for v in (est.value, est.low, est.high)):
-        return format_number(float(est.value))
-    v, lo, hi = format_interval(est.value, est.low, est.high)
-    return f"{v} [{lo}, {hi}]"
+#: How each role's numbers are written (:mod:`scalecore.formatting` kinds).
+ROLE_KINDS = {"params": "count", "tokens": "count", "compute": "flops"}
+#: Kinds of the numbers a saved scenario holds, by the last part of their name (besides budget's
+#: ANSWER_KINDS); anything else is "plain".
+VALUE_KINDS = {**ROLE_KINDS, "unique_tokens": "count", "inference_tokens": "count", "cost": "money",
+               "days": "days", "price": "money"}
+
+
+def _kind(name: str) -> str:
+    from .budget import ANSWER_KINDS
+
+    last = str(name).rsplit(".", 1)[-1]
+    return ANSWER_KINDS.get(last) or VALUE_KINDS.get(last, "plain")
 
 
 def _table(header: Sequence[str], rows: Sequence[str], cls: str = "") -> str:
@@ -201,8 +208,8 @@ def _dataset(a: Analysis, runs, results) -> str:
         if runs.has(role):
             v = runs.values(role)
             derived = " (derived: C = k·N·D)" if role in runs.derived else ""
-            summary.append(_tr(_td(role), _td(f"{format_number(float(np.nanmin(v)), 3)} – "
-                                              f"{format_number(float(np.nanmax(v)), 3)}{derived}")))
+            summary.append(_tr(_td(role), _td(f"{format_value(float(np.nanmin(v)), ROLE_KINDS[role], 3)} – "
+                                              f"{format_value(float(np.nanmax(v)), ROLE_KINDS[role], 3)}{derived}")))
     return ("<section id=\"dataset\"><h2>Dataset</h2>"
             f"<p>{e(runs.summary())}</p><div class=\"grid\"><div>"
             + _table(["", ""], summary) + "</div><div>"
@@ -356,7 +363,7 @@ def analysis_figures(a: Analysis, runs, results) -> list:
                 est = target_estimate(boot, view_axis, t, k)
                 if est is not None:
                     marks.append(plots.TargetMark(name=f, x=t, value=est.value, low=est.low, high=est.high,
-                                                  text=f"{_label(f)}: {_estimate_text(est)}"))
+                                                  text=f"{_label(f)}: {format_estimate(est)}"))
         x = runs.values(view_axis)
         title = (f"{metric} against {AXIS_TITLES[view_axis]}" if view_axis == axis
                  else f"Compute-optimal frontier: the lowest {metric} reachable at each compute budget")
@@ -403,8 +410,10 @@ def _predictions(a: Analysis, runs, results) -> str:
         opt_rows = []
         for f, boot in two.items():
             opt = boot.compute_optimal(c, k)
-            opt_rows.append(_tr(_td(_label(f)), _td(format_number(c)), _td(_estimate_text(opt["params"])),
-                                _td(_estimate_text(opt["tokens"])), _td(_estimate_text(opt["loss"]))))
+            opt_rows.append(_tr(_td(_label(f)), _td(format_value(c, "flops")),
+                                _td(format_estimate(opt["params"], kind="count")),
+                                _td(format_estimate(opt["tokens"], kind="count")),
+                                _td(format_estimate(opt["loss"], kind="loss"))))
         text += (f"<h3>Compute-optimal allocation (C = {k:g}·N·D)</h3>"
                  + _table(["family", "compute C", "N* [interval]", "D* [interval]", "loss [interval]"], opt_rows))
     return text + "</section>"
@@ -421,10 +430,17 @@ def _flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, d)]
 
 
-def _value_text(v: Any) -> str:
-    if isinstance(v, float):
-        return format_number(v)
-    return "" if v is None else str(v)
+def _value_text(v: Any, name: str = "") -> str:
+    """A scenario's input or answer: numbers in the notation of their kind (never a raw float such as
+    97179142668.0847, nor compute as a 22-digit integer); small integers (counts of accelerators,
+    seeds) as typed."""
+    if isinstance(v, bool) or v is None:
+        return "" if v is None else str(v)
+    if isinstance(v, (int, np.integer)) and abs(int(v)) < 100_000:
+        return str(int(v))
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return "" if math.isnan(float(v)) else format_value(float(v), _kind(name))
+    return str(v)
 
 
 def _scenarios(scenarios: Sequence[Mapping]) -> str:
@@ -440,9 +456,10 @@ def _scenarios(scenarios: Sequence[Mapping]) -> str:
             for name, ans in answers.items():
                 if isinstance(ans, Mapping):
                     vals = [float("nan") if ans.get(k) is None else float(ans.get(k)) for k in ("value", "low", "high")]
-                    rows.append(_tr(_td(name), _interval_cells(*vals, scenario=str(s.get("name", "")), answer=name)))
+                    rows.append(_tr(_td(name), _interval_cells(*vals, kind=_kind(name), scenario=str(s.get("name", "")),
+                                                               answer=name)))
                 else:
-                    rows.append(_tr(_td(name), _td(_value_text(ans)), _td(""), _td("")))
+                    rows.append(_tr(_td(name), _td(_value_text(ans, name)), _td(""), _td("")))
             parts.append(_table(["answer", "value", "low", "high"], rows, "scenario"))
         if s.get("interval"):
             parts.append(f"<p class=\"caption\">Intervals: {e(s['interval'])}.</p>")
@@ -451,7 +468,7 @@ def _scenarios(scenarios: Sequence[Mapping]) -> str:
         inputs += _flatten(other)
         if inputs:
             parts.append("<details><summary>inputs</summary>"
-                         + _table(["input", "value"], [_tr(_td(k), _td(_value_text(v))) for k, v in inputs])
+                         + _table(["input", "value"], [_tr(_td(k), _td(_value_text(v, k))) for k, v in inputs])
                          + "</details>")
         for w in s.get("warnings") or ():
             parts.append(f"<p class=\"warning\">⚠ {e(w)}</p>")
@@ -482,10 +499,11 @@ def _comparison(a: Analysis, runs, comp, error: str | None, figures: _Figures) -
         ci = boot.confidence_interval
         lo, hi = comp.ranges[g]
         cells = [_td(g), _num_cell(str(boot.fit.n_points), boot.fit.n_points),
-                 _td(f"{format_number(lo, 3)} – {format_number(hi, 3)}"), _td(boot.seed)]
+                 _td(f"{format_value(lo, ROLE_KINDS.get(comp.axis, 'plain'), 3)} – "
+                     f"{format_value(hi, ROLE_KINDS.get(comp.axis, 'plain'), 3)}"), _td(boot.seed)]
         for n in exps:
             if n in ci:
-                cells.append(f"<td class=\"num\">{e(_estimate_text_raw(boot.fit.params[n], *ci[n]))}</td>")
+                cells.append(f"<td class=\"num\">{e(format_estimate(boot.fit.params[n], *ci[n]))}</td>")
             else:
                 cells.append(_td(""))
         rows.append(_tr(*cells))
@@ -501,7 +519,7 @@ def _comparison(a: Analysis, runs, comp, error: str | None, figures: _Figures) -
         diff_text = "; ".join(f"{n}: {estimate_text(d)}" for n, d in diffs.items())
         rows.append(_tr(_td(f"{ga} vs {gb}"), _td(diff_text), _td(cross.text()), _td(mult.text())))
     parts.append(_table(["pair", "exponent difference (a − b)", "crossover", "compute multiplier"], rows, "pairs"))
-    parts.append(f"<p class=\"caption\">Multiplier at {e(format_number(float(at)))}: how much more {e(comp.axis)} "
+    parts.append(f"<p class=\"caption\">Multiplier at {e(scale_text(float(at), comp.axis))}: how much more {e(comp.axis)} "
                  "the first group needs to reach the loss the second reaches there (above 1: the second group is "
                  "more efficient).</p>")
     for w in comp.warnings:
@@ -547,13 +565,6 @@ def comparison_figure(comp, runs, exclusions: Mapping[str, str] | None = None, a
     fig.update_traces(selector=dict(name=f"runs ({len(kept_labels)})"), name="runs (coloured by group)",
                       marker=dict(color=[colour[g] for g in kept_labels], opacity=0.8))
     return fig
-
-
-def _estimate_text_raw(value, low, high) -> str:
-    if all(math.isfinite(float(v)) for v in (value, low, high)):
-        v, lo, hi = format_interval(value, low, high)
-        return f"{v} [{lo}, {hi}]"
-    return format_number(float(value))
 
 
 def _group_labels(runs, by: str):
@@ -611,4 +622,4 @@ def _reproduce(a: Analysis, results) -> str:
               "numbers. From a shell:</p>"
             + f"<pre>{e(command_line(a))}</pre>"
             + "<details><summary>the analysis record (JSON)</summary><pre>"
-            + e(json.dumps(record, indent=2, allow_nan=True, ensure_ascii=False)) + "</pre></details></section>")
+            + e(dumps(record, ensure_ascii=False)) + "</pre></details></section>")

@@ -85,3 +85,19 @@ def test_module_entry_point(csv):
     assert json.loads(proc.stdout)["family"] == "power_law"
     bad = subprocess.run([sys.executable, "-m", "scalecore", "fit", str(csv), "--family", "nope"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown family `nope`")
+
+
+def test_json_output_is_strict_json(csv, capsys):
+    """--json goes through serialize.dumps: no bare NaN/Infinity tokens, which strict parsers refuse."""
+    def refuse(token):
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    assert main(["fit", str(csv), "--family", "offset_power_law", "--x", "params", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert out["family"] == "offset_power_law"
+    from scalecore import cli
+    from scalecore.uncertainty import Estimate
+
+    text = cli.dumps({"e": Estimate(1.0, float("nan"), float("inf")), "n": [float("-inf")]})
+    assert json.loads(text, parse_constant=refuse) == {
+        "e": {"value": 1.0, "low": None, "high": None, "level": None, "standard_error": None}, "n": [None]}

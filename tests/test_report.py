@@ -188,3 +188,37 @@ def test_cli_report_errors_are_one_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing.csv"), "--family", "power_law", "-o", str(tmp_path / "x.html")]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_scenario_numbers_are_written_in_their_kind_not_raw(tmp_path):
+    """Issue 20: the report showed `97179142668.0847` params and compute as a 22-digit integer."""
+    data = frame("chinchilla", seed=2, noise=0.01).to_csv(index=False).encode()
+    scenario = {"name": "big", "inputs": {"compute": 3000000000000000000000, "days": 30.0,
+                                          "hardware": {"accelerator": "H100", "count": 512}},
+                "answers": {"params_opt": {"value": 97179142668.0847, "low": 8.1e10, "high": 1.2e11},
+                            "compute": {"value": 3.0000000000000094e21, "low": None, "high": None},
+                            "cost": 1755000.0},
+                "interval": "95% bootstrap percentile interval (cases, 200 resamples)"}
+    analysis = Analysis(title="kinds", files=(DataFile("iso.csv", data),), families=("chinchilla",),
+                        settings=Settings(x="compute", n_resamples=50, seed=1), scenarios=(scenario,))
+    text = report.render(analysis, results={}, errors={})
+    cells = {(c.get("data-answer"), c.get("data-kind")): c["text"] for c in parse(text).cells if c.get("data-answer")}
+    # the narrower half-width, 16.2B (lead digits 162), keeps two digits: whole billions
+    assert (cells["params_opt", "value"], cells["params_opt", "low"], cells["params_opt", "high"]) == \
+        ("97B", "81B", "120B")
+    assert (cells["compute", "value"], cells["compute", "low"], cells["compute", "high"]) == ("3.000e21", "", "")
+    plain = re.sub(r"<[^>]+>", "|", text)
+    assert "|compute||3.000e21|" in plain and "|days||30.00|" in plain and "|hardware.count||512|" in plain
+    assert "|cost||$1.755M|" in plain
+    assert "97179142668" not in plain.split("the analysis record")[0]
+    assert "3000000000000000000000" not in plain.split("the analysis record")[0]
+
+
+def test_the_analysis_record_is_strict_json(cli_report):
+    import html as html_
+
+    record = html_.unescape(cli_report.split("the analysis record (JSON)</summary><pre>")[1].split("</pre>")[0])
+    assert "NaN" not in record and "Infinity" not in record
+    import json
+
+    assert json.loads(record)["settings"]["seed"] == 4

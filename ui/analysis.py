@@ -19,7 +19,8 @@ import pandas as pd
 from scalecore import FAMILIES, FitSpec, Settings, diagnostics, fitting
 from scalecore import optimum as sc_optimum
 from scalecore.bootstrap import BootstrapResult, Estimate
-from scalecore.formatting import format_interval, format_number
+from scalecore.formatting import format_estimate, format_interval, format_number
+from scalecore.serialize import to_jsonable
 
 AXES = ("compute", "params", "tokens")
 AXIS_TITLES = {
@@ -250,28 +251,13 @@ def parameters_json(boots: dict, extra: dict | None = None) -> dict:
 
 
 def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    return obj
+    """JSON-ready copy (:func:`scalecore.serialize.to_jsonable`: non-finite numbers as None)."""
+    return to_jsonable(obj)
 
 
 def estimate_text(est: Estimate) -> str:
-    """``"2.31 [2.27, 2.36]"`` (or the bare value when the interval is undefined)."""
-    if not all(math.isfinite(v) for v in (est.value, est.low, est.high)):
-        return format_number(est.value)
-    v, lo, hi = format_interval(est.value, est.low, est.high)
-    return f"{v} [{lo}, {hi}]"
+    """``"2.31 [2.27, 2.36]"`` (:func:`scalecore.formatting.format_estimate`)."""
+    return format_estimate(est)
 
 
 def optimum_at(boot: BootstrapResult, compute: float, k: float = 6.0) -> dict:

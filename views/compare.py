@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import FAMILIES, ScaleCoreError, comparison, report
-from scalecore.comparison import AXIS_WORDS, estimate_text
+from scalecore.comparison import AXIS_KINDS, AXIS_WORDS, estimate_text
 from scalecore.formatting import format_interval, format_number
 from ui import analysis, cache, data_source, md, md_message, run_page, show_warnings, state
 from ui import review as rv
@@ -65,7 +65,7 @@ def pair_rows(key: tuple, _comp, at: float) -> list[dict]:
             row[f"Δ {name}"] = estimate_text(est)
         cross = _comp.crossover(a, b)
         row["crossover"] = ("none in range" if cross.status == "none"
-                            else f"{estimate_text(cross.x)} ({WHERE[cross.status]})")
+                            else f"{estimate_text(cross.x, AXIS_KINDS.get(_comp.axis, 'plain'))} ({WHERE[cross.status]})")
         row["resamples crossing"] = f"{cross.share:.0%}"
         mult = _comp.multiplier(a, b, at)
         row["multiplier"] = estimate_text(mult.multiplier) + "×" if mult.status == "ok" else "not reached"
