@@ -7,9 +7,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-import numpy as np
 
-from ..formatting import COUNT_SUFFIXES, _decimal_place, _fmt_at, format_interval, format_number
+from ..formatting import format_estimate
+from ..serialize import to_jsonable
 from ..uncertainty import Estimate
 from .law import NO_INTERVAL
 
@@ -50,10 +50,10 @@ class Scenario:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        """Plain types only (JSON-ready; non-finite numbers stay floats -- dump with allow_nan or clean)."""
+        """Plain types only: inputs through serialize.to_jsonable (non-finite numbers as null); answers keep their floats (NaN where no interval), which Scenario.from_dict reads back."""
         return {
             "name": self.name,
-            "inputs": _plain(self.inputs),
+            "inputs": to_jsonable(self.inputs),
             "answers": {k: {"value": e.value, "low": e.low, "high": e.high, "standard_error": e.standard_error,
                             "level": e.level} for k, e in self.answers.items()},
             "interval": self.interval,
@@ -67,18 +67,6 @@ class Scenario:
                    for k, v in dict(d.get("answers", {})).items()}
         return cls(str(d["name"]), dict(d.get("inputs", {})), answers, str(d.get("interval", NO_INTERVAL)),
                    tuple(d.get("warnings", ())))
-
-
-def _plain(obj):
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer, np.bool_)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    return obj
 
 
 def scenarios_table(scenarios: Sequence[Scenario] | Iterable[Scenario]):
@@ -117,7 +105,7 @@ def summary(plan_: Plan, inverse: Mapping | None = None, target_loss: float | No
         out["ci"] = {key: [e.low, e.high] for key, e in plan_.answers.items()}
     out["interval"] = law.interval
     out["law"] = law.to_dict()
-    out["inputs"] = {k: v for k, v in _plain(plan_.inputs).items() if k != "law"}
+    out["inputs"] = {k: v for k, v in to_jsonable(plan_.inputs).items() if k != "law"}
     out["warnings"] = list(plan_.warnings)
     if inverse is not None:
         inv = {"target_loss": target_loss}
@@ -143,45 +131,9 @@ ANSWER_KINDS = {
 
 
 def format_answer(est, kind: str = "plain", digits: int = 4) -> str:
-    """An Estimate as text, rounded by the PDG rule (:func:`~scalecore.formatting.format_interval`)
-    on a readable scale: ``"72B [65B, 130B]"`` (count), ``"2.5e23 [2.3e23, 3.9e23]"`` (flops),
-    ``"$1.8M"`` (money), ``"20% [17%, 30%]"`` (fraction), ``"1.985 [1.930, 2.023]"`` (plain). The
-    bare value when there is no interval or it is exact; ``unbounded`` for an infinite high end."""
-    v, lo, hi = est.value, est.low, est.high
-    if not math.isfinite(v):
-        return "unbounded" if v == math.inf else "n/a"
-    scale, pre, post = 1.0, "", ""
-    size = max(abs(x) for x in (v, lo, hi) if math.isfinite(x))  # a value of 0 takes the interval's scale
-    if kind == "fraction":
-        scale, post = 0.01, "%"
-    elif kind in ("count", "money") and size >= 1e3:
-        scale, post = next((f, sfx) for f, sfx in COUNT_SUFFIXES if size >= f)
-    elif kind == "flops" and size > 0:
-        exp = math.floor(math.log10(abs(v) if v else size))
-        scale, post = 10.0**exp, f"e{exp}"
-    if kind == "money":
-        pre = "$"
-    def w(text: str) -> str:
-        if kind == "flops" and float(text) == 0:
-            return "0"
-        return f"{pre}{text}{post}"
-
-    # scaled once, to 12 significant digits (10.0**23 is not exactly 1e23)
-    v, lo, hi = (float(f"{x / scale:.12g}") if math.isfinite(x) else x for x in (v, lo, hi))
-    exact = math.isfinite(lo) and math.isfinite(hi) and lo == hi
-    if exact or math.isnan(lo) or math.isnan(hi):
-        return w(format_number(v, digits))
-    if math.isinf(hi):
-        return f"{w(format_number(v, 3))} [{w(format_number(lo, 3))}, unbounded]"
-    small, big = sorted((abs(v - lo), abs(hi - v)))
-    if small < 0.01 * big:
-        # One-sided: the point sits at an end of its interval (a penalty of 0 at N* itself); the
-        # PDG rule on the tiny side would print a dozen digits, so the wide side sets the precision.
-        place = _decimal_place(big)
-        a, b, c = (_fmt_at(x, place, False) for x in (v, lo, hi))
-    else:
-        a, b, c = format_interval(v, lo, hi)
-    return f"{w(a)} [{w(b)}, {w(c)}]"
+    """An Estimate as text in its kind (``"72B [65B, 130B]"``, ``"2.5e23 [2.3e23, 3.9e23]"``,
+    ``"$1.8M"``, ``"20% [17%, 30%]"``): :func:`scalecore.formatting.format_estimate`, the one format."""
+    return format_estimate(est, kind=kind, digits=digits)
 
 
 def summary_text(plan_: Plan, inverse: Mapping | None = None, target_loss: float | None = None) -> str:
