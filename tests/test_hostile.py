@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalecore import data as data_module
+from scalecore.io import source as data_module
 from scalecore import fit, load_runs
 from scalecore.cli import main
 from scalecore.errors import DataError, FitError
