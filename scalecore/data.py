@@ -23,7 +23,6 @@ import difflib
 import hashlib
 import json
 import math
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -303,7 +302,7 @@ def _validate(table: _Table) -> list[str]:
     """Every problem of one file, one message each (file, column, rows, and what to do)."""
     name, frame, rows, plan = table.name, table.frame, table.rows, table.plan
     problems = list(plan.problems)
-    problems += _repeated_header_problems(name, table.header)
+    problems += io_frame.repeated_header_problems(name, table.header)
     if not any(table.present(role) for role in SIZE_ROLES):
         problems.append(_no_size_problem(table))
     if not plan.metrics:
@@ -360,13 +359,6 @@ def _notes(table: _Table) -> list[str]:
                          f"is a training step of a loss curve rather than a finished run, keep one row per run "
                          f"(e.g. the final step) before fitting.")
     return notes
-
-
-def _repeated_header_problems(name: str, header: list[str]) -> list[str]:
-    counts = Counter(h for h in header if h.strip())
-    return [f"`{name}`: the header has column `{h}` {n} times (columns "
-            f"{_and([str(i + 1) for i, x in enumerate(header) if x == h])}); give each column a unique name."
-            for h, n in counts.items() if n > 1]
 
 
 def _no_size_problem(table: _Table) -> str:

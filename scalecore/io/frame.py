@@ -6,6 +6,7 @@ first three stages and gets the rest: the same names, text columns and row bookk
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -14,6 +15,7 @@ import pandas as pd
 
 from ..errors import DataError
 from . import dialect, source, text as text_stage
+from . import messages as msg
 from .messages import RUNS, Kind
 
 #: Which columns to read as text (ids, groups), chosen from the header's column names.
@@ -120,6 +122,14 @@ def _tidy(name: str, frame: pd.DataFrame, as_text: Sequence[str], rows: np.ndarr
     if frame.empty:
         raise DataError(f"`{name}` has a header but no data rows; add one row per {kind.row} below the header")
     return frame, rows
+
+
+def repeated_header_problems(name: str, header: list[str]) -> list[str]:
+    """One message per column name written more than once in a header."""
+    counts = Counter(h for h in header if h.strip())
+    return [f"`{name}`: the header has column `{h}` {n} times (columns "
+            f"{msg.and_([str(i + 1) for i, x in enumerate(header) if x == h])}); give each column a unique name."
+            for h, n in counts.items() if n > 1]
 
 
 def header_columns(name: str, src: Any) -> list[str]:
