@@ -559,8 +559,10 @@ def load_runs(sources: Any, *, mapping: Mapping[str, str | None] | None = None,
     Parameters
     ----------
     sources
-        A path, bytes, a binary or text file object (``io.BytesIO``, a Streamlit ``UploadedFile``), or
-        a list of those. Files are read once and never written.
+        A path, bytes, a binary or text file object (``io.BytesIO``, a Streamlit ``UploadedFile``), a
+        pandas DataFrame, or a list of those. Files are read once and never written. A DataFrame gets
+        the same detection, parsing ("7B" cells), validation and messages as a file; it is called
+        ``<DataFrame>`` in them, and its rows are counted by position (``df.iloc``) from 0.
     mapping
         Overrides column detection: ``{"params": "N", "tokens": "D", "metric": "val_loss"}``. Keys are
         the :data:`ROLES` and ``"metric"``; a role mapped to ``None`` or ``""`` is absent (not detected).

@@ -105,6 +105,8 @@ def _from_dataframe(name: str, df: pd.DataFrame, text_columns: TextColumns, kind
         as_str = cells.astype("str").astype(object)
         as_str[cells.isna().to_numpy()] = np.nan
         frame[column] = as_str
+    if frame.empty:
+        raise DataError(f"`{name}` has no rows; it needs one row per {kind.row}")
     frame, rows = _tidy(name, frame, as_text, np.arange(len(frame)), kind)
     return RawFrame(name, frame, rows, header, sep=",")
 
