@@ -436,6 +436,71 @@ def test_bad_sources_and_names():
 
 
 # ------------------------------------------------------------------------------------------------
+# a pandas DataFrame (notebook users have one): the same detection, parsing, validation and messages
+
+
+def test_a_dataframe_loads_to_the_values_its_csv_loads_to():
+    df = pd.DataFrame({"run": ["a", " b ", "c"], "Model Size": ["7B", 1.3e9, "350M"],
+                       "tokens": [1.4e11, 2.6e10, 7e9], "val_loss": [2.1, 2.4, np.nan]})
+    before = df.copy()
+    runs = load_runs(df)
+    pd.testing.assert_frame_equal(df, before)  # the caller's frame is only read
+    assert runs.sources == ("<DataFrame>",) and runs.source_files == ("<DataFrame>",) * 3
+    assert runs.source_rows == (0, 1, 2)  # positions, as df.iloc counts them
+    assert runs.roles["params"] == "Model Size" and runs.roles["run_id"] == "run" and runs.metrics == ("val_loss",)
+    assert runs.run_ids.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(runs.values("params"), [7e9, 1.3e9, 3.5e8])
+    np.testing.assert_array_equal(runs.values("compute"), 6.0 * np.array([7e9, 1.3e9, 3.5e8]) * [1.4e11, 2.6e10, 7e9])
+    np.testing.assert_array_equal(runs.values("val_loss"), [2.1, 2.4, np.nan])
+    assert runs.derived == {"compute", "group"}
+    from_csv = load(df.to_csv(index=False))
+    for column in ("params", "tokens", "compute", "val_loss"):
+        np.testing.assert_array_equal(runs.values(column), from_csv.values(column))
+
+
+def test_a_bad_dataframe_gets_the_messages_a_file_gets():
+    df = pd.DataFrame({"run": ["a", "a", "c", "d"], "N": [-1, "x", 1e9, 2e9], "loss": [np.inf, 2.4, 2.3, 2.2]})
+    with pytest.raises(DataError) as info:
+        load_runs(df)
+    assert str(info.value) == (
+        "4 problems in the input:\n"
+        "- `<DataFrame>`, column `N` (params), row 1: 'x' is not a number. Use plain numbers such as 7e9 or "
+        "suffixed ones such as 7B.\n"
+        "- `<DataFrame>`, column `N` (params), row 0: -1 — params must be positive and finite because a log is "
+        "taken. Fix these values or remove these runs.\n"
+        "- `<DataFrame>`, column `loss`, row 0: inf — a metric must be a finite number. Leave the cell empty if "
+        "the value is missing.\n"
+        "- `<DataFrame>`, column `run` (run_id): run ids must be unique; 'a' is in rows 0 and 1. Rename the "
+        "duplicates or remove the extra runs.")
+    with pytest.raises(DataError, match=r"`<DataFrame>`: no metric column found .* Columns are `N`, `val_los`\."
+                                        r" Did you mean `val_los`\?"):
+        load_runs(pd.DataFrame({"N": [1e9, 2e9], "val_los": [2.5, 2.4]}))
+    with pytest.raises(DataError, match=r"`<DataFrame>`, column `run_id` \(run_id\), row 2: empty"):
+        load_runs(pd.DataFrame({"run_id": [1, 2, np.nan], "N": [1e8, 1e9, 1e10], "loss": [3.0, 2.0, 1.0]}))
+    with pytest.raises(DataError, match=r"`<DataFrame>`: the header has column `loss` 2 times \(columns 2 and 3\)"):
+        load_runs(pd.DataFrame([[1e9, 2.5, 3.0]], columns=["N", "loss", "loss"]))
+
+
+def test_empty_dataframes_are_refused_with_what_is_missing():
+    with pytest.raises(DataError, match=r"^`<DataFrame>` is empty \(it has no columns\)"):
+        load_runs(pd.DataFrame())
+    with pytest.raises(DataError, match=r"^`<DataFrame>` has no rows; it needs one row per run$"):
+        load_runs(pd.DataFrame({"N": [], "loss": []}))
+    with pytest.raises(DataError, match=r"^`<DataFrame>` has a header but no data rows"):
+        load_runs(pd.DataFrame({"N": [np.nan], "loss": [np.nan]}))
+
+
+def test_dataframes_take_names_and_combine_with_files():
+    small = pd.DataFrame({"N": [1e8, 2e8], "loss": [3.0, 2.8]})
+    large = pd.DataFrame({"N": [1e9], "loss": [2.5]})
+    runs = load_runs([small, large])
+    assert runs.sources == ("<DataFrame>", "<DataFrame> (2)")
+    named = load_runs([small, Upload("large.csv", b"N,loss\n1e9,2.5\n")], names=["small", "large.csv"])
+    assert named.groups() == ["small", "large"] and named.source_rows == (0, 1, 2)
+    assert load_runs(pd.DataFrame({7: [1e9, 2e9], "loss": [2.5, 2.4]}), mapping={"params": "7"}).roles["params"] == "7"
+
+
+# ------------------------------------------------------------------------------------------------
 # inputs are only read
 
 
