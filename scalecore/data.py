@@ -38,7 +38,7 @@ from .io.dialect import MAX_COLUMNS
 from .io.numbers import METRIC_LIMIT, SIZE_RANGE, Numbers, mostly_numeric, not_numbers_problem, parse_column
 from .io.numbers import metric_problems, parse_number, size_problems
 from .io.roles import (METRIC_ALIASES, ROLE_ALIASES, ROLE_LABELS, ROLES, SIZE_ROLES, Plan, detect_roles,
-                       header_unit, key, plan_runs, step_column)
+                       header_scale, key, plan_runs, step_column)
 from .io.source import MAX_FILE_BYTES
 
 __all__ = [
@@ -260,6 +260,7 @@ class _Table:
     numbers: dict[str, Numbers]
     sep: str = ","
     notes: list[str] = field(default_factory=list)  # soft problems, carried to Runs.notes
+    scaled: dict[str, tuple[float, str]] = field(default_factory=dict)  # column -> (factor, unit) applied
 
     def present(self, role: str) -> bool:
         """The role has a column with at least one cell filled in."""
@@ -280,8 +281,52 @@ def _read_table(name: str, src: Any, mapping: Mapping[str, Any], metrics: Sequen
     numeric = [c for role in SIZE_ROLES if (c := plan.roles[role]) is not None] + plan.metrics
     numbers = {c: parse_column(frame[c], raw.decimal_comma) for c in numeric}
     table = _Table(name, frame, raw.rows, raw.header, plan, numbers, sep=raw.sep, notes=list(raw.notes))
+    for role in SIZE_ROLES:  # "Model Size (B)": the values are billions; counts from here on
+        column = plan.roles[role]
+        scale = header_scale(column) if column is not None else None
+        if scale is not None:
+            numbers[column].values = numbers[column].values * scale[0]
+            table.scaled[column] = scale
+    _label_not_id(table, mapping)
     _drop_unusable_metrics(table)
     return table
+
+
+#: Names of a detected run-id column that often hold a label shared by many runs (an architecture or
+#: size such as "d=96_l=8_h=4" or "pythia-70m"), not one id per run.
+_LABEL_KEYS = frozenset({"model", "modelname"})
+
+
+def _label_not_id(table: _Table, mapping: Mapping[str, Any]) -> None:
+    """A detected ``model``/``model_name`` run-id column whose values repeat on rows of different size,
+    tokens or compute is a label: it becomes the group (when there is none; else a plain column), the
+    runs are numbered, and a note says so. A mapped run id, or a file with a step column (a loss-curve
+    export, refused with its own message), is left alone."""
+    plan, frame = table.plan, table.frame
+    column = plan.roles["run_id"]
+    if column is None or "run_id" in mapping or key(column) not in _LABEL_KEYS:
+        return
+    if step_column(frame.columns) is not None:
+        return
+    labels = frame[column]
+    known = labels.notna().to_numpy()
+    if not labels[known].duplicated().any():
+        return
+    varying = [role for role in SIZE_ROLES if (c := plan.roles[role]) is not None and
+               (pd.Series(table.numbers[c].values[known]).groupby(labels[known].to_numpy()).nunique() > 1).any()]
+    if not varying:
+        return
+    plan.roles["run_id"] = None
+    if plan.roles["group"] is None:
+        plan.roles["group"] = column
+        use = "it is used as the group"
+    else:
+        use = f"it is kept as a plain column (the group is `{plan.roles['group']}`)"
+    n_labels = labels[known].nunique()
+    table.notes.append(f"`{table.name}`, column `{column}`: {n_labels:,} values on {int(known.sum()):,} rows, the same "
+                       f"value on rows of different {_and(varying)}, so it is a label, not a run id: {use}, and "
+                       f"the runs are numbered r1, r2, ... To use it as the run id anyway, map run_id to "
+                       f"`{column}`.")
 
 
 def _drop_unusable_metrics(table: _Table) -> None:
@@ -338,12 +383,12 @@ def _notes(table: _Table) -> list[str]:
             continue
         values = table.numbers[column].values
         low, high = _short(np.nanmin(values)), _short(np.nanmax(values))
-        unit = header_unit(column)
-        if unit:
+        if column in table.scaled:
+            factor, unit = table.scaled[column]
             notes.append(f"`{table.name}`, column `{column}` ({role}): the header says the values are in {unit}; "
-                         f"they are used as written ({low} to {high}), so fitted constants, budgets and a "
-                         f"derived size (C = k·N·D) are in those units too. To use plain counts, write the "
-                         f"values as 7B or 7e9.")
+                         f"they were multiplied by {_short(factor)} ({_short(np.nanmin(values) / factor)} to "
+                         f"{_short(np.nanmax(values) / factor)} in the file, {low} to {high} used). If the "
+                         f"header is wrong, rename the column or write the values as plain counts such as 7e9.")
         elif np.nanmax(values) < _PLAIN_COUNT_MIN[role]:
             notes.append(f"`{table.name}`, column `{column}` ({role}): the values ({low} to {high}) are small for "
                          f"{ROLE_LABELS[role].split(' (')[0]} counted one by one; if they are in millions or "

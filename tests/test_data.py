@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import math
@@ -498,6 +499,104 @@ def test_dataframes_take_names_and_combine_with_files():
     named = load_runs([small, Upload("large.csv", b"N,loss\n1e9,2.5\n")], names=["small", "large.csv"])
     assert named.groups() == ["small", "large"] and named.source_rows == (0, 1, 2)
     assert load_runs(pd.DataFrame({7: [1e9, 2e9], "loss": [2.5, 2.4]}), mapping={"params": "7"}).roles["params"] == "7"
+
+
+# ------------------------------------------------------------------------------------------------
+# real exports (issue 21): excerpts in tests/fixtures/real (see its README for source and licence)
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+def csv_cells(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Header and rows as the csv module reads them: the reference the loader's numbers are checked against."""
+    with path.open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    return header, rows
+
+
+def test_units_in_real_headers_are_applied_and_said():
+    path = REAL / "obsscaling_base_llm_excerpt.csv"
+    runs = load_runs(path, mapping={"metric": "MMLU"})
+    header, rows = csv_cells(path)
+    column = {name: [row[header.index(name)] for row in rows] for name in header}
+    assert runs.roles == {"run_id": "Model", "group": "Model Family", "params": "Model Size (B)",
+                          "tokens": "Pretraining Data Size (T)", "compute": "FLOPs (1E21)"}
+    assert runs.run_ids.tolist() == column["Model"]
+    assert runs.groups() == ["Llama-2", "Llama"] and runs.frame["group"].tolist() == column["Model Family"]
+    for role, name, unit in (("params", "Model Size (B)", 1e9), ("tokens", "Pretraining Data Size (T)", 1e12),
+                             ("compute", "FLOPs (1E21)", 1e21)):
+        np.testing.assert_allclose(runs.values(role), [float(v) * unit for v in column[name]], rtol=1e-15, atol=0)
+    # the paper's FLOPs are 6ND: the units are right when the three columns agree
+    np.testing.assert_allclose(runs.values("compute"), 6 * runs.values("params") * runs.values("tokens"), rtol=1e-12)
+    assert runs.derived == frozenset()
+    assert runs.notes == (
+        "`obsscaling_base_llm_excerpt.csv`, column `Model Size (B)` (params): the header says the values are in "
+        "billions; they were multiplied by 1e9 (6.7 to 70 in the file, 6.7e9 to 7e10 used). If the header is "
+        "wrong, rename the column or write the values as plain counts such as 7e9.",
+        "`obsscaling_base_llm_excerpt.csv`, column `Pretraining Data Size (T)` (tokens): the header says the "
+        "values are in trillions; they were multiplied by 1e12 (1 to 2 in the file, 1e12 to 2e12 used). If the "
+        "header is wrong, rename the column or write the values as plain counts such as 7e9.",
+        "`obsscaling_base_llm_excerpt.csv`, column `FLOPs (1E21)` (compute): the header says the values are in "
+        "units of 1e21; they were multiplied by 1e21 (40.2 to 840 in the file, 4e22 to 8.4e23 used). If the "
+        "header is wrong, rename the column or write the values as plain counts such as 7e9.")
+
+
+@pytest.mark.parametrize(("header", "factor", "unit"), [
+    ("Model Size (B)", 1e9, "billions"), ("params (M)", 1e6, "millions"), ("N (B params)", 1e9, "billions"),
+    ("Pretraining Data Size (T)", 1e12, "trillions"), ("tokens (bn)", 1e9, "billions"),
+    ("FLOPs (1E21)", 1e21, "units of 1e21"), ("compute (GFLOPs)", 1e9, "GFLOPs"),
+    ("C [PF-days]", 1e15 * 86400, "PF-days"), ("flops (1e9)", 1e9, "billions"),
+])
+def test_header_units_and_their_factors(header, factor, unit):
+    runs = load(f"{header},loss\n1.5,2.5\n3,2.4\n".replace(f"{header},", f'"{header}",'))
+    role = next(r for r in ("params", "tokens", "compute") if runs.roles[r] == header)
+    np.testing.assert_allclose(runs.values(role), [1.5 * factor, 3 * factor], rtol=1e-15)
+    assert f"the header says the values are in {unit}; they were multiplied by" in runs.notes[0]
+
+
+def test_loss_c4_val_and_other_prefixed_metrics_are_metrics():
+    runs = load_runs(REAL / "gadre2024_runs_wide_excerpt.csv")
+    header, rows = csv_cells(REAL / "gadre2024_runs_wide_excerpt.csv")
+    assert runs.roles["run_id"] == "name" and runs.roles["group"] == "dataset" and runs.roles["compute"] == "flops"
+    losses = [h for h in header if h.startswith("loss_")]
+    accuracies = [h for h in header if h.startswith("acc_") or h.startswith("accuracy_")]
+    assert "loss_c4_val" in losses and len(accuracies) == 48
+    assert list(runs.metrics) == losses + accuracies  # in file order, the first loss-like one the default
+    assert runs.default_metric == "loss_openlm"
+    np.testing.assert_array_equal(runs.values("loss_c4_val"), [float(r[header.index("loss_c4_val")]) for r in rows])
+    assert "model" in runs.frame.columns and runs.notes == ()  # `name` is the run id; `model` stays a column
+    picked = load_runs(REAL / "gadre2024_runs_wide_excerpt.csv", mapping={"metric": "loss_c4_val"})
+    assert picked.metrics == ("loss_c4_val",)
+
+
+def test_a_model_label_repeated_across_sizes_or_tokens_is_a_group_not_a_run_id():
+    text = (REAL / "gadre2024_runs_excerpt.csv").read_text()
+    header, rows = csv_cells(REAL / "gadre2024_runs_excerpt.csv")
+    without_ids = "".join(line.split(",", 2)[2] + "\n" for line in text.splitlines())  # no run_id, no group
+    runs = load(without_ids, name="gadre.csv")
+    assert runs.roles["run_id"] is None and runs.roles["group"] == "model"
+    assert runs.run_ids.tolist() == [f"r{i}" for i in range(1, 17)] and "run_id" in runs.derived
+    assert runs.groups() == ["d=96_l=8_h=4", "d=512_l=8_h=4"]
+    np.testing.assert_array_equal(runs.values("tokens"), [float(r[header.index("tokens")]) for r in rows])
+    assert runs.notes == (
+        "`gadre.csv`, column `model`: 2 values on 16 rows, the same value on rows of different tokens, so it is "
+        "a label, not a run id: it is used as the group, and the runs are numbered r1, r2, ... To use it as the "
+        "run id anyway, map run_id to `model`.",)
+    # with a group column already there, the label stays a plain column
+    with_group = load("".join(line.split(",", 1)[1] + "\n" for line in text.splitlines()), name="gadre.csv")
+    assert with_group.roles["group"] == "group" and with_group.frame["model"].tolist() == [r[2] for r in rows]
+    assert "it is kept as a plain column (the group is `group`)" in with_group.notes[0]
+    # the file's own run ids win, and a run id the user maps is taken at its word
+    assert load_runs(REAL / "gadre2024_runs_excerpt.csv").run_ids.tolist() == [r[0] for r in rows]
+    message = error_of(without_ids, name="gadre.csv", mapping={"run_id": "model"})
+    assert message.startswith("`gadre.csv`, column `model` (run_id):")
+
+
+def test_a_model_column_with_one_row_per_model_is_the_run_id():
+    runs = load("model,N,loss\npythia-70m,7e7,3.1\npythia-160m,1.6e8,2.9\n")
+    assert runs.roles["run_id"] == "model" and runs.notes == ()
+    message = error_of("model,N,loss\na,1e8,3.1\nb,1e9,2.9\na,1e8,3.0\n")  # same size: a duplicate, as before
+    assert "run ids must be unique; 'a' is in rows 2 and 4" in message
 
 
 # ------------------------------------------------------------------------------------------------

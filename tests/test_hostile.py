@@ -257,13 +257,14 @@ def test_names_with_spaces_around_them_are_trimmed():
     np.testing.assert_array_equal(runs.values("Loss"), [3.1, 2.7, 2.4])
 
 
-def test_units_in_a_header_are_used_as_written_and_said():
+def test_units_in_a_header_are_applied_and_said():
+    # issue 21: "params (B)" means billions; until then the values were used as written (0.1 to 70)
     runs = load_runs(BAD / "params_in_billions.csv")
-    np.testing.assert_array_equal(runs.values("params"), [0.1, 1, 7, 70])
-    (note,) = runs.notes
-    assert note.startswith("`params_in_billions.csv`, column `params (B)` (params): the header says the values "
-                           "are in billions; they are used as written (0.1 to 70)")
-    assert note.endswith("To use plain counts, write the values as 7B or 7e9.")
+    np.testing.assert_array_equal(runs.values("params"), [0.1e9, 1e9, 7e9, 70e9])
+    assert runs.notes == (
+        "`params_in_billions.csv`, column `params (B)` (params): the header says the values are in billions; they "
+        "were multiplied by 1e9 (0.1 to 70 in the file, 1e8 to 7e10 used). If the header is wrong, rename the "
+        "column or write the values as plain counts such as 7e9.",)
 
 
 def test_small_sizes_without_units_are_said_too():

@@ -25,19 +25,22 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "params": ("params", "N", "n_params", "num_params", "parameters", "model_size", "Model Size",
                "non_embedding_params", "nonembedding_params", "n_parameters", "model_params", "size"),
     "tokens": ("tokens", "D", "n_tokens", "num_tokens", "train_tokens", "training_tokens",
-               "dataset_size", "data", "tokens_seen"),
+               "dataset_size", "data", "tokens_seen", "data_size", "pretraining_data_size",
+               "training_data_size", "pretraining_tokens"),
     "compute": ("compute", "C", "flops", "Training FLOP", "training_flops", "budget", "compute_budget",
                 "total_flops", "flop"),
     "run_id": ("run_id", "run", "id", "name", "run_name", "model", "model_name"),
-    "group": ("group", "family", "arch", "architecture", "experiment", "series", "dataset", "config"),
+    "group": ("group", "family", "arch", "architecture", "experiment", "series", "dataset", "config",
+              "model_family", "family_name"),
 }
 
 #: Metric column names, best first; the first one found becomes the default metric.
 METRIC_ALIASES = ("loss", "val_loss", "eval_loss", "train_loss", "final_loss", "test_loss",
                   "validation_loss", "bpb", "bits_per_byte", "perplexity", "ppl", "accuracy", "acc",
                   "score", "error")
-# Fuzzy metric names (ranked after every exact alias): "*_loss", "*_acc", "*accuracy", also "val/loss".
-_METRIC_PATTERN = re.compile(r".+[\s_\-./:](?:loss|acc)|.+accuracy")
+# Fuzzy metric names (ranked after every exact alias): "*_loss", "*_acc", "*accuracy", also "val/loss", and
+# the other way round, "loss_c4_val", "acc_arc_easy", "accuracy_avg17".
+_METRIC_PATTERN = re.compile(r".+[\s_\-./:](?:loss|acc)|.+accuracy|(?:loss|acc|accuracy)[\s_\-./:].+")
 
 ROLE_LABELS = {
     "params": "model size (params)",
@@ -141,6 +144,39 @@ def header_unit(column: str) -> str | None:
         text = re.sub(r"^in\s+", "", text)
         if text in _SCALE_UNITS:
             return _SCALE_UNITS[text]
+    return None
+
+
+#: What each scale word multiplies a value by ("PF-days": petaFLOP/s for a day, in FLOPs).
+_SCALE_FACTORS = {"thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12, "10^15": 1e15,
+                  "PF-days": 1e15 * 86400}
+_FLOP_PREFIX = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15, "e": 1e18}
+
+
+def header_scale(column: str) -> tuple[float, str] | None:
+    """(factor, what the header says) for a size column whose header declares a unit: ``Model Size (B)``
+    -> (1e9, "billions"), ``Pretraining Data Size (T)`` -> (1e12, "trillions"), ``FLOPs (1E21)`` ->
+    (1e21, "units of 1e21"), ``N (B params)`` -> (1e9, "billions"), ``compute (GFLOPs)`` -> (1e9,
+    "GFLOPs"), ``tokens_bn`` -> (1e9, "billions"); None when it declares none."""
+    candidates = [u.strip("()[] ").lower() for u in _UNITS.findall(column)]
+    found = re.search(r"(?:[\s_\-/]|in)(k|m|b|bn|t|thousands?|millions?|billions?|trillions?)$", column.strip(),
+                      re.IGNORECASE)
+    if found:
+        candidates.append(found.group(1).lower())
+    for text in candidates:
+        text = re.sub(r"^in\s+", "", text).strip()
+        power = re.fullmatch(r"(?:x\s*|×\s*)?(?:1e\+?|10\^)(\d{1,2})", text)
+        if power:
+            exponent = int(power.group(1))
+            unit = _SCALE_UNITS.get(f"1e{exponent}")
+            return 10.0 ** exponent, unit or f"units of 1e{exponent}"
+        flops = re.fullmatch(r"([kmgtpe])flop/?s?", text)
+        if flops:
+            return _FLOP_PREFIX[flops.group(1)], f"{flops.group(1).upper()}FLOPs"
+        for word in (text, text.split()[0] if text.split() else ""):
+            if word in _SCALE_UNITS:
+                unit = _SCALE_UNITS[word]
+                return _SCALE_FACTORS[unit], unit
     return None
 
 
