@@ -38,10 +38,11 @@ from .data import Runs
 from .errors import DataError, FitError, format_rows
 from .fitting import fit_problem, prepare
 from .io.frame import read_frame, repeated_header_problems
-from .io.messages import CURVES
+from .io.messages import CURVES, short
 from .io.numbers import Numbers, metric_problems, parse_column, parse_number, size_problems
 from .io.roles import CURVE_KEYS as MAPPING_KEYS  # noqa: F401 -- the keys of load_curves' mapping
 from .io.roles import METRIC_ALIASES, STEP_ALIASES, TOKEN_ALIASES, curve_columns  # noqa: F401 -- re-exported
+from .io.roles import header_scale
 from .io.source import display_name
 
 
@@ -170,8 +171,17 @@ def load_curves(
     frame, rows_no, cols = raw.frame, raw.rows, found[0]
     problems: list[str] = repeated_header_problems(fname, raw.header)
 
-    def numbers(column: str, rows: Any = slice(None)) -> Numbers:
-        return parse_column(frame[column].iloc[rows], raw.decimal_comma)
+    scaled: list[str] = []
+
+    def numbers(column: str, rows: Any = slice(None), scale: bool = False) -> Numbers:
+        """A column as numbers; with ``scale``, a unit in its header ("tokens (B)") applied and noted."""
+        parsed = parse_column(frame[column].iloc[rows], raw.decimal_comma)
+        unit = header_scale(column) if scale else None
+        if unit is not None:
+            parsed.values = parsed.values * unit[0]
+            scaled.append(f"`{fname}`, column `{column}`: the header says the values are in {unit[1]}; they were "
+                          f"multiplied by {short(unit[0])}. If the header is wrong, rename the column.")
+        return parsed
 
     if not cols["run_id"]:
         problems.append(f"`{fname}`: no run id column (looked for run_id, run, name, ...). Long-format curves have one "
@@ -199,7 +209,7 @@ def load_curves(
     present = ~loss_numbers.missing
     n_missing = int((~present).sum())
     if cols["tokens"]:
-        tok_numbers = numbers(cols["tokens"])
+        tok_numbers = numbers(cols["tokens"], scale=True)
         tokens, bad_tok = tok_numbers.values, tok_numbers.bad
     else:
         step_numbers = numbers(cols["step"])
@@ -245,7 +255,7 @@ def load_curves(
     # model size per run: the column (constant within a run) and/or the `params` mapping
     n_run = np.full(R, np.nan)
     if cols["params"]:
-        n_numbers = numbers(cols["params"], idx)
+        n_numbers = numbers(cols["params"], idx, scale=True)
         n_pt, bad_n = n_numbers.values, n_numbers.bad
         if bad_n.any():
             problems.append(f"`{fname}`, column `{cols['params']}`, {format_rows(rows_no[idx][bad_n])}: not numbers. "
@@ -295,7 +305,7 @@ def load_curves(
     codes, t, l, s = codes[order], t[order], l[order], s[order]
     last = np.ones(len(codes), dtype=bool)
     last[:-1] = (codes[1:] != codes[:-1]) | (t[1:] != t[:-1])
-    notes = list(raw.notes)
+    notes = list(raw.notes) + scaled
     if n_missing:
         notes.append(f"{n_missing} row(s) without a `{metric}` value were skipped")
     if (~last).any():

@@ -156,6 +156,18 @@ def test_a_repeated_column_is_refused_not_read_as_the_first():
         load_curves(b"run,N,tokens,loss,loss\nm0,1e8,1e9,3.5,9\nm0,1e8,2e9,3.2,9\n", name="c.csv")
 
 
+def test_units_in_curve_headers_are_applied_and_said_as_for_runs():
+    text = POINTS.replace("run,N,tokens,loss", '"run","N (M)","tokens (B)","loss"').replace("1e8,", "100,")
+    text = text.replace("1e9,1e9", "1000,1").replace("1e9,2e9", "1000,2").replace(",1e9,", ",1,").replace(",2e9,", ",2,")
+    c = load_curves(text.encode(), name="c.csv")
+    assert c.runs["params"].tolist() == [1e8, 1e9]
+    np.testing.assert_array_equal(c.tokens, [1e9, 2e9, 1e9, 2e9])
+    assert c.notes == ("`c.csv`, column `tokens (B)`: the header says the values are in billions; they were "
+                       "multiplied by 1e9. If the header is wrong, rename the column.",
+                       "`c.csv`, column `N (M)`: the header says the values are in millions; they were "
+                       "multiplied by 1e6. If the header is wrong, rename the column.")
+
+
 def test_curves_from_a_dataframe_load_like_the_file():
     df = pd.read_csv(io.StringIO(POINTS))
     c = load_curves(df)
