@@ -42,7 +42,7 @@ from .io.messages import CURVES, short
 from .io.numbers import Numbers, metric_problems, parse_column, parse_number, size_problems
 from .io.roles import CURVE_KEYS as MAPPING_KEYS  # noqa: F401 -- the keys of load_curves' mapping
 from .io.roles import METRIC_ALIASES, STEP_ALIASES, TOKEN_ALIASES, curve_columns  # noqa: F401 -- re-exported
-from .io.roles import header_scale
+from .io.roles import LABEL_KEYS, header_scale, key
 from .io.source import display_name
 
 
@@ -308,6 +308,13 @@ def load_curves(
     notes = list(raw.notes) + scaled
     if n_missing:
         notes.append(f"{n_missing} row(s) without a `{metric}` value were skipped")
+    if (~last).any() and key(cols["run_id"]) in LABEL_KEYS and not (mapping or {}).get("run_id"):
+        # a tracker resuming a run logs a step twice; a label shared by several runs repeats every step
+        raise DataError(f"`{fname}`, column `{cols['run_id']}` (run_id): {int((~last).sum()):,} of {len(last):,} points "
+                        f"repeat a step of their `{cols['run_id']}` value, so `{cols['run_id']}` looks like a label "
+                        f"shared by several runs (an architecture or size), not a run id; read as a run id it "
+                        f"would merge their curves. Map the run id to the column that names each run, e.g. "
+                        f"mapping={{'run_id': '<column>'}}.")
     if (~last).any():
         notes.append(f"{int((~last).sum())} point(s) logged twice at the same step were replaced by the later one")
         codes, t, l, s = codes[last], t[last], l[last], s[last]

@@ -37,7 +37,7 @@ from .io import source as io_source
 from .io.dialect import MAX_COLUMNS
 from .io.numbers import METRIC_LIMIT, SIZE_RANGE, Numbers, mostly_numeric, not_numbers_problem, parse_column
 from .io.numbers import metric_problems, parse_number, size_problems
-from .io.roles import (METRIC_ALIASES, ROLE_ALIASES, ROLE_LABELS, ROLES, SIZE_ROLES, Plan, detect_roles,
+from .io.roles import (LABEL_KEYS, METRIC_ALIASES, ROLE_ALIASES, ROLE_LABELS, ROLES, SIZE_ROLES, Plan, detect_roles,
                        header_scale, key, plan_runs, step_column)
 from .io.source import MAX_FILE_BYTES
 
@@ -292,11 +292,6 @@ def _read_table(name: str, src: Any, mapping: Mapping[str, Any], metrics: Sequen
     return table
 
 
-#: Names of a detected run-id column that often hold a label shared by many runs (an architecture or
-#: size such as "d=96_l=8_h=4" or "pythia-70m"), not one id per run.
-_LABEL_KEYS = frozenset({"model", "modelname"})
-
-
 def _label_not_id(table: _Table, mapping: Mapping[str, Any]) -> None:
     """A detected ``model``/``model_name`` run-id column whose values repeat on rows of different size,
     tokens or compute is a label: it becomes the group (when there is none; else a plain column), the
@@ -304,7 +299,7 @@ def _label_not_id(table: _Table, mapping: Mapping[str, Any]) -> None:
     export, refused with its own message), is left alone."""
     plan, frame = table.plan, table.frame
     column = plan.roles["run_id"]
-    if column is None or "run_id" in mapping or key(column) not in _LABEL_KEYS:
+    if column is None or "run_id" in mapping or key(column) not in LABEL_KEYS:
         return
     if step_column(frame.columns) is not None:
         return

@@ -168,6 +168,21 @@ def test_units_in_curve_headers_are_applied_and_said_as_for_runs():
                        "multiplied by 1e6. If the header is wrong, rename the column.")
 
 
+def test_a_model_label_shared_by_runs_is_not_read_as_a_run_id():
+    # issue 21: a `model` column naming the architecture merged every run of it into one curve, said only
+    # in a note ("... replaced by the later one")
+    rows = [("d512", cfg, step, 4.0 - 0.001 * step - 0.1 * cfg) for cfg in (0, 1) for step in (100, 200, 300)]
+    df = pd.DataFrame(rows, columns=["model", "lr_config", "step", "loss"]).assign(N=7.9e7)
+    with pytest.raises(DataError, match=r"^`c.csv`, column `model` \(run_id\): 3 of 6 points repeat a step of their "
+                                        r"`model` value, so `model` looks like a label shared by several runs"):
+        load_curves(csv_bytes(df), tokens_per_step=1000, name="c.csv")
+    df["run"] = [f"d512-lr{cfg}" for _, cfg, _, _ in rows]  # with a run column, that is the id: 2 curves
+    c = load_curves(csv_bytes(df), tokens_per_step=1000, name="c.csv")
+    assert c.columns["run_id"] == "run" and c.run_ids.tolist() == ["d512-lr0", "d512-lr1"] and c.notes == ()
+    mapped = load_curves(csv_bytes(df.drop(columns="run")), tokens_per_step=1000, mapping={"run_id": "model"})
+    assert len(mapped.runs) == 1 and "3 point(s) logged twice at the same step" in mapped.notes[0]  # as asked
+
+
 def test_curves_from_a_dataframe_load_like_the_file():
     df = pd.read_csv(io.StringIO(POINTS))
     c = load_curves(df)

@@ -180,6 +180,11 @@ def header_scale(column: str) -> tuple[float, str] | None:
     return None
 
 
+#: Names of a run-id column that often hold a label shared by many runs (an architecture or size such
+#: as "d=96_l=8_h=4" or "pythia-70m"), not one id per run (keys, as :func:`key` reduces names).
+LABEL_KEYS = frozenset({"model", "modelname"})
+
+
 def step_column(columns: Sequence[Any]) -> str | None:
     """The first column named like a training step (for telling a curves export from a table of runs)."""
     keys = {key(s) for s in STEP_NAMES}
