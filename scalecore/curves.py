@@ -310,9 +310,10 @@ def load_curves(
         notes.append(f"{n_missing} row(s) without a `{metric}` value were skipped")
     if (~last).any() and key(cols["run_id"]) in LABEL_KEYS and not (mapping or {}).get("run_id"):
         # a tracker resuming a run logs a step twice; a label shared by several runs repeats every step
-        raise DataError(f"`{fname}`, column `{cols['run_id']}` (run_id): {int((~last).sum()):,} of {len(last):,} points "
-                        f"repeat a step of their `{cols['run_id']}` value, so `{cols['run_id']}` looks like a label "
-                        f"shared by several runs (an architecture or size), not a run id; read as a run id it "
+        label = cols["run_id"]
+        raise DataError(f"`{fname}`, column `{label}` (run_id): {int((~last).sum()):,} of {len(last):,} points "
+                        f"repeat a step of their `{label}` value, so `{label}` looks like a label shared by "
+                        f"several runs (an architecture or size), not a run id; read as a run id it "
                         f"would merge their curves. Map the run id to the column that names each run, e.g. "
                         f"mapping={{'run_id': '<column>'}}.")
     if (~last).any():

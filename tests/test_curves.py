@@ -158,7 +158,8 @@ def test_a_repeated_column_is_refused_not_read_as_the_first():
 
 def test_units_in_curve_headers_are_applied_and_said_as_for_runs():
     text = POINTS.replace("run,N,tokens,loss", '"run","N (M)","tokens (B)","loss"').replace("1e8,", "100,")
-    text = text.replace("1e9,1e9", "1000,1").replace("1e9,2e9", "1000,2").replace(",1e9,", ",1,").replace(",2e9,", ",2,")
+    text = text.replace("1e9,1e9", "1000,1").replace("1e9,2e9", "1000,2")
+    text = text.replace(",1e9,", ",1,").replace(",2e9,", ",2,")
     c = load_curves(text.encode(), name="c.csv")
     assert c.runs["params"].tolist() == [1e8, 1e9]
     np.testing.assert_array_equal(c.tokens, [1e9, 2e9, 1e9, 2e9])

@@ -153,7 +153,7 @@ def test_valid_numbers_written_any_way_load_to_the_same_curves(points):
     rows = [("m", n, t, y) for _, t, y in points]
     plain = "run,N,tokens,loss\n" + "".join(f"{r},{n!r},{t!r},{y!r}\n" for r, n, t, y in rows)
     euro = "run;N;tokens;loss\n" + "".join(
-        f"{r};{repr(n).replace('.', ',')};{repr(t).replace('.', ',')};{repr(y).replace('.', ',')}\n" for r, n, t, y in rows)
+        ";".join([r] + [repr(v).replace(".", ",") for v in (n, t, y)]) + "\n" for r, n, t, y in rows)
     pipe = plain.replace(",", "|")
     order = np.argsort([t for _, t, _ in points], kind="stable")
     expected_t = np.array([t for _, t, _ in points])[order]
