@@ -16,6 +16,7 @@ with moderate example counts so the module runs in well under a minute. Run with
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import replace
 
@@ -141,6 +142,27 @@ def test_valid_numbers_written_any_way_load_to_the_same_values(pairs):
         runs = load_runs(data, names=["same.csv"])
         np.testing.assert_array_equal(runs.values("params"), expected_n)
         np.testing.assert_array_equal(runs.values("loss"), expected_y)
+
+
+@settings(max_examples=100, **REPRODUCIBLE)
+@given(st.lists(st.tuples(st.one_of(st.floats(1e3, 1e12), st.sampled_from(["7B", "350M", "1,000,000", "x", ""])),
+                          st.one_of(st.floats(0.01, 100), st.just(float("inf")), st.just(float("nan")))),
+                min_size=1, max_size=20))
+def test_a_dataframe_loads_or_fails_as_its_csv_does(pairs):
+    """load_runs(df) and load_runs(df.to_csv()) give the same values, or the same message (rows aside:
+    a DataFrame's are positions from 0, a file's are lines from 2, so they are masked)."""
+    df = pd.DataFrame({"N": [n for n, _ in pairs], "loss": [y for _, y in pairs]})
+    outcomes = []
+    for source in (df, df.to_csv(index=False).encode()):
+        try:
+            runs = load_runs(source, names=["same.csv"])
+        except DataError as exc:
+            outcomes.append(("error", re.sub(r"rows? [\d, and]+(?: more)?", "ROWS", str(exc))))
+            continue
+        assert_valid_runs(runs) if not isinstance(source, pd.DataFrame) else None
+        outcomes.append(("runs", runs.values("params").tolist(), runs.values("loss").tolist(), runs.notes))
+    event(outcomes[0][0])
+    assert repr(outcomes[0]) == repr(outcomes[1])
 
 
 @settings(max_examples=100, **REPRODUCIBLE)

@@ -18,6 +18,10 @@ from . import dialect, source, text as text_stage
 from . import messages as msg
 from .messages import RUNS, Kind
 
+#: Cells that pandas.read_csv reads as missing (its default na_values): a DataFrame's are missing too.
+_NA_TEXT = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                      "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
 #: Which columns to read as text (ids, groups), chosen from the header's column names.
 TextColumns = Callable[[list[str]], Sequence[str]]
 
@@ -99,6 +103,10 @@ def _from_dataframe(name: str, df: pd.DataFrame, text_columns: TextColumns, kind
         seen[column] = count + 1
         columns.append(column if count == 0 else f"{column}.{count}")
     frame = pd.DataFrame({c: df.iloc[:, i].to_numpy() for i, c in enumerate(columns)})
+    for column in frame.columns:  # cells a CSV reader takes as missing ("", "NA", "null", ...) are missing here too
+        if pd.api.types.is_object_dtype(frame[column]) or pd.api.types.is_string_dtype(frame[column]):
+            cells = frame[column]
+            frame[column] = cells.mask(cells.isin(_NA_TEXT))
     as_text = [c for c in dict.fromkeys(text_columns(list(columns))) if c in columns]
     for column in as_text:
         cells = frame[column]
