@@ -11,8 +11,10 @@ what a table of runs needs:
   file, column and rows and says what to do (sizes positive and within :data:`SIZE_RANGE`, metrics
   finite and within :data:`METRIC_LIMIT`, unique run ids, no loss-curve export);
 - the missing one of params N, tokens D and compute C is derived with ``C = k*N*D`` (k = 6 by default);
-- soft problems (a guessed encoding, units in a header, sizes that look scaled) become
-  :attr:`Runs.notes`, shown next to the data.
+- units in a size header ("Model Size (B)", "FLOPs (1E21)") are applied; a ``model`` column repeated on
+  runs of different sizes is a label (the group), not a run id;
+- soft problems (a guessed encoding, units applied, sizes that look scaled, a label taken for a group)
+  become :attr:`Runs.notes`, shown next to the data.
 
 The input files are only ever read, once.
 """

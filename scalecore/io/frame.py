@@ -140,15 +140,3 @@ def repeated_header_problems(name: str, header: list[str]) -> list[str]:
     return [f"`{name}`: the header has column `{h}` {n} times (columns "
             f"{msg.and_([str(i + 1) for i, x in enumerate(header) if x == h])}); give each column a unique name."
             for h, n in counts.items() if n > 1]
-
-
-def header_columns(name: str, src: Any) -> list[str]:
-    """The column names of a source's header, read as :func:`read_frame` reads them (for a mapping panel
-    shown when the file does not load); [] when not even the header can be read."""
-    try:
-        text, _, _ = text_stage.decode(source.read_payload(name, src), name)
-    except DataError:
-        return []
-    text = text.lstrip("\n \t")
-    sep = dialect.sniff_separator(text)
-    return [h.strip() for h in dialect.split_header(dialect.first_line(text), sep) if h.strip()]
