@@ -567,6 +567,8 @@ def test_loss_c4_val_and_other_prefixed_metrics_are_metrics():
     assert "model" in runs.frame.columns and runs.notes == ()  # `name` is the run id; `model` stays a column
     picked = load_runs(REAL / "gadre2024_runs_wide_excerpt.csv", mapping={"metric": "loss_c4_val"})
     assert picked.metrics == ("loss_c4_val",)
+    tracker = load("N,loss_scale,loss_weight,loss_val\n1e9,65536,1,2.5\n")  # fp16 loss scaling is not a metric
+    assert tracker.metrics == ("loss_val",)
 
 
 def test_a_model_label_repeated_across_sizes_or_tokens_is_a_group_not_a_run_id():

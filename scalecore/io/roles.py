@@ -39,8 +39,8 @@ METRIC_ALIASES = ("loss", "val_loss", "eval_loss", "train_loss", "final_loss", "
                   "validation_loss", "bpb", "bits_per_byte", "perplexity", "ppl", "accuracy", "acc",
                   "score", "error")
 # Fuzzy metric names (ranked after every exact alias): "*_loss", "*_acc", "*accuracy", also "val/loss", and
-# the other way round, "loss_c4_val", "acc_arc_easy", "accuracy_avg17".
-_METRIC_PATTERN = re.compile(r".+[\s_\-./:](?:loss|acc)|.+accuracy|(?:loss|acc|accuracy)[\s_\-./:].+")
+# the other way round, "loss_c4_val", "acc_arc_easy", "accuracy_avg17" (not a mixed-precision "loss_scale").
+_METRIC_PATTERN = re.compile(r".+[\s_\-./:](?:loss|acc)|.+accuracy|(?:loss|acc|accuracy)[\s_\-./:](?!scal|weight).+")
 
 ROLE_LABELS = {
     "params": "model size (params)",
