@@ -2,8 +2,8 @@
 
 Experiment trackers export curves in long format: one row per logged point, with the run, the
 step (or tokens seen) and the loss; the model size N is a column repeated on every row of a run
-(or given separately). :func:`load_curves` reads such a file into :class:`Curves`, reusing the
-column-role detection and the "7B"/"1.4T" number parsing of :mod:`scalecore.data`, and computes
+(or given separately). :func:`load_curves` reads such a file into :class:`Curves` through
+:mod:`scalecore.io`, the reading pipeline :func:`~scalecore.load_runs` uses, and computes
 the FLOPs of every point as ``C = k N tokens`` (``tokens = step * tokens_per_step`` when only the
 step is logged; ``tokens_per_step`` -- batch size times sequence length -- is then a stated option).
 
@@ -24,14 +24,9 @@ Everything is vectorised over points; a million-row file loads and envelopes in 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
-import os
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -39,21 +34,16 @@ import pandas as pd
 
 from . import budget
 from .bootstrap import BootstrapResult, Estimate, bootstrap_problem
-from .data import METRIC_ALIASES, Runs, detect_roles, parse_number
+from .data import Runs
 from .errors import DataError, FitError, format_rows
 from .fitting import fit_problem, prepare
-
-#: Column names of the training step, as trackers export them (matching ignores case and punctuation).
-STEP_ALIASES = ("step", "global_step", "_step", "steps", "iteration", "iter", "trainer/global_step",
-                "train/global_step", "train/step", "optimizer_step")
-#: Extra names of the tokens seen so far, beyond :data:`scalecore.data.ROLE_ALIASES`.
-TOKEN_ALIASES = ("tokens_seen", "consumed_tokens", "num_tokens_seen", "tokens_processed", "train/tokens",
-                 "trainer/tokens", "total_tokens", "cumulative_tokens")
-MAPPING_KEYS = ("run_id", "group", "params", "step", "tokens", "metric")
-
-
-def _key(name: Any) -> str:
-    return re.sub(r"[\W_]+", "", str(name).lower())
+from .io.frame import read_frame, repeated_header_problems
+from .io.messages import CURVES, short
+from .io.numbers import Numbers, metric_problems, parse_column, parse_number, size_problems
+from .io.roles import CURVE_KEYS as MAPPING_KEYS  # noqa: F401 -- the keys of load_curves' mapping
+from .io.roles import METRIC_ALIASES, STEP_ALIASES, TOKEN_ALIASES, curve_columns  # noqa: F401 -- re-exported
+from .io.roles import LABEL_KEYS, header_scale, key
+from .io.source import display_name
 
 
 # ------------------------------------------------------------------------------ the curves
@@ -124,114 +114,6 @@ class Curves:
 # ------------------------------------------------------------------------------ reading
 
 
-def _read_bytes(source: Any) -> tuple[str, bytes]:
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        try:
-            return path.name, path.read_bytes()
-        except FileNotFoundError:
-            raise DataError(f"`{path.name}`: file not found at `{path}`") from None
-        except OSError as exc:
-            raise DataError(f"`{path.name}` cannot be read: {exc.strerror or exc}") from None
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return "curves.csv", bytes(source)
-    for method in ("getvalue", "read"):
-        if callable(getattr(source, method, None)):
-            data = getattr(source, method)()
-            data = data.encode("utf-8") if isinstance(data, str) else data
-            return Path(getattr(source, "name", "") or "curves.csv").name, data
-    raise DataError(f"cannot read a {type(source).__name__}; pass a path, bytes or a file object")
-
-
-def _decode(name: str, data: bytes) -> bytes:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16").removeprefix("\ufeff").encode("utf-8")
-    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:65536]:
-        raise DataError(f"`{name}` is not a text CSV file (it contains binary data). Export the curves as CSV.")
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    try:
-        data[:65536].decode("utf-8")
-        return data
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace").encode("utf-8")
-
-
-def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(values, bad): a column as float64 with "7B"-style cells parsed by :func:`parse_number`
-    (only the distinct cells that plain parsing misses); ``bad`` marks cells that are not numbers."""
-    if raw.dtype.kind in "iuf":
-        return raw.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(raw), dtype=bool)
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-    bad = np.zeros(len(raw), dtype=bool)
-    failed = np.flatnonzero(np.isnan(values) & raw.notna().to_numpy())
-    if failed.size:
-        codes, distinct = pd.factorize(raw.iloc[failed].astype(str))
-        parsed = []
-        for cell in distinct:
-            try:
-                parsed.append(parse_number(cell))
-            except ValueError:
-                parsed.append(None)
-        is_bad = np.array([p is None for p in parsed])[codes]
-        values[failed] = np.array([np.nan if p is None else p for p in parsed], dtype=np.float64)[codes]
-        bad[failed[is_bad]] = True
-    return values, bad
-
-
-def _find(columns: list[str], aliases: Sequence[str], taken: set) -> str | None:
-    keys = {_key(a) for a in aliases}
-    for col in columns:
-        if col not in taken and _key(col) in keys:
-            return col
-    return None
-
-
-def _resolve(name: str, columns: list[str], key: str, fname: str) -> str:
-    if name in columns:
-        return name
-    same = [c for c in columns if _key(c) == _key(name)]
-    if len(same) == 1:
-        return same[0]
-    raise DataError(f"`{fname}`: `{key}` is mapped to `{name}`, but there is no column `{name}`. "
-                    f"Columns are {', '.join(f'`{c}`' for c in columns)}.")
-
-
-def curve_columns(columns: Sequence[str], mapping: Mapping[str, str | None] | None = None) -> dict[str, str | None]:
-    """Which column plays which role in a long-format curves file: ``run_id``, ``group``,
-    ``params``, ``step``, ``tokens``, ``metric`` (None when absent). ``mapping`` overrides."""
-    columns = [str(c) for c in columns]
-    mapping = dict(mapping or {})
-    unknown = [k for k in mapping if k not in MAPPING_KEYS]
-    if unknown:
-        raise DataError(f"unknown mapping key(s) {', '.join(f'`{k}`' for k in unknown)}; valid keys are "
-                        f"{', '.join(f'`{k}`' for k in MAPPING_KEYS)}")
-    out: dict[str, str | None] = {}
-    taken: set[str] = set()
-    for key, value in mapping.items():
-        out[key] = _resolve(value, columns, key, "curves") if value else None
-        if out[key]:
-            taken.add(out[key])
-    if "step" not in out:
-        out["step"] = _find(columns, STEP_ALIASES, taken)
-        if out["step"]:
-            taken.add(out["step"])
-    free = [c for c in columns if c not in taken]
-    roles = detect_roles(free)
-    for key in ("run_id", "group", "params", "tokens"):
-        if key not in out:
-            out[key] = roles[key]
-            if out[key]:
-                taken.add(out[key])
-    if not out.get("tokens") and "tokens" not in mapping:
-        out["tokens"] = _find(columns, TOKEN_ALIASES, taken)
-        if out["tokens"]:
-            taken.add(out["tokens"])
-    if "metric" not in out:
-        metrics = [m for m in roles["metrics"] if m not in taken]
-        out["metric"] = metrics[0] if metrics else None
-    return out
-
-
 def load_curves(
     source: Any,
     *,
@@ -259,13 +141,15 @@ def load_curves(
     flops_per_token_param
         ``k`` in ``C = k N tokens``.
 
-    Rows without a metric value are dropped (trackers leave gaps where a metric was not logged);
-    a point logged twice at the same tokens keeps the last. Every other problem -- a missing
-    column, cells that are not numbers, a model size that changes within a run, a non-positive
-    loss -- raises one :class:`DataError` naming the file, column and rows.
+    The file is read by :mod:`scalecore.io`, the pipeline :func:`~scalecore.load_runs` uses: the same
+    size limit, encodings (a guessed one is said in :attr:`Curves.notes`), separators, decimal commas,
+    "7B" numbers, and refusals of binary files, HTML pages and JSON. Rows without a metric value are
+    dropped (trackers leave gaps where a metric was not logged); a point logged twice at the same
+    tokens keeps the last. Every other problem -- a missing column, cells that are not numbers, an
+    infinite metric, a model size that changes within a run, a non-positive loss, sizes outside
+    :data:`scalecore.data.SIZE_RANGE` -- raises one :class:`DataError` naming the file, column and rows.
     """
-    fname, data = _read_bytes(source)
-    fname = name or fname
+    fname = name or display_name(source, 1, default="curves.csv")
     k = float(flops_per_token_param)
     if not (math.isfinite(k) and k > 0):
         raise DataError(f"`flops_per_token_param` must be a positive number; got {flops_per_token_param!r}")
@@ -277,21 +161,27 @@ def load_curves(
         if not (math.isfinite(tokens_per_step) and tokens_per_step > 0):
             raise DataError(f"`tokens_per_step` must be a positive number such as 524288 or 0.5M (batch size × "
                             f"sequence length); got {tokens_per_step!r}")
-    body = _decode(fname, data)
-    if not body.strip():
-        raise DataError(f"`{fname}` is empty; it needs a header and one row per logged point")
-    head = body[:65536].decode("utf-8", errors="replace")
-    first = head.splitlines()[0] if head.splitlines() else ""
-    sep = max((",", ";", "\t"), key=lambda s: len(next(csv.reader([first], delimiter=s), [])))
-    try:
-        frame = pd.read_csv(io.BytesIO(body), sep=sep, decimal="," if sep == ";" else ".", low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"`{fname}` could not be read as CSV: {str(exc).strip()}") from None
-    columns = [str(c) for c in frame.columns]
-    frame.columns = columns
-    cols = curve_columns(columns, mapping)
-    problems: list[str] = []
-    rows_no = np.arange(len(frame)) + 2  # spreadsheet rows (header = row 1)
+    found: list[dict[str, str | None]] = []
+
+    def text_columns(columns: list[str]) -> list[str]:
+        found.append(curve_columns(columns, mapping, name=fname))
+        return [c for r in ("run_id", "group") if (c := found[0][r])]
+
+    raw = read_frame(fname, source, text_columns, kind=CURVES)
+    frame, rows_no, cols = raw.frame, raw.rows, found[0]
+    problems: list[str] = repeated_header_problems(fname, raw.header)
+
+    scaled: list[str] = []
+
+    def numbers(column: str, rows: Any = slice(None), scale: bool = False) -> Numbers:
+        """A column as numbers; with ``scale``, a unit in its header ("tokens (B)") applied and noted."""
+        parsed = parse_column(frame[column].iloc[rows], raw.decimal_comma)
+        unit = header_scale(column) if scale else None
+        if unit is not None:
+            parsed.values = parsed.values * unit[0]
+            scaled.append(f"`{fname}`, column `{column}`: the header says the values are in {unit[1]}; they were "
+                          f"multiplied by {short(unit[0])}. If the header is wrong, rename the column.")
+        return parsed
 
     if not cols["run_id"]:
         problems.append(f"`{fname}`: no run id column (looked for run_id, run, name, ...). Long-format curves have one "
@@ -314,21 +204,25 @@ def load_curves(
         raise DataError(_message(problems))
 
     metric = cols["metric"]
-    loss, bad_loss = _numbers(frame[metric])
-    present = np.isfinite(loss) | bad_loss
+    loss_numbers = numbers(metric)
+    loss, bad_loss = loss_numbers.values, loss_numbers.bad
+    present = ~loss_numbers.missing
     n_missing = int((~present).sum())
     if cols["tokens"]:
-        tokens, bad_tok = _numbers(frame[cols["tokens"]])
+        tok_numbers = numbers(cols["tokens"], scale=True)
+        tokens, bad_tok = tok_numbers.values, tok_numbers.bad
     else:
-        step_v, bad_tok = _numbers(frame[cols["step"]])
-        tokens = step_v * tokens_per_step
-    step, bad_step = (_numbers(frame[cols["step"]]) if cols["step"] else (np.full(len(frame), np.nan), None))
+        step_numbers = numbers(cols["step"])
+        tokens, bad_tok = step_numbers.values * tokens_per_step, step_numbers.bad
+    step, bad_step = (numbers(cols["step"]).values, numbers(cols["step"]).bad) if cols["step"] else \
+        (np.full(len(frame), np.nan), None)
     for column, bad in ((metric, bad_loss), (cols["tokens"] or cols["step"], bad_tok),
                         (cols["step"], bad_step)):
         if bad is not None and (bad & present).any():
             cells = frame[column].to_numpy(dtype=object)[bad & present][:3]
             problems.append(f"`{fname}`, column `{column}`, {format_rows(rows_no[bad & present])}: "
                             f"{', '.join(repr(str(c)) for c in cells)} not numbers. Use plain numbers such as 1e9 or 7B.")
+    problems += metric_problems(f"`{fname}`, column `{metric}`", np.where(present, loss, np.nan), rows_no)
     if problems:
         raise DataError(_message(problems))
 
@@ -343,11 +237,13 @@ def load_curves(
         problems.append(f"`{fname}`, column `{metric}`, {format_rows(rows_no[bad_pos])}: values must be positive "
                         f"(the envelope is taken in log {metric}). Remove these points.")
     bad_t = keep & ~(np.isfinite(tokens) & (tokens > 0))
+    what = cols["tokens"] or cols["step"]
     if bad_t.any():
-        what = cols["tokens"] or cols["step"]
         problems.append(f"`{fname}`, column `{what}`, {format_rows(rows_no[bad_t])}: "
                         f"{'tokens' if cols['tokens'] else 'steps'} must be positive numbers (step 0 has no compute). "
                         "Remove these points or skip them as warm-up.")
+    problems += size_problems(f"`{fname}`, column `{what}`", "tokens", np.where(keep & ~bad_t, tokens, np.nan),
+                              rows_no)
     if problems:
         raise DataError(_message(problems))
 
@@ -359,10 +255,13 @@ def load_curves(
     # model size per run: the column (constant within a run) and/or the `params` mapping
     n_run = np.full(R, np.nan)
     if cols["params"]:
-        n_pt, bad_n = _numbers(frame[cols["params"]].iloc[idx])
+        n_numbers = numbers(cols["params"], idx, scale=True)
+        n_pt, bad_n = n_numbers.values, n_numbers.bad
         if bad_n.any():
             problems.append(f"`{fname}`, column `{cols['params']}`, {format_rows(rows_no[idx][bad_n])}: not numbers. "
                             "Use plain numbers such as 7e9 or 7B.")
+        problems += size_problems(f"`{fname}`, column `{cols['params']}` (params)", "params",
+                                  np.where(n_pt > 0, n_pt, np.nan), rows_no[idx])
         lo = np.full(R, np.inf)
         hi = np.full(R, -np.inf)
         finite = np.isfinite(n_pt)
@@ -406,9 +305,17 @@ def load_curves(
     codes, t, l, s = codes[order], t[order], l[order], s[order]
     last = np.ones(len(codes), dtype=bool)
     last[:-1] = (codes[1:] != codes[:-1]) | (t[1:] != t[:-1])
-    notes = []
+    notes = list(raw.notes) + scaled
     if n_missing:
         notes.append(f"{n_missing} row(s) without a `{metric}` value were skipped")
+    if (~last).any() and key(cols["run_id"]) in LABEL_KEYS and not (mapping or {}).get("run_id"):
+        # a tracker resuming a run logs a step twice; a label shared by several runs repeats every step
+        label = cols["run_id"]
+        raise DataError(f"`{fname}`, column `{label}` (run_id): {int((~last).sum()):,} of {len(last):,} points "
+                        f"repeat a step of their `{label}` value, so `{label}` looks like a label shared by "
+                        f"several runs (an architecture or size), not a run id; read as a run id it "
+                        f"would merge their curves. Map the run id to the column that names each run, e.g. "
+                        f"mapping={{'run_id': '<column>'}}.")
     if (~last).any():
         notes.append(f"{int((~last).sum())} point(s) logged twice at the same step were replaced by the later one")
         codes, t, l, s = codes[last], t[last], l[last], s[last]

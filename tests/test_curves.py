@@ -112,6 +112,87 @@ def test_mistakes_name_the_column_and_rows(change, message):
         load_curves(csv_bytes(change(df)))
 
 
+# Reading goes through scalecore.io, as load_runs does (issue 20). Each test below is a file the old
+# reader of this module got wrong; the catalogue in test_hostile.py checks the rest.
+
+POINTS = "run,N,tokens,loss\nm0,1e8,1e9,3.5\nm0,1e8,2e9,3.2\nm1,1e9,1e9,3.1\nm1,1e9,2e9,2.8\n"
+
+
+def test_an_infinite_loss_is_refused_not_skipped_as_missing():
+    # was: the row was dropped and counted as "without a `loss` value"
+    with pytest.raises(DataError, match=r"^`c.csv`, column `loss`, row 3: inf — a metric must be a finite number"):
+        load_curves(POINTS.replace("3.2", "inf").encode(), name="c.csv")
+
+
+def test_sizes_whose_compute_would_overflow_are_refused():
+    # was: loaded, with compute = 6 N tokens = inf
+    with pytest.raises(DataError, match=r"^`c.csv`, column `tokens`, row 3: 1e\+300 — outside 1e-12 to 1e\+40"):
+        load_curves(POINTS.replace("2e9,3.2", "1e300,3.2").encode(), name="c.csv")
+    with pytest.raises(DataError, match=r"^`c.csv`, column `N` \(params\), rows 4 and 5: 1e\+300 — outside"):
+        load_curves(POINTS.replace("m1,1e9", "m1,1e300").encode(), name="c.csv")
+
+
+def test_a_header_only_file_is_refused():
+    # was: a Curves of 0 points, whose summary raised ValueError
+    with pytest.raises(DataError, match=r"^`c.csv` has a header but no data rows; add one row per logged point"):
+        load_curves(b"run,N,tokens,loss\n", name="c.csv")
+
+
+def test_a_blank_run_id_is_empty_not_a_run_called_nothing():
+    # was: a third run with the id ""
+    with pytest.raises(DataError, match=r"^`c.csv`, column `run` \(run_id\), row 3: empty. Every point needs its run."):
+        load_curves(POINTS.replace("m0,1e8,2e9", "  ,1e8,2e9").encode(), name="c.csv")
+
+
+def test_row_numbers_count_blank_lines_and_lines_above_the_header():
+    # was: blank lines were skipped before counting, so the row named was not the row in the file
+    text = "\n" + POINTS.replace("m1,1e9,1e9,3.1\n", "\nm1,1e9,1e9,oops\n")
+    with pytest.raises(DataError, match=r"column `loss`, row 6: 'oops' not numbers"):
+        load_curves(text.encode(), name="c.csv")
+
+
+def test_a_repeated_column_is_refused_not_read_as_the_first():
+    with pytest.raises(DataError, match=r"^`c.csv`: the header has column `loss` 2 times \(columns 4 and 5\)"):
+        load_curves(b"run,N,tokens,loss,loss\nm0,1e8,1e9,3.5,9\nm0,1e8,2e9,3.2,9\n", name="c.csv")
+
+
+def test_units_in_curve_headers_are_applied_and_said_as_for_runs():
+    text = POINTS.replace("run,N,tokens,loss", '"run","N (M)","tokens (B)","loss"').replace("1e8,", "100,")
+    text = text.replace("1e9,1e9", "1000,1").replace("1e9,2e9", "1000,2")
+    text = text.replace(",1e9,", ",1,").replace(",2e9,", ",2,")
+    c = load_curves(text.encode(), name="c.csv")
+    assert c.runs["params"].tolist() == [1e8, 1e9]
+    np.testing.assert_array_equal(c.tokens, [1e9, 2e9, 1e9, 2e9])
+    assert c.notes == ("`c.csv`, column `tokens (B)`: the header says the values are in billions; they were "
+                       "multiplied by 1e9. If the header is wrong, rename the column.",
+                       "`c.csv`, column `N (M)`: the header says the values are in millions; they were "
+                       "multiplied by 1e6. If the header is wrong, rename the column.")
+
+
+def test_a_model_label_shared_by_runs_is_not_read_as_a_run_id():
+    # issue 21: a `model` column naming the architecture merged every run of it into one curve, said only
+    # in a note ("... replaced by the later one")
+    rows = [("d512", cfg, step, 4.0 - 0.001 * step - 0.1 * cfg) for cfg in (0, 1) for step in (100, 200, 300)]
+    df = pd.DataFrame(rows, columns=["model", "lr_config", "step", "loss"]).assign(N=7.9e7)
+    with pytest.raises(DataError, match=r"^`c.csv`, column `model` \(run_id\): 3 of 6 points repeat a step of their "
+                                        r"`model` value, so `model` looks like a label shared by several runs"):
+        load_curves(csv_bytes(df), tokens_per_step=1000, name="c.csv")
+    df["run"] = [f"d512-lr{cfg}" for _, cfg, _, _ in rows]  # with a run column, that is the id: 2 curves
+    c = load_curves(csv_bytes(df), tokens_per_step=1000, name="c.csv")
+    assert c.columns["run_id"] == "run" and c.run_ids.tolist() == ["d512-lr0", "d512-lr1"] and c.notes == ()
+    mapped = load_curves(csv_bytes(df.drop(columns="run")), tokens_per_step=1000, mapping={"run_id": "model"})
+    assert len(mapped.runs) == 1 and "3 point(s) logged twice at the same step" in mapped.notes[0]  # as asked
+
+
+def test_curves_from_a_dataframe_load_like_the_file():
+    df = pd.read_csv(io.StringIO(POINTS))
+    c = load_curves(df)
+    assert c.source == "<DataFrame>" and c.run_ids.tolist() == ["m0", "m1"]
+    from_file = load_curves(POINTS.encode())
+    for attr in ("run", "tokens", "compute", "loss"):
+        np.testing.assert_array_equal(getattr(c, attr), getattr(from_file, attr))
+
+
 # ------------------------------------------------------------------------------ the envelope
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import math
@@ -433,6 +434,171 @@ def test_bad_sources_and_names():
         load_runs([b"N,loss\n1,2\n", b"N,loss\n1,2\n"], names=["a.csv"])
     with pytest.raises(DataError, match=r"no input files were given"):
         load_runs([])
+
+
+# ------------------------------------------------------------------------------------------------
+# a pandas DataFrame (notebook users have one): the same detection, parsing, validation and messages
+
+
+def test_a_dataframe_loads_to_the_values_its_csv_loads_to():
+    df = pd.DataFrame({"run": ["a", " b ", "c"], "Model Size": ["7B", 1.3e9, "350M"],
+                       "tokens": [1.4e11, 2.6e10, 7e9], "val_loss": [2.1, 2.4, np.nan]})
+    before = df.copy()
+    runs = load_runs(df)
+    pd.testing.assert_frame_equal(df, before)  # the caller's frame is only read
+    assert runs.sources == ("<DataFrame>",) and runs.source_files == ("<DataFrame>",) * 3
+    assert runs.source_rows == (0, 1, 2)  # positions, as df.iloc counts them
+    assert runs.roles["params"] == "Model Size" and runs.roles["run_id"] == "run" and runs.metrics == ("val_loss",)
+    assert runs.run_ids.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(runs.values("params"), [7e9, 1.3e9, 3.5e8])
+    np.testing.assert_array_equal(runs.values("compute"), 6.0 * np.array([7e9, 1.3e9, 3.5e8]) * [1.4e11, 2.6e10, 7e9])
+    np.testing.assert_array_equal(runs.values("val_loss"), [2.1, 2.4, np.nan])
+    assert runs.derived == {"compute", "group"}
+    from_csv = load(df.to_csv(index=False))
+    for column in ("params", "tokens", "compute", "val_loss"):
+        np.testing.assert_array_equal(runs.values(column), from_csv.values(column))
+
+
+def test_a_bad_dataframe_gets_the_messages_a_file_gets():
+    df = pd.DataFrame({"run": ["a", "a", "c", "d"], "N": [-1, "x", 1e9, 2e9], "loss": [np.inf, 2.4, 2.3, 2.2]})
+    with pytest.raises(DataError) as info:
+        load_runs(df)
+    assert str(info.value) == (
+        "4 problems in the input:\n"
+        "- `<DataFrame>`, column `N` (params), row 1: 'x' is not a number. Use plain numbers such as 7e9 or "
+        "suffixed ones such as 7B.\n"
+        "- `<DataFrame>`, column `N` (params), row 0: -1 — params must be positive and finite because a log is "
+        "taken. Fix these values or remove these runs.\n"
+        "- `<DataFrame>`, column `loss`, row 0: inf — a metric must be a finite number. Leave the cell empty if "
+        "the value is missing.\n"
+        "- `<DataFrame>`, column `run` (run_id): run ids must be unique; 'a' is in rows 0 and 1. Rename the "
+        "duplicates or remove the extra runs.")
+    with pytest.raises(DataError, match=r"`<DataFrame>`: no metric column found .* Columns are `N`, `val_los`\."
+                                        r" Did you mean `val_los`\?"):
+        load_runs(pd.DataFrame({"N": [1e9, 2e9], "val_los": [2.5, 2.4]}))
+    with pytest.raises(DataError, match=r"`<DataFrame>`, column `run_id` \(run_id\), row 2: empty"):
+        load_runs(pd.DataFrame({"run_id": [1, 2, np.nan], "N": [1e8, 1e9, 1e10], "loss": [3.0, 2.0, 1.0]}))
+    with pytest.raises(DataError, match=r"`<DataFrame>`: the header has column `loss` 2 times \(columns 2 and 3\)"):
+        load_runs(pd.DataFrame([[1e9, 2.5, 3.0]], columns=["N", "loss", "loss"]))
+
+
+def test_empty_dataframes_are_refused_with_what_is_missing():
+    with pytest.raises(DataError, match=r"^`<DataFrame>` is empty \(it has no columns\)"):
+        load_runs(pd.DataFrame())
+    with pytest.raises(DataError, match=r"^`<DataFrame>` has no rows; it needs one row per run$"):
+        load_runs(pd.DataFrame({"N": [], "loss": []}))
+    with pytest.raises(DataError, match=r"^`<DataFrame>` has a header but no data rows"):
+        load_runs(pd.DataFrame({"N": [np.nan], "loss": [np.nan]}))
+
+
+def test_dataframes_take_names_and_combine_with_files():
+    small = pd.DataFrame({"N": [1e8, 2e8], "loss": [3.0, 2.8]})
+    large = pd.DataFrame({"N": [1e9], "loss": [2.5]})
+    runs = load_runs([small, large])
+    assert runs.sources == ("<DataFrame>", "<DataFrame> (2)")
+    named = load_runs([small, Upload("large.csv", b"N,loss\n1e9,2.5\n")], names=["small", "large.csv"])
+    assert named.groups() == ["small", "large"] and named.source_rows == (0, 1, 2)
+    assert load_runs(pd.DataFrame({7: [1e9, 2e9], "loss": [2.5, 2.4]}), mapping={"params": "7"}).roles["params"] == "7"
+
+
+# ------------------------------------------------------------------------------------------------
+# real exports (issue 21): excerpts in tests/fixtures/real (see its README for source and licence)
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+def csv_cells(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Header and rows as the csv module reads them: the reference the loader's numbers are checked against."""
+    with path.open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    return header, rows
+
+
+def test_units_in_real_headers_are_applied_and_said():
+    path = REAL / "obsscaling_base_llm_excerpt.csv"
+    runs = load_runs(path, mapping={"metric": "MMLU"})
+    header, rows = csv_cells(path)
+    column = {name: [row[header.index(name)] for row in rows] for name in header}
+    assert runs.roles == {"run_id": "Model", "group": "Model Family", "params": "Model Size (B)",
+                          "tokens": "Pretraining Data Size (T)", "compute": "FLOPs (1E21)"}
+    assert runs.run_ids.tolist() == column["Model"]
+    assert runs.groups() == ["Llama-2", "Llama"] and runs.frame["group"].tolist() == column["Model Family"]
+    for role, name, unit in (("params", "Model Size (B)", 1e9), ("tokens", "Pretraining Data Size (T)", 1e12),
+                             ("compute", "FLOPs (1E21)", 1e21)):
+        np.testing.assert_allclose(runs.values(role), [float(v) * unit for v in column[name]], rtol=1e-15, atol=0)
+    # the paper's FLOPs are 6ND: the units are right when the three columns agree
+    np.testing.assert_allclose(runs.values("compute"), 6 * runs.values("params") * runs.values("tokens"), rtol=1e-12)
+    assert runs.derived == frozenset()
+    assert runs.notes == (
+        "`obsscaling_base_llm_excerpt.csv`, column `Model Size (B)` (params): the header says the values are in "
+        "billions; they were multiplied by 1e9 (6.7 to 70 in the file, 6.7e9 to 7e10 used). If the header is "
+        "wrong, rename the column or write the values as plain counts such as 7e9.",
+        "`obsscaling_base_llm_excerpt.csv`, column `Pretraining Data Size (T)` (tokens): the header says the "
+        "values are in trillions; they were multiplied by 1e12 (1 to 2 in the file, 1e12 to 2e12 used). If the "
+        "header is wrong, rename the column or write the values as plain counts such as 7e9.",
+        "`obsscaling_base_llm_excerpt.csv`, column `FLOPs (1E21)` (compute): the header says the values are in "
+        "units of 1e21; they were multiplied by 1e21 (40.2 to 840 in the file, 4e22 to 8.4e23 used). If the "
+        "header is wrong, rename the column or write the values as plain counts such as 7e9.")
+
+
+@pytest.mark.parametrize(("header", "factor", "unit"), [
+    ("Model Size (B)", 1e9, "billions"), ("params (M)", 1e6, "millions"), ("N (B params)", 1e9, "billions"),
+    ("Pretraining Data Size (T)", 1e12, "trillions"), ("tokens (bn)", 1e9, "billions"),
+    ("FLOPs (1E21)", 1e21, "units of 1e21"), ("compute (GFLOPs)", 1e9, "GFLOPs"),
+    ("C [PF-days]", 1e15 * 86400, "PF-days"), ("flops (1e9)", 1e9, "billions"),
+])
+def test_header_units_and_their_factors(header, factor, unit):
+    runs = load(f"{header},loss\n1.5,2.5\n3,2.4\n".replace(f"{header},", f'"{header}",'))
+    role = next(r for r in ("params", "tokens", "compute") if runs.roles[r] == header)
+    np.testing.assert_allclose(runs.values(role), [1.5 * factor, 3 * factor], rtol=1e-15)
+    assert f"the header says the values are in {unit}; they were multiplied by" in runs.notes[0]
+
+
+def test_loss_c4_val_and_other_prefixed_metrics_are_metrics():
+    runs = load_runs(REAL / "gadre2024_runs_wide_excerpt.csv")
+    header, rows = csv_cells(REAL / "gadre2024_runs_wide_excerpt.csv")
+    assert runs.roles["run_id"] == "name" and runs.roles["group"] == "dataset" and runs.roles["compute"] == "flops"
+    losses = [h for h in header if h.startswith("loss_")]
+    accuracies = [h for h in header if h.startswith("acc_") or h.startswith("accuracy_")]
+    assert "loss_c4_val" in losses and len(accuracies) == 48
+    assert list(runs.metrics) == losses + accuracies  # in file order, the first loss-like one the default
+    assert runs.default_metric == "loss_openlm"
+    np.testing.assert_array_equal(runs.values("loss_c4_val"), [float(r[header.index("loss_c4_val")]) for r in rows])
+    assert "model" in runs.frame.columns and runs.notes == ()  # `name` is the run id; `model` stays a column
+    picked = load_runs(REAL / "gadre2024_runs_wide_excerpt.csv", mapping={"metric": "loss_c4_val"})
+    assert picked.metrics == ("loss_c4_val",)
+    tracker = load("N,loss_scale,loss_weight,loss_val\n1e9,65536,1,2.5\n")  # fp16 loss scaling is not a metric
+    assert tracker.metrics == ("loss_val",)
+
+
+def test_a_model_label_repeated_across_sizes_or_tokens_is_a_group_not_a_run_id():
+    text = (REAL / "gadre2024_runs_excerpt.csv").read_text()
+    header, rows = csv_cells(REAL / "gadre2024_runs_excerpt.csv")
+    without_ids = "".join(line.split(",", 2)[2] + "\n" for line in text.splitlines())  # no run_id, no group
+    runs = load(without_ids, name="gadre.csv")
+    assert runs.roles["run_id"] is None and runs.roles["group"] == "model"
+    assert runs.run_ids.tolist() == [f"r{i}" for i in range(1, 17)] and "run_id" in runs.derived
+    assert runs.groups() == ["d=96_l=8_h=4", "d=512_l=8_h=4"]
+    np.testing.assert_array_equal(runs.values("tokens"), [float(r[header.index("tokens")]) for r in rows])
+    assert runs.notes == (
+        "`gadre.csv`, column `model`: 2 values on 16 rows, the same value on rows of different tokens, so it is "
+        "a label, not a run id: it is used as the group, and the runs are numbered r1, r2, ... To use it as the "
+        "run id anyway, map run_id to `model`.",)
+    # with a group column already there, the label stays a plain column
+    with_group = load("".join(line.split(",", 1)[1] + "\n" for line in text.splitlines()), name="gadre.csv")
+    assert with_group.roles["group"] == "group" and with_group.frame["model"].tolist() == [r[2] for r in rows]
+    assert "it is kept as a plain column (the group is `group`)" in with_group.notes[0]
+    # the file's own run ids win, and a run id the user maps is taken at its word
+    assert load_runs(REAL / "gadre2024_runs_excerpt.csv").run_ids.tolist() == [r[0] for r in rows]
+    message = error_of(without_ids, name="gadre.csv", mapping={"run_id": "model"})
+    assert message.startswith("`gadre.csv`, column `model` (run_id):")
+
+
+def test_a_model_column_with_one_row_per_model_is_the_run_id():
+    runs = load("model,N,loss\npythia-70m,7e7,3.1\npythia-160m,1.6e8,2.9\n")
+    assert runs.roles["run_id"] == "model" and runs.notes == ()
+    message = error_of("model,N,loss\na,1e8,3.1\nb,1e9,2.9\na,1e8,3.0\n")  # same size: a duplicate, as before
+    assert "run ids must be unique; 'a' is in rows 2 and 4" in message
 
 
 # ------------------------------------------------------------------------------------------------

@@ -5,10 +5,15 @@ A case either loads to known values (encodings, separators, decimal marks: the u
 to care), or raises a DataError / FitError whose message names the file, the column and the rows
 and says what to do. The same cases go through the command line, which prints that message on one
 line and exits with status 2. Big files are generated here, never committed.
+
+Both loaders read through one pipeline (scalecore.io), so the catalogue runs against both: load_runs
+(a table of runs) and load_curves (training curves, one row per logged point; its own cases, which
+need run, step or tokens and metric columns, are in tests/fixtures/bad/curves/).
 """
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -16,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalecore import data as data_module
-from scalecore import fit, load_runs
+from scalecore.io import source as data_module
+from scalecore import fit, load_curves, load_runs
 from scalecore.cli import main
 from scalecore.errors import DataError, FitError
 
@@ -117,12 +122,65 @@ FAILING = [
 ]
 
 
-@pytest.mark.parametrize(("name", "error", "stage", "patterns"), FAILING, ids=[c[0] for c in FAILING])
-def test_bad_file_gives_its_message(name, error, stage, patterns):
+# The same files through load_curves: what a file is (empty, binary, HTML, JSON, broken quoting) is said
+# the same way, with "one row per logged point" where a table of runs has "one row per run".
+FILE_LEVEL = ["empty.csv", "blank_lines.csv", "header_only.csv", "binary_junk.csv", "workbook.csv",
+              "compressed.csv", "saved_page.csv", "api_response.csv", "decimal_comma_unquoted.csv",
+              "unclosed_quote.csv"]
+CURVES_FAILING = [
+    (name, error, stage, [p.replace(esc("one row per run"), esc("one row per logged point")) for p in patterns])
+    for name, error, stage, patterns in FAILING if name in FILE_LEVEL
+] + [
+    ("curves/duplicated_columns.csv", DataError, "load",
+     [esc("`duplicated_columns.csv`: the header has column `loss` 2 times (columns 4 and 5); "
+          "give each column a unique name.")]),
+    ("curves/non_numeric.csv", DataError, "load",
+     [esc("`non_numeric.csv`, column `loss`, row 3: 'diverged' not numbers. Use plain numbers such as 1e9 or 7B.")]),
+    ("curves/inf_loss.csv", DataError, "load",
+     [esc("`inf_loss.csv`, column `loss`, row 3: inf — a metric must be a finite number. "
+          "Leave the cell empty if the value is missing.")]),
+    ("curves/nonpositive_loss.csv", DataError, "load",
+     [esc("`nonpositive_loss.csv`, column `loss`, rows 3 and 5: values must be positive (the envelope is taken in "
+          "log loss). Remove these points.")]),
+    ("curves/huge_tokens.csv", DataError, "load",
+     [esc("`huge_tokens.csv`, column `tokens`, row 3: 1e+300 — outside 1e-12 to 1e+40, the range a tokens value "
+          "can have in any unit"), esc("Fix these values or remove these runs.")]),
+    ("curves/huge_params.csv", DataError, "load",
+     [esc("`huge_params.csv`, column `N` (params), rows 2 and 3: 1e+300 — outside 1e-12 to 1e+40")]),
+    ("curves/step_zero.csv", DataError, "load",
+     [esc("`step_zero.csv`, column `step`, rows 2 and 4: steps must be positive numbers (step 0 has no compute). "
+          "Remove these points or skip them as warm-up.")]),
+    ("curves/no_run_id.csv", DataError, "load",
+     [esc("`no_run_id.csv`: no run id column (looked for run_id, run, name, ...)"),
+      esc("map it with mapping={'run_id': '<column>'}.")]),
+    ("curves/loss_misspelled.csv", DataError, "load",
+     [esc("`loss_misspelled.csv`: no metric column (looked for loss, val_loss, eval_loss, train_loss, train/loss, "
+          "...). Map it with mapping={'metric': '<column>'}.")]),
+    ("curves/no_step.csv", DataError, "load",
+     [esc("`no_step.csv`: no step or tokens column (looked for step, global_step, _step, tokens, tokens_seen, ...)")]),
+    ("curves/params_vary.csv", DataError, "load",
+     [esc("`params_vary.csv`, column `N`: run 'm0' has model size 1e+08 and 2e+08 (row 3); a run has one model "
+          "size. Fix the value or give the runs different ids.")]),
+    ("curves/empty_run_id.csv", DataError, "load",
+     [esc("`empty_run_id.csv`, column `run` (run_id), row 3: empty. Every point needs its run.")]),
+]
+CATALOGUE = [("runs", *case) for case in FAILING] + [("curves", *case) for case in CURVES_FAILING]
+
+
+def load_with(loader: str, source, **kw):
+    """The loader under test: a table of runs, or curves (1,000 tokens per step where only steps are logged)."""
+    if loader == "runs":
+        return load_runs(source, **kw)
+    return load_curves(source, tokens_per_step=1000, **kw)
+
+
+@pytest.mark.parametrize(("loader", "name", "error", "stage", "patterns"), CATALOGUE,
+                         ids=[f"{c[0]}-{c[1]}" for c in CATALOGUE])
+def test_bad_file_gives_its_message(loader, name, error, stage, patterns):
     path = BAD / name
     if stage == "load":
         with pytest.raises(error, match=patterns[0]) as info:
-            load_runs(path)
+            load_with(loader, path)
     else:
         runs = load_runs(path)
         with pytest.raises(error, match=patterns[0]) as info:
@@ -130,7 +188,7 @@ def test_bad_file_gives_its_message(name, error, stage, patterns):
     message = str(info.value)
     for pattern in patterns[1:]:
         assert re.search(pattern, message), (pattern, message)
-    assert name in message  # every message names the file
+    assert Path(name).name in message  # every message names the file
     assert "Traceback" not in message and "Error tokenizing" not in message
 
 
@@ -199,13 +257,14 @@ def test_names_with_spaces_around_them_are_trimmed():
     np.testing.assert_array_equal(runs.values("Loss"), [3.1, 2.7, 2.4])
 
 
-def test_units_in_a_header_are_used_as_written_and_said():
+def test_units_in_a_header_are_applied_and_said():
+    # issue 21: "params (B)" means billions; until then the values were used as written (0.1 to 70)
     runs = load_runs(BAD / "params_in_billions.csv")
-    np.testing.assert_array_equal(runs.values("params"), [0.1, 1, 7, 70])
-    (note,) = runs.notes
-    assert note.startswith("`params_in_billions.csv`, column `params (B)` (params): the header says the values "
-                           "are in billions; they are used as written (0.1 to 70)")
-    assert note.endswith("To use plain counts, write the values as 7B or 7e9.")
+    np.testing.assert_array_equal(runs.values("params"), [0.1e9, 1e9, 7e9, 70e9])
+    assert runs.notes == (
+        "`params_in_billions.csv`, column `params (B)` (params): the header says the values are in billions; they "
+        "were multiplied by 1e9 (0.1 to 70 in the file, 1e8 to 7e10 used). If the header is wrong, rename the "
+        "column or write the values as plain counts such as 7e9.",)
 
 
 def test_small_sizes_without_units_are_said_too():
@@ -228,6 +287,55 @@ def test_cli_prints_notes_after_the_result(capsys):
     captured = capsys.readouterr()
     assert captured.out.lstrip().startswith("{")
     assert captured.err.startswith("note: `params_in_billions.csv`, column `params (B)` (params): the header says")
+
+
+# the same for training curves: every encoding, line end and separator load_runs reads, load_curves
+# reads too (before issue 20 it refused pipes and UTF-16 without BOM, and read Latin-1 without a word)
+
+CURVE_POINTS = [("caf\u00e9", "1e8", "1e9", "3.5"), ("caf\u00e9", "1e8", "2e9", "3.25"),
+                ("m1", "1e9", "1e9", "3.125"), ("m1", "1e9", "2e9", "2.75")]
+
+
+def curves_text(sep: str = ",", newline: str = "\n", decimal: str = ".") -> str:
+    rows = [sep.join(["run", "N", "tokens", "loss"])]
+    rows += [sep.join([r, n, t, loss.replace(".", decimal)]) for r, n, t, loss in CURVE_POINTS]
+    return newline.join(rows) + newline
+
+
+CURVE_VARIANTS = {
+    "utf8_bom": curves_text().encode("utf-8-sig"),
+    "utf16_bom": curves_text().encode("utf-16"),
+    "utf16le_no_bom": curves_text().encode("utf-16-le"),
+    "utf16be_no_bom": curves_text().encode("utf-16-be"),
+    "latin1": curves_text().encode("latin-1"),
+    "crlf": curves_text(newline="\r\n").encode(),
+    "mac_line_ends": curves_text(newline="\r").encode(),
+    "pipe_separated": curves_text(sep="|").encode(),
+    "tab_separated": curves_text(sep="\t").encode(),
+    "semicolon_decimal_comma": curves_text(sep=";", decimal=",").encode(),
+}
+
+
+@pytest.mark.parametrize("variant", list(CURVE_VARIANTS))
+def test_curves_in_every_encoding_and_separator_load_the_same_points(variant):
+    curves = load_curves(CURVE_VARIANTS[variant], name=f"{variant}.csv")
+    assert curves.columns["run_id"] == "run" and curves.metric == "loss"
+    assert curves.run_ids.tolist() == ["caf\u00e9", "m1"]
+    assert curves.runs["params"].tolist() == [1e8, 1e9]
+    np.testing.assert_array_equal(curves.tokens, [1e9, 2e9, 1e9, 2e9])
+    np.testing.assert_array_equal(curves.loss, [3.5, 3.25, 3.125, 2.75])
+    np.testing.assert_array_equal(curves.compute, [6e17, 1.2e18, 6e18, 1.2e19])  # 6 N tokens, exact here
+
+
+def test_guessed_encodings_of_curves_are_said_in_a_note():
+    assert load_curves(CURVE_VARIANTS["utf8_bom"], name="a.csv").notes == ()
+    assert load_curves(CURVE_VARIANTS["utf16_bom"], name="a.csv").notes == ()
+    assert load_curves(CURVE_VARIANTS["latin1"], name="latin1.csv").notes == (
+        "`latin1.csv` is not UTF-8; it was read as Windows-1252 (cp1252). Check that names with accents look "
+        "right, or save the file as UTF-8.",)
+    assert load_curves(CURVE_VARIANTS["utf16le_no_bom"], name="u16.csv").notes == (
+        "`u16.csv` is UTF-16 text without a byte-order mark; it was read as UTF-16-LE. Check that "
+        "names with accents look right.",)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -262,6 +370,25 @@ def test_uploaded_bytes_over_the_limit_are_refused(monkeypatch):
     monkeypatch.setattr(data_module, "MAX_FILE_BYTES", 1024)
     with pytest.raises(DataError, match=esc("`big.csv` is 2.0 KB; files above 1.0 KB are refused")):
         load_runs(b"N,loss\n" + b"1e9,2.5\n" * 256, names=["big.csv"])
+
+
+def test_a_curves_file_over_the_size_limit_is_refused_without_reading_it(tmp_path):
+    path = tmp_path / "huge_curves.csv"
+    with path.open("wb") as f:  # sparse: no disk space, no time
+        f.truncate(data_module.MAX_FILE_BYTES + 1)
+    with pytest.raises(DataError, match=esc("`huge_curves.csv` is 200.0 MB; files above 200.0 MB are refused "
+                                            "(training curves logged every few steps are a few megabytes). Keep "
+                                            "fewer points per run, e.g. every 10th logged step, and load that file.")):
+        load_curves(path)
+
+
+def test_uploaded_curves_over_the_limit_are_refused(monkeypatch):
+    monkeypatch.setattr(data_module, "MAX_FILE_BYTES", 1024)
+    body = b"run,N,tokens,loss\n" + b"m0,1e9,1e9,2.5\n" * 136  # 2,058 bytes
+    with pytest.raises(DataError, match=esc("`big_curves.csv` is 2.0 KB; files above 1.0 KB are refused")):
+        load_curves(body, name="big_curves.csv")
+    with pytest.raises(DataError, match=esc("`big_curves.csv` is 2.0 KB; files above 1.0 KB are refused")):
+        load_curves(io.BytesIO(body), name="big_curves.csv")
 
 
 def curve_export(n_runs: int, n_steps: int, with_ids: bool) -> pd.DataFrame:

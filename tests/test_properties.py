@@ -1,6 +1,8 @@
 """Property tests (hypothesis) of hostile input (issue 7).
 
-- ``load_runs`` on arbitrary bytes (and on CSV-shaped junk) raises only DataError or returns a valid Runs;
+- ``load_runs`` and ``load_curves`` (one reading pipeline, issue 20) on arbitrary bytes (and on CSV-shaped
+  junk) raise only DataError or return a valid Runs / Curves; valid numbers written any way load to
+  exactly those numbers in both;
 - ``fit`` and ``bootstrap`` on arbitrary valid runs raise only FitError or return finite results whose
   warnings say what is soft about them; they never hang (the solver's iterations are bounded);
 - saving and reopening an analysis returns an equal analysis, whatever text the user typed (the title
@@ -14,6 +16,7 @@ with moderate example counts so the module runs in well under a minute. Run with
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import replace
 
@@ -23,7 +26,8 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from scalecore import FAMILIES, bootstrap, fit, load_runs, store
+from scalecore import FAMILIES, bootstrap, fit, load_curves, load_runs, store
+from scalecore.curves import Curves
 from scalecore.data import ROLES, SIZE_ROLES, Runs
 from scalecore.errors import DataError, FitError
 from scalecore.fitting import prepare, solve
@@ -52,28 +56,54 @@ def assert_valid_runs(runs: Runs) -> None:
     assert all(isinstance(n, str) and n for n in runs.notes)
 
 
-def load_or_data_error(data: bytes) -> None:
+def assert_valid_curves(curves: Curves) -> None:
+    """What every Curves promises: points sorted by run then tokens, positive finite numbers everywhere."""
+    n_runs = len(curves.runs)
+    assert len(curves) > 0 and n_runs > 0
+    assert np.all((curves.run >= 0) & (curves.run < n_runs)) and np.all(np.diff(curves.run) >= 0)
+    same_run = np.diff(curves.run) == 0
+    assert np.all(np.diff(curves.tokens)[same_run] > 0)  # one point per (run, tokens)
+    for values in (curves.tokens, curves.compute, curves.loss, curves.runs["params"].to_numpy(float)):
+        assert np.all(np.isfinite(values) & (values > 0))
+    np.testing.assert_allclose(curves.compute, curves.flops_per_token_param * curves.params * curves.tokens)
+    ids = curves.run_ids.tolist()
+    assert all(isinstance(i, str) and i for i in ids) and len(set(ids)) == len(ids)
+    assert np.array_equal(np.bincount(curves.run, minlength=n_runs), curves.runs["n_points"].to_numpy())
+    assert all(isinstance(n, str) and n for n in curves.notes)
+
+
+def load_or_data_error(data: bytes, loader: str = "runs") -> None:
     try:
-        runs = load_runs(data, names=["prop.csv"])
+        if loader == "runs":
+            result = load_runs(data, names=["prop.csv"])
+        else:
+            result = load_curves(data, name="prop.csv", tokens_per_step=1000)
     except DataError as exc:
         message = str(exc)
         assert message and "prop.csv" in message and "Traceback" not in message
+        event(f"{loader}: DataError")
         return
-    assert_valid_runs(runs)
+    event(f"{loader}: loaded")
+    (assert_valid_runs if loader == "runs" else assert_valid_curves)(result)
+
+
+LOADERS = pytest.mark.parametrize("loader", ["runs", "curves"])
 
 
 # ------------------------------------------------------------------------------------------------
-# load_runs
+# load_runs and load_curves
 
 
+@LOADERS
 @settings(max_examples=300, **REPRODUCIBLE)
 @given(st.binary(max_size=3000))
-def test_load_runs_on_arbitrary_bytes(data):
-    load_or_data_error(data)
+def test_load_runs_on_arbitrary_bytes(loader, data):
+    load_or_data_error(data, loader)
 
 
 NAMES = ["N", "params", "Model Size (B)", "tokens", "D", "C", "flops", "loss", "Loss ", "val_los", "accuracy",
-         "run_id", "run", "group", "step", "", " ", "x", "loss", "\ufeffN", '"q"', "a,b", "Unnamed: 0"]
+         "run_id", "run", "group", "step", "", " ", "x", "loss", "\ufeffN", '"q"', "a,b", "Unnamed: 0",
+         "_step", "tokens_seen", "train/loss", "Name"]
 CELLS = ["1e9", "7B", "1.4T", "350M", "1,000,000", "1.000.000", "2,5", "3.25", "0", "-1", "nan", "NA", "",
          " ", "inf", "-inf", "1e300", "1e-300", "abc", "55%", '"1,5"', '"', "x y", "\u22122", "1e", "0x10",
          "é", "\x00", "2.5e-3", "999999999999999999999999"]
@@ -93,10 +123,11 @@ def csv_like(draw) -> bytes:
     return text.encode(encoding, errors="replace")
 
 
+@LOADERS
 @settings(max_examples=300, **REPRODUCIBLE)
 @given(csv_like())
-def test_load_runs_on_csv_shaped_junk(data):
-    load_or_data_error(data)
+def test_load_runs_on_csv_shaped_junk(loader, data):
+    load_or_data_error(data, loader)
 
 
 @settings(max_examples=100, **REPRODUCIBLE)
@@ -111,6 +142,50 @@ def test_valid_numbers_written_any_way_load_to_the_same_values(pairs):
         runs = load_runs(data, names=["same.csv"])
         np.testing.assert_array_equal(runs.values("params"), expected_n)
         np.testing.assert_array_equal(runs.values("loss"), expected_y)
+
+
+@settings(max_examples=100, **REPRODUCIBLE)
+@given(st.lists(st.tuples(st.one_of(st.floats(1e3, 1e12), st.sampled_from(["7B", "350M", "1,000,000", "x", ""])),
+                          st.one_of(st.floats(0.01, 100), st.just(float("inf")), st.just(float("nan")))),
+                min_size=1, max_size=20))
+def test_a_dataframe_loads_or_fails_as_its_csv_does(pairs):
+    """load_runs(df) and load_runs(df.to_csv()) give the same values, or the same message (rows aside:
+    a DataFrame's are positions from 0, a file's are lines from 2, so they are masked)."""
+    df = pd.DataFrame({"N": [n for n, _ in pairs], "loss": [y for _, y in pairs]})
+    outcomes = []
+    for source in (df, df.to_csv(index=False).encode()):
+        try:
+            runs = load_runs(source, names=["same.csv"])
+        except DataError as exc:
+            outcomes.append(("error", re.sub(r"rows? [\d, and]+(?: more)?", "ROWS", str(exc))))
+            continue
+        assert_valid_runs(runs) if not isinstance(source, pd.DataFrame) else None
+        outcomes.append(("runs", runs.values("params").tolist(), runs.values("loss").tolist(), runs.notes))
+    event(outcomes[0][0])
+    assert repr(outcomes[0]) == repr(outcomes[1])
+
+
+@settings(max_examples=100, **REPRODUCIBLE)
+@given(st.lists(st.tuples(st.floats(1e3, 1e12), st.floats(1.0, 1e12), st.floats(0.01, 100)), min_size=1,
+                max_size=30, unique_by=lambda p: p[1]))
+def test_valid_numbers_written_any_way_load_to_the_same_curves(points):
+    """One run's curve of valid numbers loads to exactly those numbers (sorted by tokens), whatever the
+    separator, decimal mark, encoding or line end."""
+    n = points[0][0]
+    rows = [("m", n, t, y) for _, t, y in points]
+    plain = "run,N,tokens,loss\n" + "".join(f"{r},{n!r},{t!r},{y!r}\n" for r, n, t, y in rows)
+    euro = "run;N;tokens;loss\n" + "".join(
+        ";".join([r] + [repr(v).replace(".", ",") for v in (n, t, y)]) + "\n" for r, n, t, y in rows)
+    pipe = plain.replace(",", "|")
+    order = np.argsort([t for _, t, _ in points], kind="stable")
+    expected_t = np.array([t for _, t, _ in points])[order]
+    expected_y = np.array([y for _, _, y in points])[order]
+    for data in (plain.encode(), euro.encode(), pipe.encode(), plain.encode("utf-16"), plain.encode("utf-16-le"),
+                 plain.replace("\n", "\r\n").encode("utf-8-sig")):
+        curves = load_curves(data, name="same.csv")
+        assert curves.runs["params"].tolist() == [n]
+        np.testing.assert_array_equal(curves.tokens, expected_t)
+        np.testing.assert_array_equal(curves.loss, expected_y)
 
 
 # ------------------------------------------------------------------------------------------------

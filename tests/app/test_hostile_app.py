@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scalecore import data as data_module
+from scalecore.io import source as data_module
 from scalecore import fit, load_runs
 from scalecore.errors import DataError, FitError
 from scalecore.formatting import format_interval

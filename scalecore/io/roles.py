@@ -1,0 +1,300 @@
+"""Which column plays which role: names people and trackers use for each role, and the detection that
+maps a header to roles (a table of runs: :func:`plan_runs`; training curves: :func:`curve_columns`).
+
+Matching ignores case, spaces, underscores, hyphens, punctuation and units in parentheses or brackets
+("Model Size (params)"); exact names win over normalised ones, earlier aliases over later ones, and no
+column gets two roles.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+from ..errors import DataError
+from . import messages as msg
+
+ROLES = ("run_id", "group", "params", "tokens", "compute")
+SIZE_ROLES = ("params", "tokens", "compute")
+
+#: Column names recognised for each role, best first. Matching ignores case, spaces, underscores,
+#: hyphens, punctuation and units in parentheses or brackets ("Model Size (params)").
+ROLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "params": ("params", "N", "n_params", "num_params", "parameters", "model_size", "Model Size",
+               "non_embedding_params", "nonembedding_params", "n_parameters", "model_params", "size"),
+    "tokens": ("tokens", "D", "n_tokens", "num_tokens", "train_tokens", "training_tokens",
+               "dataset_size", "data", "tokens_seen", "data_size", "pretraining_data_size",
+               "training_data_size", "pretraining_tokens"),
+    "compute": ("compute", "C", "flops", "Training FLOP", "training_flops", "budget", "compute_budget",
+                "total_flops", "flop"),
+    "run_id": ("run_id", "run", "id", "name", "run_name", "model", "model_name"),
+    "group": ("group", "family", "arch", "architecture", "experiment", "series", "dataset", "config",
+              "model_family", "family_name"),
+}
+
+#: Metric column names, best first; the first one found becomes the default metric.
+METRIC_ALIASES = ("loss", "val_loss", "eval_loss", "train_loss", "final_loss", "test_loss",
+                  "validation_loss", "bpb", "bits_per_byte", "perplexity", "ppl", "accuracy", "acc",
+                  "score", "error")
+# Fuzzy metric names (ranked after every exact alias): "*_loss", "*_acc", "*accuracy", also "val/loss", and
+# the other way round, "loss_c4_val", "acc_arc_easy", "accuracy_avg17" (not a mixed-precision "loss_scale").
+_METRIC_PATTERN = re.compile(r".+[\s_\-./:](?:loss|acc)|.+accuracy|(?:loss|acc|accuracy)[\s_\-./:](?!scal|weight).+")
+
+ROLE_LABELS = {
+    "params": "model size (params)",
+    "tokens": "training tokens (tokens)",
+    "compute": "training compute (compute)",
+    "run_id": "run id (run_id)",
+    "group": "group (group)",
+}
+
+#: Column names of a training step: a table of runs with one of these and repeated runs is a
+#: loss-curve export.
+STEP_NAMES = ("step", "steps", "global_step", "_step", "trainer/global_step", "iter", "iteration",
+              "iterations", "train/step", "epoch")
+#: Column names of the training step in a curves file, as trackers export them.
+STEP_ALIASES = ("step", "global_step", "_step", "steps", "iteration", "iter", "trainer/global_step",
+                "train/global_step", "train/step", "optimizer_step")
+#: Extra names of the tokens seen so far in a curves file, beyond :data:`ROLE_ALIASES`.
+TOKEN_ALIASES = ("tokens_seen", "consumed_tokens", "num_tokens_seen", "tokens_processed", "train/tokens",
+                 "trainer/tokens", "total_tokens", "cumulative_tokens")
+#: Roles of a curves file (the keys of its mapping).
+CURVE_KEYS = ("run_id", "group", "params", "step", "tokens", "metric")
+
+_UNITS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_SCALE_UNITS = {"k": "thousands", "thousand": "thousands", "thousands": "thousands", "m": "millions",
+                "mil": "millions", "million": "millions", "millions": "millions", "b": "billions",
+                "bn": "billions", "billion": "billions", "billions": "billions", "g": "billions",
+                "t": "trillions", "trillion": "trillions", "trillions": "trillions", "p": "10^15",
+                "pf-days": "PF-days", "pfdays": "PF-days", "petaflop-days": "PF-days", "pf-day": "PF-days",
+                "1e9": "billions", "1e6": "millions", "1e12": "trillions", "e9": "billions", "e6": "millions"}
+
+
+@lru_cache(maxsize=65536)
+def bare(name: Any) -> str:
+    """Lower-case name without units in parentheses or brackets."""
+    return _UNITS.sub("", str(name)).strip().lower()
+
+
+@lru_cache(maxsize=65536)
+def key(name: Any) -> str:
+    """Name reduced to letters and digits: "Model Size (params)" -> "modelsize"."""
+    return re.sub(r"[\W_]+", "", bare(name))
+
+
+def _match_rank(column: str, aliases: Sequence[str]) -> tuple[int, int] | None:
+    """(level, alias index) of the best alias match: level 0 exact (ignoring case), 1 normalised."""
+    exact, k = str(column).strip().lower(), key(column)
+    best = None
+    for i, alias in enumerate(aliases):
+        if exact == alias.lower():
+            return (0, i)
+        if best is None and k and k == key(alias):
+            best = (1, i)
+    return best
+
+
+def _metric_rank(column: str) -> tuple[int, int] | None:
+    rank = _match_rank(column, METRIC_ALIASES)
+    if rank is None and _METRIC_PATTERN.fullmatch(bare(column)):
+        rank = (2, 0)
+    return rank
+
+
+def detect_roles(columns: Sequence[str]) -> dict[str, Any]:
+    """Guess each column's role from its name.
+
+    Returns ``{role: column or None for role in ROLES}`` plus ``"metrics"``: a tuple of metric columns,
+    best first. Exact names win over normalised ones, earlier aliases over later ones, and no column
+    gets two roles.
+    """
+    columns = [str(c) for c in columns]
+    taken: set[str] = set()
+    found: dict[str, Any] = {}
+    for role in ROLES:
+        ranked = [(rank, pos, col) for pos, col in enumerate(columns)
+                  if col not in taken and (rank := _match_rank(col, ROLE_ALIASES[role])) is not None]
+        found[role] = min(ranked)[2] if ranked else None
+        if found[role] is not None:
+            taken.add(found[role])
+    ranked = [(rank, pos, col) for pos, col in enumerate(columns)
+              if col not in taken and (rank := _metric_rank(col)) is not None]
+    found["metrics"] = tuple(col for _, _, col in sorted(ranked))
+    return found
+
+
+def resolve(name: str, columns: Sequence[str]) -> str | None:
+    """The column called ``name``: exact, else the only one with the same normalised name."""
+    if name in columns:
+        return name
+    same = [c for c in columns if key(c) == key(name)]
+    return same[0] if len(same) == 1 else None
+
+
+def header_unit(column: str) -> str | None:
+    """The scale a header declares for its values: "params (B)" -> "billions", "tokens_bn" -> "billions"."""
+    candidates = [u.strip("()[] ").lower() for u in _UNITS.findall(column)]
+    found = re.search(r"(?:[\s_\-/]|in)(k|m|b|bn|t|thousands?|millions?|billions?|trillions?)$", column.strip(),
+                      re.IGNORECASE)
+    if found:
+        candidates.append(found.group(1).lower())
+    for text in candidates:
+        text = re.sub(r"^in\s+", "", text)
+        if text in _SCALE_UNITS:
+            return _SCALE_UNITS[text]
+    return None
+
+
+#: What each scale word multiplies a value by ("PF-days": petaFLOP/s for a day, in FLOPs).
+_SCALE_FACTORS = {"thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12, "10^15": 1e15,
+                  "PF-days": 1e15 * 86400}
+_FLOP_PREFIX = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15, "e": 1e18}
+
+
+def header_scale(column: str) -> tuple[float, str] | None:
+    """(factor, what the header says) for a size column whose header declares a unit: ``Model Size (B)``
+    -> (1e9, "billions"), ``Pretraining Data Size (T)`` -> (1e12, "trillions"), ``FLOPs (1E21)`` ->
+    (1e21, "units of 1e21"), ``N (B params)`` -> (1e9, "billions"), ``compute (GFLOPs)`` -> (1e9,
+    "GFLOPs"), ``tokens_bn`` -> (1e9, "billions"); None when it declares none."""
+    candidates = [u.strip("()[] ").lower() for u in _UNITS.findall(column)]
+    found = re.search(r"(?:[\s_\-/]|in)(k|m|b|bn|t|thousands?|millions?|billions?|trillions?)$", column.strip(),
+                      re.IGNORECASE)
+    if found:
+        candidates.append(found.group(1).lower())
+    for text in candidates:
+        text = re.sub(r"^in\s+", "", text).strip()
+        power = re.fullmatch(r"(?:x\s*|×\s*)?(?:1e\+?|10\^)(\d{1,2})", text)
+        if power:
+            exponent = int(power.group(1))
+            unit = _SCALE_UNITS.get(f"1e{exponent}")
+            return 10.0 ** exponent, unit or f"units of 1e{exponent}"
+        flops = re.fullmatch(r"([kmgtpe])flop/?s?", text)
+        if flops:
+            return _FLOP_PREFIX[flops.group(1)], f"{flops.group(1).upper()}FLOPs"
+        for word in (text, text.split()[0] if text.split() else ""):
+            if word in _SCALE_UNITS:
+                unit = _SCALE_UNITS[word]
+                return _SCALE_FACTORS[unit], unit
+    return None
+
+
+#: Names of a run-id column that often hold a label shared by many runs (an architecture or size such
+#: as "d=96_l=8_h=4" or "pythia-70m"), not one id per run (keys, as :func:`key` reduces names).
+LABEL_KEYS = frozenset({"model", "modelname"})
+
+
+def step_column(columns: Sequence[Any]) -> str | None:
+    """The first column named like a training step (for telling a curves export from a table of runs)."""
+    keys = {key(s) for s in STEP_NAMES}
+    return next((str(c) for c in columns if key(c) in keys), None)
+
+
+# ------------------------------------------------------------------------------ a table of runs
+
+
+@dataclass
+class Plan:
+    """Which column of one file of runs plays which role."""
+
+    roles: dict[str, str | None]
+    metrics: list[str]
+    metrics_explicit: bool
+    problems: list[str] = field(default_factory=list)  # mapping problems found while planning
+
+
+def plan_runs(name: str, columns: Sequence[str], mapping: Mapping[str, Any], metrics: Sequence[str]) -> Plan:
+    """Apply the mapping, then detect the roles it leaves open."""
+    columns = [str(c) for c in columns]
+    problems: list[str] = []
+    owner: dict[str, str] = {}  # column -> role or "metric"
+
+    def claim(role: str, wanted: str) -> str | None:
+        column = resolve(wanted, columns)
+        if column is None:
+            problems.append(f"`{name}`: `{role}` is mapped to `{wanted}`, but there is no column `{wanted}`. "
+                            f"Columns are {msg.names(columns)}.{msg.did_you_mean(msg.close(wanted, columns))}")
+        elif role == "metric" and column in ROLES:
+            problems.append(f"`{name}`: column `{column}` cannot be a metric: `{column}` is the name of a "
+                            f"structural column. Rename it in the file, or choose another metric.")
+            column = None
+        elif column in owner:
+            problems.append(f"`{name}`: column `{column}` is given two roles, `{owner[column]}` and `{role}`; "
+                            f"a column can have only one role. Change the mapping.")
+            column = None
+        else:
+            owner[column] = role
+        return column
+
+    roles: dict[str, str | None] = {}
+    for role in ROLES:
+        if role in mapping:
+            roles[role] = claim(role, mapping[role]) if mapping[role] else None
+    mapped_metric = [mapping["metric"]] if mapping.get("metric") else []
+    wanted_metrics = list(dict.fromkeys(mapped_metric + list(metrics)))
+    chosen_metrics = [c for c in (claim("metric", m) for m in wanted_metrics) if c is not None]
+    detected = detect_roles([c for c in columns if c not in owner])
+    for role in ROLES:
+        if role not in mapping:
+            roles[role] = detected[role]
+            if detected[role] is not None:
+                owner[detected[role]] = role
+    if wanted_metrics:
+        return Plan(roles, chosen_metrics, True, problems)
+    return Plan(roles, [m for m in detected["metrics"] if m not in owner], False, problems)
+
+
+# ------------------------------------------------------------------------------ training curves
+
+
+def _find(columns: list[str], aliases: Sequence[str], taken: set) -> str | None:
+    keys = {key(a) for a in aliases}
+    for col in columns:
+        if col not in taken and key(col) in keys:
+            return col
+    return None
+
+
+def curve_columns(columns: Sequence[str], mapping: Mapping[str, str | None] | None = None,
+                  name: str = "curves") -> dict[str, str | None]:
+    """Which column plays which role in a long-format curves file: ``run_id``, ``group``,
+    ``params``, ``step``, ``tokens``, ``metric`` (None when absent). ``mapping`` overrides;
+    ``name`` is the file's name in messages."""
+    columns = [str(c) for c in columns]
+    mapping = dict(mapping or {})
+    unknown = [k for k in mapping if k not in CURVE_KEYS]
+    if unknown:
+        raise DataError(f"unknown mapping key(s) {', '.join(f'`{k}`' for k in unknown)}; valid keys are "
+                        f"{', '.join(f'`{k}`' for k in CURVE_KEYS)}")
+    out: dict[str, str | None] = {}
+    taken: set[str] = set()
+    for role, value in mapping.items():
+        if value:
+            column = resolve(value, columns)
+            if column is None:
+                raise DataError(f"`{name}`: `{role}` is mapped to `{value}`, but there is no column `{value}`. "
+                                f"Columns are {msg.names(columns)}.{msg.did_you_mean(msg.close(value, columns))}")
+            out[role] = column
+            taken.add(column)
+        else:
+            out[role] = None
+    if "step" not in out:
+        out["step"] = _find(columns, STEP_ALIASES, taken)
+        if out["step"]:
+            taken.add(out["step"])
+    free = [c for c in columns if c not in taken]
+    roles = detect_roles(free)
+    for role in ("run_id", "group", "params", "tokens"):
+        if role not in out:
+            out[role] = roles[role]
+            if out[role]:
+                taken.add(out[role])
+    if not out.get("tokens") and "tokens" not in mapping:
+        out["tokens"] = _find(columns, TOKEN_ALIASES, taken)
+        if out["tokens"]:
+            taken.add(out["tokens"])
+    if "metric" not in out:
+        metrics = [m for m in roles["metrics"] if m not in taken]
+        out["metric"] = metrics[0] if metrics else None
+    return out
