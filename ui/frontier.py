@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -244,9 +243,3 @@ def parse_positive(text: str) -> tuple[float | None, str | None]:
     if problem:
         return None, problem.replace("target", "value")
     return value, None
-
-
-def fmt_c(c: float) -> str:
-    if not (isinstance(c, float) and math.isfinite(c)):
-        return "—"
-    return f"{c:.3g}"

@@ -22,10 +22,6 @@ PLOT_REASON = "selected on the plot"
 TABLE_REASON = "ticked in the table"
 
 
-def _fmt_size(v: float) -> str:
-    return f"{v:.3g}" if np.isfinite(v) else ""
-
-
 _DONE = "_selection_done"  # chart key -> the selection (run ids) already applied
 
 
