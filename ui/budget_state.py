@@ -42,6 +42,11 @@ def explore_settings() -> analysis.Settings:
         return analysis.Settings()
 
 
+def two_input_families() -> list[str]:
+    """The laws in N and D (the families constants can be typed for)."""
+    return [f for f, fam in FAMILIES.items() if fam.is_two_input]
+
+
 def fittable_families(runs, metric: str) -> list[str]:
     """Families the budget can use on this data: laws in N and D, and one-input laws against compute."""
     applicable = analysis.applicable_families(runs, metric)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -109,6 +108,11 @@ def curve_bytes(source_id: str) -> tuple[str, bytes]:
         manifest = json.loads(blobs.get(rest).decode("utf-8"))
         return manifest["name"], blobs.get(manifest["key"])
     raise DataError(f"`{source_id}` is not a curves reference (expected sample:<file> or upload:<key>)")
+
+
+def uploaded_curve_ids() -> list[str]:
+    """The curve files this session uploaded (``upload:<key>``), in upload order."""
+    return list(st.session_state.get(_UPLOADS, {}))
 
 
 def store_curve_upload(name: str, data: bytes) -> str:
