@@ -144,7 +144,7 @@ def explore_url(a: Analysis) -> str:
         params.append((state.AXIS, s.x))
     if s.metric:
         params.append((state.METRIC, s.metric))
-    params += [(state.FAMILIES, f) for f in a.families]
+    params += [(state.FAMILIES, f) for f in state.encode_families(a.families)]
     values = {"n_resamples": str(s.n_resamples), "confidence_level": f"{s.confidence_level:g}", "delta": f"{s.delta:g}",
               "seed": str(s.seed), "method": s.method}
     params += [(state.SETTING_KEYS[name], value) for name, value in values.items()]

@@ -46,6 +46,9 @@ def controls(runs):
                               "there with its interval. Leave empty for no extrapolation.", **URL)
     applicable = analysis.applicable_families(runs, metric)
     others = [f for f in FAMILIES if f not in applicable]
+    asked = state.requested_families()  # a link's families, by label or by name
+    if asked is not None:
+        st.session_state[state.FAMILIES] = asked
     keep_valid(state.FAMILIES, applicable, analysis.default_families(runs, metric), multi=True)
     t1, t2 = st.columns([3.5, 2.5])
     families = t1.pills("Fit families", applicable, selection_mode="multi", key=state.FAMILIES, format_func=label,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scalecore import FAMILIES, Estimate, load_runs
-from ui import interim, widgets
+from ui import interim, state, widgets
 
 
 @pytest.fixture
@@ -22,13 +22,24 @@ def session(monkeypatch):
     return ss
 
 
-# ------------------------------------------------------------------------------ labels
+# ------------------------------------------------------------------------------ labels, families in links
 
 
 def test_label_is_the_family_s_label_and_an_unknown_name_as_it_is():
     assert widgets.label("chinchilla") == "Chinchilla"
     assert widgets.label("offset_power_law") == "Saturating power law"
     assert widgets.label("retired_family") == "retired_family"
+
+
+def test_families_are_written_as_labels_and_read_from_labels_or_names():
+    assert state.encode_families(["chinchilla", "kaplan"]) == ["Chinchilla", "Kaplan"]
+    assert state.decode_families(["Chinchilla", "Kaplan"]) == ["chinchilla", "kaplan"]
+    assert state.decode_families(["chinchilla", "kaplan"]) == ["chinchilla", "kaplan"]
+    # mixed, repeated, other case, unknown: each family once, in order, unknown values dropped
+    assert state.decode_families(["kaplan", "Saturating power law", "KAPLAN", "nope", ""]) == \
+        ["kaplan", "offset_power_law"]
+    for name in FAMILIES:
+        assert state.decode_families(state.encode_families([name])) == [name]
 
 
 # ------------------------------------------------------------------------------ keep_valid
