@@ -187,3 +187,14 @@ def test_groups_of_a_single_budget_each_are_told_apart_from_groups_spanning_scal
     assert interim.one_budget_each(runs, "arch", ["iso", "scan"]) is False
     frame = pd.DataFrame({"run_id": ["x"], "params": [1e8], "loss": [3.0]})
     assert interim.one_budget_each(SimpleNamespace(has=lambda role: False, frame=frame), "arch", ["iso"]) is False
+
+
+def test_the_budget_offers_laws_in_n_and_d_first_then_laws_with_a_floor():
+    from ui import budget_state
+
+    loss_laws = [f for f, fam in FAMILIES.items() if fam.metric_kind == "loss"]
+    # the order the page hard-coded by name before
+    assert budget_state.plan_order(loss_laws) == ["chinchilla", "kaplan", "offset_power_law", "broken_power_law",
+                                                  "power_law"]
+    assert budget_state.plan_order(["power_law", "broken_power_law", "offset_power_law"]) == \
+        ["offset_power_law", "broken_power_law", "power_law"]
