@@ -56,7 +56,7 @@ def explore_choices(runs) -> Choices:
     metric = ss.get(state.METRIC) if ss.get(state.METRIC) in runs.metrics else runs.default_metric
     applicable = analysis.applicable_families(runs, metric)
     chosen = ss.get(state.FAMILIES)
-    # as Explore's _keep_valid: its choice unless it is stale, else the defaults for this data
+    # as ui.widgets.keep_valid on Explore: its choice unless it is stale, else the defaults for this data
     stale = chosen is not None and state.choice_is_stale(chosen, ss.get(state.options_key(state.FAMILIES)), applicable)
     families = analysis.default_families(runs, metric) if chosen is None or stale else list(chosen)
     families = tuple(f for f in families if f in applicable)
