@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, parse_number
+from scalecore import parse_number
 
 from . import state
 from .analysis import AXIS_SHORT
+from .widgets import label
 
 PLOT_REASON = "selected on the plot"
 TABLE_REASON = "ticked in the table"
@@ -84,8 +85,8 @@ def runs_table(dataset, metric: str, items: dict, residuals: dict | None = None)
             table[AXIS_SHORT[role]] = frame[role].to_numpy()
     table[metric] = frame[metric].to_numpy()
     if residuals:
-        for label, by_id in residuals.items():
-            table[label] = [by_id.get(rid, np.nan) for rid in ids]
+        for column, by_id in residuals.items():
+            table[column] = [by_id.get(rid, np.nan) for rid in ids]
     key = _editor_key(items)
     config = {
         "excluded": st.column_config.CheckboxColumn("excluded", help="Tick to leave the run out of every fit"),
@@ -159,10 +160,10 @@ def suggestions(dataset, per_family: dict, threshold: float) -> None:
     for name, found in per_family.items():
         for s in found:
             if s.run_id in seen:
-                seen[s.run_id]["families"] += f", {FAMILIES[name].label}"
+                seen[s.run_id]["families"] += f", {label(name)}"
                 continue
             seen[s.run_id] = {"run_id": s.run_id, "robust z": round(s.score, 1), "why": s.reason,
-                              "families": FAMILIES[name].label}
+                              "families": label(name)}
             rows.append(seen[s.run_id])
     if not rows:
         st.caption(f"No run has a robust residual z-score beyond ±{threshold:g} in the fitted families.")

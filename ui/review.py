@@ -15,10 +15,11 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from scalecore import FAMILIES, ScaleCoreError, report, store
+from scalecore import ScaleCoreError, report, store
 from scalecore.store import Analysis, DataFile, Settings
 
 from . import analysis, cache, data_source, state
+from .widgets import label
 
 log = logging.getLogger("scalecore.app")
 
@@ -105,7 +106,7 @@ def current_analysis(ds, choices: Choices, *, title: str = "", note: str = "", r
 
 
 def default_title(ds, choices: Choices) -> str:
-    fams = ", ".join(FAMILIES[f].label for f in choices.families) or "no family"
+    fams = ", ".join(label(f) for f in choices.families) or "no family"
     return f"{ds.label.split('  (')[0]}: {fams} against {choices.axis}"
 
 
