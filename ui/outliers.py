@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from scalecore import parse_number
 
 from . import state
 from .analysis import AXIS_SHORT
-from .widgets import label
+from .widgets import CHART_CONFIG, SELECTION, label
 
 PLOT_REASON = "selected on the plot"
 TABLE_REASON = "ticked in the table"
@@ -47,6 +48,14 @@ def apply_pending_selection(chart_key: str, dataset_id: str, known_ids: frozense
         done[chart_key] = ids
         state.set_exclusions(dataset_id, state.toggled(state.exclusions(dataset_id), ids, PLOT_REASON))
         st.rerun()
+
+
+def chart(fig, key: str, dataset, known_ids: frozenset, where=None) -> None:
+    """A figure of the runs on which a click, box or lasso excludes the runs picked (or brings them
+    back), with their reason; ``where``: a container (default: the page)."""
+    (where or st).plotly_chart(fig, key=key, on_select=partial(on_plot_select, key, dataset.id, known_ids),
+                               selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
+    apply_pending_selection(key, dataset.id, known_ids)
 
 
 def _editor_key(items: dict) -> str:

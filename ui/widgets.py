@@ -17,6 +17,16 @@ from scalecore import FAMILIES, budget, formatting, plots
 from . import analysis, state
 from .analysis import AXIS_SHORT
 
+#: Bound widgets: their value is in the URL, and kept when the user visits another page.
+URL = dict(bind="query-params", persist_state="session")
+CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
+#: How runs are selected on a chart to exclude or include them.
+SELECTION = ("points", "box", "lasso")
+RESAMPLES = (200, 500, 1000, 2000, 5000)
+LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
+#: Huber thresholds in log space; Hoffmann et al. use 1e-3.
+DELTAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+
 
 def label(family: str) -> str:
     """A family's label (a name no longer registered, e.g. in an old saved analysis, as it is)."""

@@ -14,10 +14,8 @@ import streamlit as st
 
 from scalecore import Estimate, budget
 from ui import analysis, budget_state, data_source, interim, md_message, review, run_page, show_warnings, state
-from ui.widgets import default_law_text, label
+from ui.widgets import CHART_CONFIG, URL, default_law_text, label
 
-URL = dict(bind="query-params", persist_state="session")
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 # Bound widgets write their shown labels to the URL, so options are the labels themselves (stable
 # words), presets their short names, and the size factors plain fractions.
 FIT, PRESET, TYPED = "Current fit", "Published law", "Typed constants"

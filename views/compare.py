@@ -12,9 +12,8 @@ from scalecore import FAMILIES, Estimate, ScaleCoreError, comparison, formatting
 from ui import analysis, cache, data_source, interim, md, md_message, run_page, show_warnings, state
 from ui import review as rv
 from ui.analysis import AXIS_SHORT
-from ui.widgets import estimate_text, keep_valid, label
+from ui.widgets import URL, estimate_text, keep_valid, label
 
-URL = dict(bind="query-params", persist_state="session")
 DEFAULT_GROUPS = 2  # more can be added; each group is one more bootstrap
 
 

@@ -4,8 +4,6 @@ Widgets -> one cached call into scalecore.downstream (through ui.downstream) -> 
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -14,15 +12,11 @@ from scalecore import FAMILIES, plots
 from ui import analysis, data_source, export, interim, md_message, outliers, run_page, show_warnings, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
-from ui.widgets import default_loss_law, estimate_card, estimate_text, json_text, keep_valid, label, run_points
+from ui.outliers import chart
+from ui.widgets import (DELTAS, LEVELS, RESAMPLES, URL, default_loss_law, estimate_card, estimate_text, json_text,
+                        keep_valid, label, run_points)
 
-RESAMPLES = (200, 500, 1000, 2000, 5000)
-LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
-DELTAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 ACC_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1, 1.0)
-SELECTION = ("points", "box", "lasso")
-URL = dict(bind="query-params", persist_state="session")
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 SAMPLE = "downstream_accuracy.csv"
 
 
@@ -158,12 +152,6 @@ def headline(result, drawn, target, axis, loss_metric, acc_metric) -> None:
               help="A resample that fails in either step is left out of every interval.")
     st.caption(f"Each value chains the two best fits; under it, the {result.interval_label}.")
     show_warnings(result.warnings)
-
-
-def chart(fig, key: str, ds, known) -> None:
-    st.plotly_chart(fig, key=key, on_select=partial(outliers.on_plot_select, key, ds.id, known),
-                    selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
-    outliers.apply_pending_selection(key, ds.id, known)
 
 
 def scale_figure(ds, result, drawn, target, axis, acc_metric, items, known, k) -> None:

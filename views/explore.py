@@ -14,17 +14,12 @@ from scalecore import FAMILIES, compare_families, formatting, plots, suggest_out
 from ui import (analysis, cache, data_source, export, fit_ahead, interim, md_message, outliers, review, run_page,
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
-from ui.widgets import estimate_text, keep_valid, label, run_points
+from ui.outliers import chart
+from ui.widgets import CHART_CONFIG, DELTAS, LEVELS, RESAMPLES, URL, estimate_text, keep_valid, label, run_points
 
-RESAMPLES = (200, 500, 1000, 2000, 5000)
-LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
-DELTAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 OUTLIER_Z = 3.5
-SELECTION = ("points", "box", "lasso")
 _DRAWN = "_explore_drawn"  # the session has drawn a plot before
 _SUGGESTED = "_explore_suggested"  # (the state of the last run, the exclusions its suggestions would give)
-URL = dict(bind="query-params", persist_state="session")
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 
 
 def lazy_tabs(names: list[str], key: str):
@@ -222,15 +217,6 @@ def marks_for(estimates, target, metric, axis):
     return [plots.TargetMark(name=f, x=target, value=e.value, low=e.low, high=e.high,
                              text=f"{label(f)} at {at}<br>{metric} {estimate_text(e)}")
             for f, e in estimates.items()]
-
-
-def chart(fig, key: str, ds, known, selectable: bool = True, where=st) -> None:
-    if selectable:
-        where.plotly_chart(fig, key=key, on_select=partial(outliers.on_plot_select, key, ds.id, known),
-                           selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
-        outliers.apply_pending_selection(key, ds.id, known)
-    else:
-        where.plotly_chart(fig, key=key, theme=None, config=CHART_CONFIG)
 
 
 def early_figure(runs, axis, metric, items, families, best_only, target, call, k, settings, pending, fit_axis):
@@ -511,7 +497,7 @@ def bootstrap_view(ds, boots, known) -> None:
     fig = plots.bootstrap_scatter(good[:, i], good[:, j], name=f, x_param=px_, y_param=py_,
                                   point=(b.fit.params[px_], b.fit.params[py_]), ci_x=ci[px_], ci_y=ci[py_],
                                   log_x=wide(good[:, i]), log_y=wide(good[:, j]), interval_label=b.interval_label)
-    chart(fig, "boot_chart", ds, known, selectable=False)
+    st.plotly_chart(fig, key="boot_chart", theme=None, config=CHART_CONFIG)
     if b.n_failed:
         st.caption(f"{b.n_failed} of {b.n_resamples} resamples failed and are not shown.")
     export.figure_downloads(fig, f"bootstrap_{f}_{px_}_{py_}", "boot")

@@ -15,16 +15,13 @@ import streamlit as st
 from scalecore import compare_with_approach3, plots
 from ui import analysis, data_source, export, interim, md_message, outliers, run_page, show_warnings, state
 from ui import frontier as glue
+from ui.outliers import chart
+from ui.widgets import CHART_CONFIG, LEVELS, SELECTION, URL, estimate_text, json_text, keep_valid
 from ui.widgets import estimate_card as card
-from ui.widgets import estimate_text, json_text, keep_valid
 
-URL = dict(bind="query-params", persist_state="session")
 VIEWS = ("IsoFLOP profiles", "Loss curves")
 RESAMPLES = (200, 500, 1000, 2000)
-LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
 GRIDS = (100, 200, 400, 800)
-SELECTION = ("points", "box", "lasso")
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 
 
 def bootstrap_settings(container, methods: tuple[str, ...] | None = None):
@@ -174,12 +171,6 @@ def excluded_points(runs, metric: str, items: dict) -> plots.Points:
     return plots.Points(x=runs.values("params")[mask], y=runs.values(metric)[mask], run_ids=ids[mask],
                         excluded=np.ones(mask.sum(), bool),
                         reasons=np.array([items[i] for i in ids[mask]], dtype=object))
-
-
-def chart(fig, key: str, ds, known) -> None:
-    st.plotly_chart(fig, key=key, on_select=partial(outliers.on_plot_select, key, ds.id, known),
-                    selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
-    outliers.apply_pending_selection(key, ds.id, known)
 
 
 def outlier_tabs(ds, metric: str, items: dict) -> None:
