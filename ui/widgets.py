@@ -76,6 +76,17 @@ def run_points(runs, x_col: str, y_col: str, items: dict, only_with: Iterable[st
                         reasons=np.array([items.get(i, "") for i in ids], dtype=object))
 
 
+def number_box(where, text_label: str, key: str, value: str = "", help: str | None = None, placeholder: str = "",
+               noun: str = "target") -> float | None:
+    """A number typed as text ("1e24", "70B", "2T"), bound to the URL and parsed strictly; a message
+    under it if the text is not a number (about a ``noun``). ``None`` when empty or bad."""
+    text = where.text_input(text_label, value=value, key=key, help=help, placeholder=placeholder, **URL)
+    number, problem = analysis.parse_target(text)
+    if problem:
+        where.error(problem.replace("target", noun))
+    return number
+
+
 def _finite(est) -> bool:
     return all(math.isfinite(v) for v in (est.value, est.low, est.high))
 

@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import Estimate, budget
-from ui import analysis, budget_state, data_source, interim, md_message, review, run_page, show_warnings, state
-from ui.widgets import CHART_CONFIG, URL, default_law_text, label
+from ui import budget_state, data_source, interim, md_message, review, run_page, show_warnings, state
+from ui.widgets import CHART_CONFIG, URL, default_law_text, label, number_box
 
 # Bound widgets write their shown labels to the URL, so options are the labels themselves (stable
 # words), presets their short names, and the size factors plain fractions.
@@ -44,11 +44,7 @@ def metric(col, label: str, est, key: str, help: str | None = None) -> None:
 
 def number(container, label: str, key: str, default: str, help: str, placeholder: str = "") -> float | None:
     """A strictly parsed number typed as text ("1e24", "3.8e25", "2T"); a message under it if bad."""
-    text = container.text_input(label, value=default, key=key, help=help, placeholder=placeholder, **URL)
-    value, problem = analysis.parse_target(text)
-    if problem:
-        container.error(problem.replace("target", "value"))
-    return value
+    return number_box(container, label, key, default, help, placeholder, noun="value")
 
 
 # ------------------------------------------------------------------------------ the law

@@ -12,7 +12,7 @@ from scalecore import FAMILIES, Estimate, ScaleCoreError, comparison, formatting
 from ui import analysis, cache, data_source, interim, md, md_message, run_page, show_warnings, state
 from ui import review as rv
 from ui.analysis import AXIS_SHORT
-from ui.widgets import URL, estimate_text, keep_valid, label
+from ui.widgets import URL, estimate_text, keep_valid, label, number_box
 
 DEFAULT_GROUPS = 2  # more can be added; each group is one more bootstrap
 
@@ -96,13 +96,10 @@ def main() -> None:
         x = f2.segmented_control("x axis", axes, required=True, key="cmp_x",
                                  format_func=lambda a: f"{a} {AXIS_SHORT[a]}", **URL)
         axis = x
-    at_text = f3.text_input(f"Multiplier at {axis} {AXIS_SHORT[axis]} =", key=f"cmp_at_{axis}",
-                            placeholder="default: the top of the common range",
-                            help="The scale at which the compute multiplier is read: how much more of it the group "
-                                 "needs to reach the reference group's metric there.", **URL)
-    at, problem = analysis.parse_target(at_text)
-    if problem:
-        f3.error(problem)
+    at = number_box(f3, f"Multiplier at {axis} {AXIS_SHORT[axis]} =", f"cmp_at_{axis}",
+                    placeholder="default: the top of the common range",
+                    help="The scale at which the compute multiplier is read: how much more of it the group needs to "
+                         "reach the reference group's metric there.")
     if len(groups) < 2:
         st.info("Pick at least two groups.")
         return

@@ -14,19 +14,14 @@ from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
 from ui.outliers import chart
 from ui.widgets import (DELTAS, LEVELS, RESAMPLES, URL, default_loss_law, estimate_card, estimate_text, json_text,
-                        keep_valid, label, run_points)
+                        keep_valid, label, number_box, run_points)
 
 ACC_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1, 1.0)
 SAMPLE = "downstream_accuracy.csv"
 
 
 def _number(container, text_label: str, key: str, default: str, help: str) -> float | None:
-    text = container.text_input(text_label, value=default, key=key, help=help,
-                                placeholder="e.g. 30B, 600B or 1e23", **URL)
-    value, problem = analysis.parse_target(text)
-    if problem:
-        container.error(problem)
-    return value
+    return number_box(container, text_label, key, default, help, placeholder="e.g. 30B, 600B or 1e23")
 
 
 def controls(runs):

@@ -15,7 +15,8 @@ from ui import (analysis, cache, data_source, export, fit_ahead, interim, md_mes
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 from ui.outliers import chart
-from ui.widgets import CHART_CONFIG, DELTAS, LEVELS, RESAMPLES, URL, estimate_text, keep_valid, label, run_points
+from ui.widgets import (CHART_CONFIG, DELTAS, LEVELS, RESAMPLES, URL, estimate_text, keep_valid, label, number_box,
+                        run_points)
 
 OUTLIER_Z = 3.5
 _DRAWN = "_explore_drawn"  # the session has drawn a plot before
@@ -35,10 +36,10 @@ def controls(runs):
     c1, c2, c3 = st.columns([2.2, 1.3, 2.5])
     axis = c1.segmented_control("x axis", axes, required=True, key=state.AXIS, **URL)
     metric = c2.selectbox("Metric", runs.metrics, key=state.METRIC, **URL)
-    text = c3.text_input(f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", value=analysis.suggested_target(axis),
-                         key=state.target_key(axis), placeholder="e.g. 70B, 1.4T or 1e24",
-                         help="The scale you can afford; the plot extends to it and each family predicts the metric "
-                              "there with its interval. Leave empty for no extrapolation.", **URL)
+    target = number_box(c3, f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", state.target_key(axis),
+                        analysis.suggested_target(axis), placeholder="e.g. 70B, 1.4T or 1e24",
+                        help="The scale you can afford; the plot extends to it and each family predicts the metric "
+                             "there with its interval. Leave empty for no extrapolation.")
     applicable = analysis.applicable_families(runs, metric)
     others = [f for f in FAMILIES if f not in applicable]
     asked = state.requested_families()  # a link's families, by label or by name
@@ -49,9 +50,6 @@ def controls(runs):
     families = t1.pills("Fit families", applicable, selection_mode="multi", key=state.FAMILIES, format_func=label,
                         help="Each family is fitted and bootstrapped; toggle any number. "
                              + " ".join(analysis.why_not_applicable(runs, metric, f) + "." for f in others), **URL)
-    target, problem = analysis.parse_target(text)
-    if problem:
-        c3.error(problem)
     key = state.SETTING_KEYS
     with t2.expander("Fit and bootstrap settings"):
         s1, s2, s3 = st.columns(3)

@@ -13,10 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import compare_with_approach3, plots
-from ui import analysis, data_source, export, interim, md_message, outliers, run_page, show_warnings, state
+from ui import data_source, export, interim, md_message, outliers, run_page, show_warnings, state
 from ui import frontier as glue
 from ui.outliers import chart
-from ui.widgets import CHART_CONFIG, LEVELS, SELECTION, URL, estimate_text, json_text, keep_valid
+from ui.widgets import CHART_CONFIG, LEVELS, SELECTION, URL, estimate_text, json_text, keep_valid, number_box
 from ui.widgets import estimate_card as card
 
 VIEWS = ("IsoFLOP profiles", "Loss curves")
@@ -70,11 +70,7 @@ def isoflop_view() -> None:
     budgets = c2.selectbox("Budgets from", choices, key="f_budgets",
                            help="auto: runs with the same compute C (within 5%) form a budget; or pick a column whose "
                                 "values name each run's budget.", **URL)
-    target_text = c3.text_input("N* and D* at compute C =", value="1e24", key="f_target",
-                                placeholder="e.g. 1e24", **URL)
-    target, problem = analysis.parse_target(target_text)
-    if problem:
-        c3.error(problem)
+    target = number_box(c3, "N* and D* at compute C =", "f_target", "1e24", placeholder="e.g. 1e24")
     with c4:
         robust = st.toggle("Robust parabolas (Huber)", value=True, key="f_robust", **URL,
                            help="Huber IRLS with a MAD scale: a diverged run barely moves its budget's minimum.")
@@ -241,10 +237,7 @@ def curves_view() -> None:
         bracketed_only = st.toggle("Fit bracketed points only", value=True, key="f_brk", **URL,
                                    help="Fit only where a smaller and a larger model both reach that compute, so the "
                                         "run setting the envelope had competition on both sides.")
-    target_text = st.text_input("N* at compute C =", value="1e22", key="f_ctarget", placeholder="e.g. 1e22", **URL)
-    target, tproblem = analysis.parse_target(target_text)
-    if tproblem:
-        st.error(tproblem)
+    target = number_box(st, "N* at compute C =", "f_ctarget", "1e22", placeholder="e.g. 1e22")
     n, cl, seed, _ = bootstrap_settings(st)
 
     lo = glue.load_curves(source, tokens_per_step, glue.stamp(source))
