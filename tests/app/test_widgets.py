@@ -198,3 +198,29 @@ def test_the_budget_offers_laws_in_n_and_d_first_then_laws_with_a_floor():
                                                   "power_law"]
     assert budget_state.plan_order(["power_law", "broken_power_law", "offset_power_law"]) == \
         ["offset_power_law", "broken_power_law", "power_law"]
+
+
+class Box(Column):
+    def __init__(self, typed: str):
+        super().__init__()
+        self.typed = typed
+
+    def text_input(self, label, value="", key=None, help=None, placeholder="", **bound):
+        self.shown.append(("text_input", label, key, bound))
+        return self.typed
+
+    def error(self, text):
+        self.shown.append(("error", text))
+
+
+def test_a_number_box_reads_suffixed_numbers_and_says_what_is_wrong_under_it():
+    box = Box("70B")
+    assert widgets.number_box(box, "N", "n_key") == 70e9
+    assert box.shown == [("text_input", "N", "n_key", widgets.URL)]  # bound to the URL
+    assert widgets.number_box(Box(""), "N", "n_key") is None
+    box = Box("12 apples")
+    assert widgets.number_box(box, "Extrapolate to", "target_compute") is None
+    assert box.shown[-1] == ("error", "“12 apples” is not a number. Write it like 70B, 1.4T, 3e23 or 1e24.")
+    box = Box("-3")
+    assert widgets.number_box(box, "Training compute", "b_compute", noun="value") is None
+    assert box.shown[-1] == ("error", "The value must be a positive number; got “-3”.")
