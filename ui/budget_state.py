@@ -42,15 +42,27 @@ def explore_settings() -> analysis.Settings:
         return analysis.Settings()
 
 
+def two_input_families() -> list[str]:
+    """The laws in N and D (the families constants can be typed for)."""
+    return [f for f, fam in FAMILIES.items() if fam.is_two_input]
+
+
 def fittable_families(runs, metric: str) -> list[str]:
     """Families the budget can use on this data: laws in N and D, and one-input laws against compute."""
     applicable = analysis.applicable_families(runs, metric)
     two = [f for f in applicable if FAMILIES[f].is_two_input]
     one = [f for f in applicable if not FAMILIES[f].is_two_input and FAMILIES[f].metric_kind == "loss"
            and runs.has("compute")]
-    preferred = ("chinchilla", "kaplan", "offset_power_law", "broken_power_law", "power_law")
-    rank = {f: i for i, f in enumerate(preferred)}
-    return sorted(two, key=lambda f: rank.get(f, 99)) + sorted(one, key=lambda f: rank.get(f, 99))
+    return plan_order(two + one)
+
+
+def plan_order(families) -> list[str]:
+    """The order the Budget page offers laws in (the first is its default): laws in N and D first
+    (they give N*, D* and the trade-off), then laws with an irreducible loss E (a target near the
+    floor needs one), each in the registry's order. Read from the families, not from their names."""
+    registry = list(FAMILIES)
+    return sorted(families, key=lambda f: (not FAMILIES[f].is_two_input, "E" not in FAMILIES[f].param_names,
+                                           registry.index(f)))
 
 
 def law_from_fit(ds, family: str, metric: str) -> tuple[Law | None, str | None, str]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -111,6 +109,11 @@ def curve_bytes(source_id: str) -> tuple[str, bytes]:
         manifest = json.loads(blobs.get(rest).decode("utf-8"))
         return manifest["name"], blobs.get(manifest["key"])
     raise DataError(f"`{source_id}` is not a curves reference (expected sample:<file> or upload:<key>)")
+
+
+def uploaded_curve_ids() -> list[str]:
+    """The curve files this session uploaded (``upload:<key>``), in upload order."""
+    return list(st.session_state.get(_UPLOADS, {}))
 
 
 def store_curve_upload(name: str, data: bytes) -> str:
@@ -245,9 +248,3 @@ def parse_positive(text: str) -> tuple[float | None, str | None]:
     if problem:
         return None, problem.replace("target", "value")
     return value, None
-
-
-def fmt_c(c: float) -> str:
-    if not (isinstance(c, float) and math.isfinite(c)):
-        return "—"
-    return f"{c:.3g}"

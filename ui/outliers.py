@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, parse_number
+from scalecore import parse_number
 
 from . import state
 from .analysis import AXIS_SHORT
+from .widgets import CHART_CONFIG, SELECTION, label
 
 PLOT_REASON = "selected on the plot"
 TABLE_REASON = "ticked in the table"
-
-
-def _fmt_size(v: float) -> str:
-    return f"{v:.3g}" if np.isfinite(v) else ""
 
 
 _DONE = "_selection_done"  # chart key -> the selection (run ids) already applied
@@ -50,6 +48,14 @@ def apply_pending_selection(chart_key: str, dataset_id: str, known_ids: frozense
         done[chart_key] = ids
         state.set_exclusions(dataset_id, state.toggled(state.exclusions(dataset_id), ids, PLOT_REASON))
         st.rerun()
+
+
+def chart(fig, key: str, dataset, known_ids: frozenset, where=None) -> None:
+    """A figure of the runs on which a click, box or lasso excludes the runs picked (or brings them
+    back), with their reason; ``where``: a container (default: the page)."""
+    (where or st).plotly_chart(fig, key=key, on_select=partial(on_plot_select, key, dataset.id, known_ids),
+                               selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
+    apply_pending_selection(key, dataset.id, known_ids)
 
 
 def _editor_key(items: dict) -> str:
@@ -88,8 +94,8 @@ def runs_table(dataset, metric: str, items: dict, residuals: dict | None = None)
             table[AXIS_SHORT[role]] = frame[role].to_numpy()
     table[metric] = frame[metric].to_numpy()
     if residuals:
-        for label, by_id in residuals.items():
-            table[label] = [by_id.get(rid, np.nan) for rid in ids]
+        for column, by_id in residuals.items():
+            table[column] = [by_id.get(rid, np.nan) for rid in ids]
     key = _editor_key(items)
     config = {
         "excluded": st.column_config.CheckboxColumn("excluded", help="Tick to leave the run out of every fit"),
@@ -163,10 +169,10 @@ def suggestions(dataset, per_family: dict, threshold: float) -> None:
     for name, found in per_family.items():
         for s in found:
             if s.run_id in seen:
-                seen[s.run_id]["families"] += f", {FAMILIES[name].label}"
+                seen[s.run_id]["families"] += f", {label(name)}"
                 continue
             seen[s.run_id] = {"run_id": s.run_id, "robust z": round(s.score, 1), "why": s.reason,
-                              "families": FAMILIES[name].label}
+                              "families": label(name)}
             rows.append(seen[s.run_id])
     if not rows:
         st.caption(f"No run has a robust residual z-score beyond ±{threshold:g} in the fitted families.")

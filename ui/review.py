@@ -15,10 +15,11 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from scalecore import FAMILIES, ScaleCoreError, report, store
+from scalecore import ScaleCoreError, report, store
 from scalecore.store import Analysis, DataFile, Settings
 
 from . import analysis, cache, data_source, state
+from .widgets import label
 
 log = logging.getLogger("scalecore.app")
 
@@ -56,7 +57,7 @@ def explore_choices(runs) -> Choices:
     metric = ss.get(state.METRIC) if ss.get(state.METRIC) in runs.metrics else runs.default_metric
     applicable = analysis.applicable_families(runs, metric)
     chosen = ss.get(state.FAMILIES)
-    # as Explore's _keep_valid: its choice unless it is stale, else the defaults for this data
+    # as ui.widgets.keep_valid on Explore: its choice unless it is stale, else the defaults for this data
     stale = chosen is not None and state.choice_is_stale(chosen, ss.get(state.options_key(state.FAMILIES)), applicable)
     families = analysis.default_families(runs, metric) if chosen is None or stale else list(chosen)
     families = tuple(f for f in families if f in applicable)
@@ -105,7 +106,7 @@ def current_analysis(ds, choices: Choices, *, title: str = "", note: str = "", r
 
 
 def default_title(ds, choices: Choices) -> str:
-    fams = ", ".join(FAMILIES[f].label for f in choices.families) or "no family"
+    fams = ", ".join(label(f) for f in choices.families) or "no family"
     return f"{ds.label.split('  (')[0]}: {fams} against {choices.axis}"
 
 
@@ -144,7 +145,7 @@ def explore_url(a: Analysis) -> str:
         params.append((state.AXIS, s.x))
     if s.metric:
         params.append((state.METRIC, s.metric))
-    params += [(state.FAMILIES, f) for f in a.families]
+    params += [(state.FAMILIES, f) for f in state.encode_families(a.families)]
     values = {"n_resamples": str(s.n_resamples), "confidence_level": f"{s.confidence_level:g}", "delta": f"{s.delta:g}",
               "seed": str(s.seed), "method": s.method}
     params += [(state.SETTING_KEYS[name], value) for name, value in values.items()]

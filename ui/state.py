@@ -8,6 +8,10 @@ Widgets with simple values (x, metric, families, settings, target) are bound to 
 - ``map``: column-mapping overrides, one ``role=column`` per value (``role=`` means "absent").
 - ``exclude``: the excluded runs, one ``run_id|reason`` per value, so the reasons survive a
   reload as well as the ids.
+- ``fam``: Explore's families, bound to its pills, which write the families' labels
+  (``fam=Chinchilla``). :func:`encode_families` writes them so for a link made elsewhere (a saved
+  analysis), and :func:`requested_families` reads the link's values as families whether they are
+  labels or names (``fam=chinchilla``, in links written before).
 
 They are written to ``st.query_params`` on every run (query parameters are cleared when the user
 switches pages; writing them again restores the link). The pure helpers at the top are unit-tested.
@@ -18,6 +22,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 import streamlit as st
+
+from scalecore import FAMILIES as _REGISTRY
 
 DATA, MAPPING, EXCLUDE = "data", "map", "exclude"
 #: The Explore page's widget keys, which are also its URL parameters. Explore draws the widgets;
@@ -31,6 +37,7 @@ MAX_URL_EXCLUSIONS = 400  # beyond this a link gets too long for browsers; the s
 _URL_READ = "_state_url_read"
 _REQUESTED = "_state_requested"  # what the URL asked for at session start
 _EXCLUSIONS = "_state_exclusions"  # {"dataset": id, "items": {run_id: reason}}
+_FAMILIES_USED = "_state_families_used"  # the URL's families were applied
 
 
 # ------------------------------------------------------------------------------ pure helpers
@@ -84,6 +91,26 @@ def decode_exclusions(values: Iterable[str], known_ids: Iterable[str] | None = N
         elif REASON_SEP in raw:
             rid, reason = raw.split(REASON_SEP, 1)
         out[rid] = reason
+    return out
+
+
+def encode_families(names: Iterable[str]) -> list[str]:
+    """Family names -> the URL values Explore's family pills read and write: their labels."""
+    return [_REGISTRY[n].label if n in _REGISTRY else str(n) for n in names]
+
+
+def decode_families(values: Iterable[str]) -> list[str]:
+    """URL values -> family names, in order, once each: a value may be a family's label (what the
+    pills write) or its name (links written before); a value naming no family is dropped."""
+    by_text = {}
+    for name, fam in _REGISTRY.items():
+        by_text.setdefault(fam.label.casefold(), name)
+        by_text[name.casefold()] = name
+    out: list[str] = []
+    for raw in values or ():
+        name = by_text.get(str(raw).strip().casefold())
+        if name and name not in out:
+            out.append(name)
     return out
 
 
@@ -145,6 +172,7 @@ def read_url_once() -> dict:
             DATA: qp.get(DATA),
             MAPPING: decode_mapping(qp.get_all(MAPPING)),
             EXCLUDE: list(qp.get_all(EXCLUDE)),
+            FAMILIES: list(qp.get_all(FAMILIES)),
         }
         st.session_state[_URL_READ] = True
     return st.session_state[_REQUESTED]
@@ -156,6 +184,17 @@ def requested_exclusions(dataset: str) -> list[str] | None:
     if req.get(EXCLUDE) and (req.get(DATA) or None) in (dataset, None):
         return req[EXCLUDE]
     return None
+
+
+def requested_families() -> list[str] | None:
+    """The families the session's URL asked for (names, from labels or names), once: None after the
+    first call, or when the URL named none. Explore puts them in its pills' state before drawing them,
+    so that a link with names is read as one with labels (Streamlit itself matches only labels)."""
+    req = read_url_once()
+    if st.session_state.get(_FAMILIES_USED) or not req.get(FAMILIES):
+        return None
+    st.session_state[_FAMILIES_USED] = True
+    return decode_families(req[FAMILIES])
 
 
 def exclusions(dataset: str, known_ids: Iterable[str] | None = None) -> dict[str, str]:

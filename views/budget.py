@@ -12,19 +12,16 @@ import math
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, budget
-from scalecore.budget import ACCELERATORS, ANSWER_KINDS, PRESETS, Law, format_answer
-from ui import analysis, budget_state, data_source, md_message, review, run_page, show_warnings, state
+from scalecore import Estimate, budget
+from ui import budget_state, data_source, interim, md_message, review, run_page, show_warnings, state
+from ui.widgets import CHART_CONFIG, URL, default_law_text, label, number_box
 
-URL = dict(bind="query-params", persist_state="session")
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 # Bound widgets write their shown labels to the URL, so options are the labels themselves (stable
 # words), presets their short names, and the size factors plain fractions.
 FIT, PRESET, TYPED = "Current fit", "Published law", "Typed constants"
 FLOPS, HARDWARE = "FLOPs", "Hardware"
 #: Other model sizes to compare with N*, as factors (strings keep the URL readable).
 FACTORS = ("1/30", "1/20", "1/10", "1/5", "1/3", "1/2", "2/3", "1", "3/2", "2", "3", "5", "10", "20", "30")
-DEFAULT_LAW_TEXT = "E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"
 
 
 def factor(text: str) -> float:
@@ -33,7 +30,7 @@ def factor(text: str) -> float:
 
 
 def show(est, key: str) -> str:
-    return format_answer(est, ANSWER_KINDS.get(key, "plain"))
+    return budget.format_answer(est, budget.ANSWER_KINDS.get(key, "plain"))
 
 
 def metric(col, label: str, est, key: str, help: str | None = None) -> None:
@@ -47,17 +44,13 @@ def metric(col, label: str, est, key: str, help: str | None = None) -> None:
 
 def number(container, label: str, key: str, default: str, help: str, placeholder: str = "") -> float | None:
     """A strictly parsed number typed as text ("1e24", "3.8e25", "2T"); a message under it if bad."""
-    text = container.text_input(label, value=default, key=key, help=help, placeholder=placeholder, **URL)
-    value, problem = analysis.parse_target(text)
-    if problem:
-        container.error(problem.replace("target", "value"))
-    return value
+    return number_box(container, label, key, default, help, placeholder, noun="value")
 
 
 # ------------------------------------------------------------------------------ the law
 
 
-def choose_law(ds) -> Law | None:
+def choose_law(ds) -> budget.Law | None:
     st.subheader("1 · The law")
     can_fit = ds is not None and bool(budget_state.fittable_families(ds.runs, _metric(ds)))
     options = [FIT, PRESET, TYPED] if can_fit else [PRESET, TYPED]
@@ -74,42 +67,42 @@ def _metric(ds) -> str:
     return m if m in ds.runs.metrics else ds.runs.default_metric
 
 
-def _law_from_fit(ds) -> Law | None:
+def _law_from_fit(ds) -> budget.Law | None:
     metric = _metric(ds)
     families = budget_state.fittable_families(ds.runs, metric)
     c1, c2 = st.columns([1, 3])
-    family = c1.selectbox("Family", families, key="b_family", format_func=lambda f: FAMILIES[f].label, **URL,
+    family = c1.selectbox("Family", families, key="b_family", format_func=label, **URL,
                           help="Laws in N and D give N*, D* and the trade-off; a one-input law against compute "
                                "gives only the loss at a budget and the budget for a loss.")
-    with st.spinner(f"Fitting {FAMILIES[family].label} with its bootstrap…"):
+    with st.spinner(f"Fitting {label(family)} with its bootstrap…"):
         law, error, used = budget_state.law_from_fit(ds, family, metric)
     if error:
-        st.error(f"{FAMILIES[family].label} cannot be fitted to this data: {md_message(error)}")
+        st.error(f"{label(family)} cannot be fitted to this data: {md_message(error)}")
         return None
     c2.caption(f"**{law.source}**  \n{used}. Change them on the Explore page.")
     _law_parameters(law)
     return law
 
 
-def _law_from_preset() -> Law:
+def _law_from_preset() -> budget.Law:
     c1, c2 = st.columns([1, 3])
-    name = c1.selectbox("Published law", list(PRESETS), key="b_preset", **URL)
-    p = PRESETS[name]
+    name = c1.selectbox("Published law", list(budget.PRESETS), key="b_preset", **URL)
+    p = budget.PRESETS[name]
     c2.caption(f"**{p.label}.** {p.citation}  \n{p.note}")
-    law = Law.preset(name)
+    law = budget.Law.preset(name)
     _law_parameters(law)
     return law
 
 
-def _law_from_text() -> Law | None:
+def _law_from_text() -> budget.Law | None:
     c1, c2 = st.columns([1, 3])
-    family = c1.selectbox("Family", [f for f, fam in FAMILIES.items() if fam.is_two_input], key="b_tfam",
-                          format_func=lambda f: FAMILIES[f].label, **URL)
-    text = c2.text_input("Constants", value=DEFAULT_LAW_TEXT if family == "chinchilla" else "", key="b_text",
+    family = c1.selectbox("Family", budget_state.two_input_families(), key="b_tfam",
+                          format_func=label, **URL)
+    text = c2.text_input("Constants", value=default_law_text(family), key="b_text",
                          help="name=value pairs separated by commas; read as numbers only, never run as code.",
                          placeholder=budget.example_law(family).strip("`"), **URL)
     try:
-        law = Law.parse(text, family)
+        law = budget.Law.parse(text, family)
     except budget.FitError as exc:
         c2.error(str(exc))
         return None
@@ -117,10 +110,10 @@ def _law_from_text() -> Law | None:
     return law
 
 
-def _law_parameters(law: Law) -> None:
-    with st.expander(f"Parameters: {FAMILIES[law.family.name].label}", expanded=False):
+def _law_parameters(law: budget.Law) -> None:
+    with st.expander(f"Parameters: {label(law.family.name)}", expanded=False):
         st.latex(law.family.formula)
-        rows = [{"parameter": n, "value": format_answer(e), "raw value": e.value}
+        rows = [{"parameter": n, "value": budget.format_answer(e), "raw value": e.value}
                 for n, e in law.param_estimates().items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         st.caption(f"Intervals: {law.interval}")
@@ -147,12 +140,13 @@ def choose_budget():
     st.caption("Hardware: " + ("the cluster that trains for these days" if mode == HARDWARE else
                                "for the time and cost of this budget"))
     h = st.columns([1.6, 1.2, 0.8, 0.8, 1.0])
-    acc = h[0].selectbox("Accelerator", list(ACCELERATORS), index=list(ACCELERATORS).index("NVIDIA H100 SXM"),
+    accelerators = list(budget.ACCELERATORS)
+    acc = h[0].selectbox("Accelerator", accelerators, index=accelerators.index("NVIDIA H100 SXM"),
                          key="b_acc", on_change=_on_accelerator, **URL,
                          help="Presets are the vendors' peak dense BF16 throughput (no sparsity).")
-    preset = ACCELERATORS[acc].peak_flops
+    preset = budget.ACCELERATORS[acc].peak_flops
     peak = number(h[1], "Peak FLOP/s each", "b_peak", "",
-                  f"Blank: the datasheet value, {preset:.4g} FLOP/s dense BF16 ({ACCELERATORS[acc].source}).",
+                  f"Blank: the datasheet value, {preset:.4g} FLOP/s dense BF16 ({budget.ACCELERATORS[acc].source}).",
                   placeholder=f"{preset:.4g}")
     count = h[2].number_input("Count", min_value=1, max_value=10_000_000, value=1024, step=1, key="b_count", **URL)
     mfu = h[3].number_input("MFU", min_value=0.01, max_value=1.0, value=0.4, step=0.05, key="b_mfu", **URL,
@@ -174,7 +168,7 @@ def choose_budget():
 # ------------------------------------------------------------------------------ answers
 
 
-def answers(law: Law, compute: float, hardware, k: float):
+def answers(law: budget.Law, compute: float, hardware, k: float):
     st.subheader("3 · The plan")
     p = budget_state.plan(law.key, law, compute, budget_state.hardware_key(hardware), None, None, False, k)
     a = p.answers
@@ -206,14 +200,14 @@ def answer_frame(answers: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def trade_off(law: Law, compute: float, hardware, k: float) -> None:
+def trade_off(law: budget.Law, compute: float, hardware, k: float) -> None:
     st.subheader("4 · Another model size")
     t = budget_state.tradeoff(law.key, law, compute, k)
     n_star = t.optimum["params"].value
     choice = st.select_slider("Model size as a multiple of N*", FACTORS, value="1", key="b_nf", **URL)
     n = n_star * factor(choice)
-    st.caption(f"N = {choice} × N* = {format_answer(_const(n), 'count')} parameters, trained on "
-               f"D = C / 6N = {format_answer(_const(compute / (k * n)), 'count')} tokens")
+    st.caption(f"N = {choice} × N* = {budget.format_answer(_const(n), 'count')} parameters, trained on "
+               f"D = C / 6N = {budget.format_answer(_const(interim.tokens_for(compute, n, k)), 'count')} tokens")
     off = budget_state.off_optimum(law.key, law, compute, n, k)
     fig = budget_state.tradeoff_figure(t, n, off["loss"].value, interval=law.interval)
     st.plotly_chart(fig, key="b_tradeoff", theme=None, config=CHART_CONFIG)
@@ -225,16 +219,14 @@ def trade_off(law: Law, compute: float, hardware, k: float) -> None:
     metric(cols[3], "Share of the budget wasted", off["wasted_fraction"], "wasted_fraction")
     if hardware.price_per_hour is not None and off["wasted_compute"].value > 0:
         st.caption(f"At your price the wasted compute costs about "
-                   f"{format_answer(_const(hardware.cost(off['wasted_compute'].value)), 'money')}.")
+                   f"{budget.format_answer(_const(hardware.cost(off['wasted_compute'].value)), 'money')}.")
 
 
-def _const(v: float):
-    from scalecore.bootstrap import Estimate
-
+def _const(v: float) -> Estimate:
     return Estimate(float(v), math.nan, math.nan, math.nan)
 
 
-def inverse(law: Law, hardware, k: float) -> None:
+def inverse(law: budget.Law, hardware, k: float) -> None:
     st.subheader("5 · The budget for a target loss")
     c1, c2 = st.columns([1.2, 4.8])
     target = number(c1, "Target loss", "b_target", "", "The loss you need; the least compute that reaches it.",
@@ -258,7 +250,7 @@ def inverse(law: Law, hardware, k: float) -> None:
                    "this target, so the upper end of the interval is unbounded.")
 
 
-def inference_aware(law: Law, compute: float, k: float) -> float | None:
+def inference_aware(law: budget.Law, compute: float, k: float) -> float | None:
     st.subheader("6 · Inference-aware sizing")
     c1, c2 = st.columns([1.2, 4.8])
     t_inf = number(c1, "Tokens served in the model's lifetime", "b_tinf", "", "Inference tokens over the "
@@ -278,15 +270,15 @@ def inference_aware(law: Law, compute: float, k: float) -> float | None:
         ("Training FLOPs", _const(compute), r["training_compute"], "flops"),
         ("Training + inference FLOPs", r["optimal_total_compute"], r["total_compute"], "flops"),
     ]
-    table = pd.DataFrame([{"": label, "compute-optimal": format_answer(a, kind), "inference-aware": format_answer(b, kind)}
-                          for label, a, b, kind in rows])
+    table = pd.DataFrame([{"": name, "compute-optimal": budget.format_answer(a, kind),
+                           "inference-aware": budget.format_answer(b, kind)} for name, a, b, kind in rows])
     c2.dataframe(table, hide_index=True, width="stretch", key="b_inference_table")
-    c2.caption(f"Inference-aware sizing saves {format_answer(r['saving'], 'flops')} FLOPs "
-               f"({format_answer(r['saving_fraction'], 'fraction')}) over the model's life. {law.interval}.")
+    c2.caption(f"Inference-aware sizing saves {budget.format_answer(r['saving'], 'flops')} FLOPs "
+               f"({budget.format_answer(r['saving_fraction'], 'fraction')}) over the model's life. {law.interval}.")
     return t_inf
 
 
-def data_limit(law: Law, compute: float, k: float) -> tuple[float | None, bool]:
+def data_limit(law: budget.Law, compute: float, k: float) -> tuple[float | None, bool]:
     st.subheader("7 · Data limit")
     c1, c2 = st.columns([1.2, 4.8])
     unique = number(c1, "Unique tokens available", "b_unique", "", "Distinct training tokens in your corpus.",
@@ -308,7 +300,7 @@ def data_limit(law: Law, compute: float, k: float) -> tuple[float | None, bool]:
     return unique, constrained
 
 
-def scenarios(law: Law, compute: float, hardware, unique, t_inf, constrained: bool, k: float) -> None:
+def scenarios(law: budget.Law, compute: float, hardware, unique, t_inf, constrained: bool, k: float) -> None:
     st.subheader("8 · Scenarios")
     c1, c2, c3 = st.columns([2.4, 1, 1])
     name = c1.text_input("Scenario name", key="b_name", placeholder=f"Scenario {len(budget_state.saved_scenarios()) + 1}",

@@ -3,41 +3,18 @@ together with bands; exponent differences, the crossover and the compute multipl
 
 from __future__ import annotations
 
-import math
 import time
 
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, ScaleCoreError, comparison, report
-from scalecore.comparison import AXIS_KINDS, AXIS_WORDS, estimate_text
-from scalecore.formatting import format_interval, format_number
-from ui import analysis, cache, data_source, md, md_message, run_page, show_warnings, state
+from scalecore import FAMILIES, Estimate, ScaleCoreError, comparison, formatting, report
+from ui import analysis, cache, data_source, interim, md, md_message, run_page, show_warnings, state
 from ui import review as rv
 from ui.analysis import AXIS_SHORT
+from ui.widgets import URL, estimate_text, keep_valid, label, number_box
 
-URL = dict(bind="query-params", persist_state="session")
 DEFAULT_GROUPS = 2  # more can be added; each group is one more bootstrap
-
-
-def keep_valid(key: str, options: list, fallback, multi: bool = False) -> None:
-    """Before a bound widget is drawn: keep its value if it fits the current options (a new dataset
-    brings new groups and columns), else use ``fallback``. The URL still wins on a first load."""
-    ss = st.session_state
-    if key not in ss:
-        ss[key] = fallback
-        return
-    current = ss[key]
-    if multi:
-        kept = [v for v in (current or []) if v in options]
-        if len(kept) != len(current or []) or (current and not kept):
-            ss[key] = kept if len(kept) >= 2 else list(fallback)
-    elif current not in options:
-        ss[key] = fallback
-
-
-def label(family: str) -> str:
-    return FAMILIES[family].label
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -65,7 +42,7 @@ def pair_rows(key: tuple, _comp, at: float) -> list[dict]:
             row[f"Δ {name}"] = estimate_text(est)
         cross = _comp.crossover(a, b)
         row["crossover"] = ("none in range" if cross.status == "none"
-                            else f"{estimate_text(cross.x, AXIS_KINDS.get(_comp.axis, 'plain'))} ({WHERE[cross.status]})")
+                            else f"{estimate_text(cross.x, comparison.AXIS_KINDS.get(_comp.axis, 'plain'))} ({WHERE[cross.status]})")
         row["resamples crossing"] = f"{cross.share:.0%}"
         mult = _comp.multiplier(a, b, at)
         row["multiplier"] = estimate_text(mult.multiplier) + "×" if mult.status == "ok" else "not reached"
@@ -98,7 +75,7 @@ def main() -> None:
                       format_func=lambda c: "file" if c == comparison.GROUP_BY_FILE else c,
                       help="The column whose values are the experiments to compare (or one group per file).")
     names = comparison.group_names(runs, by)
-    keep_valid(f"cmp_groups_{by}", names, names[:DEFAULT_GROUPS], multi=True)
+    keep_valid(f"cmp_groups_{by}", names, names[:DEFAULT_GROUPS], multi=True, at_least=2)
     groups = c3.multiselect("Groups (the first is the reference)", names, key=f"cmp_groups_{by}", **URL)
     applicable = [f for f in analysis.applicable_families(runs, metric)]
     if not applicable:
@@ -119,18 +96,15 @@ def main() -> None:
         x = f2.segmented_control("x axis", axes, required=True, key="cmp_x",
                                  format_func=lambda a: f"{a} {AXIS_SHORT[a]}", **URL)
         axis = x
-    at_text = f3.text_input(f"Multiplier at {axis} {AXIS_SHORT[axis]} =", key=f"cmp_at_{axis}",
-                            placeholder="default: the top of the common range",
-                            help="The scale at which the compute multiplier is read: how much more of it the group "
-                                 "needs to reach the reference group's metric there.", **URL)
-    at, problem = analysis.parse_target(at_text)
-    if problem:
-        f3.error(problem)
+    at = number_box(f3, f"Multiplier at {axis} {AXIS_SHORT[axis]} =", f"cmp_at_{axis}",
+                    placeholder="default: the top of the common range",
+                    help="The scale at which the compute multiplier is read: how much more of it the group needs to "
+                         "reach the reference group's metric there.")
     if len(groups) < 2:
         st.info("Pick at least two groups.")
         return
 
-    if one_budget_each(runs, by, groups) and not st.session_state.get(f"cmp_anyway_{by}"):
+    if interim.one_budget_each(runs, by, groups) and not st.session_state.get(f"cmp_anyway_{by}"):
         st.info(f"Each group of `{by}` holds runs of a single compute budget (IsoFLOP sweeps), so a law fitted "
                 "to one group is poorly determined and the comparison says little. Compare groups that each span "
                 "several scales — architectures, datasets, optimisers.")
@@ -165,12 +139,12 @@ def main() -> None:
     for row in rows:
         for sentence in row["_sentences"]:
             st.markdown(f"- {md(sentence[0].upper() + sentence[1:])}")
-    word = AXIS_WORDS.get(axis, axis)
+    word = comparison.AXIS_WORDS.get(axis, axis)
     st.caption(f"Value [low, high]: the best fits' value and its {comp.interval_label}. Δ: the exponent of the "
                "first group of the pair minus the reference's. Crossover: where the two "
                f"fitted curves meet (searched four decades beyond the data); the share of resamples that cross says "
                f"how sure that is. Multiplier: how much more {word} the first group of the pair needs to reach the "
-               f"{metric} the reference reaches at {format_number(at)}; above 1 the reference is more efficient.")
+               f"{metric} the reference reaches at {formatting.format_number(at)}; above 1 the reference is more efficient.")
 
     st.subheader("Each group")
     st.dataframe(group_rows(comp), hide_index=True, width="stretch", key="cmp_groups_table")
@@ -178,29 +152,16 @@ def main() -> None:
     rv.report_button(ds, key="dl_compare_report", label="Download the report (with this comparison)", comparison=comp)
 
 
-def one_budget_each(runs, by: str, groups) -> bool:
-    """Whether every chosen group has one compute budget only (e.g. grouped by IsoFLOP budget)."""
-    if not runs.has("compute"):
-        return False
-    labels = comparison.group_labels(runs, by)
-    c = runs.values("compute")
-    return all(len(set(c[labels == g].tolist())) <= 1 for g in groups)
-
-
 def group_rows(comp) -> pd.DataFrame:
     rows = []
     for g, boot in comp.results.items():
         lo, hi = comp.ranges[g]
-        row = {"group": g, "runs": boot.fit.n_points, f"{comp.axis} range": f"{format_number(lo, 3)} – {format_number(hi, 3)}"}
+        span = f"{formatting.format_number(lo, 3)} – {formatting.format_number(hi, 3)}"
+        row = {"group": g, "runs": boot.fit.n_points, f"{comp.axis} range": span}
         ci = boot.confidence_interval
         for name, value in boot.fit.params.items():
-            lo_, hi_ = ci[name]
-            if all(math.isfinite(v) for v in (value, lo_, hi_)):
-                v, l, h = format_interval(value, lo_, hi_)
-                row[name] = f"{v} [{l}, {h}]"
-            else:
-                row[name] = format_number(value)
-        row["RMSE log"] = format_number(boot.fit.rmse_log, 3)
+            row[name] = estimate_text(Estimate(value, *ci[name]))
+        row["RMSE log"] = formatting.format_number(boot.fit.rmse_log, 3)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -4,47 +4,24 @@ Widgets -> one cached call into scalecore.downstream (through ui.downstream) -> 
 
 from __future__ import annotations
 
-import json
-from functools import partial
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from scalecore import FAMILIES, plots
-from scalecore.downstream import ACCURACY_FORMULA
-from scalecore.formatting import format_interval
-from ui import analysis, data_source, export, md_message, outliers, run_page, show_warnings, state
+from ui import analysis, data_source, export, interim, md_message, outliers, run_page, show_warnings, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
+from ui.outliers import chart
+from ui.widgets import (DELTAS, LEVELS, RESAMPLES, URL, default_loss_law, estimate_card, estimate_text, json_text,
+                        keep_valid, label, number_box, run_points)
 
-RESAMPLES = (200, 500, 1000, 2000, 5000)
-LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
-DELTAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 ACC_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1, 1.0)
-SELECTION = ("points", "box", "lasso")
-URL = dict(bind="query-params", persist_state="session")
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 SAMPLE = "downstream_accuracy.csv"
 
 
-def label(family: str) -> str:
-    return FAMILIES[family].label
-
-
-def _keep_valid(key: str, options: list, fallback) -> None:
-    """A bound widget gets a valid value before it is drawn (the URL's still wins on a first load)."""
-    if key not in st.session_state or st.session_state[key] not in options:
-        st.session_state[key] = fallback
-
-
 def _number(container, text_label: str, key: str, default: str, help: str) -> float | None:
-    text = container.text_input(text_label, value=default, key=key, help=help,
-                                placeholder="e.g. 30B, 600B or 1e23", **URL)
-    value, problem = analysis.parse_target(text)
-    if problem:
-        container.error(problem)
-    return value
+    return number_box(container, text_label, key, default, help, placeholder="e.g. 30B, 600B or 1e23")
 
 
 def controls(runs):
@@ -55,10 +32,10 @@ def controls(runs):
                 f"{', '.join(f'`{m}`' for m in runs.metrics)}). Choose the sample **{SAMPLE}** in the sidebar, "
                 "or upload runs with both columns; rows without an accuracy still count for the loss law.")
         return None
-    _keep_valid("dn_loss", loss_opts, loss_default)
-    _keep_valid("dn_acc", acc_opts, acc_default)
+    keep_valid("dn_loss", loss_opts, loss_default)
+    keep_valid("dn_acc", acc_opts, acc_default)
     laws = dn.loss_families(runs)
-    _keep_valid("dn_law", laws, "chinchilla" if "chinchilla" in laws else laws[0])
+    keep_valid("dn_law", laws, default_loss_law(laws))
     c1, c2, c3 = st.columns([1.2, 1.2, 3.6])
     loss_metric = c1.selectbox("Loss column", loss_opts, key="dn_loss", **URL)
     acc_metric = c2.selectbox("Accuracy column", acc_opts, key="dn_acc", **URL)
@@ -74,7 +51,7 @@ def controls(runs):
         target = {"params": n, "tokens": d} if n and d else None
     else:
         axes = analysis.axes_available(runs)
-        _keep_valid("dn_x", axes, "compute" if "compute" in axes else axes[0])
+        keep_valid("dn_x", axes, "compute" if "compute" in axes else axes[0])
         axis = t[0].segmented_control("Step 1 against", axes, required=True, key="dn_x", **URL)
         c = _number(t[1], f"Target {AXIS_SHORT[axis]}", f"dn_target_{axis}", DEFAULT(axis),
                     f"The larger run to predict: its {axis}.")
@@ -160,42 +137,16 @@ def headline(result, drawn, target, axis, loss_metric, acc_metric) -> None:
         return
     st.subheader(f"Predicted {acc_metric} at {target_text(target, axis)}")
     c1, c2, c3, c4 = st.columns(4)
-    level = f"{result.confidence_level:.0%}"
-    card(c1, f"{acc_metric} (chained)", pred.estimate, level, result.interval_label)
+    level = result.confidence_level
+    estimate_card(c1, f"{acc_metric} (chained)", pred.estimate, level, result.interval_label)
     c2.metric("median of the resamples", f"{pred.median:.4g}",
               help="The median of the chained prediction over the resamples; the value to its left chains the "
                    "two best fits.")
-    card(c3, f"step 1: {loss_metric} there", pred.loss, level, result.interval_label)
+    estimate_card(c3, f"step 1: {loss_metric} there", pred.loss, level, result.interval_label)
     c4.metric("resamples used", f"{result.n_resamples - pred.n_failed} of {result.n_resamples}",
               help="A resample that fails in either step is left out of every interval.")
     st.caption(f"Each value chains the two best fits; under it, the {result.interval_label}.")
     show_warnings(result.warnings)
-
-
-def card(col, text_label: str, est, level: str, interval_label: str) -> None:
-    """A metric card with the value rounded to its interval, and the interval underneath."""
-    value, low, high = format_interval(est.value, est.low, est.high)
-    col.metric(text_label, value, help=interval_label)
-    col.caption(f"{level} interval [{low}, {high}]")
-
-
-def points(runs, x_col: str, y_col: str, items: dict, only_with: tuple[str, ...] = ()) -> plots.Points:
-    frame = runs.frame
-    ids = frame["run_id"].astype(str).to_numpy(dtype=object)
-    keep = np.ones(len(ids), dtype=bool)
-    for col in only_with:
-        keep &= np.isfinite(runs.values(col))
-    hover = np.array([f"N {n:.3g} · D {d:.3g}" for n, d in zip(runs.values("params"), runs.values("tokens"))],
-                     dtype=object) if runs.has("params") and runs.has("tokens") else None
-    return plots.Points(x=runs.values(x_col)[keep], y=runs.values(y_col)[keep], run_ids=ids[keep],
-                        excluded=np.isin(ids[keep], list(items)), hover=None if hover is None else hover[keep],
-                        reasons=np.array([items.get(i, "") for i in ids[keep]], dtype=object))
-
-
-def chart(fig, key: str, ds, known) -> None:
-    st.plotly_chart(fig, key=key, on_select=partial(outliers.on_plot_select, key, ds.id, known),
-                    selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
-    outliers.apply_pending_selection(key, ds.id, known)
 
 
 def scale_figure(ds, result, drawn, target, axis, acc_metric, items, known, k) -> None:
@@ -208,12 +159,12 @@ def scale_figure(ds, result, drawn, target, axis, acc_metric, items, known, k) -
     marks, t_x = [], None
     pred = drawn.prediction
     if pred is not None:
-        t_x = target["x"] if "x" in target else k * target["params"] * target["tokens"]
+        t_x = target["x"] if "x" in target else interim.training_compute(target["params"], target["tokens"], k)
         marks = [plots.TargetMark(name="logistic", x=t_x, value=pred.value, low=pred.low, high=pred.high,
                                   text=f"target {target_text(target, axis)}<br>{acc_metric} "
-                                       f"{analysis.estimate_text(pred.estimate)}")]
+                                       f"{estimate_text(pred.estimate)}")]
     x_col = x_axis if runs.has(x_axis) else "compute"
-    fig = plots.fit_figure(points(runs, x_col, acc_metric, items, only_with=(acc_metric,)), [curve],
+    fig = plots.fit_figure(run_points(runs, x_col, acc_metric, items, only_with=(acc_metric,)), [curve],
                            x_title=AXIS_TITLES[x_axis], y_title=acc_metric, log_y=False,
                            data_max=float(np.nanmax(runs.values(x_col))), target=t_x, marks=marks,
                            title=f"Predicted {acc_metric} against {AXIS_TITLES[x_axis].split(' (')[0]}: "
@@ -232,11 +183,11 @@ def loss_figure(ds, result, drawn, target, axis, loss_metric, acc_metric, items,
         mark = plots.ChainMark(loss=pred.loss.value, loss_low=pred.loss.low, loss_high=pred.loss.high,
                                value=pred.value, low=pred.low, high=pred.high,
                                text=f"target {target_text(target, axis)}<br>{loss_metric} "
-                                    f"{analysis.estimate_text(pred.loss)}<br>{acc_metric} "
-                                    f"{analysis.estimate_text(pred.estimate)}")
+                                    f"{estimate_text(pred.loss)}<br>{acc_metric} "
+                                    f"{estimate_text(pred.estimate)}")
     band = drawn.step2
-    fig = plots.accuracy_loss_figure(points(ds.runs, loss_metric, acc_metric, items, only_with=(loss_metric, acc_metric)),
-                                     drawn.loss_grid, band.point, band.lower, band.upper, mark=mark,
+    pts = run_points(ds.runs, loss_metric, acc_metric, items, only_with=(loss_metric, acc_metric))
+    fig = plots.accuracy_loss_figure(pts, drawn.loss_grid, band.point, band.lower, band.upper, mark=mark,
                                      loss_title=loss_metric, accuracy_title=acc_metric,
                                      title=f"Step 2: {acc_metric} against {loss_metric}, with its band")
     chart(fig, "dn_loss_chart", ds, known)
@@ -261,7 +212,7 @@ def parameters(result, family, axis, loss_metric, acc_metric) -> None:
     with c2:
         step2 = result.accuracy_law
         st.markdown(f"**Step 2: {acc_metric} from {loss_metric}** (logistic in the loss)")
-        st.latex(ACCURACY_FORMULA)
+        st.latex(interim.ACCURACY_FORMULA)
         rows = dn.accuracy_rows(result)
         st.dataframe(rows[["parameter", "value", "low", "high", "std. error", "meaning"]], hide_index=True,
                      width="stretch", key="dn_params_step2")
@@ -294,7 +245,7 @@ def downloads(ds, result, drawn, target, axis, items, settings) -> None:
     out.update({"dataset": ds.id, "excluded": items, "settings": dict(settings.items()), "target": target,
                 "prediction": drawn.prediction.to_dict() if drawn.prediction is not None else None})
     d1, d2, _ = st.columns([1, 1, 4])
-    d1.download_button("Results (JSON)", json.dumps(analysis._plain(out), indent=2), file_name="downstream.json",
+    d1.download_button("Results (JSON)", json_text(out), file_name="downstream.json",
                        mime="application/json", on_click="ignore", key="dn_dl_json", width="stretch")
     table = pd.concat([analysis.parameter_rows(result.loss_law).assign(step=1),
                        dn.accuracy_rows(result).assign(step=2, family="logistic in loss")], ignore_index=True)

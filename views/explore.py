@@ -10,25 +10,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, diagnostics, plots
-from scalecore.formatting import format_number, scale_text
-from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page,
+from scalecore import FAMILIES, compare_families, formatting, plots, suggest_outliers
+from ui import (analysis, cache, data_source, export, fit_ahead, interim, md_message, outliers, review, run_page,
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
+from ui.outliers import chart
+from ui.widgets import (CHART_CONFIG, DELTAS, LEVELS, RESAMPLES, URL, estimate_text, keep_valid, label, number_box,
+                        run_points)
 
-RESAMPLES = (200, 500, 1000, 2000, 5000)
-LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
-DELTAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 OUTLIER_Z = 3.5
-SELECTION = ("points", "box", "lasso")
 _DRAWN = "_explore_drawn"  # the session has drawn a plot before
 _SUGGESTED = "_explore_suggested"  # (the state of the last run, the exclusions its suggestions would give)
-URL = dict(bind="query-params", persist_state="session")
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
-
-
-def label(family: str) -> str:
-    return FAMILIES[family].label
 
 
 def lazy_tabs(names: list[str], key: str):
@@ -36,44 +28,28 @@ def lazy_tabs(names: list[str], key: str):
     return st.tabs(names, key=key, on_change="rerun")
 
 
-def _keep_valid(key: str, options: list, fallback, multi: bool = False) -> None:
-    """Give a bound widget a valid value before it is drawn: its own if it still fits the options
-    (after a change of dataset or metric), else ``fallback``. The URL still wins on a first load."""
-    ss = st.session_state
-    current = ss.get(key)
-    if multi:
-        seen = ss.get(state.options_key(key))
-        ss[state.options_key(key)] = tuple(options)
-        if key not in ss or state.choice_is_stale(current, seen, options):
-            ss[key] = list(fallback)
-        elif current and any(v not in options for v in current):
-            ss[key] = [v for v in current if v in options]
-    elif key not in ss or current not in options:
-        ss[key] = fallback
-
-
 def controls(runs):
     """The widgets that define the analysis; every one of them is mirrored in the URL."""
     axes = analysis.axes_available(runs)
-    _keep_valid(state.AXIS, axes, analysis.default_axis(runs))
-    _keep_valid(state.METRIC, list(runs.metrics), runs.default_metric)
+    keep_valid(state.AXIS, axes, analysis.default_axis(runs))
+    keep_valid(state.METRIC, list(runs.metrics), runs.default_metric)
     c1, c2, c3 = st.columns([2.2, 1.3, 2.5])
     axis = c1.segmented_control("x axis", axes, required=True, key=state.AXIS, **URL)
     metric = c2.selectbox("Metric", runs.metrics, key=state.METRIC, **URL)
-    text = c3.text_input(f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", value=analysis.suggested_target(axis),
-                         key=state.target_key(axis), placeholder="e.g. 70B, 1.4T or 1e24",
-                         help="The scale you can afford; the plot extends to it and each family predicts the metric "
-                              "there with its interval. Leave empty for no extrapolation.", **URL)
+    target = number_box(c3, f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", state.target_key(axis),
+                        analysis.suggested_target(axis), placeholder="e.g. 70B, 1.4T or 1e24",
+                        help="The scale you can afford; the plot extends to it and each family predicts the metric "
+                             "there with its interval. Leave empty for no extrapolation.")
     applicable = analysis.applicable_families(runs, metric)
     others = [f for f in FAMILIES if f not in applicable]
-    _keep_valid(state.FAMILIES, applicable, analysis.default_families(runs, metric), multi=True)
+    asked = state.requested_families()  # a link's families, by label or by name
+    if asked is not None:
+        st.session_state[state.FAMILIES] = asked
+    keep_valid(state.FAMILIES, applicable, analysis.default_families(runs, metric), multi=True)
     t1, t2 = st.columns([3.5, 2.5])
     families = t1.pills("Fit families", applicable, selection_mode="multi", key=state.FAMILIES, format_func=label,
                         help="Each family is fitted and bootstrapped; toggle any number. "
                              + " ".join(analysis.why_not_applicable(runs, metric, f) + "." for f in others), **URL)
-    target, problem = analysis.parse_target(text)
-    if problem:
-        c3.error(problem)
     key = state.SETTING_KEYS
     with t2.expander("Fit and bootstrap settings"):
         s1, s2, s3 = st.columns(3)
@@ -216,22 +192,6 @@ def next_steps() -> None:
 # ------------------------------------------------------------------------------ figures
 
 
-def points_for(runs, x_col: str, y_col: str, items: dict) -> plots.Points:
-    frame = runs.frame
-    ids = frame["run_id"].astype(str).to_numpy(dtype=object)
-    groups = frame["group"].astype(str).to_numpy(dtype=object)
-    parts = []
-    for role in ("params", "tokens", "compute"):
-        if runs.has(role):
-            parts.append([f"{AXIS_SHORT[role]} {v:.3g}" for v in frame[role].to_numpy()])
-    groups = plots.hover_text(groups)  # user text inside plotly markup
-    hover = np.array([f"group {g}" + ("<br>" + " · ".join(p) if p else "")
-                      for g, *p in zip(groups, *parts)], dtype=object) if parts else groups
-    return plots.Points(x=runs.values(x_col), y=runs.values(y_col) if y_col in runs.metrics else runs.values(y_col),
-                        run_ids=ids, excluded=np.isin(ids, list(items)), hover=hover,
-                        reasons=np.array([items.get(i, "") for i in ids], dtype=object))
-
-
 def curve_specs(boots, axis, lo, hi, call, k, warn: bool = True):
     specs = []
     for f in boots:
@@ -251,19 +211,10 @@ def curve_spec(c: analysis.Curve) -> plots.CurveSpec:
 
 
 def marks_for(estimates, target, metric, axis):
-    at = scale_text(target, axis)
+    at = formatting.scale_text(target, axis)
     return [plots.TargetMark(name=f, x=target, value=e.value, low=e.low, high=e.high,
-                             text=f"{label(f)} at {at}<br>{metric} {analysis.estimate_text(e)}")
+                             text=f"{label(f)} at {at}<br>{metric} {estimate_text(e)}")
             for f, e in estimates.items()]
-
-
-def chart(fig, key: str, ds, known, selectable: bool = True, where=st) -> None:
-    if selectable:
-        where.plotly_chart(fig, key=key, on_select=partial(outliers.on_plot_select, key, ds.id, known),
-                           selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
-        outliers.apply_pending_selection(key, ds.id, known)
-    else:
-        where.plotly_chart(fig, key=key, theme=None, config=CHART_CONFIG)
 
 
 def early_figure(runs, axis, metric, items, families, best_only, target, call, k, settings, pending, fit_axis):
@@ -278,9 +229,9 @@ def early_figure(runs, axis, metric, items, families, best_only, target, call, k
     order = {f: i for i, f in enumerate(families)}
     specs.sort(key=lambda c: order[c.name])
     fams = ", ".join(label(f) for f in pending)
-    return plots.fit_figure(points_for(runs, axis, metric, items), specs, x_title=AXIS_TITLES[axis], y_title=metric,
+    return plots.fit_figure(run_points(runs, axis, metric, items), specs, x_title=AXIS_TITLES[axis], y_title=metric,
                             log_y=analysis.metric_kind(runs, metric) == "loss", data_max=float(np.nanmax(runs.values(axis))),
-                            target=target, target_text=scale_text(target, axis),
+                            target=target, target_text=formatting.scale_text(target, axis),
                             title=f"{metric} against {AXIS_TITLES[axis]}: fitting {fams} "
                                   f"({settings.n_resamples} resamples); bands follow…")
 
@@ -292,9 +243,9 @@ def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, know
     data_max = float(np.nanmax(x))
     log_y = analysis.metric_kind(runs, metric) == "loss"
     level = next(iter(boots.values())).confidence_level if boots else 0.95
-    fig = plots.fit_figure(points_for(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k),
+    fig = plots.fit_figure(run_points(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k),
                            x_title=AXIS_TITLES[axis], y_title=metric, log_y=log_y, data_max=data_max, target=target,
-                           marks=marks_for(estimates, target, metric, axis), target_text=scale_text(target, axis),
+                           marks=marks_for(estimates, target, metric, axis), target_text=formatting.scale_text(target, axis),
                            title=f"{metric} against {AXIS_TITLES[axis]}")
     chart(fig, "fit_chart", ds, known, where=where)
     st.caption(f"{plots.SELECT_HINT} Shaded bands: {level:.0%} bootstrap percentile intervals of each curve. "
@@ -310,11 +261,11 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
     if not boots:
         return
     if target is not None and estimates:
-        st.subheader(f"Predicted {metric} at {AXIS_SHORT[axis]} = {scale_text(target, axis)}")
+        st.subheader(f"Predicted {metric} at {AXIS_SHORT[axis]} = {formatting.scale_text(target, axis)}")
         cols = st.columns(min(len(estimates), 4))
         for i, (f, e) in enumerate(estimates.items()):
             kind = " along the compute-optimal frontier" if FAMILIES[f].is_two_input else ""
-            cols[i % len(cols)].metric(label(f), analysis.estimate_text(e),
+            cols[i % len(cols)].metric(label(f), estimate_text(e),
                                        help=f"{boots[f].interval_label}{kind}")
         st.caption("Value [low, high]: the best fit's prediction and its "
                    f"{next(iter(boots.values())).interval_label.split(' (')[0]}.")
@@ -338,10 +289,10 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                "the best). Backtest: each family refitted on the runs below the top 20% of compute, then asked to "
                "predict those held-out largest runs; the mean absolute error and the bias (negative: the law "
                "under-predicts the metric at scale).")
-    misfit = diagnostics.unsupported([b.fit for b in boots.values()])
+    misfit = interim.unsupported([b.fit for b in boots.values()])
     if misfit:
         one = len(misfit) == 1
-        note = (f"ΔAIC above {diagnostics.UNSUPPORTED_DELTA_AIC:g}: {', '.join(label(f) for f in misfit)} "
+        note = (f"ΔAIC above {interim.UNSUPPORTED_DELTA_AIC:g}: {', '.join(label(f) for f in misfit)} "
                 f"fit{'s' if one else ''} these runs far worse than the best law; the runs do not support "
                 f"{'it' if one else 'them'}.")
         rough = [label(f) for f in misfit if not FAMILIES[f].convex]
@@ -368,14 +319,14 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
 
 def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:
     try:
-        compared = diagnostics.compare_families([b.fit for b in boots.values()]).set_index("family")
+        compared = compare_families([b.fit for b in boots.values()]).set_index("family")
     except Exception:  # noqa: BLE001 -- different runs: show each family's own numbers only
         compared = None
     rows = []
     for f, boot in boots.items():
         fit = boot.fit
         bt = cache.backtest(family=f, axis=fit_axis[f], **call)
-        row = {"family": label(f), "runs fitted": fit.n_points, "RMSE log": format_number(fit.rmse_log, 3),
+        row = {"family": label(f), "runs fitted": fit.n_points, "RMSE log": formatting.format_number(fit.rmse_log, 3),
                "AIC": f"{fit.aic:.1f}", "BIC": f"{fit.bic:.1f}"}
         if compared is not None and f in compared.index:
             row["ΔAIC"] = f"{compared.loc[f, 'delta_aic']:.1f}"
@@ -388,7 +339,7 @@ def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:
             row["backtest: bias"] = "—"
             row["backtest: held out"] = (bt.value.message if bt.ok else bt.error)
         if f in estimates:
-            row["at target"] = analysis.estimate_text(estimates[f])
+            row["at target"] = estimate_text(estimates[f])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -401,7 +352,7 @@ def outlier_panels(ds, metric, boots, items) -> set[str]:
     st.subheader("Outliers")
     residuals = {f"resid. {label(f)}": dict(zip(b.fit.problem.run_ids.astype(str), np.round(b.fit.residuals, 4)))
                  for f, b in list(boots.items())[:2]}
-    found = {f: diagnostics.suggest_outliers(b.fit, OUTLIER_Z) for f, b in boots.items()}
+    found = {f: suggest_outliers(b.fit, OUTLIER_Z) for f, b in boots.items()}
     suggested = {str(s.run_id) for v in found.values() for s in v}
     st.caption(f"{len(items)} run(s) excluded; {len(suggested)} suggested as outliers.")
     tabs = lazy_tabs(["Excluded", "All runs", "Rules", "Suggestions"], "outlier_tab")
@@ -449,20 +400,20 @@ def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:
                    "frontier (dashed) and its band.")
     else:
         lo, hi = analysis.plot_range(runs, "compute", None)
-        fig = plots.fit_figure(points_for(runs, "compute", metric, items), curve_specs(two, "compute", lo, hi, call, k),
+        fig = plots.fit_figure(run_points(runs, "compute", metric, items), curve_specs(two, "compute", lo, hi, call, k),
                                x_title=AXIS_TITLES["compute"], y_title=metric,
                                title=f"Compute-optimal frontier: the lowest {metric} reachable at each compute budget")
         chart(fig, "frontier_chart", ds, known)
         export.figure_downloads(fig, f"frontier_{metric}", "frontier")
     rows = []
-    budgets = sorted({float(10 ** np.ceil(np.log10(np.nanmax(runs.values('compute')))))} | ({c_target} if c_target else set()))
+    budgets = sorted({interim.next_decade(runs.values('compute'))} | ({c_target} if c_target else set()))
     for f, b in two.items():
         for c in budgets:
             opt = b.compute_optimal(c, k)
             rows.append({"family": label(f), "compute C": f"{c:.3g}",
-                         "N* (params)": analysis.estimate_text(opt["params"]),
-                         "D* (tokens)": analysis.estimate_text(opt["tokens"]),
-                         f"{metric} at the optimum": analysis.estimate_text(opt["loss"])})
+                         "N* (params)": estimate_text(opt["params"], "count"),
+                         "D* (tokens)": estimate_text(opt["tokens"], "count"),
+                         f"{metric} at the optimum": estimate_text(opt["loss"])})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="optimum_table")
     st.caption("Compute-optimal allocation with its bootstrap interval (C = "
                f"{k:g}·N·D), at the next power of ten above the largest run"
@@ -477,7 +428,7 @@ def map_view(ds, metric, two, items, call, k, known) -> None:
     if not o.ok:
         st.error(o.error)
         return
-    fig = plots.contour_figure(o.value, points_for(runs, "params", "tokens", items))
+    fig = plots.contour_figure(o.value, run_points(runs, "params", "tokens", items))
     chart(fig, "map_chart", ds, known)
     st.caption("Colour: the fitted metric. Dotted white lines: equal training compute C = "
                f"{k:g}·N·D. The coloured line is the compute-optimal frontier; runs are the circles (excluded: ×).")
@@ -533,9 +484,7 @@ def bootstrap_view(ds, boots, known) -> None:
     f = st.selectbox("Family", list(boots), format_func=label, key="boot_family") if len(boots) > 1 else next(iter(boots))
     b = boots[f]
     names = list(b.family.param_names)
-    default_pair = {"chinchilla": ("alpha", "beta"), "kaplan": ("alpha_N", "alpha_D"),
-                    "offset_power_law": ("alpha", "E"), "power_law": ("alpha", "A"),
-                    "broken_power_law": ("alpha", "c"), "logistic": ("log10_mid", "slope")}.get(f, tuple(names[:2]))
+    default_pair = interim.scatter_pair(b.family)
     c1, c2 = st.columns(2)
     px_ = c1.selectbox("x parameter", names, index=names.index(default_pair[0]), key=f"boot_x_{f}")
     py_ = c2.selectbox("y parameter", names, index=names.index(default_pair[1]), key=f"boot_y_{f}")
@@ -546,7 +495,7 @@ def bootstrap_view(ds, boots, known) -> None:
     fig = plots.bootstrap_scatter(good[:, i], good[:, j], name=f, x_param=px_, y_param=py_,
                                   point=(b.fit.params[px_], b.fit.params[py_]), ci_x=ci[px_], ci_y=ci[py_],
                                   log_x=wide(good[:, i]), log_y=wide(good[:, j]), interval_label=b.interval_label)
-    chart(fig, "boot_chart", ds, known, selectable=False)
+    st.plotly_chart(fig, key="boot_chart", theme=None, config=CHART_CONFIG)
     if b.n_failed:
         st.caption(f"{b.n_failed} of {b.n_resamples} resamples failed and are not shown.")
     export.figure_downloads(fig, f"bootstrap_{f}_{px_}_{py_}", "boot")
@@ -566,7 +515,7 @@ def influence_view(ds, axis, boots, target, call, k, known) -> None:
     fig = plots.influence_figure(top["run_id"], top["change_pct"].to_numpy(), name=f,
                                  value_title="change of the prediction without the run (%)",
                                  title=f"{label(f)}: runs that move the prediction at {AXIS_SHORT[axis]} = "
-                                       f"{scale_text(target, axis)} most when left out",
+                                       f"{formatting.scale_text(target, axis)} most when left out",
                                  hover=[f"prediction without it {v:.4g}" for v in top["prediction_without"]])
     chart(fig, "infl_chart", ds, known)
     st.caption(f"Prediction with every run: {table.attrs['prediction']:.4g}. Each bar refits the law without one run "

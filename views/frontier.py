@@ -6,49 +6,22 @@ every setting is in the URL, exclusions carry reasons like Explore's.
 
 from __future__ import annotations
 
-import json
-import math
 from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import plots
-from scalecore.formatting import format_estimate, format_interval
-from scalecore.isoflop import compare_with_approach3
-from ui import analysis, data_source, export, md_message, outliers, run_page, show_warnings, state
+from scalecore import compare_with_approach3, plots
+from ui import data_source, export, interim, md_message, outliers, run_page, show_warnings, state
 from ui import frontier as glue
+from ui.outliers import chart
+from ui.widgets import CHART_CONFIG, LEVELS, SELECTION, URL, estimate_text, json_text, keep_valid, number_box
+from ui.widgets import estimate_card as card
 
-URL = dict(bind="query-params", persist_state="session")
 VIEWS = ("IsoFLOP profiles", "Loss curves")
 RESAMPLES = (200, 500, 1000, 2000)
-LEVELS = (0.68, 0.8, 0.9, 0.95, 0.99)
 GRIDS = (100, 200, 400, 800)
-SELECTION = ("points", "box", "lasso")
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
-
-
-def keep_valid(key: str, options: list, fallback) -> None:
-    """A bound widget keeps its value only while it is one of the options (after a dataset change)."""
-    if key in st.session_state and st.session_state[key] not in options:
-        st.session_state[key] = fallback
-
-
-def est_text(e) -> str:
-    if not all(math.isfinite(v) for v in (e.value, e.low, e.high)):
-        return plots.short_number(e.value)
-    return format_estimate(e.value, e.low, e.high)
-
-
-def card(col, label: str, est, level: float, help: str) -> None:
-    """A metric card: the value rounded to its interval (PDG rule), the interval in a caption under it."""
-    if not all(math.isfinite(v) for v in (est.value, est.low, est.high)):
-        col.metric(label, plots.short_number(est.value), help=help)
-        return
-    v, lo, hi = format_interval(est.value, est.low, est.high)
-    col.metric(label, v, help=help)
-    col.caption(f"{level:.0%} interval [{lo}, {hi}]")
 
 
 def bootstrap_settings(container, methods: tuple[str, ...] | None = None):
@@ -97,11 +70,7 @@ def isoflop_view() -> None:
     budgets = c2.selectbox("Budgets from", choices, key="f_budgets",
                            help="auto: runs with the same compute C (within 5%) form a budget; or pick a column whose "
                                 "values name each run's budget.", **URL)
-    target_text = c3.text_input("N* and D* at compute C =", value="1e24", key="f_target",
-                                placeholder="e.g. 1e24", **URL)
-    target, problem = analysis.parse_target(target_text)
-    if problem:
-        c3.error(problem)
+    target = number_box(c3, "N* and D* at compute C =", "f_target", "1e24", placeholder="e.g. 1e24")
     with c4:
         robust = st.toggle("Robust parabolas (Huber)", value=True, key="f_robust", **URL,
                            help="Huber IRLS with a MAD scale: a diverged run barely moves its budget's minimum.")
@@ -164,13 +133,13 @@ def isoflop_view() -> None:
         comparison = compare_with_approach3(res, boot3, [c for c in (max(cs), target) if c])
         st.subheader("Approach 2 against Approach 3")
         st.dataframe(comparison.table(), hide_index=True, width="stretch", key="iso_compare")
-        d = comparison.difference
+        d = estimate_text(comparison.difference)
         if comparison.agree:
-            st.caption(f"The two agree: the interval of a₂ − a₃ ({est_text(d)}) contains 0.")
+            st.caption(f"The two agree: the interval of a₂ − a₃ ({d}) contains 0.")
         else:
-            ratio = comparison.n_opt[max(comparison.n_opt)]["ratio"]
-            st.warning(f"Approach 2 and Approach 3 disagree: a₂ − a₃ = {est_text(d)}, and at C = "
-                       f"{plots.short_number(max(comparison.n_opt))} Approach 2's N* is {est_text(ratio)} times "
+            ratio = estimate_text(comparison.n_opt[max(comparison.n_opt)]["ratio"])
+            st.warning(f"Approach 2 and Approach 3 disagree: a₂ − a₃ = {d}, and at C = "
+                       f"{plots.short_number(max(comparison.n_opt))} Approach 2's N* is {ratio} times "
                        "Approach 3's. Approach 2 is biased when sweeps are off-centre (the true profile is not a "
                        "parabola in log N); Approach 3 uses every run through one law.", icon=":material/balance:")
         st.caption(comparison.interval_label + ".")
@@ -187,8 +156,8 @@ def isoflop_view() -> None:
                        on_click="ignore", key="dl_iso_csv", width="stretch")
     payload = {"dataset": ds.id, "metric": metric, "excluded": items, "approach2": res.to_dict(),
                "approach3_comparison": comparison.to_dict() if comparison else None}
-    d2.download_button("Results (JSON)", json.dumps(analysis._plain(payload), indent=2), file_name="isoflop.json",
-                       mime="application/json", on_click="ignore", key="dl_iso_json", width="stretch")
+    d2.download_button("Results (JSON)", json_text(payload), file_name="isoflop.json", mime="application/json",
+                       on_click="ignore", key="dl_iso_json", width="stretch")
     outlier_tabs(ds, metric, items)
 
 
@@ -198,12 +167,6 @@ def excluded_points(runs, metric: str, items: dict) -> plots.Points:
     return plots.Points(x=runs.values("params")[mask], y=runs.values(metric)[mask], run_ids=ids[mask],
                         excluded=np.ones(mask.sum(), bool),
                         reasons=np.array([items[i] for i in ids[mask]], dtype=object))
-
-
-def chart(fig, key: str, ds, known) -> None:
-    st.plotly_chart(fig, key=key, on_select=partial(outliers.on_plot_select, key, ds.id, known),
-                    selection_mode=SELECTION, theme=None, config=CHART_CONFIG)
-    outliers.apply_pending_selection(key, ds.id, known)
 
 
 def outlier_tabs(ds, metric: str, items: dict) -> None:
@@ -238,7 +201,7 @@ def _on_curve_choice() -> None:
 def curves_view() -> None:
     options = glue.sample_curve_ids()
     requested = st.query_params.get("f_curves")
-    for extra in list(st.session_state.get(glue._UPLOADS, {})) + [requested, st.session_state.get("f_curves")]:
+    for extra in glue.uploaded_curve_ids() + [requested, st.session_state.get("f_curves")]:
         if extra and extra not in options and glue.known_upload(extra):
             options.append(extra)
     if not options:
@@ -274,10 +237,7 @@ def curves_view() -> None:
         bracketed_only = st.toggle("Fit bracketed points only", value=True, key="f_brk", **URL,
                                    help="Fit only where a smaller and a larger model both reach that compute, so the "
                                         "run setting the envelope had competition on both sides.")
-    target_text = st.text_input("N* at compute C =", value="1e22", key="f_ctarget", placeholder="e.g. 1e22", **URL)
-    target, tproblem = analysis.parse_target(target_text)
-    if tproblem:
-        st.error(tproblem)
+    target = number_box(st, "N* at compute C =", "f_ctarget", "1e22", placeholder="e.g. 1e22")
     n, cl, seed, _ = bootstrap_settings(st)
 
     lo = glue.load_curves(source, tokens_per_step, glue.stamp(source))
@@ -302,8 +262,9 @@ def curves_view() -> None:
     lvl = fr.n_opt.confidence_level
     card(cards[0], "a in N* ∝ C^a (Approach 1)", a, lvl, fr.interval_label)
     if fr.loss is not None:
-        card(cards[1], "loss floor E of the envelope", _e(fr.loss, "E"), lvl, fr.loss.interval_label)
-        card(cards[2], "envelope exponent (L* − E ∝ C^−α)", _e(fr.loss, "alpha"), lvl, fr.loss.interval_label)
+        floor, slope = (interim.parameter_estimate(fr.loss, name) for name in ("E", "alpha"))
+        card(cards[1], "loss floor E of the envelope", floor, lvl, fr.loss.interval_label)
+        card(cards[2], "envelope exponent (L* − E ∝ C^−α)", slope, lvl, fr.loss.interval_label)
     if target is not None:
         opt = fr.compute_optimal(target)
         card(cards[3], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, fr.interval_label)
@@ -346,16 +307,9 @@ def curves_view() -> None:
                        key="dl_env_csv", width="stretch")
     payload = {"curves": source, "tokens_per_step": tokens_per_step, "skip_steps": skip, "smoothing": smooth,
                "excluded": items, "approach1": fr.to_dict()}
-    d2.download_button("Results (JSON)", json.dumps(analysis._plain(payload), indent=2), file_name="curves.json",
-                       mime="application/json", on_click="ignore", key="dl_curves_json", width="stretch")
+    d2.download_button("Results (JSON)", json_text(payload), file_name="curves.json", mime="application/json",
+                       on_click="ignore", key="dl_curves_json", width="stretch")
     curve_outliers(curves, source, items)
-
-
-def _e(boot, name: str):
-    from scalecore.bootstrap import Estimate
-
-    lo, hi = boot.confidence_interval[name]
-    return Estimate(boot.fit.params[name], lo, hi, boot.standard_error[name])
 
 
 def curve_outliers(curves, source: str, items: dict) -> None:

@@ -10,18 +10,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, DataError, report, store
-from scalecore.formatting import scale_text
-from scalecore.store import Analysis
+from scalecore import FAMILIES, DataError, formatting, report, store
 from ui import WARNING_ICON, analysis, data_source, md, md_message, run_page, state
 from ui import review as rv
+from ui.widgets import estimate_text, label
 
 OPEN = "analysis"  # query parameter of an opened analysis
 _SAVED = "review_last_saved"
-
-
-def label(family: str) -> str:
-    return FAMILIES[family].label if family in FAMILIES else family
 
 
 def when(stamp: str) -> str:
@@ -29,14 +24,14 @@ def when(stamp: str) -> str:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def refit(key: tuple, _a: Analysis):
+def refit(key: tuple, _a: store.Analysis):
     """(runs, results, errors) of a saved analysis, refitted from its stored bytes."""
     runs = _a.runs()
     results, errors = store.reproduce(_a, runs)
     return runs, results, errors
 
 
-def refit_key(a: Analysis) -> tuple:
+def refit_key(a: store.Analysis) -> tuple:
     return (tuple(f.sha256 for f in a.files), a.families, tuple(sorted(a.settings.to_dict().items(), key=str)),
             tuple(a.exclusions), tuple(sorted(a.mapping.items(), key=str)))
 
@@ -100,7 +95,7 @@ def show_opened(aid: str) -> None:
              f"{s.n_resamples} {s.method} resamples", f"{s.confidence_level:.0%} intervals", f"seed {s.seed}",
              f"Huber δ {s.delta:g}"]
     if s.target is not None:
-        items.append(f"target {scale_text(s.target, s.x)}")
+        items.append(f"target {formatting.scale_text(s.target, s.x)}")
     st.markdown(" · ".join(items))
     st.caption(runs.summary())
     current = data_source.current()
@@ -124,8 +119,8 @@ def show_opened(aid: str) -> None:
         if estimates:
             cols = st.columns(min(len(estimates), 4))
             for i, (f, est) in enumerate(estimates.items()):
-                cols[i % len(cols)].metric(f"{label(f)} at {s.x or 'compute'} {scale_text(s.target, s.x)}",
-                                           analysis.estimate_text(est),
+                cols[i % len(cols)].metric(f"{label(f)} at {s.x or 'compute'} {formatting.scale_text(s.target, s.x)}",
+                                           estimate_text(est),
                                            help=results[f].interval_label)
     for i, fig in enumerate(report.analysis_figures(a, runs, results)):
         st.plotly_chart(fig, key=f"opened_fig_{i}", theme=None, config={"displaylogo": False})
@@ -166,7 +161,7 @@ def save_panel() -> None:
     items = state.exclusions(ds.id, ds.runs.run_ids)
     s = choices.settings
     fams = ", ".join(label(f) for f in choices.families) or "none"
-    target = f", target {scale_text(choices.target, choices.axis)}" if choices.target is not None else ""
+    target = f", target {formatting.scale_text(choices.target, choices.axis)}" if choices.target is not None else ""
     st.markdown(f"What Explore shows now: **{md(ds.label.split('  (')[0])}** · families **{fams}** against "
                 f"**{choices.axis}** · metric **{md(choices.metric)}** · {len(items)} excluded run"
                 f"{'s' if len(items) != 1 else ''} · {s.n_resamples} {s.method} resamples, "

@@ -223,3 +223,44 @@ def test_pages_with_results_offer_the_report():
     at.switch_page("views/compare.py").run()
     no_errors(at)
     assert "Download the report (with this comparison)" in labels()
+
+
+
+def explore_families_shown(at) -> set[str]:
+    """The families whose parameter tables Explore shows (their bold headings)."""
+    return {s.value.split("**")[1] for s in at.markdown if s.value.startswith("**")}
+
+
+def test_open_in_explore_link_switches_on_the_saved_families():
+    """Issue 22: the link wrote ``fam=power_law`` (names) while Explore's pills read and write labels,
+    so Explore opened with its default families (here both power laws) instead of the saved one."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from ui import review as rv
+
+    saved = store.Analysis(title="x", files=(store.DataFile("two_arch.csv", CSV),), families=("power_law",),
+                           settings=store.Settings(x="params", n_resamples=200))
+    query = parse_qs(urlsplit(rv.explore_url(saved)).query)
+    assert query["fam"] == ["Power law"]  # what the app's own links write
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, values in query.items():
+        at.query_params[key] = values if len(values) > 1 else values[0]
+    at.run()
+    no_errors(at)
+    assert list(at.session_state["fam"]) == ["power_law"]
+    assert explore_families_shown(at) == {"Power law"}
+
+
+def test_a_link_written_with_family_names_still_opens_them():
+    """Links written before the fix name families (``fam=power_law``): read as the labels are."""
+    from ui import data_source
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["data"] = data_source.store_upload([("two_arch.csv", CSV)])
+    at.query_params["x"] = "params"
+    at.query_params["fam"] = "power_law"
+    at.query_params["n"] = "200"
+    at.run()
+    no_errors(at)
+    assert list(at.session_state["fam"]) == ["power_law"]
+    assert explore_families_shown(at) == {"Power law"}
