@@ -36,10 +36,18 @@ def isoflop_grid(budgets=(6e18, 1e19, 3e19, 1e20, 3e20, 1e21), per_budget=12, sp
     return np.concatenate(ns), np.concatenate(ds)
 
 
-def frame(family: str, seed: int = 0, noise: float = 0.002, theta=None, n_points=None, **grid) -> pd.DataFrame:
+def frame(family: str, seed: int = 0, noise: float = 0.002, theta=None, n_points=None, *, repeats: int = 1,
+          group_noise: float = 0.0, **grid) -> pd.DataFrame:
     """Runs drawn from ``family`` with parameters ``theta`` (default TRUTH) and seeded noise.
 
     Loss-like families get log-normal noise of sd ``noise``; the logistic family additive noise.
+
+    Groups (for the ``groups`` bootstrap): with ``repeats > 1`` or ``group_noise > 0``, each size
+    (each (N, D) point for two-input families) is run ``repeats`` times and its runs form one group
+    (column ``group``: ``g000``, ``g001``, ...); every group also gets one shared shock of sd
+    ``group_noise`` (in the same space as ``noise``), drawn after the per-run noise, so that the
+    runs of a group are correlated, as seeds of one size tuned once are. Without either option
+    the frame is the same as before (no group column, the same draws).
     """
     fam = FAMILIES[family]
     theta = TRUTH[family] if theta is None else theta
@@ -58,8 +66,16 @@ def frame(family: str, seed: int = 0, noise: float = 0.002, theta=None, n_points
         n = np.geomspace(lo, hi, n_points or (40 if family == "broken_power_law" else 25))
         y = fam.predict(vec, {"x": n})
         df = pd.DataFrame({"params": n, "tokens": 20 * n})
-    eps = rng.standard_normal(len(y))
-    df["loss" if fam.space == "log" else "accuracy"] = y * np.exp(noise * eps) if fam.space == "log" else y + noise * eps
+    grouped = repeats > 1 or group_noise > 0
+    if grouped:
+        point = np.repeat(np.arange(len(df)), repeats)
+        df, y = df.iloc[point].reset_index(drop=True), y[point]
+    e = noise * rng.standard_normal(len(y))
+    if grouped:
+        e = e + group_noise * rng.standard_normal(point.max() + 1)[point]
+    df["loss" if fam.space == "log" else "accuracy"] = y * np.exp(e) if fam.space == "log" else y + e
+    if grouped:
+        df.insert(0, "group", [f"g{g:03d}" for g in point])
     df.insert(0, "run_id", [f"r{i:03d}" for i in range(len(df))])
     return df
 
