@@ -35,12 +35,14 @@ def _logistic(p, x):
 LAWS = {
     "power_law": (("x",), "log", lambda p, x: p["A"] * x ** -p["alpha"]),
     "offset_power_law": (("x",), "log", lambda p, x: p["E"] + p["A"] * x ** -p["alpha"]),
-    "broken_power_law": (("x",), "log", lambda p, x: p["E"] + p["A"] * x ** -p["alpha"]
-                         * (1 + (x / p["x_b"]) ** (1 / p["f"])) ** (-p["c"] * p["f"])),  # Caballero et al. 2022
+    "broken_power_law": (("x",), "log",  # Caballero et al. 2022
+                         lambda p, x: p["E"] + p["A"] * x ** -p["alpha"]
+                         * (1 + (x / p["x_b"]) ** (1 / p["f"])) ** (-p["c"] * p["f"])),
     "chinchilla": (("params", "tokens"), "log",  # Hoffmann et al. 2022, eq. 2
                    lambda p, n, d: p["E"] + p["A"] / n ** p["alpha"] + p["B"] / d ** p["beta"]),
     "kaplan": (("params", "tokens"), "log",  # Kaplan et al. 2020, eq. 1.5
-               lambda p, n, d: ((p["N_c"] / n) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / d) ** p["alpha_D"]),
+               lambda p, n, d: ((p["N_c"] / n) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / d)
+               ** p["alpha_D"]),
     "logistic": (("x",), "linear", _logistic),
 }
 

@@ -84,9 +84,12 @@ def assert_calibrated(count: dict[str, int]) -> None:
 @pytest.mark.parametrize(
     ("family", "x", "method", "names", "design"),
     [
-        pytest.param("chinchilla", None, "cases", ("alpha", "beta", "E"), CHINCHILLA, id="chinchilla-cases"),
-        pytest.param("offset_power_law", "params", "cases", ("alpha", "E"), OFFSET, id="offset_power_law-cases"),
-        pytest.param("offset_power_law", "params", "groups", ("alpha", "E"), GROUPED, id="offset_power_law-groups"),
+        pytest.param("chinchilla", None, "cases", ("alpha", "beta", "E"), CHINCHILLA,
+                     id="chinchilla-cases"),
+        pytest.param("offset_power_law", "params", "cases", ("alpha", "E"), OFFSET,
+                     id="offset_power_law-cases"),
+        pytest.param("offset_power_law", "params", "groups", ("alpha", "E"), GROUPED,
+                     id="offset_power_law-groups"),
         pytest.param("offset_power_law", "params", "residuals", ("alpha", "E"), OFFSET,
                      id="offset_power_law-residuals", marks=RESIDUALS_UNCALIBRATED),
         pytest.param("chinchilla", None, "residuals", ("alpha", "beta", "E"), CHINCHILLA,

@@ -150,17 +150,37 @@ QUIET_MS = 1500
 RUN_TIMEOUT = 240_000
 
 # Installed in every page (init script) or on the first wait: keeps in window.__scSettle.last the
-# time of the last user input (pointer, key, input, change, click) and of the last change of the
-# app's script or connection state. Idempotent.
+# time of the last user input (pointer, key, input, change, click), of the last change of the app's
+# script or connection state, and of the start and end of each file upload, and in .uploads the
+# uploads under way (a file is PUT to /_stcore/upload_file before the rerun that reads it is asked
+# for, however long that takes). Idempotent.
 SETTLE_TRACKER = """() => {
   if (window.__scSettle) return;
-  const s = window.__scSettle = {last: performance.now()};
+  const s = window.__scSettle = {last: performance.now(), uploads: 0};
   const mark = () => { s.last = performance.now(); };
   new MutationObserver(mark).observe(document, {subtree: true, attributes: true,
       attributeFilter: ['data-test-script-state', 'data-test-connection-state']});
   for (const e of ['pointerdown', 'pointerup', 'mousedown', 'mouseup', 'keydown', 'keyup', 'input',
                    'change', 'click', 'submit', 'popstate'])
     window.addEventListener(e, mark, true);
+  const isUpload = (url) => String(url).includes('/_stcore/upload_file');
+  const begin = () => { s.uploads++; mark(); };
+  const end = () => { s.uploads--; mark(); };
+  const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    this.__scUpload = isUpload(url);
+    return open.call(this, method, url, ...rest);
+  };
+  XMLHttpRequest.prototype.send = function (...args) {
+    if (this.__scUpload) { begin(); this.addEventListener('loadend', end, {once: true}); }
+    return send.apply(this, args);
+  };
+  const fetch = window.fetch;
+  window.fetch = function (input, init) {
+    if (!isUpload(input && input.url ? input.url : input)) return fetch.apply(this, arguments);
+    begin();
+    return fetch.apply(this, arguments).finally(end);
+  };
 }"""
 
 SETTLED = """(quiet) => {
@@ -168,15 +188,17 @@ SETTLED = """(quiet) => {
   const app = document.querySelector("[data-testid='stApp']");
   return !!(app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
             && app.getAttribute('data-test-script-state') === 'notRunning'
+            && window.__scSettle.uploads === 0
             && performance.now() - window.__scSettle.last >= quiet);
 }"""
 
 
 def wait_for_app_run(page, timeout: int = RUN_TIMEOUT, quiet: int = QUIET_MS) -> None:
     """Wait until the app has settled after whatever the test just did: connected, its script not
-    running, and no input, run or reconnection for ``quiet`` ms (counted from this call at the
-    earliest). A rerun that starts within ``quiet`` is waited for to its end, and so is a second
-    run that a script starts with st.rerun(). Elements left from an earlier run are gone then."""
+    running, no upload under way, and no input, run, upload or reconnection for ``quiet`` ms
+    (counted from this call at the earliest). A rerun that starts within ``quiet`` is waited for to
+    its end, and so is a second run that a script starts with st.rerun(). Elements left from an
+    earlier run are gone then."""
     try:
         page.evaluate(f"() => {{ ({SETTLE_TRACKER})(); window.__scSettle.last = performance.now(); }}")
     except PlaywrightError:  # the page is navigating: the new document installs its own tracker
