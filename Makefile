@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(PY) -m streamlit run app.py
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 bench: $(STAMP)
 	$(PY) bench/bench_fit.py

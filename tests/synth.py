@@ -1,6 +1,8 @@
 """Seeded synthetic runs with known truth, for every family (test helper).
 
-Every dataset is synthetic: drawn from the family's own law with the constants in TRUTH.
+Every dataset is synthetic: drawn from the family's law with the constants in TRUTH. The laws are
+written out here (LAWS), from the papers' formulas, not taken from ``Family.predict``: data made by
+the code under test would fit it whatever its formula says.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from scalecore import FAMILIES, load_runs
+from scalecore import load_runs
 
 #: Besiroglu et al. (2024)'s replication of Hoffmann et al.'s Approach 3.
 EPOCH = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
@@ -25,6 +27,26 @@ TRUTH = {
 }
 
 
+def _logistic(p, x):
+    return p["y0"] + (p["y1"] - p["y0"]) / (1 + np.exp(-p["slope"] * (np.log10(x) - p["log10_mid"])))
+
+
+#: Each family's law, written from its formula: (inputs, space of the noise, law(params, *inputs)).
+LAWS = {
+    "power_law": (("x",), "log", lambda p, x: p["A"] * x ** -p["alpha"]),
+    "offset_power_law": (("x",), "log", lambda p, x: p["E"] + p["A"] * x ** -p["alpha"]),
+    "broken_power_law": (("x",), "log",  # Caballero et al. 2022
+                         lambda p, x: p["E"] + p["A"] * x ** -p["alpha"]
+                         * (1 + (x / p["x_b"]) ** (1 / p["f"])) ** (-p["c"] * p["f"])),
+    "chinchilla": (("params", "tokens"), "log",  # Hoffmann et al. 2022, eq. 2
+                   lambda p, n, d: p["E"] + p["A"] / n ** p["alpha"] + p["B"] / d ** p["beta"]),
+    "kaplan": (("params", "tokens"), "log",  # Kaplan et al. 2020, eq. 1.5
+               lambda p, n, d: ((p["N_c"] / n) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / d)
+               ** p["alpha_D"]),
+    "logistic": (("x",), "linear", _logistic),
+}
+
+
 def isoflop_grid(budgets=(6e18, 1e19, 3e19, 1e20, 3e20, 1e21), per_budget=12, span=12.0):
     """N and D on IsoFLOP lines around each budget's Chinchilla optimum (N* ~ 0.6 C^0.5)."""
     ns, ds = [], []
@@ -36,30 +58,45 @@ def isoflop_grid(budgets=(6e18, 1e19, 3e19, 1e20, 3e20, 1e21), per_budget=12, sp
     return np.concatenate(ns), np.concatenate(ds)
 
 
-def frame(family: str, seed: int = 0, noise: float = 0.002, theta=None, n_points=None, **grid) -> pd.DataFrame:
+def frame(family: str, seed: int = 0, noise: float = 0.002, theta=None, n_points=None, *, repeats: int = 1,
+          group_noise: float = 0.0, **grid) -> pd.DataFrame:
     """Runs drawn from ``family`` with parameters ``theta`` (default TRUTH) and seeded noise.
 
     Loss-like families get log-normal noise of sd ``noise``; the logistic family additive noise.
+
+    Groups (for the ``groups`` bootstrap): with ``repeats > 1`` or ``group_noise > 0``, each size
+    (each (N, D) point for two-input families) is run ``repeats`` times and its runs form one group
+    (column ``group``: ``g000``, ``g001``, ...); every group also gets one shared shock of sd
+    ``group_noise`` (in the same space as ``noise``), drawn after the per-run noise, so that the
+    runs of a group are correlated, as seeds of one size tuned once are. Without either option
+    the frame is the same as before (no group column, the same draws).
     """
-    fam = FAMILIES[family]
-    theta = TRUTH[family] if theta is None else theta
+    inputs, space, law = LAWS[family]
+    theta = {k: float(v) for k, v in (TRUTH[family] if theta is None else theta).items()}
     rng = np.random.default_rng(seed)
-    vec = fam.theta_from(theta)
-    if fam.is_two_input:
+    if len(inputs) == 2:
         if family == "kaplan":
             n = np.repeat(np.geomspace(1e6, 1e9, 8), 8)
             d = np.tile(np.geomspace(1e8, 1e11, 8), 8)
         else:
             n, d = isoflop_grid(**grid)
-        y = fam.predict(vec, {"params": n, "tokens": d})
+        y = law(theta, n, d)
         df = pd.DataFrame({"params": n, "tokens": d})
     else:
         lo, hi = {"logistic": (1e8, 1e11), "broken_power_law": (1e6, 1e12)}.get(family, (1e7, 1e11))
         n = np.geomspace(lo, hi, n_points or (40 if family == "broken_power_law" else 25))
-        y = fam.predict(vec, {"x": n})
+        y = law(theta, n)
         df = pd.DataFrame({"params": n, "tokens": 20 * n})
-    eps = rng.standard_normal(len(y))
-    df["loss" if fam.space == "log" else "accuracy"] = y * np.exp(noise * eps) if fam.space == "log" else y + noise * eps
+    grouped = repeats > 1 or group_noise > 0
+    if grouped:
+        point = np.repeat(np.arange(len(df)), repeats)
+        df, y = df.iloc[point].reset_index(drop=True), y[point]
+    e = noise * rng.standard_normal(len(y))
+    if grouped:
+        e = e + group_noise * rng.standard_normal(point.max() + 1)[point]
+    df["loss" if space == "log" else "accuracy"] = y * np.exp(e) if space == "log" else y + e
+    if grouped:
+        df.insert(0, "group", [f"g{g:03d}" for g in point])
     df.insert(0, "run_id", [f"r{i:03d}" for i in range(len(df))])
     return df
 
