@@ -11,7 +11,8 @@ An analysis's fit and bootstrap settings are one :class:`Settings` (what saved a
 links and the CLI share): ``fit(runs, settings.spec("chinchilla")).bootstrap(**settings.bootstrap_options)``.
 """
 
-from .bootstrap import BootstrapResult, bootstrap
+from .bootstrap import BootstrapResult
+from .fitting import bootstrap
 from .comparison import Comparison, compare
 from .budget import chinchilla_optimum, iso_flop_optimum
 from .curves import Curves, CurvesFrontier, Envelope, envelope, frontier, load_curves

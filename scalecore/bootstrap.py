@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import optimum
 from .errors import FitError
-from .fitting import (FitResult, Problem, distinct_optima, fit, fit_problem, min_distinct, predict, solve,
-                      summary_html, summary_text)
-from .spec import METHODS, check_bootstrap
+from .families import min_distinct, predict
+from .formatting import summary_html, summary_text
+from .solver import distinct_optima, solve
+from .spec import METHODS, check_bootstrap  # noqa: F401 (METHODS: bootstrap.METHODS, re-exported)
 from .stats import percentile_interval
 from .uncertainty import Band, Estimate, estimate_of
+
+if TYPE_CHECKING:  # the fit a bootstrap starts from; fitting imports this module, not the reverse
+    from .fitting import FitResult, Problem
 
 #: A resample optimum whose robust z-score (median/MAD) exceeds this in some parameter is taken
 #: as a sign of another basin, and tried as a start for every resample.
@@ -216,10 +220,11 @@ def bootstrap_problem(
     confidence_level: float = 0.95,
     seed: int | None = 0,
     method: str = "cases",
-    fit: FitResult | None = None,
+    fit: FitResult,
     extra_starts: int = 3,
 ) -> BootstrapResult:
-    """Bootstrap a prepared problem (see :func:`bootstrap`)."""
+    """Bootstrap a prepared problem from its full-data ``fit`` (``fitting.fit_problem(problem)``;
+    the public way is ``FitResult.bootstrap``, see :func:`scalecore.bootstrap`)."""
     _check(n_resamples, confidence_level, method, seed)
     if n_resamples * problem.n > MAX_RESAMPLED_RUNS:
         raise FitError(
@@ -229,7 +234,6 @@ def bootstrap_problem(
         )
     t0 = time.perf_counter()
     fam = problem.family
-    fit = fit if fit is not None else fit_problem(problem)
     rng = np.random.default_rng(seed)
     weights, _ = resample_weights(problem, n_resamples, method, rng)
     target = problem.target
@@ -319,30 +323,3 @@ def _bound_warnings(fam, good: np.ndarray, level: float) -> list[str]:
         if share > (1 - level) / 2:
             out.append(f"the interval of `{name}` runs into its bound: {share:.0%} of resamples put it there")
     return out
-
-
-def bootstrap(
-    runs,
-    family,
-    x=None,
-    y=None,
-    exclude: Sequence[str] = (),
-    *,
-    loss: str = "huber",
-    delta: float = 1e-3,
-    n_resamples: int = 1000,
-    confidence_level: float = 0.95,
-    seed: int | None = 0,
-    method: str = "cases",
-) -> BootstrapResult:
-    """Fit ``family`` (or a :class:`~scalecore.spec.FitSpec`) and bootstrap it: percentile
-    intervals, standard errors and bands. The same as ``fit(runs, ...).bootstrap(...)``.
-
-    ``method``: ``"cases"`` resamples runs with replacement; ``"residuals"`` resamples the fit's
-    residuals (in its log or linear space) around the fitted curve; ``"groups"`` resamples whole
-    groups (the ``group`` column: e.g. all runs of one size or seed) so that correlated runs are
-    not counted as independent. The same ``seed`` gives identical numbers.
-    """
-    _check(n_resamples, confidence_level, method, seed)
-    result = fit(runs, family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
-    return result.bootstrap(n_resamples, confidence_level=confidence_level, seed=seed, method=method)

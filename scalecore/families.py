@@ -818,3 +818,24 @@ def get_family(name) -> Family:
         raise FitError(
             f"unknown family `{name}`; choose one of: {', '.join(FAMILIES)}"
         ) from None
+
+
+def min_distinct(family: Family) -> int:
+    """Distinct values of each input a family needs: 2 for N and D each, else up to 3."""
+    return 2 if family.is_two_input else min(family.n_params, 3)
+
+
+def predict(family, theta, x=None, *, params=None, tokens=None) -> np.ndarray:
+    """The metric of ``family`` with natural parameters ``theta`` (p,) or (B, p)."""
+    family = get_family(family)
+    if family.is_two_input:
+        if params is None or tokens is None:
+            raise FitError(f"the {family.name} family predicts from both `params` and `tokens`")
+        n, d = np.broadcast_arrays(np.asarray(params, float), np.asarray(tokens, float))
+        out = family.predict(theta, {"params": n.ravel(), "tokens": d.ravel()})
+        return out.reshape(out.shape[:-1] + n.shape)
+    if x is None:
+        raise FitError(f"the {family.name} family predicts from one input `x`")
+    xs = np.asarray(x, float)
+    out = family.predict(theta, {"x": xs.ravel()})
+    return out.reshape(out.shape[:-1] + xs.shape)

@@ -323,3 +323,57 @@ def fit_table(fit, boot=None) -> str:
     warnings = list(fit.warnings) + (list(boot.warnings) if boot is not None else [])
     lines += [f"warning: {w}" for w in warnings]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ in a notebook
+
+
+def _g(v) -> str:
+    return f"{float(v):.4g}"
+
+
+def summary_text(fit, boot=None) -> str:
+    """A few lines: the family, the data it saw, each parameter (with its interval from ``boot``)
+    and the fit's quality. What ``repr`` shows in a notebook or a terminal."""
+    against = "N, D" if fit.family.is_two_input else fit.x
+    head = (f"{'BootstrapResult' if boot is not None else 'FitResult'}: {fit.family.name} fit of {fit.y} "
+            f"against {against} ({fit.n_points} runs, {fit.n_excluded} excluded; {fit.problem.loss}"
+            f"{f' delta={fit.problem.delta:g}' if fit.problem.loss == 'huber' else ''})")
+    lines = [head]
+    ci = boot.confidence_interval if boot is not None else None
+    for name, value in fit.params.items():
+        text = f"  {name:<10} {_g(value)}"
+        if ci is not None:
+            text += f"  [{_g(ci[name][0])}, {_g(ci[name][1])}]"
+        lines.append(text)
+    tail = f"  rmse(log) {_g(fit.rmse_log)}, AIC {fit.aic:.1f}, {fit.message}"
+    if boot is not None:
+        tail += f"; {boot.interval_label}"
+    lines.append(tail)
+    warnings = list(fit.warnings) + (list(boot.warnings) if boot is not None else [])
+    if warnings:
+        lines.append(f"  {len(warnings)} warning(s): {warnings[0][:100]}" + (" ..." if len(warnings) > 1 else ""))
+    return "\n".join(lines)
+
+
+def summary_html(fit, boot=None) -> str:
+    """:func:`summary_text` as a small HTML table (what a Jupyter notebook shows)."""
+    import html
+
+    e = html.escape
+    ci = boot.confidence_interval if boot is not None else None
+    level = f"{boot.confidence_level:.0%} " if boot is not None else ""
+    head = "<tr><th>parameter</th><th>value</th>" + (f"<th>{level}low</th><th>{level}high</th>" if ci else "") + "</tr>"
+    rows = []
+    for name, value in fit.params.items():
+        cells = f"<td>{e(name)}</td><td>{_g(value)}</td>"
+        if ci is not None:
+            cells += f"<td>{_g(ci[name][0])}</td><td>{_g(ci[name][1])}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    caption = e(summary_text(fit, boot).splitlines()[0])
+    notes = [f"rmse(log) {_g(fit.rmse_log)}, AIC {fit.aic:.1f}, {fit.message}"]
+    if boot is not None:
+        notes.append(boot.interval_label)
+    notes += list(fit.warnings) + (list(boot.warnings) if boot is not None else [])
+    foot = "".join(f"<li>{e(n)}</li>" for n in notes)
+    return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table><ul>{foot}</ul>"

@@ -249,7 +249,7 @@ def fit_figure(points: Points, curves: Sequence[CurveSpec], *, x_title: str, y_t
             marker=dict(symbol="diamond", size=12, color=family_color(m.name), line=dict(width=1, color="white")),
             error_y=dict(type="data", symmetric=False, array=[err_hi], arrayminus=[err_lo],
                          color=family_color(m.name), thickness=2, width=8),
-            hovertemplate=(m.text or f"%{{y:.4g}}") + "<extra></extra>",
+            hovertemplate=(m.text or "%{y:.4g}") + "<extra></extra>",
         ))
     return _base_layout(fig, title=title, x_title=x_title, y_title=y_title, log_x=True, log_y=log_y, height=height,
                         layout=extra, yaxis=yaxis)

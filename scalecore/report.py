@@ -477,7 +477,6 @@ def _scenarios(scenarios: Sequence[Mapping]) -> str:
 
 
 def _comparison(a: Analysis, runs, comp, error: str | None, figures: _Figures) -> str:
-    from . import plots
     from .comparison import estimate_text
 
     if comp is None and error is None:

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from scalecore import fitting
+from scalecore import solver as fitting
 from scalecore.families import get_family
 from ui import fit_ahead
 

@@ -255,7 +255,7 @@ def test_small_nnls_matches_scipy_on_random_and_degenerate_problems():
 def test_batched_spd_solve_matches_lapack_and_leaves_its_inputs_alone():
     """The vectorised elimination agrees with numpy's solver on SPD systems of every size the
     families have, for one system as for many; singular systems fall back to least squares."""
-    from scalecore.fitting import _spd_solve
+    from scalecore.solver import _spd_solve
 
     rng = np.random.default_rng(5)
     for p in (2, 3, 4, 5, 6):
@@ -277,7 +277,8 @@ def test_a_problem_is_solved_the_same_alone_or_in_any_batch():
     """Every operation of the solver is row by row: a resample's answer must not depend on which
     other resamples share its batch (threads and cores split batches differently)."""
     from scalecore.bootstrap import resample_weights
-    from scalecore.fitting import _solve, fit_problem
+    from scalecore.fitting import fit_problem
+    from scalecore.solver import _solve
 
     for family in ("offset_power_law", "chinchilla"):
         runs = synthetic_runs(family, seed=2, noise=0.01, **({} if family == "chinchilla" else {"n_points": 30}))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ from scalecore.cli import main
 from scalecore.comparison import compare
 from scalecore.formatting import format_interval
 from scalecore.store import Analysis, DataFile, Settings
-from tests.synth import EPOCH, frame
+from tests.synth import frame
 
 EVIL = "<script>alert(1)</script>"
 

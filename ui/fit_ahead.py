@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from scalecore import FAMILIES
-from scalecore.fitting import Cancelled, in_background
+from scalecore.solver import Cancelled, in_background
 
 from . import cache
 

@@ -3,7 +3,6 @@ each kind needs (:class:`Kind`), so that every stage says the same thing in the 
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -70,14 +69,6 @@ def values_text(values: np.ndarray, limit: int = 3) -> str:
     distinct = list(dict.fromkeys(f"{v:g}" for v in values))
     more = f" (and {len(distinct) - limit} more)" if len(distinct) > limit else ""
     return ", ".join(distinct[:limit]) + more
-
-
-def close(name: str, columns: Sequence[str]) -> list[str]:
-    """Up to two columns whose names are close to ``name`` (for "did you mean")."""
-    from .roles import key  # roles words its messages with this module
-
-    by_key = {key(c): c for c in columns}
-    return [by_key[k] for k in difflib.get_close_matches(key(name), list(by_key), n=2, cutoff=0.6)]
 
 
 def did_you_mean(candidates: Sequence[str]) -> str:

@@ -8,6 +8,7 @@ column gets two roles.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -82,6 +83,12 @@ def bare(name: Any) -> str:
 def key(name: Any) -> str:
     """Name reduced to letters and digits: "Model Size (params)" -> "modelsize"."""
     return re.sub(r"[\W_]+", "", bare(name))
+
+
+def close(name: str, columns: Sequence[str]) -> list[str]:
+    """Up to two columns whose names are close to ``name`` (for "did you mean")."""
+    by_key = {key(c): c for c in columns}
+    return [by_key[k] for k in difflib.get_close_matches(key(name), list(by_key), n=2, cutoff=0.6)]
 
 
 def _match_rank(column: str, aliases: Sequence[str]) -> tuple[int, int] | None:
@@ -214,7 +221,7 @@ def plan_runs(name: str, columns: Sequence[str], mapping: Mapping[str, Any], met
         column = resolve(wanted, columns)
         if column is None:
             problems.append(f"`{name}`: `{role}` is mapped to `{wanted}`, but there is no column `{wanted}`. "
-                            f"Columns are {msg.names(columns)}.{msg.did_you_mean(msg.close(wanted, columns))}")
+                            f"Columns are {msg.names(columns)}.{msg.did_you_mean(close(wanted, columns))}")
         elif role == "metric" and column in ROLES:
             problems.append(f"`{name}`: column `{column}` cannot be a metric: `{column}` is the name of a "
                             f"structural column. Rename it in the file, or choose another metric.")
@@ -274,7 +281,7 @@ def curve_columns(columns: Sequence[str], mapping: Mapping[str, str | None] | No
             column = resolve(value, columns)
             if column is None:
                 raise DataError(f"`{name}`: `{role}` is mapped to `{value}`, but there is no column `{value}`. "
-                                f"Columns are {msg.names(columns)}.{msg.did_you_mean(msg.close(value, columns))}")
+                                f"Columns are {msg.names(columns)}.{msg.did_you_mean(close(value, columns))}")
             out[role] = column
             taken.add(column)
         else:

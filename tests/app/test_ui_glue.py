@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import io
-import logging
 import sys
 import types
 

@@ -106,7 +106,8 @@ def test_an_estimate_reads_value_and_interval_rounded_together_or_its_bare_value
     assert widgets.estimate_text(Estimate(0.3481, 0.3312, 0.3663)) == "0.348 [0.331, 0.366]"
     assert widgets.estimate_text(Estimate(2.3106, 2.2712, 2.3598)) == "2.31 [2.27, 2.36]"
     assert widgets.estimate_text(Estimate(1.5, math.nan, math.nan)) == "1.500"
-    assert widgets.estimate_text(Estimate(3.2e12, 1e12, math.inf), bare=lambda v: "3.2T") == "3.2T"
+    # an unbounded end is said, not hidden behind the bare value; counts take their suffix
+    assert widgets.estimate_text(Estimate(3.2e12, 1e12, math.inf), "count") == "3.20T [1.00T, unbounded]"
 
 
 class Column:

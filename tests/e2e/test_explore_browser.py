@@ -198,7 +198,7 @@ def test_a_family_fitted_ahead_is_drawn_with_its_band_at_once(page, tmp_path):
     and its curve and band are scalecore's."""
     from conftest import start_server, stop_server
     from scalecore import load_runs
-    from scalecore.bootstrap import bootstrap
+    from scalecore import bootstrap
     from ui import analysis
 
     proc, url = start_server(tmp_path, env_extra={"SCALECORE_FIT_AHEAD": "1"})
