@@ -77,9 +77,10 @@ def test_saved_link_reopens_the_same_parameters(browser, review_app, artifacts, 
     other.get_by_text("every number equals the one saved").wait_for(timeout=90_000)
     other.get_by_test_id("stTable").first.wait_for(timeout=30_000)
     wait_for_app_run(other)
-    # the title, as typed (not run as HTML), once on the page: waited for, as a rerun under load can
-    # leave the previous run's heading beside this one's for a moment
-    expect(other.locator(CURRENT).get_by_text(TITLE, exact=True)).to_have_count(1, timeout=60_000)
+    # the title, as typed (not run as HTML), as the page's one heading of it (the list of saved
+    # analyses names it too): waited for, as a rerun under load can leave the previous run's heading
+    # beside this one's for a moment
+    expect(other.locator(CURRENT).get_by_role("heading", name=TITLE, exact=True)).to_have_count(1, timeout=60_000)
     shown_there = parameter_tables(other)
     other.screenshot(path=str(artifacts / "review-reopened.png"), full_page=True)
     assert shown_there == shown_here
