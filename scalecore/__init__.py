@@ -17,8 +17,8 @@ from .comparison import Comparison, compare
 from .budget import chinchilla_optimum, iso_flop_optimum
 from .curves import Curves, CurvesFrontier, Envelope, envelope, frontier, load_curves
 from .data import Runs, load_runs, parse_number
-from .diagnostics import backtest, compare_families, influence, residual_table, suggest_outliers
-from .downstream import ChainedPrediction, DownstreamResult, fit_downstream
+from .diagnostics import UNSUPPORTED_DELTA_AIC, unsupported, backtest, compare_families, influence, residual_table, suggest_outliers
+from .downstream import ACCURACY_FORMULA, ChainedPrediction, DownstreamResult, fit_downstream
 from .errors import DataError, FitError, ScaleCoreError
 from .families import FAMILIES, Family, get_family
 from .fitting import FitResult, fit, predict
@@ -29,6 +29,9 @@ from .isoflop import ApproachComparison, IsoFlopResult, compare_with_approach3, 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACCURACY_FORMULA",
+    "UNSUPPORTED_DELTA_AIC",
+    "unsupported",
     "ApproachComparison",
     "Curves",
     "CurvesFrontier",

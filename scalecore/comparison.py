@@ -79,6 +79,16 @@ def group_labels(runs, by: str = "group") -> np.ndarray:
     return np.asarray([s.strip() for s in labels], dtype=object)
 
 
+
+def one_budget_each(runs, by: str, groups) -> bool:
+    """Whether every group in ``groups`` has one compute budget only (e.g. runs grouped by IsoFLOP
+    budget): a law fitted to one group then sees one point of compute and is poorly determined."""
+    if not runs.has("compute"):
+        return False
+    labels = group_labels(runs, by)
+    c = runs.values("compute")
+    return all(len(set(c[labels == g].tolist())) <= 1 for g in groups)
+
 def _column(runs, by: str) -> str:
     """The frame column for ``by``: itself, or the role a file column was read as ("arch" -> "group")."""
     if by in runs.frame.columns:

@@ -133,6 +133,9 @@ class Family:
     convex: bool = False
     #: The parameters that are exponents (their differences are what a comparison reports).
     exponent_params: tuple[str, ...] = ()
+    #: The two parameters that trade off against each other, shown first in a bootstrap scatter
+    #: (empty: the first two).
+    scatter_pair: tuple[str, ...] = ()
     # Hooks (see the Protocols above); None: the generic numerical default of scalecore.optimum.
     optimum: OptimumHook | None = field(default=None, repr=False)
     budget_for: BudgetForHook | None = field(default=None, repr=False)
@@ -145,6 +148,12 @@ class Family:
     @property
     def n_params(self) -> int:
         return len(self.param_names)
+
+    @property
+    def shown_pair(self) -> tuple[str, str]:
+        """:attr:`scatter_pair`, or the first two parameters where it names none."""
+        pair = tuple(self.scatter_pair)
+        return pair if len(pair) == 2 and all(p in self.param_names for p in pair) else tuple(self.param_names[:2])
 
     @property
     def is_two_input(self) -> bool:
@@ -658,6 +667,7 @@ POWER_LAW = Family(
     description="A straight line on a log-log plot; no floor.",
     convex=True,
     exponent_params=("alpha",),
+    scatter_pair=("alpha", "A"),
 )
 
 OFFSET_POWER_LAW = Family(
@@ -673,6 +683,7 @@ OFFSET_POWER_LAW = Family(
     initial_guesses=_guess_offset_power_law,
     description="A power law that saturates at an irreducible value E.",
     exponent_params=("alpha",),
+    scatter_pair=("alpha", "E"),
     floor=_floor_e,
 )
 
@@ -692,6 +703,7 @@ BROKEN_POWER_LAW = Family(
         "changes from alpha to alpha + c around x_b, with sharpness f."
     ),
     exponent_params=("alpha", "c"),
+    scatter_pair=("alpha", "c"),
     floor=_floor_e,
 )
 
@@ -708,6 +720,7 @@ CHINCHILLA = Family(
     initial_guesses=_guess_chinchilla,
     description="Hoffmann et al. 2022, Approach 3: loss from model size N and tokens D.",
     exponent_params=("alpha", "beta"),
+    scatter_pair=("alpha", "beta"),
     optimum=chinchilla_optimum,
     budget_for=_chinchilla_budget_for,
     floor=_floor_e,
@@ -730,6 +743,7 @@ KAPLAN = Family(
     initial_guesses=_guess_kaplan,
     description="Kaplan et al. 2020, eq. 1.5: loss from N and D with no irreducible term.",
     exponent_params=("alpha_N", "alpha_D"),
+    scatter_pair=("alpha_N", "alpha_D"),
     optimum=kaplan_optimum,
     budget_for=_kaplan_budget_for,
     log_params_for_loss=_kaplan_log_params_for_loss,
@@ -754,6 +768,7 @@ LOGISTIC = Family(
     ),
     metric_kind="score",
     exponent_params=("slope",),
+    scatter_pair=("log10_mid", "slope"),
 )
 
 FAMILIES: dict[str, Family] = {

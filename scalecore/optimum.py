@@ -58,6 +58,22 @@ _CHUNK = 2_000_000
 AXES = ("compute", "params", "tokens")
 
 
+def training_compute(params, tokens, k: float = FLOPS_PER_TOKEN_PARAM):
+    """C = k·N·D: the training FLOPs of a model of ``params`` trained on ``tokens``."""
+    return k * params * tokens
+
+
+def tokens_for(compute, params, k: float = FLOPS_PER_TOKEN_PARAM):
+    """D = C / (k·N): the tokens a model of ``params`` trains on with ``compute``."""
+    return compute / (k * params)
+
+
+def next_decade(values) -> float:
+    """The power of ten at or above the largest finite value: the budget a plan opens on, one step
+    beyond the runs."""
+    return float(10 ** np.ceil(np.log10(np.nanmax(values))))
+
+
 def _need_two_inputs(fam: Family) -> None:
     if not fam.is_two_input:
         raise FitError(f"a compute-optimal N and D needs a law in N and D; `{fam.name}` has one input")

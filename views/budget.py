@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import Estimate, budget
-from ui import budget_state, data_source, interim, md_message, review, run_page, show_warnings, state
+from ui import budget_state, data_source, md_message, review, run_page, show_warnings, state
 from ui.widgets import CHART_CONFIG, URL, default_law_text, label, number_box
 
 # Bound widgets write their shown labels to the URL, so options are the labels themselves (stable
@@ -207,7 +207,7 @@ def trade_off(law: budget.Law, compute: float, hardware, k: float) -> None:
     choice = st.select_slider("Model size as a multiple of N*", FACTORS, value="1", key="b_nf", **URL)
     n = n_star * factor(choice)
     st.caption(f"N = {choice} × N* = {budget.format_answer(_const(n), 'count')} parameters, trained on "
-               f"D = C / 6N = {budget.format_answer(_const(interim.tokens_for(compute, n, k)), 'count')} tokens")
+               f"D = C / 6N = {budget.format_answer(_const(budget.tokens_for(compute, n, k)), 'count')} tokens")
     off = budget_state.off_optimum(law.key, law, compute, n, k)
     fig = budget_state.tradeoff_figure(t, n, off["loss"].value, interval=law.interval)
     st.plotly_chart(fig, key="b_tradeoff", theme=None, config=CHART_CONFIG)

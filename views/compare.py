@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import FAMILIES, Estimate, ScaleCoreError, comparison, formatting, report
-from ui import analysis, cache, data_source, interim, md, md_message, run_page, show_warnings, state
+from ui import analysis, cache, data_source, md, md_message, run_page, show_warnings, state
 from ui import review as rv
 from ui.analysis import AXIS_SHORT
 from ui.widgets import URL, estimate_text, keep_valid, label, number_box
@@ -104,7 +104,7 @@ def main() -> None:
         st.info("Pick at least two groups.")
         return
 
-    if interim.one_budget_each(runs, by, groups) and not st.session_state.get(f"cmp_anyway_{by}"):
+    if comparison.one_budget_each(runs, by, groups) and not st.session_state.get(f"cmp_anyway_{by}"):
         st.info(f"Each group of `{by}` holds runs of a single compute budget (IsoFLOP sweeps), so a law fitted "
                 "to one group is poorly determined and the comparison says little. Compare groups that each span "
                 "several scales — architectures, datasets, optimisers.")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, plots
-from ui import analysis, data_source, export, interim, md_message, outliers, run_page, show_warnings, state
+from scalecore import ACCURACY_FORMULA, FAMILIES, budget, plots
+from ui import analysis, data_source, export, md_message, outliers, run_page, show_warnings, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
 from ui.outliers import chart
@@ -159,7 +159,7 @@ def scale_figure(ds, result, drawn, target, axis, acc_metric, items, known, k) -
     marks, t_x = [], None
     pred = drawn.prediction
     if pred is not None:
-        t_x = target["x"] if "x" in target else interim.training_compute(target["params"], target["tokens"], k)
+        t_x = target["x"] if "x" in target else budget.training_compute(target["params"], target["tokens"], k)
         marks = [plots.TargetMark(name="logistic", x=t_x, value=pred.value, low=pred.low, high=pred.high,
                                   text=f"target {target_text(target, axis)}<br>{acc_metric} "
                                        f"{estimate_text(pred.estimate)}")]
@@ -212,7 +212,7 @@ def parameters(result, family, axis, loss_metric, acc_metric) -> None:
     with c2:
         step2 = result.accuracy_law
         st.markdown(f"**Step 2: {acc_metric} from {loss_metric}** (logistic in the loss)")
-        st.latex(interim.ACCURACY_FORMULA)
+        st.latex(ACCURACY_FORMULA)
         rows = dn.accuracy_rows(result)
         st.dataframe(rows[["parameter", "value", "low", "high", "std. error", "meaning"]], hide_index=True,
                      width="stretch", key="dn_params_step2")

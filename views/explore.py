@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, compare_families, formatting, plots, suggest_outliers
-from ui import (analysis, cache, data_source, export, fit_ahead, interim, md_message, outliers, review, run_page,
+from scalecore import UNSUPPORTED_DELTA_AIC, FAMILIES, budget, compare_families, formatting, plots, suggest_outliers, unsupported
+from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page,
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 from ui.outliers import chart
@@ -289,10 +289,10 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
                "the best). Backtest: each family refitted on the runs below the top 20% of compute, then asked to "
                "predict those held-out largest runs; the mean absolute error and the bias (negative: the law "
                "under-predicts the metric at scale).")
-    misfit = interim.unsupported([b.fit for b in boots.values()])
+    misfit = unsupported([b.fit for b in boots.values()])
     if misfit:
         one = len(misfit) == 1
-        note = (f"ΔAIC above {interim.UNSUPPORTED_DELTA_AIC:g}: {', '.join(label(f) for f in misfit)} "
+        note = (f"ΔAIC above {UNSUPPORTED_DELTA_AIC:g}: {', '.join(label(f) for f in misfit)} "
                 f"fit{'s' if one else ''} these runs far worse than the best law; the runs do not support "
                 f"{'it' if one else 'them'}.")
         rough = [label(f) for f in misfit if not FAMILIES[f].convex]
@@ -406,7 +406,7 @@ def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:
         chart(fig, "frontier_chart", ds, known)
         export.figure_downloads(fig, f"frontier_{metric}", "frontier")
     rows = []
-    budgets = sorted({interim.next_decade(runs.values('compute'))} | ({c_target} if c_target else set()))
+    budgets = sorted({budget.next_decade(runs.values('compute'))} | ({c_target} if c_target else set()))
     for f, b in two.items():
         for c in budgets:
             opt = b.compute_optimal(c, k)
@@ -484,7 +484,7 @@ def bootstrap_view(ds, boots, known) -> None:
     f = st.selectbox("Family", list(boots), format_func=label, key="boot_family") if len(boots) > 1 else next(iter(boots))
     b = boots[f]
     names = list(b.family.param_names)
-    default_pair = interim.scatter_pair(b.family)
+    default_pair = b.family.shown_pair
     c1, c2 = st.columns(2)
     px_ = c1.selectbox("x parameter", names, index=names.index(default_pair[0]), key=f"boot_x_{f}")
     py_ = c2.selectbox("y parameter", names, index=names.index(default_pair[1]), key=f"boot_y_{f}")

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import compare_with_approach3, plots
-from ui import data_source, export, interim, md_message, outliers, run_page, show_warnings, state
+from ui import data_source, export, md_message, outliers, run_page, show_warnings, state
 from ui import frontier as glue
 from ui.outliers import chart
 from ui.widgets import CHART_CONFIG, LEVELS, SELECTION, URL, estimate_text, json_text, keep_valid, number_box
@@ -262,7 +262,7 @@ def curves_view() -> None:
     lvl = fr.n_opt.confidence_level
     card(cards[0], "a in N* ∝ C^a (Approach 1)", a, lvl, fr.interval_label)
     if fr.loss is not None:
-        floor, slope = (interim.parameter_estimate(fr.loss, name) for name in ("E", "alpha"))
+        floor, slope = (fr.loss.estimates[name] for name in ("E", "alpha"))
         card(cards[1], "loss floor E of the envelope", floor, lvl, fr.loss.interval_label)
         card(cards[2], "envelope exponent (L* − E ∝ C^−α)", slope, lvl, fr.loss.interval_label)
     if target is not None:

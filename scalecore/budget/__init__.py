@@ -25,7 +25,8 @@ The frontier maths itself (closed forms, the numerical optimum, floors and inver
 
 from ..errors import DataError, FitError
 from ..families import chinchilla_exponents, chinchilla_optimum, kaplan_optimum
-from ..optimum import FLOPS_PER_TOKEN_PARAM, INFERENCE_FLOPS_PER_TOKEN_PARAM, compute_optimum
+from ..optimum import (FLOPS_PER_TOKEN_PARAM, INFERENCE_FLOPS_PER_TOKEN_PARAM, compute_optimum, next_decade, tokens_for,
+                       training_compute)
 from .hardware import ACCELERATORS, SECONDS_PER_DAY, Accelerator, Hardware
 from .law import (EXAMPLE_LAWS, NO_INTERVAL, PRESETS, WHY_TWO_INPUTS, Law, Preset, example_law,
                   parse_law)
@@ -50,6 +51,9 @@ def iso_flop_optimum(family, theta, compute, k: float = FLOPS_PER_TOKEN_PARAM, n
 
 
 __all__ = [
+    "next_decade",
+    "tokens_for",
+    "training_compute",
     "ACCELERATORS", "ANSWER_KINDS", "ANSWER_LABELS", "Accelerator", "DataError", "EXAMPLE_LAWS", "FitError",
     "FLOPS_PER_TOKEN_PARAM", "Hardware", "INFERENCE_FLOPS_PER_TOKEN_PARAM", "INVERSE_LABELS", "Law",
     "MUENNIGHOFF_R_D", "NO_INTERVAL", "PRESETS", "Plan", "Preset", "SECONDS_PER_DAY", "Scenario", "TradeOff",

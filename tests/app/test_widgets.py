@@ -1,5 +1,5 @@
 """The widget helpers the pages share (ui/widgets.py), the family link helpers (ui/state.py) and the
-computations moved out of the pages (ui/interim.py), each against values written out here."""
+computations moved out of the pages into scalecore, each against values written out here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from scalecore import FAMILIES, Estimate, load_runs
-from ui import interim, state, widgets
+from scalecore import budget, comparison
+from ui import state, widgets
 
 
 @pytest.fixture
@@ -149,30 +150,22 @@ def test_the_typed_constants_start_from_the_family_s_worked_example_if_it_has_nu
 
 
 def test_the_allocation_table_plans_at_the_next_power_of_ten():
-    assert interim.next_decade(np.array([3e21, 5.5e22, np.nan])) == pytest.approx(1e23, rel=1e-15)
-    assert interim.next_decade(np.array([1e22, 1e23])) == pytest.approx(1e23, rel=1e-15)
-    assert interim.next_decade(np.array([1.01e23])) == pytest.approx(1e24, rel=1e-15)
+    assert budget.next_decade(np.array([3e21, 5.5e22, np.nan])) == pytest.approx(1e23, rel=1e-15)
+    assert budget.next_decade(np.array([1e22, 1e23])) == pytest.approx(1e23, rel=1e-15)
+    assert budget.next_decade(np.array([1.01e23])) == pytest.approx(1e24, rel=1e-15)
 
 
 def test_compute_and_tokens_are_k_n_d():
-    assert interim.training_compute(7e10, 1.4e12, 6.0) == pytest.approx(5.88e23, rel=1e-12)
-    assert interim.tokens_for(5.88e23, 7e10, 6.0) == pytest.approx(1.4e12, rel=1e-12)
+    assert budget.training_compute(7e10, 1.4e12, 6.0) == pytest.approx(5.88e23, rel=1e-12)
+    assert budget.tokens_for(5.88e23, 7e10, 6.0) == pytest.approx(1.4e12, rel=1e-12)
 
 
 def test_the_bootstrap_scatter_opens_on_two_parameters_of_the_family():
-    assert interim.scatter_pair(FAMILIES["chinchilla"]) == ("alpha", "beta")
-    assert interim.scatter_pair(FAMILIES["kaplan"]) == ("alpha_N", "alpha_D")
+    assert FAMILIES["chinchilla"].shown_pair == ("alpha", "beta")
+    assert FAMILIES["kaplan"].shown_pair == ("alpha_N", "alpha_D")
     for fam in FAMILIES.values():
-        a, b = interim.scatter_pair(fam)
+        a, b = fam.shown_pair
         assert a != b and {a, b} <= set(fam.param_names)
-
-
-def test_a_parameter_estimate_is_the_best_fit_with_its_interval_and_standard_error():
-    boot = SimpleNamespace(fit=SimpleNamespace(params={"E": 1.81, "alpha": 0.33}),
-                           confidence_interval={"E": (1.7, 1.9), "alpha": (0.3, 0.36)},
-                           standard_error={"E": 0.05, "alpha": 0.015})
-    e = interim.parameter_estimate(boot, "alpha")
-    assert (e.value, e.low, e.high, e.standard_error) == (0.33, 0.3, 0.36, 0.015)
 
 
 def test_groups_of_a_single_budget_each_are_told_apart_from_groups_spanning_scales(tmp_path):
@@ -184,10 +177,10 @@ def test_groups_of_a_single_budget_each_are_told_apart_from_groups_spanning_scal
     path = tmp_path / "runs.csv"
     path.write_text("\n".join(rows) + "\n")
     runs = load_runs(path)
-    assert interim.one_budget_each(runs, "arch", ["iso"]) is True
-    assert interim.one_budget_each(runs, "arch", ["iso", "scan"]) is False
+    assert comparison.one_budget_each(runs, "arch", ["iso"]) is True
+    assert comparison.one_budget_each(runs, "arch", ["iso", "scan"]) is False
     frame = pd.DataFrame({"run_id": ["x"], "params": [1e8], "loss": [3.0]})
-    assert interim.one_budget_each(SimpleNamespace(has=lambda role: False, frame=frame), "arch", ["iso"]) is False
+    assert comparison.one_budget_each(SimpleNamespace(has=lambda role: False, frame=frame), "arch", ["iso"]) is False
 
 
 def test_the_budget_offers_laws_in_n_and_d_first_then_laws_with_a_floor():
