@@ -6,18 +6,20 @@ times, in the same process:
 - the plain full-data fit (the reference: the ratio column divides by it);
 - the identifiability verdict (scalecore.identifiability.verdict) on that fit;
 - the 1,000-resample bootstrap (seed 0), only for families the verdict accepts: a refused family
-  is answered by the verdict, which is what the app and the CLI show.
+  is answered by the verdict, which is what the app and the CLI show. The bootstrap itself stops
+  early ("stop", with its reason) when its resamples do not settle.
 
 and prints one row each: dataset, family, x, runs, fit_s, verdict_s, verdict, boot_s, failed,
 boot/fit. The last line says how many (dataset, family) answers took over 1 s.
 
-Usage: python bench/bench_families.py [--resamples 1000] [--all] (--all bootstraps refused
-families too, to show what the verdict saves).
+Usage: python bench/bench_families.py [--resamples 1000] [--all] (--all bootstraps every
+family to the end, refusing none, to show what the verdict and the early stop save).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -25,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scalecore import FAMILIES, ScaleCoreError, bootstrap, fit, load_runs  # noqa: E402
-from scalecore.identifiability import verdict  # noqa: E402
+from scalecore import FAMILIES, NotIdentified, ScaleCoreError, bootstrap, fit, load_runs  # noqa: E402
+from scalecore.diagnostics import verdict  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "real_exports"
@@ -80,28 +82,33 @@ def main() -> None:
                     fit_s, result = best_of(lambda: fit(runs, name, x=x), args.repeats)
                 except ScaleCoreError:
                     continue
-                metric_fits = (fam.metric_kind == "score") == (fam.space == "linear")
+                score = bool(re.search(r"acc|score|exact|f1", result.y, re.I))
+                metric_fits = fam.metric_kind == ("score" if score else "loss")
                 v_s, v = best_of(lambda: verdict(runs, result), args.repeats)
                 answer_s = fit_s + v_s
                 boot_s, failed = float("nan"), ""
+                stopped = ""
                 if v.identified or args.all:
                     t0 = time.perf_counter()
                     try:
-                        boot = bootstrap(runs, name, x=x, n_resamples=args.resamples, seed=0)
+                        boot = bootstrap(runs, name, x=x, n_resamples=args.resamples, seed=0,
+                                         refuse_unidentified=not args.all)
                         failed = str(boot.n_failed)
+                    except NotIdentified as e:
+                        failed, stopped = "stop", str(e)
                     except ScaleCoreError as e:
-                        failed = "error"
-                        print(f"   bootstrap error: {str(e)[:100]}")
+                        failed, stopped = "error", str(e)
                     boot_s = time.perf_counter() - t0
-                    if v.identified:
-                        answer_s = boot_s + v_s
+                    answer_s = boot_s + v_s
                 total += 1
                 slow += answer_s > 1.0
                 print(f"{label[:28]:<28} {name:<17} {x or 'N,D':<8} {result.n_points:>5} {fit_s:>7.3f} {v_s:>9.4f} "
                       f"{'ok' if v.identified else 'refused':<9} {boot_s:>7.3f} {failed:>6} {boot_s / fit_s:>8.1f}"
-                      + ("" if metric_fits else "  (metric kind differs)"))
+                      + ("" if metric_fits else "  (not offered by the app for this metric)"))
                 if not v.identified:
                     print(f"   {v.text()}")
+                elif stopped:
+                    print(f"   {stopped}")
     print(f"answers (verdict, plus the bootstrap of accepted families) over 1 s: {slow} of {total}")
 
 

@@ -19,7 +19,7 @@ from .curves import Curves, CurvesFrontier, Envelope, envelope, frontier, load_c
 from .data import Runs, load_runs, parse_number
 from .diagnostics import UNSUPPORTED_DELTA_AIC, unsupported, backtest, compare_families, influence, residual_table, suggest_outliers
 from .downstream import ACCURACY_FORMULA, ChainedPrediction, DownstreamResult, fit_downstream
-from .errors import DataError, FitError, ScaleCoreError
+from .errors import NotIdentified, DataError, FitError, ScaleCoreError
 from .families import FAMILIES, Family, get_family
 from .fitting import FitResult, fit, predict
 from .spec import FitSpec, Settings, SpecError
@@ -29,6 +29,7 @@ from .isoflop import ApproachComparison, IsoFlopResult, compare_with_approach3, 
 __version__ = "0.1.0"
 
 __all__ = [
+    "NotIdentified",
     "ACCURACY_FORMULA",
     "UNSUPPORTED_DELTA_AIC",
     "unsupported",

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import optimum
-from .errors import FitError
+from . import identifiability, optimum
+from .errors import FitError, NotIdentified
 from .families import min_distinct, predict
 from .formatting import summary_html, summary_text
-from .solver import distinct_optima, solve
+from .solver import NotSettling, distinct_optima, solve
 from .spec import METHODS, check_bootstrap  # noqa: F401 (METHODS: bootstrap.METHODS, re-exported)
 from .stats import percentile_interval
 from .uncertainty import Band, Estimate, estimate_of
@@ -222,9 +222,16 @@ def bootstrap_problem(
     method: str = "cases",
     fit: FitResult,
     extra_starts: int = 3,
+    refuse_unidentified: bool = True,
 ) -> BootstrapResult:
     """Bootstrap a prepared problem from its full-data ``fit`` (``fitting.fit_problem(problem)``;
-    the public way is ``FitResult.bootstrap``, see :func:`scalecore.bootstrap`)."""
+    the public way is ``FitResult.bootstrap``, see :func:`scalecore.bootstrap`).
+
+    A family the runs do not identify is refused with :class:`~scalecore.errors.NotIdentified`
+    (``refuse_unidentified``): before any resample when the full-data fit shows it
+    (:func:`scalecore.identifiability.check`), or after :data:`~scalecore.identifiability.SETTLE_ITERATIONS`
+    iterations when more than :data:`~scalecore.identifiability.SETTLE_SHARE` of the resamples are
+    still moving. Families whose resamples settle get exactly the numbers they got without it."""
     _check(n_resamples, confidence_level, method, seed)
     if n_resamples * problem.n > MAX_RESAMPLED_RUNS:
         raise FitError(
@@ -234,6 +241,10 @@ def bootstrap_problem(
         )
     t0 = time.perf_counter()
     fam = problem.family
+    if refuse_unidentified:
+        verdict = identifiability.check(fit)
+        if not verdict.identified:
+            raise NotIdentified(verdict.text(), verdict)
     rng = np.random.default_rng(seed)
     weights, _ = resample_weights(problem, n_resamples, method, rng)
     target = problem.target
@@ -247,10 +258,11 @@ def bootstrap_problem(
     obj_best = np.full(B, np.inf)
     conv_best = np.zeros(B, dtype=bool)
 
-    def solve_from(z0: np.ndarray, rows: np.ndarray, max_iter: int):
+    def solve_from(z0: np.ndarray, rows: np.ndarray, max_iter: int, give_up=None):
         """Solve resamples ``rows`` (one start each, rows may repeat); returns the Solution."""
         T = target[rows] if target.ndim == 2 else target
-        return solve(fam, problem.inputs, T, weights[rows], z0, loss=problem.loss, delta=problem.delta, max_iter=max_iter)
+        return solve(fam, problem.inputs, T, weights[rows], z0, loss=problem.loss, delta=problem.delta, max_iter=max_iter,
+                     give_up=give_up)
 
     def keep_better(rows: np.ndarray, sol) -> None:
         order = np.lexsort((sol.objective, rows))  # per row, best first
@@ -265,7 +277,14 @@ def bootstrap_problem(
     rows = np.flatnonzero(usable)
     fit_z = fam.to_internal(fit.theta)
     # 1. every resample from the full-data optimum
-    keep_better(rows, solve_from(np.repeat(fit_z[None, :], rows.size, axis=0), rows, 400))
+    try:
+        first = solve_from(np.repeat(fit_z[None, :], rows.size, axis=0), rows, 400,
+                           give_up=(identifiability.SETTLE_ITERATIONS, identifiability.SETTLE_SHARE)
+                           if refuse_unidentified else None)
+    except NotSettling as stop:
+        verdict = identifiability.unsettled(fit, stop.z, stop.moving, stop.active, stop.total)
+        raise NotIdentified(verdict.text(), verdict) from None
+    keep_better(rows, first)
     # 2. other basins: the full-data fit's other optima, and resample optima far from the bulk.
     #    Each is tried on every resample for a few iterations (screening); only the resamples it
     #    brings close to their current best are solved to convergence from there.

@@ -62,7 +62,10 @@ def _fit_command(args) -> int:
     runs = load_runs(args.runs)
     result = fit(runs, _spec(args))
     if args.bootstrap:
-        boot = result.bootstrap(args.bootstrap, confidence_level=args.confidence, seed=args.seed, method=args.method)
+        from .diagnostics import bootstrap_or_refuse
+
+        boot = bootstrap_or_refuse(runs, result, n_resamples=args.bootstrap, confidence_level=args.confidence,
+                                   seed=args.seed, method=args.method)
         print(dumps(boot.to_dict()) if args.json else str(boot))
     else:
         print(dumps(result.to_dict()) if args.json else str(result))
@@ -179,8 +182,11 @@ def _budget_law(args):
     result = fit(runs, _spec(args))
     if not args.bootstrap:
         return budget.Law.from_fit(result)
-    return budget.Law.from_bootstrap(result.bootstrap(args.bootstrap, confidence_level=args.confidence, seed=args.seed,
-                                                      method=args.method))
+    from .diagnostics import bootstrap_or_refuse
+
+    return budget.Law.from_bootstrap(bootstrap_or_refuse(runs, result, n_resamples=args.bootstrap,
+                                                         confidence_level=args.confidence, seed=args.seed,
+                                                         method=args.method))
 
 
 def _add_report_parser(sub) -> None:

@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from .budget import FLOPS_PER_TOKEN_PARAM
-from .errors import FitError
-from .fitting import FitResult, Problem, check_size, distinct_optima, fit_problem, solve
+from .errors import FitError, NotIdentified, ScaleCoreError
+from .families import FAMILIES
+from .fitting import FitResult, Problem, check_size, distinct_optima, fit, fit_problem, solve
+from .identifiability import ALTERNATIVES, Verdict, check
 
 #: Consistency constants: sigma of a normal sample from its median absolute deviation and from
 #: its mean absolute deviation.
@@ -468,3 +470,42 @@ def compare_families(fits: Sequence[FitResult]) -> pd.DataFrame:
             "the Jacobian 2 sum(log y) so that all are likelihoods of the metric itself"
         )
     return df
+
+
+# ------------------------------------------------------------------------------ identifiability
+
+
+def verdict(runs, fit_result: FitResult, *, base: Verdict | None = None,
+            alternatives: Sequence[str] = ALTERNATIVES) -> Verdict:
+    """Whether the runs identify ``fit_result``'s family (:func:`scalecore.identifiability.check`,
+    or ``base``: the verdict a bootstrap that gave up carries), and for a refused family the first
+    of ``alternatives`` that the same runs (same metric, same exclusions) do identify, against
+    compute where the runs have it."""
+    v = base if base is not None else check(fit_result)
+    if v.identified:
+        return v
+    problem = fit_result.problem
+    axes = [a for a in ("compute", "params", "tokens") if runs.has(a)]
+    for name in alternatives:
+        if name == v.family or name not in FAMILIES or FAMILIES[name].metric_kind != fit_result.family.metric_kind:
+            continue
+        for axis in axes:
+            try:
+                alt = fit(runs, name, x=axis, y=problem.y, exclude=problem.excluded, loss=problem.loss,
+                          delta=problem.delta)
+            except ScaleCoreError:
+                continue
+            if check(alt).identified:
+                return replace(v, alternative=name, alternative_x=axis)
+    return v
+
+
+def bootstrap_or_refuse(runs, fit_result: FitResult, **options):
+    """``fit_result.bootstrap(**options)``; a family the runs do not identify raises
+    :class:`~scalecore.errors.NotIdentified` whose message also names a law they do identify
+    (:func:`verdict`). What the pages and the command line call."""
+    try:
+        return fit_result.bootstrap(**options)
+    except NotIdentified as exc:
+        v = verdict(runs, fit_result, base=exc.verdict) if exc.verdict is not None else None
+        raise NotIdentified(v.text() if v is not None else str(exc), v) from None

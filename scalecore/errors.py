@@ -27,6 +27,16 @@ class FitError(ScaleCoreError, RuntimeError):
     """A fit cannot be done on this data; the message says why and what would make it possible."""
 
 
+class NotIdentified(FitError):
+    """The runs do not identify the family: refused before (or early in) its bootstrap, with the
+    reason and, where one was found, a family they do identify. ``verdict`` is the
+    :class:`~scalecore.identifiability.Verdict` (None when the bootstrap stopped on its own)."""
+
+    def __init__(self, message: str, verdict=None):
+        super().__init__(message)
+        self.verdict = verdict
+
+
 def format_rows(rows, limit: int = 8) -> str:
     """Human row list for messages: 1-based file rows, e.g. ``"rows 3, 7 and 12"``.
 

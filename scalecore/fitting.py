@@ -247,9 +247,13 @@ class FitResult:
         return self.problem.spec
 
     def bootstrap(self, n_resamples: int = 1000, *, seed: int | None = None, confidence_level: float = 0.95,
-                  method: str = "cases"):
+                  method: str = "cases", refuse_unidentified: bool = True):
         """Bootstrap this fit: percentile intervals, standard errors and bands
         (:class:`~scalecore.bootstrap.BootstrapResult`).
+
+        A family the runs do not identify raises :class:`~scalecore.errors.NotIdentified` at once
+        (or after a few iterations, when its resamples do not settle) instead of grinding for a
+        minute; ``refuse_unidentified=False`` bootstraps it anyway.
 
         No refit: every resample starts from this fit's optimum and its other distinct optima.
         ``method``: ``"cases"`` resamples runs with replacement; ``"residuals"`` resamples the
@@ -257,7 +261,7 @@ class FitResult:
         ``group`` column). The same ``seed`` gives identical numbers; None draws fresh entropy.
         """
         return bootstrap_problem(self.problem, n_resamples=n_resamples, confidence_level=confidence_level, seed=seed,
-                                 method=method, fit=self)
+                                 method=method, fit=self, refuse_unidentified=refuse_unidentified)
 
     def predict(self, x=None, *, params=None, tokens=None) -> np.ndarray:
         """Predicted metric: ``predict(x)`` for a one-input family, ``predict(params=N, tokens=D)``
@@ -446,6 +450,7 @@ def bootstrap(
     confidence_level: float = 0.95,
     seed: int | None = 0,
     method: str = "cases",
+    refuse_unidentified: bool = True,
 ) -> BootstrapResult:
     """Fit ``family`` (or a :class:`~scalecore.spec.FitSpec`) and bootstrap it: percentile
     intervals, standard errors and bands. The same as ``fit(runs, ...).bootstrap(...)``.
@@ -457,4 +462,5 @@ def bootstrap(
     """
     check_bootstrap(n_resamples, confidence_level, method, seed)
     result = fit(runs, family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
-    return result.bootstrap(n_resamples, confidence_level=confidence_level, seed=seed, method=method)
+    return result.bootstrap(n_resamples, confidence_level=confidence_level, seed=seed, method=method,
+                            refuse_unidentified=refuse_unidentified)

@@ -17,21 +17,24 @@ milliseconds:
   error spans more than :data:`MAX_LOG_SE` (three decades, for a coefficient or a break) or half
   its allowed range (an exponent) is not determined by the runs.
 
-When a family is refused, :func:`verdict` also names one that the same runs do identify (a
-simpler law, against compute where there is compute), fitted and checked the same way.
+When a family is refused, :func:`scalecore.diagnostics.verdict` also names one that the same runs
+do identify (a simpler law, against compute where there is compute), fitted and checked the same
+way. The bootstrap asks :func:`check` before it resamples, and gives up early when its resamples
+do not settle (:data:`SETTLE_ITERATIONS`, :data:`SETTLE_SHARE`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ScaleCoreError
-from .families import FAMILIES, Family, get_family
-from .fitting import FitResult, fit
+from .families import Family, get_family
+
+if TYPE_CHECKING:  # fitting imports bootstrap, which asks this module before resampling
+    from .fitting import FitResult
 
 #: Condition number (of the correlation-scaled Gauss-Newton matrix) above which some combination of
 #: parameters is flat for the data. The identified fits of the bundled samples are at 3e2-2e5.
@@ -49,6 +52,14 @@ MIN_RATIO_SPREAD = 0.02
 
 #: Simpler laws tried, in order, when a family is refused.
 ALTERNATIVES = ("offset_power_law", "power_law")
+
+#: The bootstrap's early stop: after this many iterations from the full-data optimum, a family
+#: with more than this share of its resamples still moving is refused. Families the runs identify
+#: leave at most 1% of resamples moving by then on every bundled sample and real export (20% for
+#: Chinchilla's law on Kaplan-like runs, which it misfits); the broken power law without a break
+#: 66-88%, a logistic law on a loss ~100% (bench/bench_families.py).
+SETTLE_ITERATIONS = 60
+SETTLE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -163,24 +174,22 @@ def check(fit: FitResult) -> Verdict:
     return Verdict(fam.name, not reasons, tuple(reasons), undetermined, se, condition)
 
 
-def verdict(runs, fit_result: FitResult, *, alternatives: Sequence[str] = ALTERNATIVES) -> Verdict:
-    """:func:`check`, and for a refused family the first of ``alternatives`` that the same runs
-    (same metric, same exclusions) do identify, against compute where the runs have it."""
-    v = check(fit_result)
-    if v.identified:
-        return v
-    problem = fit_result.problem
-    axes = [a for a in ("compute", "params", "tokens") if runs.has(a)]
-    for name in alternatives:
-        if name == v.family or name not in FAMILIES or FAMILIES[name].metric_kind != fit_result.family.metric_kind:
-            continue
-        for axis in axes:
-            try:
-                alt = fit(runs, name, x=axis, y=problem.y, exclude=problem.excluded, loss=problem.loss,
-                          delta=problem.delta)
-            except ScaleCoreError:
-                continue
-            if check(alt).identified:
-                return Verdict(v.family, False, v.reasons, v.undetermined, v.standard_errors, v.condition,
-                               name, axis)
-    return v
+def unsettled(fit: FitResult, z: np.ndarray, moving: np.ndarray, active: int, total: int) -> Verdict:
+    """The verdict of a bootstrap that gave up: ``active`` of ``total`` resamples still moving after
+    :data:`SETTLE_ITERATIONS` iterations. ``z`` (internal parameters of every resample at that
+    moment) and ``moving`` name the parameters they drift along: those whose spread (median
+    absolute deviation) among the moving resamples most exceeds their spread among the settled ones."""
+    fam = fit.family
+    z = np.asarray(z, float)
+    ok = np.all(np.isfinite(z), axis=1)
+    still, done = z[ok & moving], z[ok & ~moving]
+
+    def mad(a: np.ndarray) -> np.ndarray:
+        return np.median(np.abs(a - np.median(a, axis=0)), axis=0) if len(a) else np.zeros(fam.n_params)
+
+    ratio = (mad(still) + 1e-12) / (mad(done) + 1e-9)
+    drifting = tuple(fam.param_names[j] for j in np.argsort(-ratio)[:2] if ratio[j] > 3.0)
+    along = f" (they drift along {', '.join(f'`{n}`' for n in drifting)})" if drifting else ""
+    reason = (f"{active} of {total} bootstrap resamples were still moving after {SETTLE_ITERATIONS} iterations"
+              f"{along}: the runs do not pin the law down, so its intervals would mean little (and take a minute to finish)")
+    return Verdict(fam.name, False, (reason,), drifting)

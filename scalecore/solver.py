@@ -85,6 +85,16 @@ _POOL: list = []
 _LOCAL = threading.local()
 
 
+class NotSettling(Exception):
+    """A batch gave up: at iteration ``give_up[0]`` more than a share ``give_up[1]`` of its problems
+    were still being solved (:func:`_solve`). ``active`` counts them of ``total``; ``z`` holds
+    every problem's parameters at that moment and ``moving`` marks the ones still being solved."""
+
+    def __init__(self, active: int, total: int, z: np.ndarray, moving: np.ndarray):
+        super().__init__(f"{active} of {total} problems still moving")
+        self.active, self.total, self.z, self.moving = active, total, z, moving
+
+
 class Cancelled(Exception):
     """A solve stopped by its thread's stop check (:func:`in_background`). Not a user error, so
     not a :class:`ScaleCoreError`: nothing catches it on the way out, and nothing is cached."""
@@ -145,9 +155,18 @@ def solve(family: Family, inputs: dict, target: np.ndarray, weights: np.ndarray,
         return a[rows] if a.ndim == 2 and a.shape[0] == B else a
 
     chunks = np.array_split(np.arange(B), workers)
-    parts = list(_pool(workers).map(
-        lambda rows: _solve(family, {k: rows_of(v, rows) for k, v in inputs.items()}, rows_of(target, rows),
-                            rows_of(weights, rows), z0[rows], **options), chunks))
+    def part(rows):
+        try:
+            return _solve(family, {k: rows_of(v, rows) for k, v in inputs.items()}, rows_of(target, rows),
+                          rows_of(weights, rows), z0[rows], **options)
+        except NotSettling as exc:  # every chunk reaches the check; gather those that gave up
+            return exc
+
+    parts = list(_pool(workers).map(part, chunks))
+    gave_up = [p for p in parts if isinstance(p, NotSettling)]
+    if gave_up:
+        raise NotSettling(sum(p.active for p in gave_up), sum(p.total for p in gave_up),
+                          np.concatenate([p.z for p in gave_up]), np.concatenate([p.moving for p in gave_up]))
     return Solution(*(np.concatenate([getattr(part, f) for part in parts]) for f in ("z", "objective", "converged", "n_iter")))
 
 
@@ -239,6 +258,7 @@ def _solve(
     max_iter: int = 400,
     rtol: float = 1e-12,
     should_stop: Callable[[], bool] | None = None,
+    give_up: tuple[int, float] | None = None,
 ) -> Solution:
     """Minimise ``sum_i w_bi * rho(f_b(x_i) - t_bi)`` for B problems at once.
 
@@ -253,6 +273,10 @@ def _solve(
 
     Problems still being solved are kept packed in the working arrays, so each iteration costs in
     proportion to them; the model is rebuilt only where a step was accepted.
+
+    ``give_up=(K, share)`` raises :class:`NotSettling` when, after ``K`` iterations, more than
+    ``share`` of the problems are still being solved (the bootstrap's early stop on a law the runs
+    do not determine). Problems that settle in time are untouched by it: the check only reads.
     """
     z0 = np.asarray(z0, dtype=float)
     B, p = z0.shape
@@ -299,6 +323,11 @@ def _solve(
                     rows[keep], z[keep], F[keep], g[keep], H[keep], S[keep], lam[keep], step[keep])
                 T = T if shared_T else T[keep]
                 W = W if shared_W else W[keep]
+            if give_up is not None and it == give_up[0] and rows.size > give_up[1] * B:
+                z_out[rows] = z
+                moving = np.zeros(B, dtype=bool)
+                moving[rows] = True
+                raise NotSettling(int(rows.size), B, z_out, moving)
             if rows.size == 0 or it == max_iter:
                 break
             if should_stop is not None and should_stop():

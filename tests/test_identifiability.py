@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from scalecore import fit, load_runs
-from scalecore.identifiability import MAX_LOG_SE, check, curvature, verdict
+from scalecore import NotIdentified, fit, load_runs
+from scalecore.diagnostics import verdict
+from scalecore.identifiability import MAX_LOG_SE, check, curvature
 from tests.synth import TRUTH, frame, runs_of
 
 
@@ -80,3 +81,47 @@ def test_standard_errors_match_a_finite_difference_reference():
     truth = TRUTH["offset_power_law"]
     assert abs(math.log(truth["E"]) - t[0]) < 4 * se["E"] < MAX_LOG_SE
     assert abs(truth["alpha"] - t[2]) < 4 * se["alpha"]
+
+
+# ------------------------------------------------------------------------------ in the bootstrap
+
+
+@pytest.mark.parametrize("path, family, x", [
+    ("sample_runs/chinchilla_like.csv", "chinchilla", None),
+    ("sample_runs/chinchilla_like.csv", "kaplan", None),
+    ("sample_runs/compute_saturating.csv", "offset_power_law", "compute"),
+    ("sample_runs/kaplan_like.csv", "chinchilla", None),  # a misfit law: 20% still moving at the check
+])
+def test_the_early_stop_changes_nothing_for_a_family_whose_resamples_settle(path, family, x):
+    result = fit(load_runs(path), family, x=x)
+    guarded = result.bootstrap(300, seed=3)
+    plain = result.bootstrap(300, seed=3, refuse_unidentified=False)
+    np.testing.assert_array_equal(guarded.failed, plain.failed)
+    np.testing.assert_array_equal(guarded.samples, plain.samples)  # bit for bit, so every interval too
+
+
+def test_a_bootstrap_whose_resamples_do_not_settle_stops_with_the_reason():
+    runs = load_runs("sample_runs/compute_saturating.csv")
+    result = fit(runs, "broken_power_law", x="compute")
+    assert check(result).identified  # the full-data fit alone does not show it ...
+    with pytest.raises(NotIdentified, match=r"of 1000 bootstrap resamples were still moving after 60 iterations"):
+        result.bootstrap(1000, seed=0)
+    # ... and what it stops: ground to the end, most resamples never converge
+    ground = result.bootstrap(1000, seed=0, refuse_unidentified=False)
+    assert ground.n_failed > 50
+
+
+def test_a_family_the_fit_already_shows_unidentified_is_refused_before_any_resample(monkeypatch):
+    runs = load_runs("sample_runs/architectures_crossover.csv")
+    result = fit(runs, "chinchilla")
+    import sys
+
+    def no_resample(*a, **k):
+        raise AssertionError("resampled a family the verdict refuses")
+
+    monkeypatch.setattr(sys.modules["scalecore.bootstrap"], "resample_weights", no_resample)
+    with pytest.raises(NotIdentified) as info:
+        result.bootstrap(1000, seed=0)
+    assert "one tokens-per-parameter ratio" in str(info.value)
+    enriched = verdict(runs, result, base=info.value.verdict)
+    assert enriched.alternative == "offset_power_law" and enriched.alternative_x == "compute"

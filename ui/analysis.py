@@ -118,7 +118,7 @@ def fit_family(runs, family: str, axis: str, metric: str, exclude, settings: Set
     refit). Raises ScaleCoreError for a fit that can't be done."""
     if fit is None:
         fit = point_fit(runs, family, axis, metric, exclude, settings.loss, settings.delta)
-    return fit.bootstrap(**settings.bootstrap_options)
+    return diagnostics.bootstrap_or_refuse(runs, fit, **settings.bootstrap_options)
 
 
 # ------------------------------------------------------------------------------ curves
