@@ -229,9 +229,8 @@ def bootstrap_problem(
 
     A family the runs do not identify is refused with :class:`~scalecore.errors.NotIdentified`
     (``refuse_unidentified``): before any resample when the full-data fit shows it
-    (:func:`scalecore.identifiability.check`), or after :data:`~scalecore.identifiability.SETTLE_ITERATIONS`
-    iterations when more than :data:`~scalecore.identifiability.SETTLE_SHARE` of the resamples are
-    still moving. Families whose resamples settle get exactly the numbers they got without it."""
+    (:func:`scalecore.identifiability.check`), or at a checkpoint of
+    :data:`~scalecore.identifiability.SETTLE_CHECKS` where too many resamples are still moving. Families whose resamples settle get exactly the numbers they got without it."""
     _check(n_resamples, confidence_level, method, seed)
     if n_resamples * problem.n > MAX_RESAMPLED_RUNS:
         raise FitError(
@@ -258,7 +257,7 @@ def bootstrap_problem(
     obj_best = np.full(B, np.inf)
     conv_best = np.zeros(B, dtype=bool)
 
-    def solve_from(z0: np.ndarray, rows: np.ndarray, max_iter: int, give_up=None):
+    def solve_from(z0: np.ndarray, rows: np.ndarray, max_iter: int, give_up=()):
         """Solve resamples ``rows`` (one start each, rows may repeat); returns the Solution."""
         T = target[rows] if target.ndim == 2 else target
         return solve(fam, problem.inputs, T, weights[rows], z0, loss=problem.loss, delta=problem.delta, max_iter=max_iter,
@@ -279,10 +278,9 @@ def bootstrap_problem(
     # 1. every resample from the full-data optimum
     try:
         first = solve_from(np.repeat(fit_z[None, :], rows.size, axis=0), rows, 400,
-                           give_up=(identifiability.SETTLE_ITERATIONS, identifiability.SETTLE_SHARE)
-                           if refuse_unidentified else None)
+                           give_up=identifiability.SETTLE_CHECKS if refuse_unidentified else ())
     except NotSettling as stop:
-        verdict = identifiability.unsettled(fit, stop.z, stop.moving, stop.active, stop.total)
+        verdict = identifiability.unsettled(fit, stop.z, stop.moving, stop.active, stop.total, stop.iteration)
         raise NotIdentified(verdict.text(), verdict) from None
     keep_better(rows, first)
     # 2. other basins: the full-data fit's other optima, and resample optima far from the bulk.

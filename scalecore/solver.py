@@ -86,13 +86,13 @@ _LOCAL = threading.local()
 
 
 class NotSettling(Exception):
-    """A batch gave up: at iteration ``give_up[0]`` more than a share ``give_up[1]`` of its problems
+    """A batch gave up: at one of the iterations of ``give_up`` more than its share of the problems
     were still being solved (:func:`_solve`). ``active`` counts them of ``total``; ``z`` holds
     every problem's parameters at that moment and ``moving`` marks the ones still being solved."""
 
-    def __init__(self, active: int, total: int, z: np.ndarray, moving: np.ndarray):
-        super().__init__(f"{active} of {total} problems still moving")
-        self.active, self.total, self.z, self.moving = active, total, z, moving
+    def __init__(self, active: int, total: int, z: np.ndarray, moving: np.ndarray, iteration: int):
+        super().__init__(f"{active} of {total} problems still moving after {iteration} iterations")
+        self.active, self.total, self.z, self.moving, self.iteration = active, total, z, moving, iteration
 
 
 class Cancelled(Exception):
@@ -166,7 +166,8 @@ def solve(family: Family, inputs: dict, target: np.ndarray, weights: np.ndarray,
     gave_up = [p for p in parts if isinstance(p, NotSettling)]
     if gave_up:
         raise NotSettling(sum(p.active for p in gave_up), sum(p.total for p in gave_up),
-                          np.concatenate([p.z for p in gave_up]), np.concatenate([p.moving for p in gave_up]))
+                          np.concatenate([p.z for p in gave_up]), np.concatenate([p.moving for p in gave_up]),
+                          max(p.iteration for p in gave_up))
     return Solution(*(np.concatenate([getattr(part, f) for part in parts]) for f in ("z", "objective", "converged", "n_iter")))
 
 
@@ -258,7 +259,7 @@ def _solve(
     max_iter: int = 400,
     rtol: float = 1e-12,
     should_stop: Callable[[], bool] | None = None,
-    give_up: tuple[int, float] | None = None,
+    give_up: tuple[tuple[int, float], ...] = (),
 ) -> Solution:
     """Minimise ``sum_i w_bi * rho(f_b(x_i) - t_bi)`` for B problems at once.
 
@@ -274,8 +275,8 @@ def _solve(
     Problems still being solved are kept packed in the working arrays, so each iteration costs in
     proportion to them; the model is rebuilt only where a step was accepted.
 
-    ``give_up=(K, share)`` raises :class:`NotSettling` when, after ``K`` iterations, more than
-    ``share`` of the problems are still being solved (the bootstrap's early stop on a law the runs
+    ``give_up=((K, share), ...)`` raises :class:`NotSettling` when, after ``K`` iterations, more
+    than ``share`` of the problems are still being solved (the bootstrap's early stop on a law the runs
     do not determine). Problems that settle in time are untouched by it: the check only reads.
     """
     z0 = np.asarray(z0, dtype=float)
@@ -323,11 +324,11 @@ def _solve(
                     rows[keep], z[keep], F[keep], g[keep], H[keep], S[keep], lam[keep], step[keep])
                 T = T if shared_T else T[keep]
                 W = W if shared_W else W[keep]
-            if give_up is not None and it == give_up[0] and rows.size > give_up[1] * B:
+            if any(it == k and rows.size > share * B for k, share in give_up):
                 z_out[rows] = z
                 moving = np.zeros(B, dtype=bool)
                 moving[rows] = True
-                raise NotSettling(int(rows.size), B, z_out, moving)
+                raise NotSettling(int(rows.size), B, z_out, moving, it)
             if rows.size == 0 or it == max_iter:
                 break
             if should_stop is not None and should_stop():
