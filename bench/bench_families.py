@@ -82,7 +82,9 @@ def main() -> None:
                     fit_s, result = best_of(lambda: fit(runs, name, x=x), args.repeats)
                 except ScaleCoreError:
                     continue
-                score = bool(re.search(r"acc|score|exact|f1", result.y, re.I))
+                values = runs.values(result.y)
+                score = bool(re.search(r"acc|score|exact|f1", result.y, re.I)) or (
+                    not re.search(r"loss|ppl|perplexity|bpb|err", result.y, re.I) and float(values.max()) <= 1.0)
                 metric_fits = fam.metric_kind == ("score" if score else "loss")
                 v_s, v = best_of(lambda: verdict(runs, result), args.repeats)
                 answer_s = fit_s + v_s
