@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from scalecore import ScaleCoreError, Settings, load_runs as _load_runs
+from scalecore import NotIdentified, ScaleCoreError, Settings, load_runs as _load_runs
 
 from . import analysis
 
@@ -31,6 +31,8 @@ class Outcome:
     value: Any = None
     error: str | None = None
     seconds: float = 0.0
+    #: The error is a family the runs do not identify (scalecore.NotIdentified): a verdict, not a failure.
+    refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -42,7 +44,7 @@ def _guard(fn, *args, **kwargs) -> Outcome:
     try:
         value = fn(*args, **kwargs)
     except ScaleCoreError as exc:
-        return Outcome(error=str(exc), seconds=time.perf_counter() - t0)
+        return Outcome(error=str(exc), seconds=time.perf_counter() - t0, refused=isinstance(exc, NotIdentified))
     return Outcome(value=value, seconds=time.perf_counter() - t0)
 
 

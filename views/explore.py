@@ -146,13 +146,18 @@ def draw(ds, axis, metric, families, target, settings, items, call, k, known, fi
         outcomes = {f: cache.fit(family=f, axis=fit_axis[f], **call) for f in families}
     if families:
         seconds = sum(o.seconds for o in outcomes.values())
+        n_refused = sum(o.refused for o in outcomes.values())
         summary_at.caption(f"Fitted {len(families)} famil{'y' if len(families) == 1 else 'ies'} to "
                            f"{len(runs) - len(items)} runs ({len(items)} excluded), {settings.n_resamples} resamples "
-                           f"each, in {seconds:.2f} s of compute (cached afterwards)")
+                           f"each, in {seconds:.2f} s of compute (cached afterwards)"
+                           + (f"; {n_refused} not identified by these runs, drawn without a band" if n_refused else ""))
     for f, o in outcomes.items():
-        if not o.ok:
+        if o.refused:
+            st.warning(f"{label(f)}: {md_message(o.error)} Its best fit is drawn, without a band.")
+        elif not o.ok:
             st.error(f"{label(f)}: {md_message(o.error)}")
     boots = {f: o.value for f, o in outcomes.items() if o.ok}
+    refused = [f for f, o in outcomes.items() if o.refused]
 
     estimates = {}
     if target is not None:
@@ -164,7 +169,8 @@ def draw(ds, axis, metric, families, target, settings, items, call, k, known, fi
                 st.warning(f"{label(f)}: no prediction at the target: {md_message(o.error)}")
 
     with figure_box:
-        main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known, chart_at)
+        main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known, chart_at,
+                    best_only=best_fit_specs(runs, axis, target, refused, call, k, fit_axis))
     results(ds, axis, metric, boots, target, estimates, items, settings, call, fit_axis)
     suggested = outlier_panels(ds, metric, boots, items)
     two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, known)
@@ -222,10 +228,7 @@ def early_figure(runs, axis, metric, items, families, best_only, target, call, k
     yet) of ``best_only``, and the families fitted before with their bands; titled as what it is."""
     lo, hi = analysis.plot_range(runs, axis, target)
     specs = curve_specs([f for f in families if f not in pending], axis, lo, hi, call, k, warn=False)
-    for f in best_only:
-        o = cache.best_fit(family=f, axis=fit_axis[f], **call)
-        if o.ok:  # a family that cannot be fitted says so when its bootstrap returns the same error
-            specs.append(curve_spec(analysis.point_curve(o.value, axis, lo, hi, k)))
+    specs += best_fit_specs(runs, axis, target, best_only, call, k, fit_axis)
     order = {f: i for i, f in enumerate(families)}
     specs.sort(key=lambda c: order[c.name])
     fams = ", ".join(label(f) for f in pending)
@@ -236,14 +239,26 @@ def early_figure(runs, axis, metric, items, families, best_only, target, call, k
                                   f"({settings.n_resamples} resamples); bands follow…")
 
 
-def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known, where=st) -> None:
+def best_fit_specs(runs, axis, target, families, call, k, fit_axis) -> list:
+    """The best-fit curves (no band) of ``families``: while their bootstraps run, or for a family
+    the runs do not identify. A family that cannot be fitted at all says so elsewhere."""
+    lo, hi = analysis.plot_range(runs, axis, target)
+    specs = []
+    for f in families:
+        o = cache.best_fit(family=f, axis=fit_axis[f], **call)
+        if o.ok:
+            specs.append(curve_spec(analysis.point_curve(o.value, axis, lo, hi, k)))
+    return specs
+
+
+def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known, where=st, best_only=()) -> None:
     runs = ds.runs
     lo, hi = analysis.plot_range(runs, axis, target)
     x = runs.values(axis)
     data_max = float(np.nanmax(x))
     log_y = analysis.metric_kind(runs, metric) == "loss"
     level = next(iter(boots.values())).confidence_level if boots else 0.95
-    fig = plots.fit_figure(run_points(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k),
+    fig = plots.fit_figure(run_points(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k) + list(best_only),
                            x_title=AXIS_TITLES[axis], y_title=metric, log_y=log_y, data_max=data_max, target=target,
                            marks=marks_for(estimates, target, metric, axis), target_text=formatting.scale_text(target, axis),
                            title=f"{metric} against {AXIS_TITLES[axis]}")

@@ -491,3 +491,20 @@ def test_the_suggested_outliers_are_fitted_ahead_so_excluding_them_is_a_cache_hi
     assert bootstraps == []
     boot = expected_boot(exclude=suggested, n_resamples=200, seed=78)
     assert_parameter_table(at, boot)
+
+
+def test_a_family_the_runs_do_not_identify_is_refused_with_its_reason_and_drawn_without_a_band():
+    at = start(fam=["Chinchilla", "Broken power law"], n="200")
+    assert not at.exception and not at.error
+    warning = next(w for w in at.warning if "Broken power law" in w.value)
+    assert "cannot be identified from these runs" in shown(warning)
+    assert "`f` (any value fits)" in shown(warning) and "Use the saturating power law against compute" in shown(warning)
+    fig = figure_with_trace(at, "Broken power law")
+    broken = trace(fig, "Broken power law")
+    # the best fit, evaluated where the page draws it, and no band trace for it
+    runs = load_runs(SAMPLE)
+    best = fitting.fit(runs, "broken_power_law", x="compute")
+    x = array(broken["x"])
+    np.testing.assert_allclose(array(broken["y"]), best.predict(x), rtol=1e-9)
+    assert sum(str(t.get("name", "")).startswith("Broken power law") for t in fig["data"]) == 1
+    assert "1 not identified by these runs, drawn without a band" in at.caption[0].value
