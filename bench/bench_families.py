@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scalecore import FAMILIES, NotIdentified, ScaleCoreError, bootstrap, fit, load_runs  # noqa: E402
 from scalecore.diagnostics import verdict  # noqa: E402
+
+from bench_curves import timed  # noqa: E402  (median of repeats; bench/ is the script's folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "real_exports"
@@ -45,15 +46,6 @@ DATASETS = [(p.stem, p, {}) for p in sorted((ROOT / "sample_runs").glob("*.csv")
     ("obsscaling (MMLU)", REAL / "obsscaling" / "base_llm_benchmark_eval.csv",
      {"mapping": {"metric": "MMLU", "params": "Model Size (B)", "tokens": None, "compute": None}}),
 ]
-
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def main() -> None:
@@ -79,14 +71,14 @@ def main() -> None:
             axes = [None] if fam.is_two_input else [a for a in ("compute", "params") if runs.has(a)][:1]
             for x in axes:
                 try:
-                    fit_s, result = best_of(lambda: fit(runs, name, x=x), args.repeats)
+                    fit_s, result = timed(lambda: fit(runs, name, x=x), args.repeats)
                 except ScaleCoreError:
                     continue
                 values = runs.values(result.y)
                 score = bool(re.search(r"acc|score|exact|f1", result.y, re.I)) or (
                     not re.search(r"loss|ppl|perplexity|bpb|err", result.y, re.I) and float(values.max()) <= 1.0)
                 metric_fits = fam.metric_kind == ("score" if score else "loss")
-                v_s, v = best_of(lambda: verdict(runs, result), args.repeats)
+                v_s, v = timed(lambda: verdict(runs, result), args.repeats)
                 answer_s = fit_s + v_s
                 boot_s, failed = float("nan"), ""
                 stopped = ""

@@ -120,6 +120,24 @@ def numerical_optimum(family, theta, compute, k: float = FLOPS_PER_TOKEN_PARAM, 
     return {key: v.reshape(shape) for key, v in out.items()}
 
 
+def _row_minimum(fn, grid: np.ndarray, steps: int, rows: int) -> np.ndarray:
+    """Per row, the argument minimising ``fn`` ((rows, m) -> (rows, m)): the best point of ``grid``
+    (NaN counts as +inf), then ``steps`` golden-section steps between its neighbours."""
+    f = fn(np.broadcast_to(grid, (rows, grid.size)))
+    f = np.where(np.isnan(f), np.inf, f)
+    i = np.clip(np.argmin(f, axis=1), 1, grid.size - 2)
+    lo, hi = grid[i - 1], grid[i + 1]
+    invphi = (math.sqrt(5.0) - 1.0) / 2.0
+    for _ in range(steps):
+        x1 = hi - invphi * (hi - lo)
+        x2 = lo + invphi * (hi - lo)
+        f12 = fn(np.stack([x1, x2], axis=1))
+        left = f12[:, 0] < f12[:, 1]
+        hi = np.where(left, x2, hi)
+        lo = np.where(left, lo, x1)
+    return 0.5 * (lo + hi)
+
+
 def _golden_rows(fam: Family, theta: np.ndarray, c: np.ndarray, k: float, n_range) -> dict:
     """:func:`numerical_optimum` of B rows, one budget per row."""
     grid = np.linspace(np.log(n_range[0]), np.log(n_range[1]), GRID_POINTS)
@@ -132,18 +150,7 @@ def _golden_rows(fam: Family, theta: np.ndarray, c: np.ndarray, k: float, n_rang
             f = fam.evaluate(z, {"params": n, "tokens": cc / (k * n)}, jac=False)[0]
         return np.where(np.isnan(f), np.inf, f)
 
-    f = loss_at(np.broadcast_to(grid, (len(theta), len(grid))))
-    i = np.clip(np.argmin(f, axis=1), 1, len(grid) - 2)
-    lo, hi = grid[i - 1], grid[i + 1]
-    invphi = (np.sqrt(5.0) - 1.0) / 2.0
-    for _ in range(GOLDEN_STEPS):
-        x1 = hi - invphi * (hi - lo)
-        x2 = lo + invphi * (hi - lo)
-        f12 = loss_at(np.stack([x1, x2], axis=1))
-        left = f12[:, 0] < f12[:, 1]
-        hi = np.where(left, x2, hi)
-        lo = np.where(left, lo, x1)
-    log_n = 0.5 * (lo + hi)
+    log_n = _row_minimum(loss_at, grid, GOLDEN_STEPS, len(theta))
     n_opt = np.exp(log_n)
     d_opt = c / (k * n_opt)
     f_opt = loss_at(log_n[:, None])[:, 0]
@@ -338,19 +345,7 @@ def least_cost(family, thetas: np.ndarray, loss, inference_tokens: float = 0.0,
         return train if log_inf is None else np.logaddexp(train, log_inf + log_n)
 
     grid = np.linspace(math.log(1e-9), math.log(60.0), 321)
-    f = objective(np.broadcast_to(grid, (M, grid.size)))
-    f = np.where(np.isnan(f), np.inf, f)
-    i = np.clip(np.argmin(f, axis=1), 1, grid.size - 2)
-    lo, hi = grid[i - 1], grid[i + 1]
-    invphi = (math.sqrt(5.0) - 1.0) / 2.0
-    for _ in range(90):
-        x1 = hi - invphi * (hi - lo)
-        x2 = lo + invphi * (hi - lo)
-        f12 = objective(np.stack([x1, x2], axis=1))
-        left = f12[:, 0] < f12[:, 1]
-        hi = np.where(left, x2, hi)
-        lo = np.where(left, lo, x1)
-    log_n = base + np.exp(0.5 * (lo + hi))
+    log_n = base + np.exp(_row_minimum(objective, grid, 90, M))
     with np.errstate(all="ignore"):
         log_d = log_tokens_for_loss(fam, thetas, log_n[:, None], loss[:, None])[:, 0]
         params = np.where(ok, np.exp(log_n), np.nan)
