@@ -15,7 +15,7 @@ from .bootstrap import BootstrapResult
 from .fitting import bootstrap
 from .comparison import Comparison, compare
 from .budget import chinchilla_optimum, iso_flop_optimum
-from .curves import Curves, CurvesFrontier, Envelope, envelope, frontier, load_curves
+from .curves import Approach1Fit, Curves, Envelope, approach1, envelope, load_curves
 from .data import Runs, load_runs, parse_number
 from .diagnostics import UNSUPPORTED_DELTA_AIC, unsupported, backtest, compare_families, influence, residual_table, suggest_outliers
 from .downstream import ACCURACY_FORMULA, ChainedPrediction, DownstreamResult, fit_downstream
@@ -35,12 +35,12 @@ __all__ = [
     "unsupported",
     "ApproachComparison",
     "Curves",
-    "CurvesFrontier",
+    "Approach1Fit",
     "Envelope",
     "IsoFlopResult",
     "compare_with_approach3",
     "envelope",
-    "frontier",
+    "approach1",
     "isoflop_profiles",
     "load_curves",
     "FAMILIES",

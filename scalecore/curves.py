@@ -502,7 +502,7 @@ def envelope(curves: Curves, *, exclude: Sequence[str] = (), skip_steps: float =
 
 
 @dataclass(frozen=True, eq=False)
-class CurvesFrontier:
+class Approach1Fit:
     """Approach 1: the envelope, N*(C) = k_N C^a and L*(C) = E + A C^-alpha fitted to it."""
 
     envelope: Envelope
@@ -555,10 +555,10 @@ def envelope_runs(env: Envelope, used: np.ndarray | None = None) -> Runs:
     return Runs(frame=frame, metrics=(metric, "n_opt"), sources=("envelope",))
 
 
-def frontier(curves: Curves, *, exclude: Sequence[str] = (), skip_steps: float = 0.0, skip_tokens: float = 0.0,
-             skip_fraction: float = 0.0, smoothing: int = 0, n_grid: int = 200, bracketed_only: bool = True, fit_loss: bool = True,
-             n_resamples: int = 1000, confidence_level: float = 0.95, seed: int | None = 0,
-             delta: float = 1e-3) -> CurvesFrontier:
+def approach1(curves: Curves, *, exclude: Sequence[str] = (), skip_steps: float = 0.0, skip_tokens: float = 0.0,
+              skip_fraction: float = 0.0, smoothing: int = 0, n_grid: int = 200, bracketed_only: bool = True,
+              fit_loss: bool = True, n_resamples: int = 1000, confidence_level: float = 0.95, seed: int | None = 0,
+              delta: float = 1e-3) -> Approach1Fit:
     """Approach 1: the envelope of ``curves`` and the frontier fitted to it.
 
     ``N*(C)`` is fitted with the ``power_law`` family (``a = -alpha``) and the envelope loss with
@@ -594,4 +594,4 @@ def frontier(curves: Curves, *, exclude: Sequence[str] = (), skip_steps: float =
             loss_fit = bootstrap_problem(pl, fit=fit_problem(pl), **common)
         except FitError as exc:
             warnings.append(f"the envelope loss could not be fitted: {exc}")
-    return CurvesFrontier(envelope=env, n_opt=n_fit, loss=loss_fit, used=used, warnings=tuple(warnings))
+    return Approach1Fit(envelope=env, n_opt=n_fit, loss=loss_fit, used=used, warnings=tuple(warnings))

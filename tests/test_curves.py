@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scalecore import DataError, FitError
-from scalecore.curves import envelope, frontier, interpolate_runs, load_curves, prepare_points
+from scalecore.curves import approach1, envelope, interpolate_runs, load_curves, prepare_points
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_runs" / "curves" / "loss_curves.csv"
 TOKENS_PER_STEP = 524288
@@ -262,7 +262,7 @@ def test_warm_up_skipping():
 @pytest.fixture(scope="module")
 def sample_frontier():
     c = load_curves(SAMPLE, tokens_per_step=TOKENS_PER_STEP)
-    return frontier(c, skip_steps=500, smoothing=5, n_resamples=1000, seed=0)
+    return approach1(c, skip_steps=500, smoothing=5, n_resamples=1000, seed=0)
 
 
 def test_frontier_recovers_the_generating_exponent(sample_frontier):
@@ -290,7 +290,7 @@ def test_too_few_bracketed_points_is_a_fit_error():
     df = random_curves(0, sizes=[1e8, 1e9])
     c = load_curves(csv_bytes(df))
     with pytest.raises(FitError, match="a frontier needs at least 2 runs setting it"):
-        frontier(c, n_resamples=20)
+        approach1(c, n_resamples=20)
     with pytest.raises(FitError, match="an envelope needs at least 2 runs"):
         envelope(c, exclude=["m0"])
 

@@ -190,7 +190,7 @@ def next_steps() -> None:
     st.subheader("Next, with the same runs")
     c1, c2, c3 = st.columns(3)
     c1.page_link("views/budget.py", label="Budget: N, D, loss and cost", icon=":material/savings:")
-    c2.page_link("views/frontier.py", label="IsoFLOP & curves: Approach 2 vs this fit",
+    c2.page_link("views/isoflop.py", label="IsoFLOP & curves: Approach 2 vs this fit",
                  icon=":material/stacked_line_chart:")
     c3.page_link("views/downstream.py", label="Downstream: loss to accuracy", icon=":material/target:")
 

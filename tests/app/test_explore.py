@@ -371,7 +371,7 @@ def test_explore_links_to_the_pages_that_take_the_same_runs_further():
     at = start()
     no_errors(at)
     links = {el.proto.page: el.proto.label for el in at.get("page_link")}
-    assert {"budget", "frontier", "downstream"} <= set(links), links  # url paths of views/<name>.py
+    assert {"budget", "isoflop", "downstream"} <= set(links), links  # url paths of views/<name>.py
 
 
 def test_the_map_over_n_and_d_is_the_fitted_law_with_iso_flop_lines_and_the_runs():

@@ -150,9 +150,9 @@ def stamp(source_id: str) -> float:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def curves_frontier(curves_key: str, _curves, exclude: tuple, skip_steps: float, smoothing: int, n_grid: int,
+def curves_approach1(curves_key: str, _curves, exclude: tuple, skip_steps: float, smoothing: int, n_grid: int,
                     bracketed_only: bool, n_resamples: int, confidence_level: float, seed: int) -> Outcome:
-    return _guard(sc_curves.frontier, _curves, exclude=exclude, skip_steps=skip_steps, smoothing=smoothing,
+    return _guard(sc_curves.approach1, _curves, exclude=exclude, skip_steps=skip_steps, smoothing=smoothing,
                   n_grid=n_grid, bracketed_only=bracketed_only, n_resamples=n_resamples,
                   confidence_level=confidence_level, seed=seed)
 

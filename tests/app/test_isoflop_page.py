@@ -10,14 +10,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scalecore import bootstrap, load_runs
-from scalecore.curves import frontier, load_curves
+from scalecore.curves import approach1, load_curves
 from scalecore.formatting import format_estimate, format_interval
 from scalecore.isoflop import compare_with_approach3, isoflop_profiles
 from test_explore import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-PAGE = "views/frontier.py"
+PAGE = "views/isoflop.py"
 SAMPLES = ROOT / "sample_runs"
 CHINCHILLA = SAMPLES / "chinchilla_like.csv"
 OFFCENTRE = SAMPLES / "isoflop_offcentre.csv"
@@ -148,7 +148,7 @@ def test_data_that_are_not_isoflop_sweeps_get_a_message_not_a_traceback():
 def test_curves_view_shows_scalecores_frontier():
     at = open_page(**CURVES_VIEW)
     curves = load_curves(CURVES, tokens_per_step=524288)
-    fr = frontier(curves, n_resamples=1000, seed=0)
+    fr = approach1(curves, n_resamples=1000, seed=0)
     assert shows(at, "a in N* ∝ C^a (Approach 1)", fr.a)
     assert shows(at, "N* at C = 1e22", fr.compute_optimal(1e22)["params"])
     fig = figure(at, "Training curves and their lower envelope")
@@ -159,12 +159,12 @@ def test_curves_view_shows_scalecores_frontier():
 def test_warm_up_and_smoothing_from_the_link_and_a_selected_run_is_excluded():
     at = open_page(f_view="Loss curves", f_skip="500", f_smooth="5", f_n="200")
     curves = load_curves(CURVES, tokens_per_step=524288)
-    fr = frontier(curves, skip_steps=500, smoothing=5, n_resamples=200, seed=0)
+    fr = approach1(curves, skip_steps=500, smoothing=5, n_resamples=200, seed=0)
     assert shows(at, "a in N* ∝ C^a (Approach 1)", fr.a)
     select(at, "curves_chart", ["curve-05"])
     no_errors(at)
     assert url_values(at, "cexclude") == ["curve-05|selected on the plot"]
-    fr2 = frontier(curves, skip_steps=500, smoothing=5, n_resamples=200, seed=0, exclude=["curve-05"])
+    fr2 = approach1(curves, skip_steps=500, smoothing=5, n_resamples=200, seed=0, exclude=["curve-05"])
     assert shows(at, "a in N* ∝ C^a (Approach 1)", fr2.a)
     assert "curve-05" not in set(fr2.envelope.run_ids)
     # the link reproduces it
@@ -182,7 +182,7 @@ def test_an_uploaded_file_without_tokens_per_step_says_what_to_give():
     assert any("logs the step (`step`) but not the tokens seen" in e.value for e in at.error)
     at.text_input(key="f_tps").set_value("0.5M").run()
     no_errors(at)
-    fr = frontier(load_curves(CURVES, tokens_per_step=5e5), n_resamples=1000, seed=0)
+    fr = approach1(load_curves(CURVES, tokens_per_step=5e5), n_resamples=1000, seed=0)
     assert shows(at, "a in N* ∝ C^a (Approach 1)", fr.a)
 
 
@@ -195,6 +195,6 @@ def test_an_uploaded_curves_file_survives_in_the_link():
     assert source.startswith("upload:")
     again = open_page(f_view="Loss curves", f_curves=source, f_tps="524288")
     assert again.selectbox(key="f_curves").value == source
-    fr = frontier(load_curves(CURVES, tokens_per_step=524288), n_resamples=1000, seed=0)
+    fr = approach1(load_curves(CURVES, tokens_per_step=524288), n_resamples=1000, seed=0)
     assert shows(again, "a in N* ∝ C^a (Approach 1)", fr.a)
     assert any(c.value == "runs.csv  (uploaded)" for c in again.caption)

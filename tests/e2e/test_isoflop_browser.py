@@ -1,8 +1,8 @@
 """The IsoFLOP & curves page in a real browser: the profiles plot of the off-centre sample with the
 Approach 2 / 3 disagreement, then the training curves with their envelope.
 
-Screenshots (test-artifacts/): frontier-01-open.png, frontier-02-profiles.png, frontier-03-frontier.png,
-frontier-04-curves.png.
+Screenshots (test-artifacts/): isoflop-01-open.png, isoflop-02-profiles.png, isoflop-03-frontier.png,
+isoflop-04-curves.png.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def test_profiles_then_curves(page, app_url, artifacts):
     from pathlib import Path
 
     sample = Path(__file__).resolve().parents[2] / "sample_runs" / "isoflop_offcentre.csv"
-    page.goto(f"{app_url}/frontier?data=sample:isoflop_offcentre.csv")
+    page.goto(f"{app_url}/isoflop?data=sample:isoflop_offcentre.csv")
     wait_for_app_run(page)
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=90_000)
     wait_for_app_run(page)
@@ -43,15 +43,15 @@ def test_profiles_then_curves(page, app_url, artifacts):
     assert value in values, values
     assert page.get_by_text(f"95% interval [{low}, {high}]").count() >= 1
     assert page.get_by_text("Approach 2 and Approach 3 disagree").count() == 1
-    page.screenshot(path=str(artifacts / "frontier-01-open.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "isoflop-01-open.png"), full_page=True)
     chart = page.get_by_test_id("stPlotlyChart").first
     chart.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
-    page.screenshot(path=str(artifacts / "frontier-02-profiles.png"))
+    page.screenshot(path=str(artifacts / "isoflop-02-profiles.png"))
     second = page.get_by_test_id("stPlotlyChart").nth(1)
     second.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
-    page.screenshot(path=str(artifacts / "frontier-03-frontier.png"))
+    page.screenshot(path=str(artifacts / "isoflop-03-frontier.png"))
 
     page.get_by_text("Loss curves", exact=True).first.click()
     wait_for_app_run(page)
@@ -63,4 +63,4 @@ def test_profiles_then_curves(page, app_url, artifacts):
     chart = page.get_by_test_id("stPlotlyChart").first
     chart.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
-    page.screenshot(path=str(artifacts / "frontier-04-curves.png"))
+    page.screenshot(path=str(artifacts / "isoflop-04-curves.png"))

@@ -14,7 +14,7 @@ import streamlit as st
 
 from scalecore import compare_with_approach3, plots
 from ui import data_source, export, md_message, outliers, run_page, show_warnings, state
-from ui import frontier as glue
+from ui import isoflop as glue
 from ui.outliers import chart
 from ui.widgets import CHART_CONFIG, LEVELS, SELECTION, URL, estimate_text, json_text, keep_valid, number_box
 from ui.widgets import estimate_card as card
@@ -248,7 +248,7 @@ def curves_view() -> None:
     st.caption(curves.summary() + "".join(f". {n_}" for n_ in curves.notes))
     known = frozenset(map(str, curves.run_ids))
     items = glue.curve_exclusions(source, known)
-    o = glue.curves_frontier(ckey, curves, tuple(sorted(items)), float(skip), int(smooth), int(n_grid),
+    o = glue.curves_approach1(ckey, curves, tuple(sorted(items)), float(skip), int(smooth), int(n_grid),
                              bool(bracketed_only), n, cl, seed)
     if not o.ok:
         st.error(o.error)
