@@ -124,8 +124,23 @@ def test_report_is_self_contained_and_offline(cli_report):
     assert not re.search(r"<script[^>]*\bsrc=", cli_report)
     assert "cdn.plot.ly" not in "".join(re.findall(r"<script[^>]*>", cli_report))
     assert cli_report.count("Plotly.newPlot(") == 2  # two figures ...
-    assert len(re.findall(r"plotly\.js v\d", cli_report)) == 1  # ... and plotly.js inlined once
-    assert len(cli_report) > 3_000_000
+    assert len(re.findall(r"plotly\.js (?:\(basic - minified\) )?v\d", cli_report)) == 1  # ... plotly.js inlined once
+    # scatter traces only: the basic bundle, so two families and a comparison stay under 1.5 MB
+    assert "plotly.js (basic - minified) v4.1.1" in cli_report
+    assert report._BASIC_BUNDLE.stat().st_size < len(cli_report.encode()) < 1_500_000
+
+
+def test_a_figure_the_basic_bundle_cannot_draw_gets_the_full_plotly():
+    import plotly.graph_objects as go
+    from plotly.offline import get_plotlyjs
+
+    figures = report._Figures()
+    figures.html(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])))
+    assert "plotly.js (basic - minified)" in figures.script()
+    figures.html(go.Figure(go.Heatmap(z=[[1, 2], [3, 4]])))
+    script = figures.script()
+    assert "basic - minified" not in script and get_plotlyjs()[:200] in script
+    assert report._Figures().script() == ""  # no figure, no plotly.js
 
 
 def test_user_text_is_escaped(cli_report):
