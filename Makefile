@@ -22,6 +22,8 @@ bench: $(STAMP)
 	$(PY) bench/bench_fit.py
 	$(PY) bench/bench_bootstrap.py
 	$(PY) bench/bench_curves.py
+	$(PY) bench/bench_families.py
+	$(PY) bench/bench_scaling.py
 	$(PY) bench/bench_app.py
 
 clean:
