@@ -452,6 +452,9 @@ def _notes(table: _Table) -> list[str]:
                          f"{ROLE_LABELS[role].split(' (')[0]} counted one by one; if they are in millions or "
                          f"billions, fitted constants and a derived size (C = k·N·D) are in those units too. "
                          f"Write them as 7B or 7e9 to use plain counts.")
+    missing = _missing_note(table)
+    if missing:
+        notes.append(missing)
     step = step_column(table.frame.columns)
     if step is not None and table.plan.roles["run_id"] is None:
         sizes = [c for r in ("params", "compute") if (c := table.plan.roles[r]) is not None and table.present(r)]
@@ -462,6 +465,23 @@ def _notes(table: _Table) -> list[str]:
                          f"is a training step of a loss curve rather than a finished run, keep one row per run "
                          f"(e.g. the final step) before fitting.")
     return notes
+
+
+def _missing_note(table: _Table) -> str | None:
+    """Empty cells in a size column that has values elsewhere, or in a metric: the rows are kept (NaN there),
+    counted per column, and a fit leaves out only the runs missing a value it needs (:func:`prepare`)."""
+    parts = []
+    roles = [(table.plan.roles[r], f" ({r})") for r in SIZE_ROLES if table.present(r)]
+    for column, label in roles + [(m, "") for m in table.plan.metrics]:
+        empty = table.numbers[column].missing
+        if empty.any() and not empty.all():
+            n = int(empty.sum())
+            parts.append(f"`{column}`{label} {n:,}")
+    if not parts:
+        return None
+    return (f"`{table.name}`: rows with an empty cell, by column: {', '.join(parts)}. These runs are kept; a "
+            f"fit leaves out the runs missing a value it needs (its x, or params and tokens for a two-input law, "
+            f"and the metric) and says how many and which.")
 
 
 def _no_size_problem(table: _Table) -> str:
@@ -510,10 +530,7 @@ def _number_problems(table: _Table, column: str, role: str) -> list[str]:
         out.append(not_numbers_problem(where, cells, rows[numbers.bad], table.sep))
     values = numbers.values
     if role in SIZE_ROLES:
-        out += size_problems(where, role, values, rows)
-        if numbers.missing.any() and not numbers.missing.all():
-            out.append(f"{where}, {format_rows(rows[numbers.missing])}: no value, while other rows have one. "
-                       f"Fill them in or remove these runs.")
+        out += size_problems(where, role, values, rows)  # empty cells are kept: see _missing_note
     else:
         out += metric_problems(where, values, rows)
     return out

@@ -345,10 +345,22 @@ def test_nonpositive_and_infinite_sizes():
     assert message.startswith("2 problems in the input:\n- ")
 
 
-def test_partly_missing_size_is_an_error_for_that_role_only():
-    expected = r"`runs.csv`, column `D` \(tokens\), rows 3 and 5: no value, while other rows have one"
-    with pytest.raises(DataError, match=expected):
-        load("N,D,loss\n1e9,2e10,2\n2e9,,2\n3e9,2e10,2\n4e9,NA,2\n")
+def test_partly_missing_size_is_kept_with_a_note_and_derived_only_where_both_inputs_are():
+    # issue 21: before, these rows were refused ("no value, while other rows have one"); now the runs are
+    # kept (NaN) and counted, and a fit leaves them out only when it needs the value (tests/test_fitting.py)
+    runs = load("N,D,loss\n1e9,2e10,2\n2e9,,2\n3e9,2e10,\n4e9,NA,2\n")
+    assert len(runs) == 4 and runs.run_ids.tolist() == ["r1", "r2", "r3", "r4"]
+    np.testing.assert_array_equal(runs.values("tokens"), [2e10, np.nan, 2e10, np.nan])
+    np.testing.assert_array_equal(runs.values("compute"), [6 * 1e9 * 2e10, np.nan, 6 * 3e9 * 2e10, np.nan])
+    assert "compute" in runs.derived
+    assert runs.notes == ("`runs.csv`: rows with an empty cell, by column: `D` (tokens) 2, `loss` 1. These runs are "
+                          "kept; a fit leaves out the runs missing a value it needs (its x, or params and tokens for "
+                          "a two-input law, and the metric) and says how many and which.",)
+    # values that are there but wrong are refused as before
+    message = error_of("N,D,loss\n1e9,0,2\n2e9,,2\n3e9,abc,2\n")
+    assert "`runs.csv`, column `D` (tokens), row 2: 0 — tokens must be positive" in message
+    assert "`runs.csv`, column `D` (tokens), row 4: 'abc' is not a number." in message
+    assert "no value" not in message and "empty cell" not in message
 
 
 def test_infinite_metric_is_an_error():
