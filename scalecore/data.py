@@ -39,8 +39,8 @@ from .io import source as io_source
 from .io.dialect import MAX_COLUMNS
 from .io.numbers import METRIC_LIMIT, SIZE_RANGE, Numbers, mostly_numeric, not_numbers_problem, parse_column
 from .io.numbers import metric_problems, parse_number, size_problems
-from .io.roles import (LABEL_KEYS, METRIC_ALIASES, ROLE_ALIASES, ROLE_LABELS, ROLES, SIZE_ROLES, Plan, detect_roles,
-                       header_scale, key, plan_runs, step_column)
+from .io.roles import (LABEL_KEYS, METRIC_ALIASES, ROLE_ALIASES, ROLE_LABELS, ROLES, SIZE_ROLES, STEP_NAMES, Plan,
+                       detect_roles, named_like_role, header_scale, key, plan_runs, step_column)
 from .io.source import MAX_FILE_BYTES
 
 __all__ = [
@@ -283,6 +283,8 @@ def _read_table(name: str, src: Any, mapping: Mapping[str, Any], metrics: Sequen
     numeric = [c for role in SIZE_ROLES if (c := plan.roles[role]) is not None] + plan.metrics
     numbers = {c: parse_column(frame[c], raw.decimal_comma) for c in numeric}
     table = _Table(name, frame, raw.rows, raw.header, plan, numbers, sep=raw.sep, notes=list(raw.notes))
+    if not plan.metrics and not plan.metrics_explicit:
+        _metrics_by_values(table, raw.decimal_comma)
     for role in SIZE_ROLES:  # "Model Size (B)": the values are billions; counts from here on
         column = plan.roles[role]
         scale = header_scale(column) if column is not None else None
@@ -324,6 +326,65 @@ def _label_not_id(table: _Table, mapping: Mapping[str, Any]) -> None:
                        f"value on rows of different {_and(varying)}, so it is a label, not a run id: {use}, and "
                        f"the runs are numbered r1, r2, ... To use it as the run id anyway, map run_id to "
                        f"`{column}`.")
+
+
+#: Below this similarity (difflib's ratio) to a metric name of four letters or more, a column name is not
+#: taken for a misspelled metric ("val_los", "los"); shorter names ("acc", "ppl") are left out, for any
+#: four-letter column ("ARC-C") is that close to one.
+_TYPO_CUTOFF = 0.75
+
+
+def _misspelled_metric(columns: Sequence[str]) -> bool:
+    """A column named nearly like a loss or accuracy ("val_los"): a typo, refused with "did you mean"."""
+    keys = [k for a in METRIC_ALIASES if len(k := key(a)) >= 4]
+    return any(difflib.get_close_matches(key(c), keys, n=1, cutoff=_TYPO_CUTOFF) for c in columns)
+
+
+def _metrics_by_values(table: _Table, decimal_comma: bool) -> None:
+    """No column is named like a loss or an accuracy (Ruan et al.'s table: MMLU, ARC-C, ...): the numeric
+    columns that play no role become the metrics, in file order, with a note saying which were taken,
+    which look like accuracies (every value in [0, 1]) and how to choose another. Columns named like a
+    role or a step, text columns, and files with a column that looks like a misspelled metric name
+    (refused with "did you mean", as before) are left alone."""
+    plan, frame = table.plan, table.frame
+    used = {c for c in plan.roles.values() if c is not None}
+    free = [str(c) for c in frame.columns if c not in used][:_MAX_SUGGESTED]
+    if _misspelled_metric(free):
+        return
+    steps = {key(s) for s in STEP_NAMES}
+    metrics = []
+    for column in free:
+        if key(column) in steps or named_like_role(column):
+            continue
+        numbers = parse_column(frame[column], decimal_comma)
+        values = numbers.values[~numbers.missing]
+        if numbers.bad.any() or values.size == 0 or not np.isfinite(values).all():
+            continue
+        table.numbers[column] = numbers
+        metrics.append(column)
+    if not metrics:
+        return
+    plan.metrics = metrics
+    scores = [m for m in metrics if ((v := table.numbers[m].values[~table.numbers[m].missing]) >= 0).all()
+              and (v <= 1).all()]
+    if len(metrics) == 1:
+        taken = f"the numeric column that plays no other role was taken as the metric: `{metrics[0]}`"
+        bounded = "; its values all lie in [0, 1]: an accuracy-like score" if scores else ""
+    else:
+        taken = (f"the {len(metrics)} numeric columns that play no other role were taken as metrics, in file "
+                 f"order: {_names(metrics)}; `{metrics[0]}` is the default")
+        if len(scores) == len(metrics):
+            bounded = "; all have their values in [0, 1]: accuracy-like scores"
+        elif len(scores) == 1:
+            bounded = f"; `{scores[0]}` has its values in [0, 1]: an accuracy-like score"
+        elif scores:
+            bounded = f"; {_names(scores)} have their values in [0, 1]: accuracy-like scores"
+        else:
+            bounded = ""
+    table.notes.append(
+        f"`{table.name}`: no column is named like a loss or an accuracy, so {taken}{bounded}. To fit another "
+        f"column, choose it with "
+        f"mapping={{'metric': '<column>'}} or in the column-mapping panel.")
 
 
 def _drop_unusable_metrics(table: _Table) -> None:
@@ -391,6 +452,9 @@ def _notes(table: _Table) -> list[str]:
                          f"{ROLE_LABELS[role].split(' (')[0]} counted one by one; if they are in millions or "
                          f"billions, fitted constants and a derived size (C = k·N·D) are in those units too. "
                          f"Write them as 7B or 7e9 to use plain counts.")
+    missing = _missing_note(table)
+    if missing:
+        notes.append(missing)
     step = step_column(table.frame.columns)
     if step is not None and table.plan.roles["run_id"] is None:
         sizes = [c for r in ("params", "compute") if (c := table.plan.roles[r]) is not None and table.present(r)]
@@ -401,6 +465,23 @@ def _notes(table: _Table) -> list[str]:
                          f"is a training step of a loss curve rather than a finished run, keep one row per run "
                          f"(e.g. the final step) before fitting.")
     return notes
+
+
+def _missing_note(table: _Table) -> str | None:
+    """Empty cells in a size column that has values elsewhere, or in a metric: the rows are kept (NaN there),
+    counted per column, and a fit leaves out only the runs missing a value it needs (:func:`prepare`)."""
+    parts = []
+    roles = [(table.plan.roles[r], f" ({r})") for r in SIZE_ROLES if table.present(r)]
+    for column, label in roles + [(m, "") for m in table.plan.metrics]:
+        empty = table.numbers[column].missing
+        if empty.any() and not empty.all():
+            n = int(empty.sum())
+            parts.append(f"`{column}`{label} {n:,}")
+    if not parts:
+        return None
+    return (f"`{table.name}`: rows with an empty cell, by column: {', '.join(parts)}. These runs are kept; a "
+            f"fit leaves out the runs missing a value it needs (its x, or params and tokens for a two-input law, "
+            f"and the metric) and says how many and which.")
 
 
 def _no_size_problem(table: _Table) -> str:
@@ -449,10 +530,7 @@ def _number_problems(table: _Table, column: str, role: str) -> list[str]:
         out.append(not_numbers_problem(where, cells, rows[numbers.bad], table.sep))
     values = numbers.values
     if role in SIZE_ROLES:
-        out += size_problems(where, role, values, rows)
-        if numbers.missing.any() and not numbers.missing.all():
-            out.append(f"{where}, {format_rows(rows[numbers.missing])}: no value, while other rows have one. "
-                       f"Fill them in or remove these runs.")
+        out += size_problems(where, role, values, rows)  # empty cells are kept: see _missing_note
     else:
         out += metric_problems(where, values, rows)
     return out

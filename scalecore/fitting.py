@@ -149,13 +149,23 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
     yv = runs.values(y)
     keep = ~np.isin(ids, np.array(excluded, dtype=object))
     missing_y = keep & ~np.isfinite(yv)
-    dropped = tuple(ids[missing_y].tolist())
-    if dropped:
-        warnings.append(
-            f"{len(dropped)} run(s) have no `{y}` value and were left out: {', '.join(dropped[:5])}"
-            + (" ..." if len(dropped) > 5 else "")
-        )
+    dropped_ids = ids[missing_y].tolist()
+    if missing_y.any():
+        warnings.append(_left_out(ids[missing_y], f"`{y}`"))
     keep &= np.isfinite(yv)
+    input_names = family.inputs if family.is_two_input else (x,)
+    # a run missing a size this fit needs (FLOPs when fitting against compute) is left out here, not refused
+    # by load_runs: another fit of the same runs (against params) can use it
+    no_input = np.zeros(len(ids), dtype=bool)
+    for name in input_names:
+        no_input |= ~np.isfinite(runs.values(name))
+    missing_x = keep & no_input
+    if missing_x.any():
+        needed = " or ".join(f"`{name}`" for name in input_names)
+        warnings.append(_left_out(ids[missing_x], needed))
+        dropped_ids += ids[missing_x].tolist()
+        keep &= ~no_input
+    dropped = tuple(dropped_ids)
 
     if family.space == "log":
         bad = keep & (yv <= 0)
@@ -168,7 +178,6 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
                 "logistic family for a metric that can be zero."
             )
 
-    input_names = family.inputs if family.is_two_input else (x,)
     arrays = {name: runs.values(name)[keep] for name in input_names}
     where = f"`{', '.join(sorted(set(np.asarray(runs.source_files)[keep].tolist())))}`: " if runs.sources else ""
     if keep.sum() > MAX_FIT_RUNS:
@@ -204,6 +213,12 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
         warnings=tuple(warnings),
         spec=spec,
     )
+
+
+def _left_out(ids: np.ndarray, what: str) -> str:
+    """"25 run(s) have no `compute` value and were left out: a, b, c, d, e ..." (the count, the first ids)."""
+    shown = ", ".join(str(i) for i in ids[:5])
+    return f"{len(ids)} run(s) have no {what} value and were left out: {shown}" + (" ..." if len(ids) > 5 else "")
 
 
 # ------------------------------------------------------------------------------ the result

@@ -236,7 +236,7 @@ def _exclusions(a: Analysis, runs, results) -> str:
     else:
         text += "<p>No runs were excluded: every run was fitted.</p>"
     if dropped:
-        text += (f"<p class=\"caption\">Also left out because the metric is missing: "
+        text += (f"<p class=\"caption\">Also left out because the metric or a size the fit needs is missing: "
                  f"{e(', '.join(dropped))}.</p>")
     return text + "</section>"
 

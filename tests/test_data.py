@@ -345,10 +345,22 @@ def test_nonpositive_and_infinite_sizes():
     assert message.startswith("2 problems in the input:\n- ")
 
 
-def test_partly_missing_size_is_an_error_for_that_role_only():
-    expected = r"`runs.csv`, column `D` \(tokens\), rows 3 and 5: no value, while other rows have one"
-    with pytest.raises(DataError, match=expected):
-        load("N,D,loss\n1e9,2e10,2\n2e9,,2\n3e9,2e10,2\n4e9,NA,2\n")
+def test_partly_missing_size_is_kept_with_a_note_and_derived_only_where_both_inputs_are():
+    # issue 21: before, these rows were refused ("no value, while other rows have one"); now the runs are
+    # kept (NaN) and counted, and a fit leaves them out only when it needs the value (tests/test_fitting.py)
+    runs = load("N,D,loss\n1e9,2e10,2\n2e9,,2\n3e9,2e10,\n4e9,NA,2\n")
+    assert len(runs) == 4 and runs.run_ids.tolist() == ["r1", "r2", "r3", "r4"]
+    np.testing.assert_array_equal(runs.values("tokens"), [2e10, np.nan, 2e10, np.nan])
+    np.testing.assert_array_equal(runs.values("compute"), [6 * 1e9 * 2e10, np.nan, 6 * 3e9 * 2e10, np.nan])
+    assert "compute" in runs.derived
+    assert runs.notes == ("`runs.csv`: rows with an empty cell, by column: `D` (tokens) 2, `loss` 1. These runs are "
+                          "kept; a fit leaves out the runs missing a value it needs (its x, or params and tokens for "
+                          "a two-input law, and the metric) and says how many and which.",)
+    # values that are there but wrong are refused as before
+    message = error_of("N,D,loss\n1e9,0,2\n2e9,,2\n3e9,abc,2\n")
+    assert "`runs.csv`, column `D` (tokens), row 2: 0 — tokens must be positive" in message
+    assert "`runs.csv`, column `D` (tokens), row 4: 'abc' is not a number." in message
+    assert "no value" not in message and "empty cell" not in message
 
 
 def test_infinite_metric_is_an_error():
@@ -381,12 +393,19 @@ def test_missing_size_column_suggests_close_names():
     assert "mapping={'params': ...}" in message
 
 
-def test_missing_metric_does_not_guess_the_only_numeric_column():
-    message = error_of("N,D,perf\n1e9,2e10,2.5\n")
+def test_without_a_metric_name_the_only_numeric_column_is_the_metric_and_said():
+    # issue 21: before, "N,D,perf" was refused ("`perf` is the only other numeric column"); now it is taken,
+    # with a note, as Ruan et al.'s benchmark columns are
+    runs = load("N,D,perf\n1e9,2e10,2.5\n2e9,2e10,2.25\n")
+    assert runs.metrics == ("perf",) and runs.values("perf").tolist() == [2.5, 2.25]
+    assert runs.notes == ("`runs.csv`: no column is named like a loss or an accuracy, so the numeric column that "
+                          "plays no other role was taken as the metric: `perf`. To fit another column, choose it "
+                          "with mapping={'metric': '<column>'} or in the column-mapping panel.",)
+    assert load("N,D,perf\n1e9,2e10,2.5\n", mapping={"metric": "perf"}).notes == ()
+    # a text column is no metric; a name that looks like a misspelled loss is still refused with the hint
+    message = error_of("N,D,note\n1e9,2e10,diverged\n")
     assert message.startswith("`runs.csv`: no metric column found")
-    assert "Columns are `N`, `D`, `perf`. `perf` is the only other numeric column" in message
     assert "mapping={'metric': '<column>'}" in message
-    assert load("N,D,perf\n1e9,2e10,2.5\n", mapping={"metric": "perf"}).values("perf")[0] == 2.5
     assert "Did you mean `los`?" in error_of("N,los\n1e9,2.5\n")
 
 
@@ -592,6 +611,35 @@ def test_a_model_label_repeated_across_sizes_or_tokens_is_a_group_not_a_run_id()
     assert load_runs(REAL / "gadre2024_runs_excerpt.csv").run_ids.tolist() == [r[0] for r in rows]
     message = error_of(without_ids, name="gadre.csv", mapping={"run_id": "model"})
     assert message.startswith("`gadre.csv`, column `model` (run_id):")
+
+
+def test_benchmark_columns_without_a_metric_name_are_the_metrics_in_file_order():
+    # Ruan et al.'s table names no column like a loss or accuracy: its 8 benchmarks are the metrics
+    path = REAL / "obsscaling_base_llm_excerpt.csv"
+    runs = load_runs(path)
+    header, rows = csv_cells(path)
+    benchmarks = header[5:]
+    assert benchmarks == ["MMLU", "ARC-C", "HellaSwag", "Winograd", "TruthfulQA", "GSM8K", "XWinograd", "HumanEval"]
+    assert runs.metrics == tuple(benchmarks) and runs.default_metric == "MMLU"
+    for name in benchmarks:
+        np.testing.assert_array_equal(runs.values(name), [float(r[header.index(name)]) for r in rows])
+    assert runs.roles["params"] == "Model Size (B)" and runs.roles["group"] == "Model Family"
+    assert runs.notes[0] == (
+        "`obsscaling_base_llm_excerpt.csv`: no column is named like a loss or an accuracy, so the 8 numeric "
+        "columns that play no other role were taken as metrics, in file order: `MMLU`, `ARC-C`, `HellaSwag`, "
+        "`Winograd`, `TruthfulQA`, `GSM8K`, `XWinograd`, `HumanEval`; `MMLU` is the default; all have their "
+        "values in [0, 1]: accuracy-like scores. To fit another column, choose it with mapping={'metric': "
+        "'<column>'} or in the column-mapping panel.")
+    assert len(runs.notes) == 4  # then the three unit notes, as with a mapped metric
+    # a mapped metric is taken at its word and nothing is guessed
+    assert load_runs(path, mapping={"metric": "GSM8K"}).metrics == ("GSM8K",)
+    # only the columns with every value in [0, 1] are called scores; a column named like a role is no metric
+    text = "".join(",".join(r[2:4] + [r[5], str(float(r[4]) * 10), r[4]]) + "\n" for r in rows)
+    mixed = load("params,tokens,MMLU,elo,n_params\n" + text)
+    assert mixed.metrics == ("MMLU", "elo") and "n_params" in mixed.frame.columns
+    assert mixed.notes[0].endswith("`MMLU` is the default; `MMLU` has its values in [0, 1]: an accuracy-like "
+                                   "score. To fit another column, choose it with mapping={'metric': '<column>'} "
+                                   "or in the column-mapping panel.")
 
 
 def test_a_model_column_with_one_row_per_model_is_the_run_id():

@@ -181,6 +181,32 @@ def test_missing_metric_values_are_left_out_with_a_warning():
     assert any("2 run(s) have no `loss` value" in w for w in result.warnings)
 
 
+def test_runs_missing_a_size_are_left_out_only_by_the_fits_that_need_it():
+    # issue 21: load_runs keeps runs with an empty size cell; prepare leaves out those the chosen fit needs
+    df = frame("chinchilla", seed=4)
+    df.loc[[1, 3, 6], "tokens"] = np.nan
+    runs = runs_of(df)
+    assert len(runs) == len(df) and np.isnan(runs.values("compute")[[1, 3, 6]]).all()  # C = 6ND: not derived there
+    ids = runs.run_ids[[1, 3, 6]].tolist()
+    by_params = prepare(runs, "power_law", x="params")
+    assert by_params.n == len(df) and by_params.warnings == () and by_params.dropped == ()
+    for spec in (FitSpec("power_law", x="compute"), FitSpec("power_law", x="tokens"), FitSpec("chinchilla")):
+        problem = prepare(runs, spec)
+        assert problem.n == len(df) - 3 and problem.dropped == tuple(ids)
+        assert not set(ids) & set(problem.run_ids.tolist())
+    two_input = prepare(runs, "chinchilla")
+    assert two_input.warnings == (f"3 run(s) have no `params` or `tokens` value and were left out: {', '.join(ids)}",)
+    result = fit(runs, "power_law", x="compute")
+    assert result.n_points == len(df) - 3
+    assert result.warnings[0] == f"3 run(s) have no `compute` value and were left out: {', '.join(ids)}"
+    # a run missing both the metric and the x is counted once, under the metric
+    df.loc[[1, 2], "loss"] = np.nan
+    both = prepare(runs_of(df), "power_law", x="compute")
+    assert both.n == len(df) - 4 and len(both.dropped) == 4
+    assert both.warnings[0].startswith("2 run(s) have no `loss` value and were left out")
+    assert both.warnings[1].startswith("2 run(s) have no `compute` value and were left out")
+
+
 def test_unknown_exclusions_are_ignored_with_a_warning():
     result = fit(synthetic_runs("power_law"), "power_law", x="params", exclude=["nope"])
     assert result.n_excluded == 0 and any("not in the data: nope" in w for w in result.warnings)

@@ -110,6 +110,11 @@ def _metric_rank(column: str) -> tuple[int, int] | None:
     return rank
 
 
+def named_like_role(column: str) -> bool:
+    """Whether ``column`` is named like one of the :data:`ROLES` (a second params column, say)."""
+    return any(_match_rank(column, ROLE_ALIASES[role]) is not None for role in ROLES)
+
+
 def detect_roles(columns: Sequence[str]) -> dict[str, Any]:
     """Guess each column's role from its name.
 

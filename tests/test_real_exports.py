@@ -1,0 +1,145 @@
+"""Real exports from public scaling studies load and fit as a user expects (issue 21).
+
+The excerpts in tests/fixtures/real (see its README for source, commit and licence) always run; the whole
+files in /work/shared/real_exports are used when they are there. Every number is checked against the
+file as the csv module reads it, not against the loader's own reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalecore import fit, load_runs
+from scalecore.fitting import prepare
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+EXPORTS = Path("/work/shared/real_exports")
+needs_exports = pytest.mark.skipif(not EXPORTS.is_dir(), reason="the real exports are not on this machine")
+
+SIZES = {"params": ("Model Size (B)", 1e9), "tokens": ("Pretraining Data Size (T)", 1e12),
+         "compute": ("FLOPs (1E21)", 1e21)}
+BENCHMARKS = ["MMLU", "ARC-C", "HellaSwag", "Winograd", "TruthfulQA", "GSM8K", "XWinograd", "HumanEval"]
+
+
+def table(path: Path) -> dict[str, list[str]]:
+    """The file's cells by column, as the csv module reads them."""
+    with path.open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    return {name: [row[i] for row in rows] for i, name in enumerate(header)}
+
+
+def numbers(cells: list[str], factor: float = 1.0) -> np.ndarray:
+    return np.array([float(c) * factor if c else math.nan for c in cells])
+
+
+def left_out(ids: list[str], what: str) -> str:
+    return (f"{len(ids)} run(s) have no `{what}` value and were left out: {', '.join(ids[:5])}"
+            + (" ..." if len(ids) > 5 else ""))
+
+
+def check_ruan(runs, cells: dict[str, list[str]], name: str) -> None:
+    """Ruan et al.'s table as loaded: every run, sizes in counts with NaN where the file has none, the
+    benchmarks as metrics, and a note counting the empty cells of each column."""
+    assert len(runs) == len(cells["Model"]) and runs.run_ids.tolist() == cells["Model"]
+    assert runs.frame["group"].tolist() == cells["Model Family"]
+    assert runs.roles == {"run_id": "Model", "group": "Model Family", **{r: c for r, (c, _) in SIZES.items()}}
+    assert runs.metrics == tuple(BENCHMARKS) and runs.derived == frozenset()
+    for role, (column, factor) in SIZES.items():
+        np.testing.assert_allclose(runs.values(role), numbers(cells[column], factor), rtol=1e-15, atol=0)
+    for metric in BENCHMARKS:
+        np.testing.assert_array_equal(runs.values(metric), numbers(cells[metric]))
+    empty = {c: sum(not v for v in cells[c]) for c in cells}
+    parts = [f"`{c}` ({r}) {empty[c]}" for r, (c, _) in SIZES.items() if empty[c]]
+    parts += [f"`{m}` {empty[m]}" for m in BENCHMARKS if empty[m]]
+    assert runs.notes[-1] == (
+        f"`{name}`: rows with an empty cell, by column: {', '.join(parts)}. These runs are kept; a fit leaves out "
+        f"the runs missing a value it needs (its x, or params and tokens for a two-input law, and the metric) and "
+        f"says how many and which.")
+    assert runs.notes[0].startswith(f"`{name}`: no column is named like a loss or an accuracy, so the 8 numeric "
+                                    f"columns that play no other role were taken as metrics, in file order: `MMLU`")
+
+
+def check_fits(runs, cells: dict[str, list[str]]) -> None:
+    """MMLU against params uses every run; against compute it leaves out those without FLOPs, and says so."""
+    no_flops = [m for m, c in zip(cells["Model"], cells["FLOPs (1E21)"]) if not c]
+    by_params = fit(runs, "logistic", x="params", y="MMLU")
+    assert by_params.n_points == len(runs) and by_params.problem.dropped == ()
+    assert not any("left out" in w for w in by_params.warnings)
+    by_compute = fit(runs, "logistic", x="compute", y="MMLU")
+    assert by_compute.n_points == len(runs) - len(no_flops)
+    assert by_compute.problem.dropped == tuple(no_flops) and not set(no_flops) & set(by_compute.problem.run_ids)
+    assert left_out(no_flops, "compute") in by_compute.warnings
+    assert by_params.success and by_compute.success  # (bounds for a bounded metric: another part of issue 21)
+    # a two-input law needs N and D: the same runs are left out, named by what is missing
+    chinchilla = prepare(runs, "chinchilla", y="MMLU")
+    assert chinchilla.n == len(runs) - len(no_flops) and left_out(no_flops, "params` or `tokens") in chinchilla.warnings
+    # a metric with empty cells: those runs are left out, counted under the metric
+    no_arc = [m for m, c in zip(cells["Model"], cells["ARC-C"]) if not c]
+    arc = prepare(runs, "logistic", x="params", y="ARC-C")
+    assert arc.n == len(runs) - len(no_arc) and arc.warnings == (left_out(no_arc, "ARC-C"),)
+
+
+def test_ruan_excerpt_with_empty_cells_loads_and_fits():
+    path = REAL / "obsscaling_base_llm_missing_excerpt.csv"
+    runs = load_runs(path)
+    cells = table(path)
+    assert len(runs) == 17
+    assert [m for m, c in zip(cells["Model"], cells["FLOPs (1E21)"]) if not c] == [
+        "Qwen/Qwen1.5-110B", "Qwen/Qwen2-72B", "Qwen/Qwen2-57B-A14B"]
+    check_ruan(runs, cells, path.name)
+    assert runs.notes[-1].startswith("`obsscaling_base_llm_missing_excerpt.csv`: rows with an empty cell, by column: "
+                                     "`Pretraining Data Size (T)` (tokens) 3, `FLOPs (1E21)` (compute) 3, `ARC-C` 3.")
+    check_fits(runs, cells)
+
+
+@needs_exports
+def test_ruan_table_loads_all_148_models_and_fits_mmlu_against_params_or_compute():
+    path = EXPORTS / "obsscaling" / "base_llm_benchmark_eval.csv"
+    runs = load_runs(path)
+    cells = table(path)
+    assert len(runs) == 148
+    assert sum(not c for c in cells["FLOPs (1E21)"]) == 25 and sum(not c for c in cells["Pretraining Data Size (T)"]) == 25
+    check_ruan(runs, cells, path.name)
+    assert "`Pretraining Data Size (T)` (tokens) 25, `FLOPs (1E21)` (compute) 25" in runs.notes[-1]
+    check_fits(runs, cells)
+    assert fit(runs, "logistic", x="params", y="MMLU").n_points == 148
+    by_compute = fit(runs, "logistic", x="compute", y="MMLU")
+    assert by_compute.n_points == 123 and by_compute.warnings[0].startswith(
+        "25 run(s) have no `compute` value and were left out: Qwen/Qwen1.5-110B, Qwen/Qwen2-72B, Qwen/Qwen2-57B-A14B")
+    for result in (fit(runs, "logistic", x="params", y="MMLU"), by_compute):  # a rising curve within [0, 1]
+        assert 0.2 < result.params["y0"] < result.params["y1"] < 0.8 and result.params["slope"] > 0
+
+
+@needs_exports
+@pytest.mark.parametrize(("name", "roles", "metrics", "derived"), [
+    ("gadre2024/gadre2024_runs.csv",
+     {"run_id": "run_id", "group": "group", "params": "params", "tokens": "tokens", "compute": None},
+     ("loss", "accuracy_avg17", "accuracy_avg46"), {"compute"}),
+    ("gadre2024/gadre2024_runs_wide.csv",
+     {"run_id": "name", "group": "dataset", "params": "params", "tokens": "tokens", "compute": "flops"}, None, set()),
+    ("pythia/pythia_final_checkpoints.csv",
+     {"run_id": "run_id", "group": None, "params": "params", "tokens": "tokens", "compute": None}, None,
+     {"compute", "group"}),
+])
+def test_gadre_and_pythia_tables_load_as_before(name, roles, metrics, derived):
+    """Named metrics: nothing guessed, no note, every value as in the file (unchanged by issue 21's work)."""
+    path = EXPORTS / name
+    runs = load_runs(path)
+    cells = table(path)
+    header = list(cells)
+    named = tuple(h for h in header if h.startswith(("loss", "acc", "accuracy_")) or h.endswith(("_loss", "_acc")))
+    assert runs.roles == roles and runs.derived == frozenset(derived) and runs.notes == ()
+    assert runs.run_ids.tolist() == cells[roles["run_id"]] and len(runs) == len(cells[roles["run_id"]])
+    assert set(runs.metrics) == set(metrics or named)
+    for role in ("params", "tokens", "compute"):
+        if roles[role]:
+            np.testing.assert_array_equal(runs.values(role), numbers(cells[roles[role]]))
+    for metric in runs.metrics:
+        np.testing.assert_array_equal(runs.values(metric), numbers(cells[metric]))
+    if "compute" in derived:
+        np.testing.assert_allclose(runs.values("compute"), 6 * runs.values("params") * runs.values("tokens"), rtol=1e-15)
