@@ -31,7 +31,6 @@ _CURVE_EXCL = "_frontier_curve_exclusions"
 _CURVE_DONE = "_frontier_curve_selection_done"
 _UPLOADS = "_frontier_curve_uploads"
 PLOT_REASON = "selected on the plot"
-TABLE_REASON = "ticked in the table"
 
 
 # ------------------------------------------------------------------------------ IsoFLOP (Approach 2 and 3)
@@ -212,17 +211,8 @@ def apply_pending_curve_selection(chart_key: str, source_id: str, known: frozens
 
 def _on_curve_table(editor_key: str, source_id: str, row_ids: list[str]) -> None:
     edits = (st.session_state.get(editor_key) or {}).get("edited_rows", {})
-    items = dict(st.session_state.get(_CURVE_EXCL, {}).get("items", {}))
-    for row, change in edits.items():
-        rid = row_ids[int(row)]
-        if "excluded" in change:
-            if change["excluded"]:
-                items[rid] = (change.get("reason") or "").strip() or items.get(rid) or TABLE_REASON
-            else:
-                items.pop(rid, None)
-        elif "reason" in change and rid in items:
-            items[rid] = (change["reason"] or "").strip() or TABLE_REASON
-    set_curve_exclusions(source_id, items)
+    items = st.session_state.get(_CURVE_EXCL, {}).get("items", {})
+    set_curve_exclusions(source_id, state.table_edits(items, edits, row_ids))
 
 
 def curve_runs_table(curves, source_id: str, items: dict) -> None:

@@ -21,7 +21,6 @@ from .analysis import AXIS_SHORT
 from .widgets import CHART_CONFIG, SELECTION, label
 
 PLOT_REASON = "selected on the plot"
-TABLE_REASON = "ticked in the table"
 
 
 _DONE = "_selection_done"  # chart key -> the selection (run ids) already applied
@@ -65,17 +64,7 @@ def _editor_key(items: dict) -> str:
 
 def _on_table_edit(editor_key: str, dataset_id: str, row_ids: list[str]) -> None:
     edits = (st.session_state.get(editor_key) or {}).get("edited_rows", {})
-    items = state.exclusions(dataset_id)
-    for row, change in edits.items():
-        rid = row_ids[int(row)]
-        if "excluded" in change:
-            if change["excluded"]:
-                items[rid] = (change.get("reason") or "").strip() or items.get(rid) or TABLE_REASON
-            else:
-                items.pop(rid, None)
-        elif "reason" in change and rid in items:
-            items[rid] = (change["reason"] or "").strip() or TABLE_REASON
-    state.set_exclusions(dataset_id, items)
+    state.set_exclusions(dataset_id, state.table_edits(state.exclusions(dataset_id), edits, row_ids))
 
 
 def runs_table(dataset, metric: str, items: dict, residuals: dict | None = None) -> None:

@@ -161,6 +161,27 @@ def toggled(items: Mapping[str, str], ids: Iterable[str], reason: str) -> dict[s
     return out
 
 
+#: The reason of a run excluded by ticking its box in a runs table (Explore's, the curves page's).
+TABLE_REASON = "ticked in the table"
+
+
+def table_edits(items: Mapping[str, str], edits: Mapping, row_ids: list[str]) -> dict[str, str]:
+    """Exclusions after a runs table's edits (``st.data_editor``'s ``edited_rows``): a ticked
+    "excluded" box excludes the row's run (with the typed reason, its old one, or
+    :data:`TABLE_REASON`), an unticked one brings it back, an edited reason replaces the old one."""
+    out = dict(items)
+    for row, change in edits.items():
+        rid = row_ids[int(row)]
+        if "excluded" in change:
+            if change["excluded"]:
+                out[rid] = (change.get("reason") or "").strip() or out.get(rid) or TABLE_REASON
+            else:
+                out.pop(rid, None)
+        elif "reason" in change and rid in out:
+            out[rid] = (change["reason"] or "").strip() or TABLE_REASON
+    return out
+
+
 # ------------------------------------------------------------------------------ session <-> URL
 
 

@@ -145,20 +145,6 @@ def resolve(name: str, columns: Sequence[str]) -> str | None:
     return same[0] if len(same) == 1 else None
 
 
-def header_unit(column: str) -> str | None:
-    """The scale a header declares for its values: "params (B)" -> "billions", "tokens_bn" -> "billions"."""
-    candidates = [u.strip("()[] ").lower() for u in _UNITS.findall(column)]
-    found = re.search(r"(?:[\s_\-/]|in)(k|m|b|bn|t|thousands?|millions?|billions?|trillions?)$", column.strip(),
-                      re.IGNORECASE)
-    if found:
-        candidates.append(found.group(1).lower())
-    for text in candidates:
-        text = re.sub(r"^in\s+", "", text)
-        if text in _SCALE_UNITS:
-            return _SCALE_UNITS[text]
-    return None
-
-
 #: What each scale word multiplies a value by ("PF-days": petaFLOP/s for a day, in FLOPs).
 _SCALE_FACTORS = {"thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12, "10^15": 1e15,
                   "PF-days": 1e15 * 86400}

@@ -218,3 +218,15 @@ def test_a_number_box_reads_suffixed_numbers_and_says_what_is_wrong_under_it():
     box = Box("-3")
     assert widgets.number_box(box, "Training compute", "b_compute", noun="value") is None
     assert box.shown[-1] == ("error", "The value must be a positive number; got “-3”.")
+
+
+def test_a_runs_table_s_edits_become_exclusions_with_their_reasons():
+    before = {"r1": "diverged", "r2": "lasso on the plot"}
+    edits = {0: {"excluded": True},                       # r0 ticked: the table's reason
+             1: {"excluded": False},                      # r1 unticked: back in
+             2: {"reason": "  NaN at step 900 "},         # r2's reason edited (trimmed)
+             3: {"excluded": True, "reason": "bad seed"},  # r3 ticked with a typed reason
+             4: {"reason": "ignored"}}                    # r4 is not excluded: a reason alone does nothing
+    after = state.table_edits(before, edits, ["r0", "r1", "r2", "r3", "r4"])
+    assert after == {"r0": "ticked in the table", "r2": "NaN at step 900", "r3": "bad seed"}
+    assert before == {"r1": "diverged", "r2": "lasso on the plot"}  # the old dict is left alone
