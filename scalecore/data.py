@@ -25,6 +25,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -66,6 +67,26 @@ _did_you_mean = msg.did_you_mean
 
 # --------------------------------------------------------------------------------------------------
 # Runs
+
+
+#: Metric names that rise with scale (accuracy-like) and names of metrics that fall (losses).
+SCORE_NAME = re.compile(r"acc|accuracy|score|exact|f1|pass|win|correct|bleu|rouge", re.IGNORECASE)
+LOSS_NAME = re.compile(r"loss|bpb|bpc|ppl|perplexity|nll|entropy|err", re.IGNORECASE)
+
+
+def metric_kind(runs, metric: str) -> str:
+    """``"score"`` for an accuracy-like metric, else ``"loss"``: named like a score; or not named
+    like a loss with every value in [0, 1] (a benchmark column such as ``MMLU``); or with values at
+    or below 0 (no loss law's log applies)."""
+    if SCORE_NAME.search(metric):
+        return "score"
+    values = runs.values(metric)
+    values = values[np.isfinite(values)]
+    if values.size and np.any(values <= 0):
+        return "score"
+    if values.size and not LOSS_NAME.search(metric) and np.all(values <= 1):
+        return "score"
+    return "loss"
 
 
 @dataclass(frozen=True, eq=False)

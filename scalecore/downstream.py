@@ -37,6 +37,7 @@ import numpy as np
 
 from .bootstrap import (FAR_SCORE, SCREEN_ITERATIONS, SCREEN_MARGIN, BootstrapResult, Estimate, _check,
                         _usable)
+from .data import SCORE_NAME
 from .errors import DataError, FitError
 from .families import FAMILIES, expit, get_family
 from .fitting import LOSSES, FitResult, Problem, check_size, distinct_optima, fit_problem, predict, solve
@@ -83,9 +84,7 @@ def _loss_input(loss: np.ndarray) -> np.ndarray:
 
 
 def _score_like(name: str) -> bool:
-    import re
-
-    return bool(re.search(r"acc|accuracy|score|exact|f1|pass|win|correct", name, re.IGNORECASE))
+    return bool(SCORE_NAME.search(name))
 
 
 def default_metrics(runs) -> tuple[str | None, str | None]:

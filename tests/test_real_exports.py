@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scalecore import fit, load_runs
@@ -143,3 +144,12 @@ def test_gadre_and_pythia_tables_load_as_before(name, roles, metrics, derived):
         np.testing.assert_array_equal(runs.values(metric), numbers(cells[metric]))
     if "compute" in derived:
         np.testing.assert_allclose(runs.values("compute"), 6 * runs.values("params") * runs.values("tokens"), rtol=1e-15)
+
+
+def test_a_benchmark_column_is_a_score_and_a_named_loss_in_0_1_stays_a_loss():
+    from scalecore.data import metric_kind
+
+    frame = pd.DataFrame({"params": [1e8, 1e9, 1e10], "MMLU": [0.25, 0.31, 0.52], "bpb": [0.98, 0.91, 0.84],
+                          "val_loss": [3.1, 2.8, 2.5], "delta": [-0.1, 0.2, 0.3]})
+    runs = load_runs(frame, mapping={"metric": "MMLU"}, metrics=["MMLU", "bpb", "val_loss", "delta"])
+    assert [metric_kind(runs, m) for m in ("MMLU", "bpb", "val_loss", "delta")] == ["score", "loss", "loss", "score"]

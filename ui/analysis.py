@@ -8,7 +8,6 @@ prediction at a target are :mod:`scalecore.optimum`'s, the same functions the re
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ import pandas as pd
 
 # Settings: the pages' fit and bootstrap settings are scalecore's one Settings (a cache key as
 # tuple(sorted(settings.as_dict().items()))); the pages import it from here.
-from scalecore import FAMILIES, FitSpec, Settings, diagnostics, fitting
+from scalecore import FAMILIES, FitSpec, Settings, data, diagnostics, fitting
 from scalecore import optimum as sc_optimum
 from scalecore.bootstrap import BootstrapResult, Estimate
 from scalecore.formatting import format_estimate, format_interval, format_number
@@ -31,22 +30,13 @@ AXIS_TITLES = {
 AXIS_SHORT = {"params": "N", "tokens": "D", "compute": "C"}
 METHODS = ("cases", "residuals", "groups")
 
-#: Metric names that rise with scale (accuracy-like); everything else is treated as a loss.
-_SCORE_NAME = re.compile(r"acc|accuracy|score|exact|f1|pass|win|correct|bleu|rouge", re.IGNORECASE)
-
 
 # ------------------------------------------------------------------------------ choices
 
 
 def metric_kind(runs, metric: str) -> str:
-    """``"score"`` for accuracy-like metrics (by name, or non-positive values), else ``"loss"``."""
-    if _SCORE_NAME.search(metric):
-        return "score"
-    values = runs.values(metric)
-    values = values[np.isfinite(values)]
-    if values.size and np.any(values <= 0):
-        return "score"
-    return "loss"
+    """``"score"`` or ``"loss"`` (:func:`scalecore.data.metric_kind`)."""
+    return data.metric_kind(runs, metric)
 
 
 def axes_available(runs) -> list[str]:
