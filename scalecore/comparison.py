@@ -233,6 +233,14 @@ class Comparison:
     seed: int | None
     k: float = optimum.FLOPS_PER_TOKEN_PARAM
 
+    def __repr__(self) -> str:
+        lines = [f"Comparison: {self.family.name} fitted to `{self.metric}` against {self.axis} for each "
+                 f"`{self.by}` ({', '.join(self.groups)}); {self.interval_label}"]
+        for a, b in self.pairs()[:6]:
+            diffs = "; ".join(f"Δ{name} {format_estimate(e)}" for name, e in self.exponent_difference(a, b).items())
+            lines.append(f"  {a} - {b}: {diffs}")
+        return "\n".join(lines)
+
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(self.results)

@@ -439,6 +439,13 @@ class Envelope:
     skip_fraction: float = 0.0
     smoothing: int = 0
 
+    def __repr__(self) -> str:
+        ok = np.isfinite(self.loss)
+        setters = {r for r in self.run_ids[ok].tolist() if r}
+        span = (f", C {float(self.compute[ok].min()):.3g} to {float(self.compute[ok].max()):.3g}" if ok.any() else "")
+        return (f"Envelope({int(ok.sum())} of {self.compute.size} grid points covered{span}, set by "
+                f"{len(setters)} run(s); {self.metric}, {len(self.excluded)} excluded)")
+
     @property
     def tokens(self) -> np.ndarray:
         return self.compute / (self.k * self.params)
@@ -510,6 +517,19 @@ class Approach1Fit:
     loss: BootstrapResult | None  # offset_power_law of the envelope loss against compute
     used: np.ndarray  # (m,) grid points in the fits
     warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        from .formatting import format_estimate
+
+        lines = [f"Approach1Fit: N*(C) = k_N C^a with a = {format_estimate(self.a)} "
+                 f"({self.n_opt.interval_label}); {self.envelope!r}"]
+        if self.loss is not None:
+            alpha = self.loss.estimates["alpha"]
+            lines.append(f"  L*(C) = E + A C^-alpha with alpha = {format_estimate(alpha)}, "
+                         f"E = {format_estimate(self.loss.estimates['E'])}")
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} warning(s): {self.warnings[0][:100]}")
+        return "\n".join(lines)
 
     @property
     def a(self) -> Estimate:

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalecore import DataError, FitError
+from scalecore import DataError, FitError, load_runs
+from scalecore.formatting import format_estimate
 from scalecore.comparison import (
     COMPUTE_EXPONENT,
     child_seeds,
@@ -312,3 +313,12 @@ def test_summary_and_to_dict(noisy):
     assert pair["multiplier"]["at"] == 1e10
     assert pair["crossover"]["status"] == "inside"
     assert set(pair["differences"]) == {"alpha"}
+
+
+def test_a_comparison_prints_a_summary_not_its_arrays():
+    runs = load_runs("sample_runs/architectures_crossover.csv")
+    comp = compare(runs, "offset_power_law", by="arch", n_resamples=100, seed=0)
+    text = repr(comp)
+    assert len(text.splitlines()) == 2 and "array(" not in text and len(text) < 600
+    diff = comp.exponent_difference("ssm", "transformer")["alpha"]
+    assert text.splitlines()[1] == f"  ssm - transformer: Δalpha {format_estimate(diff)}"

@@ -316,3 +316,12 @@ def test_a_million_rows_load_and_envelope_correctly():
     per_run = np.array(per_run)
     np.testing.assert_allclose(env.loss, np.exp(per_run.min(axis=0)), rtol=1e-12)
     np.testing.assert_array_equal(env.run, per_run.argmin(axis=0))
+
+
+def test_results_print_a_summary_not_their_arrays(sample_frontier):
+    text = repr(sample_frontier)
+    assert len(text.splitlines()) <= 4 and len(text) < 600 and "array(" not in text
+    a = sample_frontier.a
+    assert text.startswith("Approach1Fit: N*(C) = k_N C^a with a = ") and f"{a.value:.3f}" in text
+    env = repr(sample_frontier.envelope)
+    assert env.startswith("Envelope(") and "array(" not in env and len(env) < 300
