@@ -28,10 +28,49 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", metavar="RUNS.csv", help="one or more CSV files of runs")
     p.add_argument("--family", required=True, help="fit family (see `python -m scalecore families`)")
     p.add_argument("--x", choices=("params", "tokens", "compute"), help="input of a one-input family")
-    p.add_argument("--y", help="metric column (default: the first detected)")
+    p.add_argument("--y", "--metric", dest="y", help="metric column (default: the first detected)")
+    _add_column_args(p)
     p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
     p.add_argument("--loss", choices=("huber", "ls"), default="huber")
     p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
+
+
+#: Flags naming the column of each role, honoured before any detection. Spelt ``--ROLE-column``
+#: (not ``--compute``) because ``budget --compute`` is the budget in FLOPs.
+COLUMN_FLAGS = {"params": "--params-column", "tokens": "--tokens-column", "compute": "--compute-column",
+                "run_id": "--run-id-column", "group": "--group-column"}
+
+
+def _add_column_args(p: argparse.ArgumentParser) -> None:
+    for role, flag in COLUMN_FLAGS.items():
+        p.add_argument(flag, metavar="COLUMN", dest=f"{role}_column",
+                       help=f"the column holding {role.replace('_', ' ')} (default: detected from the names)")
+
+
+def _mapping(args, metrics=()) -> dict:
+    """load_runs' mapping from the column flags and the metric(s) named on the command line."""
+    mapping = {role: getattr(args, f"{role}_column") for role in COLUMN_FLAGS if getattr(args, f"{role}_column", None)}
+    named = [m for m in metrics if m]
+    if named:
+        mapping["metric"] = named[0]
+    return mapping
+
+
+def _load(args, metrics=()):
+    """The runs of ``args.runs`` read with the columns the flags name (``metrics``: every metric
+    column the command names; the first is the default)."""
+    from .data import load_runs
+    from .errors import DataError
+
+    named = [m for m in metrics if m]
+    try:
+        return load_runs(args.runs, mapping=_mapping(args, named) or None, metrics=named or None)
+    except DataError as exc:
+        if "mapping=" not in str(exc):
+            raise
+        flags = ", ".join(f"`{flag} COLUMN`" for flag in COLUMN_FLAGS.values())
+        raise DataError(f"{exc} On the command line, name the columns with {flags} or `--y COLUMN` "
+                        "(the metric).") from None
 
 
 def _add_bootstrap_args(p: argparse.ArgumentParser, default_n: int = 0) -> None:
@@ -56,10 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fit_command(args) -> int:
-    from .data import load_runs
     from .fitting import fit
 
-    runs = load_runs(args.runs)
+    runs = _load(args, [args.y])
     result = fit(runs, _spec(args))
     if args.bootstrap:
         from .diagnostics import bootstrap_or_refuse
@@ -101,7 +139,8 @@ def _add_budget_parser(sub) -> None:
     p.add_argument("runs", nargs="*", metavar="RUNS.csv", help="CSV files of runs to fit (or use --law/--preset)")
     p.add_argument("--family", default="chinchilla", help="fit family for RUNS.csv (default chinchilla)")
     p.add_argument("--x", choices=("params", "tokens", "compute"), help="input of a one-input family")
-    p.add_argument("--y", help="metric column (default: the first detected)")
+    p.add_argument("--y", "--metric", dest="y", help="metric column (default: the first detected)")
+    _add_column_args(p)
     p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
     p.add_argument("--loss", choices=("huber", "ls"), default="huber")
     p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
@@ -175,10 +214,9 @@ def _budget_law(args):
     if not args.runs:
         raise DataError("give RUNS.csv to fit, or a law with `--law \"E=..., A=..., B=..., alpha=..., beta=...\"` "
                         "or `--preset besiroglu2024`")
-    from .data import load_runs
     from .fitting import fit
 
-    runs = load_runs(args.runs)
+    runs = _load(args, [args.y])
     result = fit(runs, _spec(args))
     if not args.bootstrap:
         return budget.Law.from_fit(result)
@@ -196,7 +234,8 @@ def _add_report_parser(sub) -> None:
     p.add_argument("runs", nargs="+", metavar="RUNS.csv", help="one or more CSV files of runs")
     p.add_argument("--family", action="append", required=True, help="fit family; repeat for several")
     p.add_argument("--x", choices=("params", "tokens", "compute"), help="input of the one-input families")
-    p.add_argument("--y", help="metric column (default: the first detected)")
+    p.add_argument("--y", "--metric", dest="y", help="metric column (default: the first detected)")
+    _add_column_args(p)
     p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
     p.add_argument("--reason", default="excluded on the command line", help="reason recorded for --exclude")
     p.add_argument("--loss", choices=("huber", "ls"), default="huber")
@@ -249,6 +288,7 @@ def _report_command(args) -> int:
                           delta=args.delta, seed=args.seed, method=args.method, loss=args.loss,
                           target=number("target", args.target)),
         exclusions={rid: args.reason for rid in args.exclude}, comparison=comparison, note=args.note,
+        mapping=_mapping(args, [args.y]),
     )
     text = report.write(args.output, analysis)
     print(f"wrote {args.output} ({len(text.encode()) / 1e6:.1f} MB): {', '.join(analysis.families)}; "
@@ -265,6 +305,7 @@ def _add_downstream_parser(sub) -> None:
     p.add_argument("--x", choices=("params", "tokens", "compute"), help="input of a one-input loss law")
     p.add_argument("--loss-metric", help="loss column (default: the first metric that is not a score)")
     p.add_argument("--accuracy-metric", help="accuracy column (default: the first score-like metric)")
+    _add_column_args(p)
     p.add_argument("--accuracy-runs", nargs="+", metavar="MORE.csv", help="fit step 2 to these runs instead")
     p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out of both steps")
     p.add_argument("--delta", type=float, default=1e-3, help="step 1's Huber threshold in log space (default 1e-3)")
@@ -295,8 +336,8 @@ def _downstream_command(args) -> int:
             raise DataError(f"`--{flag}` must be a positive number such as 30B or 1e23; got {text!r}")
         return value
 
-    runs = load_runs(args.runs)
-    more = load_runs(args.accuracy_runs) if args.accuracy_runs else None
+    runs = _load(args, [args.loss_metric, args.accuracy_metric])
+    more = load_runs(args.accuracy_runs, mapping=_mapping(args) or None) if args.accuracy_runs else None
     result = fit_downstream(runs, args.family, args.x, loss_metric=args.loss_metric,
                             accuracy_metric=args.accuracy_metric, accuracy_runs=more, exclude=args.exclude,
                             delta=args.delta, accuracy_delta=args.accuracy_delta, n_resamples=args.bootstrap,

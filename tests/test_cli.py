@@ -101,3 +101,45 @@ def test_json_output_is_strict_json(csv, capsys):
     text = cli.dumps({"e": Estimate(1.0, float("nan"), float("inf")), "n": [float("-inf")]})
     assert json.loads(text, parse_constant=refuse) == {
         "e": {"value": 1.0, "low": None, "high": None, "level": None, "standard_error": None}, "n": [None]}
+
+
+# ------------------------------------------------------------------------------ naming the columns
+
+
+def test_y_names_the_metric_of_a_benchmark_table_with_empty_sizes(capsys):
+    path = ROOT / "tests" / "fixtures" / "real" / "obsscaling_base_llm_missing_excerpt.csv"
+    out = run_json(capsys, "fit", path, "--family", "logistic", "--x", "compute", "--y", "ARC-C")
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    usable = table["FLOPs (1E21)"].notna() & table["ARC-C"].notna()
+    assert out["y"] == "ARC-C" and out["n_points"] == int(usable.sum())
+    assert any("have no `compute` value" in w for w in out["warnings"])
+
+
+def test_column_flags_read_a_tracker_export_whose_names_detection_cannot_guess(tmp_path, capsys):
+    """A W&B runs table: nothing in it is named params, tokens or loss."""
+    truth = {"A": 30.0, "alpha": 0.12}
+    n = [1e8, 2e8, 4e8, 8e8, 1.6e9, 3.2e9]
+    rows = ["Name,parameter_count,throughput/total_tokens,eval/paloma/macro_loss,sweep"]
+    for i, p in enumerate(n):
+        rows.append(f"isoflop-run-{i},{p:g},{20 * p:g},{truth['A'] * p ** -truth['alpha']:.9g},s1")
+    path = tmp_path / "wandb_export.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["fit", str(path), "--family", "power_law", "--x", "params"]) == 2  # detection alone cannot ...
+    err = capsys.readouterr().err
+    assert "Did you mean `parameter_count`?" in err and "`--params-column COLUMN`" in err  # ... and says which flag does
+    out = run_json(capsys, "fit", path, "--family", "power_law", "--x", "params", "--params-column", "parameter_count",
+                   "--tokens-column", "throughput/total_tokens", "--y", "eval/paloma/macro_loss",
+                   "--run-id-column", "Name", "--group-column", "sweep")
+    assert out["n_points"] == 6 and out["y"] == "eval/paloma/macro_loss"
+    assert out["params"] == pytest.approx(truth, rel=1e-6)
+
+
+def test_downstream_takes_the_metrics_it_is_given(capsys):
+    path = ROOT / "tests" / "fixtures" / "real" / "gadre2024_runs_excerpt.csv"
+    code = main(["downstream", str(path), "--family", "offset_power_law", "--x", "compute", "--loss-metric", "loss",
+                 "--accuracy-metric", "accuracy_avg17", "--bootstrap", "50", "--target", "1e20"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "accuracy_avg17" in out.out and "loss" in out.out
