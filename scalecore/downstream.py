@@ -156,6 +156,7 @@ def prepare_accuracy(runs, accuracy_metric: str, loss_metric: str, *, exclude: S
             "3 distinct losses. Add accuracy values to more runs or include excluded runs."
         ) from exc
     groups = np.asarray(runs.frame["group"].astype(str).to_numpy()[keep], dtype=object)
+    fam = fam.for_metric(acc[keep])  # an accuracy's floor and ceiling held in [0, 1]
     return Problem(family=fam, x="loss", y=accuracy_metric, inputs={"x": x}, y_values=acc[keep].astype(float),
                    run_ids=ids[keep], groups=groups, excluded=excluded, dropped=dropped, loss=loss,
                    delta=float(delta), warnings=tuple(warnings))

@@ -190,6 +190,7 @@ def prepare(runs, family, *, x=None, y=None, exclude: Sequence[str] = (), loss="
     except FitError as exc:
         raise FitError(f"{exc} Runs read from {where[:-2]}." if where else str(exc)) from None
     y_kept = yv[keep]
+    family = family.for_metric(y_kept)  # e.g. an accuracy's floor and ceiling held in [0, 1]
     if y_kept.size and np.ptp(y_kept) == 0:
         raise FitError(
             f"{where}all {y_kept.size} runs have the same `{y}` ({y_kept[0]:g}), so there is no trend to fit. "

@@ -19,7 +19,9 @@ from scalecore import fit, load_runs
 from scalecore.fitting import prepare
 
 REAL = Path(__file__).parent / "fixtures" / "real"
-EXPORTS = Path("/work/shared/real_exports")
+#: ../shared/real_exports beside the project (as CI lays it out), else where this workplace keeps it.
+EXPORTS = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "real_exports",
+                            Path("/work/shared/real_exports")) if p.is_dir()), Path("/work/shared/real_exports"))
 needs_exports = pytest.mark.skipif(not EXPORTS.is_dir(), reason="the real exports are not on this machine")
 
 SIZES = {"params": ("Model Size (B)", 1e9), "tokens": ("Pretraining Data Size (T)", 1e12),
@@ -153,3 +155,28 @@ def test_a_benchmark_column_is_a_score_and_a_named_loss_in_0_1_stays_a_loss():
                           "val_loss": [3.1, 2.8, 2.5], "delta": [-0.1, 0.2, 0.3]})
     runs = load_runs(frame, mapping={"metric": "MMLU"}, metrics=["MMLU", "bpb", "val_loss", "delta"])
     assert [metric_kind(runs, m) for m in ("MMLU", "bpb", "val_loss", "delta")] == ["score", "loss", "loss", "score"]
+
+
+# ------------------------------------------------------------------------------ bounded accuracy laws
+
+
+def test_an_accuracy_s_logistic_floor_and_ceiling_stay_in_0_1():
+    from scalecore import FAMILIES
+
+    runs = load_runs(REAL / "obsscaling_base_llm_missing_excerpt.csv", mapping={"metric": "MMLU"})
+    result = fit(runs, "logistic", x="compute")
+    assert result.family.bounds[:2] == ((0.0, 1.0), (0.0, 1.0))  # the unbounded fit put y0 at -1.7
+    assert 0.0 <= result.params["y0"] <= result.params["y1"] <= 1.0
+    # a rising metric that is not a fraction keeps the unbounded law
+    frame = pd.DataFrame({"params": [1e8, 3e8, 1e9, 3e9, 1e10, 3e10], "elo": [800, 820, 900, 1100, 1250, 1290]})
+    other = fit(load_runs(frame, mapping={"metric": "elo"}), "logistic", x="params")
+    assert other.family.bounds == FAMILIES["logistic"].bounds
+
+
+@needs_exports
+def test_fifteen_pythia_models_bootstrap_a_bounded_logistic_instead_of_being_refused():
+    runs = load_runs(EXPORTS / "pythia" / "pythia_final_checkpoints.csv", mapping={"metric": "lambada_acc"})
+    boot = fit(runs, "logistic", x="compute").bootstrap(1000, seed=0)  # unbounded: 43% still moving, refused
+    lo, hi = boot.confidence_interval["y1"]
+    assert boot.n_failed < 50 and 0.0 <= lo <= hi <= 1.0
+    assert (boot.good[:, :2] >= 0).all() and (boot.good[:, :2] <= 1).all()
