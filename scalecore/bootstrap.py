@@ -26,7 +26,7 @@ from .formatting import summary_html, summary_text
 from .solver import NotSettling, distinct_optima, solve
 from .spec import METHODS, check_bootstrap  # noqa: F401 (METHODS: bootstrap.METHODS, re-exported)
 from .stats import percentile_interval
-from .uncertainty import Band, Estimate, estimate_of
+from .uncertainty import Band, Estimate, estimate_of, parameter_estimates
 
 if TYPE_CHECKING:  # the fit a bootstrap starts from; fitting imports this module, not the reverse
     from .fitting import FitResult, Problem
@@ -103,9 +103,7 @@ class BootstrapResult:
     @property
     def estimates(self) -> dict[str, Estimate]:
         """Each parameter: its best-fit value and the percentile interval of its samples."""
-        good = self.good
-        return {name: estimate_of(self.fit.params[name], good[:, j], self.confidence_level)
-                for j, name in enumerate(self.family.param_names)}
+        return parameter_estimates(self.family.param_names, self.fit.theta, self.good, self.confidence_level)
 
     def estimate(self, point: float, values: np.ndarray) -> Estimate:
         """Wrap a derived quantity: its point value and the percentile interval of ``values``

@@ -250,11 +250,6 @@ def estimate_text(est: Estimate) -> str:
     return format_estimate(est)
 
 
-def optimum_at(boot: BootstrapResult, compute: float, k: float = 6.0) -> dict:
-    """The best fit's compute-optimal N*, D* and L* at one budget (floats)."""
-    return {key: float(np.ravel(v)[0]) for key, v in optimum(boot.family, boot.fit.theta, compute, k).items()}
-
-
 def target_point(boot: BootstrapResult, axis: str, target: float, k: float = 6.0) -> dict:
     """Where a family is evaluated at ``target``: ``{"x": target}`` for one-input families; for
     two-input families the compute-optimal (N, D) whose ``axis`` value is ``target``

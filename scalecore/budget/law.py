@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..families import Family, get_family
-from ..uncertainty import Estimate, estimate_of
+from ..uncertainty import Estimate, estimate_of, parameter_estimates
 
 @dataclass(frozen=True)
 class Preset:
@@ -184,7 +184,7 @@ class Law:
         return Estimate(v, v, v, 0.0) if self.has_interval else Estimate(v, math.nan, math.nan, math.nan)
 
     def param_estimates(self) -> dict[str, Estimate]:
-        return {n: self.estimate(self.thetas[:, j]) for j, n in enumerate(self.family.param_names)}
+        return parameter_estimates(self.family.param_names, self.thetas[0], self.thetas[1:], self.confidence_level)
 
     def predict(self, params=None, tokens=None, x=None) -> np.ndarray:
         """The metric for every row: (1 + n_samples, ...) for inputs broadcasting together."""
