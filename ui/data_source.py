@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from scalecore import DataError, ScaleCoreError, blobs
+from scalecore import DataError, ScaleCoreError, blobs, formatting
 from scalecore.data import ROLES, detect_roles
 
 from . import WARNING_ICON, cache, md, md_message, state
@@ -310,4 +310,8 @@ def _mapping_form(source_id: str, columns: list[str], *, roles: dict, derived: f
 @st.dialog("Runs as read", width="large")
 def _data_dialog(runs) -> None:
     st.caption(md(runs.summary()))
-    st.dataframe(runs.frame, hide_index=True, width="stretch", height=520)
+    # sizes stay numbers (sortable) in a compact format; compute becomes text, as the table shows
+    # integral floats above 2**53 as raw 17-digit integers whatever number format it is given
+    config = {c: st.column_config.NumberColumn(format=formatting.STREAMLIT_FORMATS["count"]) for c in ("params", "tokens")}
+    shown = formatting.format_table(runs.frame, {"compute": "flops"})
+    st.dataframe(shown, hide_index=True, width="stretch", height=520, column_config=config)
