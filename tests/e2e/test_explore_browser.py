@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from conftest import wait_for_app_run
 
@@ -138,6 +139,8 @@ def test_open_upload_lasso_and_reopen_the_link(page, browser, app_url, artifacts
     other = fresh.new_page()
     open_app(other, page.url)
     assert sorted(main_traces(other)["excluded (2)"]) == picked
+    # the prediction card is drawn after the plot: wait for it rather than read a page half drawn
+    expect(other.get_by_test_id("stMetricValue")).to_have_count(len(after) - 2, timeout=90_000)
     assert numbers(other) == after, (numbers(other), after, before)
     other.screenshot(path=str(artifacts / "explore-04-reopened.png"))
     fresh.close()
