@@ -37,6 +37,7 @@ PAGES = [
     st.Page("views/budget.py", title="Budget", icon=":material/savings:"),
     st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("views/downstream.py", title="Downstream", icon=":material/target:"),
+    st.Page("views/trust.py", title="Trust", icon=":material/fact_check:"),
     st.Page("views/isoflop.py", title="IsoFLOP & curves", icon=":material/stacked_line_chart:"),
     st.Page("views/review.py", title="Review", icon=":material/folder_shared:"),
 ]

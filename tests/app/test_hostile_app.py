@@ -26,7 +26,7 @@ from ui import md, md_message
 pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="sample_runs/chinchilla_like.csv is not there yet")
 
 BAD = Path(__file__).resolve().parents[1] / "fixtures" / "bad"
-PAGES = ["views/explore.py", "views/budget.py", "views/compare.py", "views/downstream.py", "views/isoflop.py",
+PAGES = ["views/explore.py", "views/budget.py", "views/compare.py", "views/downstream.py", "views/isoflop.py", "views/trust.py",
          "views/review.py"]
 SHORT = "Something went wrong while drawing this page."
 

@@ -1,0 +1,1 @@
+"""The Trust page's tabs, one module each: ``render(ds, choices)``."""
