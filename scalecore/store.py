@@ -446,9 +446,15 @@ def _check_title(title: Any) -> str:
     return title
 
 
+#: The characters of a new id: lower-case letters and digits without the ones read alike aloud or on
+#: a projector (0/o, 1/l/i), nor upper case, so an id copied by hand comes out right.
+ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+ID_LENGTH = 10  # 31^10: about 49.5 random bits
+
+
 def new_id() -> str:
-    """A short random url-safe id (8 characters, 48 random bits)."""
-    return secrets.token_urlsafe(6)
+    """A short random id of :data:`ID_ALPHABET` characters (ids saved before keep working)."""
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
 
 
 # ------------------------------------------------------------------------------ the API
