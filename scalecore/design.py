@@ -248,6 +248,29 @@ class Ranking:
         out.insert(0, "run_id", [f"next-{i + 1:02d}" for i in range(len(out))])
         return out.reset_index(drop=True)
 
+    def text(self, n: int = 10) -> str:
+        """The target now and the ``n`` best candidates, one line each (what the CLI prints)."""
+        kind = self.target.format_kind
+        lines = [f"{self.target.label}: {format_estimate(self.before, kind=kind)}; {self.interval_label}",
+                 f"{len(self.table)} candidate runs within {format_value(self.max_compute, 'flops')} FLOPs per run, "
+                 "ranked by the expected shrink of the interval per FLOP:",
+                 f"{'rank':>4}  {'N':>9}  {'D':>9}  {'C (FLOPs)':>10}  {'interval after':>24}  {'shrink':>7}"]
+        for _, r in self.table.head(n).iterrows():
+            after = f"[{format_value(r['low_after'], kind)}, {format_value(r['high_after'], kind)}]"
+            lines.append(f"{int(r['rank']):>4}  {format_value(r['params'], 'count'):>9}  "
+                         f"{format_value(r['tokens'], 'count'):>9}  {format_value(r['compute'], 'flops'):>10}  "
+                         f"{after:>24}  {format_value(r['shrink_fraction'], 'fraction'):>7}")
+        return "\n".join(lines)
+
+    def to_dict(self, n: int | None = None) -> dict:
+        """Plain types (JSON-ready): the target, its estimate now, and the ``n`` best rows (all if None)."""
+        rows = self.table if n is None else self.table.head(n)
+        return {"target": {"kind": self.target.kind, "compute": self.target.compute, "params": self.target.params,
+                           "tokens": self.target.tokens, "label": self.target.label},
+                "before": self.before.to_dict(), "max_compute": self.max_compute,
+                "flops_per_token_param": self.k, "noise_variance": self.noise_variance,
+                "interval": self.interval_label, "candidates": rows.to_dict(orient="records")}
+
     def __repr__(self) -> str:
         t = self.top
         return (f"Ranking({len(self.table)} candidates within {format_value(self.max_compute, 'flops')} FLOPs; "

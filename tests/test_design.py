@@ -139,3 +139,27 @@ def test_errors_say_what_to_fix():
         design.rank_candidates(boot, TARGET, max_compute=1.0)
     with pytest.raises(FitError, match="positive"):
         design.Target.optimum(-1)
+
+
+SAMPLE = "sample_runs/chinchilla_like.csv"
+
+
+def test_cli_next_writes_the_ranking_as_a_plan(tmp_path, capsys):
+    import pandas as pd
+
+    from scalecore import load_runs
+    from scalecore.cli import main
+
+    out = tmp_path / "plan.csv"
+    assert main(["next", SAMPLE, "--target-compute", "1e24", "--max-compute", "1e21", "--grid", "6", "--top", "3",
+                 "--bootstrap", "200", "--seed", "0", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    runs = load_runs(SAMPLE)
+    boot = fit(runs, "chinchilla").bootstrap(200, seed=0)
+    ranking = design.rank_candidates(boot, design.Target.optimum(1e24), 1e21, grid=6)
+    plan = pd.read_csv(out)
+    assert list(plan["run_id"]) == ["next-01", "next-02", "next-03"]
+    assert np.allclose(plan[["params", "tokens", "compute"]], ranking.table[["params", "tokens", "compute"]].head(3))
+    assert ranking.before.text("count") in printed and "compute-optimal model size N*" in printed
+    assert main(["next", SAMPLE, "--planned", "70B"]) == 2
+    assert "N,D" in capsys.readouterr().err
