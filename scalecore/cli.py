@@ -385,6 +385,8 @@ def _add_next_parser(sub) -> None:
     p.add_argument("--max-compute", metavar="FLOPS", help="most FLOPs one candidate run may cost (default: 10x the largest run)")
     p.add_argument("--grid", type=int, default=20, help="N and D grid size (default 20: 20x20)")
     p.add_argument("--top", type=int, default=10, help="candidates printed and written (default 10)")
+    p.add_argument("--by", choices=("shrink_per_flop", "shrink"), default="shrink_per_flop",
+                   help="rank by the shrink per FLOP (default) or by the shrink alone")
     p.add_argument("--out", metavar="PLAN.csv", help="write the top candidates as a CSV plan")
     _add_bootstrap_args(p, default_n=1000)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -425,7 +427,7 @@ def _next_command(args) -> int:
     boot = bootstrap_or_refuse(runs, result, n_resamples=args.bootstrap or 1000, confidence_level=args.confidence,
                                seed=args.seed, method=args.method)
     ranking = design.rank_candidates(boot, target, number("max-compute", args.max_compute), grid=args.grid,
-                                     k=runs.flops_per_token_param)
+                                     k=runs.flops_per_token_param, by=args.by)
     print(dumps(ranking.to_dict(args.top)) if args.json else ranking.text(args.top))
     if args.out:
         try:

@@ -58,6 +58,8 @@ from .uncertainty import Estimate
 TARGET_KINDS = ("params", "tokens", "loss", "metric")
 _TARGET_LABELS = {"params": "compute-optimal model size N*", "tokens": "compute-optimal tokens D*",
                   "loss": "compute-optimal loss L*", "metric": "metric of the planned run"}
+#: What a ranking can order candidates by.
+RANK_BY = ("shrink_per_flop", "shrink")
 _TARGET_FORMAT = {"params": "count", "tokens": "count", "loss": "loss", "metric": "plain"}
 
 
@@ -225,6 +227,7 @@ class Ranking:
     runs_params: np.ndarray = field(repr=False)
     runs_tokens: np.ndarray = field(repr=False)
     k: float = FLOPS_PER_TOKEN_PARAM
+    by: str = "shrink_per_flop"
 
     @property
     def width_before(self) -> float:
@@ -253,7 +256,7 @@ class Ranking:
         kind = self.target.format_kind
         lines = [f"{self.target.label}: {format_estimate(self.before, kind=kind)}; {self.interval_label}",
                  f"{len(self.table)} candidate runs within {format_value(self.max_compute, 'flops')} FLOPs per run, "
-                 "ranked by the expected shrink of the interval per FLOP:",
+                 f"ranked by the expected shrink of the interval{' per FLOP' if self.by == 'shrink_per_flop' else ''}:",
                  f"{'rank':>4}  {'N':>9}  {'D':>9}  {'C (FLOPs)':>10}  {'interval after':>24}  {'shrink':>7}"]
         for _, r in self.table.head(n).iterrows():
             after = f"[{format_value(r['low_after'], kind)}, {format_value(r['high_after'], kind)}]"
@@ -282,14 +285,17 @@ class Ranking:
 
 def rank_candidates(boot, target: Target, max_compute: float | None = None, *, grid: int = 20,
                     candidates: tuple[np.ndarray, np.ndarray] | None = None,
-                    k: float | None = None) -> Ranking:
+                    k: float | None = None, by: str = "shrink_per_flop") -> Ranking:
     """Rank candidate runs by the expected shrink of ``target``'s interval per FLOP.
 
     ``boot``: a bootstrapped law in N and D (``fit(...).bootstrap(...)``). ``max_compute``: the most
     one run may cost (default: ten times the largest run). ``grid``: the N and D grid size
     (:func:`candidate_grid`), or ``candidates=(params, tokens)`` to score given runs. ``k``: FLOPs
-    per token and parameter (default: the runs' setting, else 6).
+    per token and parameter (default: the runs' setting, else 6). ``by``: ``"shrink_per_flop"`` (the
+    default) or ``"shrink"`` (the most narrowing within the limit, whatever it costs).
     """
+    if by not in RANK_BY:
+        raise FitError(f"`by` must be one of {', '.join(RANK_BY)}; got {by!r}")
     _check_two_input(boot)
     problem = boot.fit.problem
     spec = problem.spec
@@ -316,9 +322,9 @@ def rank_candidates(boot, target: Target, max_compute: float | None = None, *, g
     table["shrink"] = width - table["width_after"]
     table["shrink_fraction"] = table["shrink"] / width
     table["shrink_per_flop"] = table["shrink"] / compute
-    table = table.sort_values("shrink_per_flop", ascending=False, kind="stable").reset_index(drop=True)
+    table = table.sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return Ranking(target=target, before=before, table=table, max_compute=max_compute,
+    return Ranking(target=target, before=before, table=table, max_compute=max_compute, by=by,
                    noise_variance=shrink.noise_variance, interval_label=boot.interval_label,
                    runs_params=np.asarray(rp), runs_tokens=np.asarray(rt), k=k)
 

@@ -184,3 +184,13 @@ def test_candidates_figure_names_each_candidate_and_colours_by_shrink_per_flop()
     assert (chosen.x[0], chosen.y[0]) == (1e8, 2e9)
     limit = next(t for t in fig.data if t.name == "compute limit per run")
     assert np.allclose(6 * np.asarray(limit.x) * np.asarray(limit.y), 1e21)
+
+
+def test_ranking_by_shrink_puts_the_largest_shrink_first():
+    boot = _boot(0, 200)
+    per_flop = design.rank_candidates(boot, TARGET, 1e21, grid=6)
+    by_shrink = design.rank_candidates(boot, TARGET, 1e21, grid=6, by="shrink")
+    assert by_shrink.table["shrink"].is_monotonic_decreasing
+    assert by_shrink.top["shrink"] == pytest.approx(per_flop.table["shrink"].max())
+    with pytest.raises(FitError, match="`by`"):
+        design.rank_candidates(boot, TARGET, by="cost")

@@ -21,16 +21,18 @@ from ui import analysis, cache, review, state
 FAMILY, TARGET, BUDGET, PLANNED_N, PLANNED_D, LIMIT, CHOSEN, CHART = (
     "next_family", "next_target", "next_budget", "next_params", "next_tokens", "next_limit", "next_chosen",
     "next_chart")
+BY = "next_by"
+RANK_BY = {"shrink per FLOP": "shrink_per_flop", "shrink": "shrink"}
 TARGETS = {"N* at a budget": "params", "D* at a budget": "tokens", "L* at a budget": "loss",
            "Metric of a planned run": "metric"}
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def ranking(data_key: str, family: str, metric: str, exclude: tuple, settings: tuple, target: tuple,
-            max_compute: float, k: float, _boot) -> cache.Outcome:
+            max_compute: float, k: float, by: str, _boot) -> cache.Outcome:
     """The ranked candidates of a 20x20 grid (one cached call per target and limit; ``target`` is
     the :class:`~scalecore.design.Target`'s fields, hashable)."""
-    return cache._guard(design.rank_candidates, _boot, design.Target(*target), max_compute, grid=20, k=k)
+    return cache._guard(design.rank_candidates, _boot, design.Target(*target), max_compute, grid=20, k=k, by=by)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -97,13 +99,17 @@ def render(ds, choices) -> None:
     with right:
         limit = _number("Compute limit per new run (FLOPs)", LIMIT, format_value(10 * largest, "flops"),
                         "the most one candidate run may cost; the grid spans the runs' smallest N and D up to it")
+        by = st.segmented_control("Rank by", list(RANK_BY), default=list(RANK_BY)[0], required=True, key=BY,
+                                  help="per FLOP: the most narrowing for the compute; shrink: the most narrowing "
+                                       "within the limit, whatever it costs")
+        by = RANK_BY[by or list(RANK_BY)[0]]
     if target is None or limit is None:
         return
 
     exclude = tuple(sorted(state.exclusions(ds.id, runs.run_ids)))
     key = (ds.key, family, choices.metric, exclude, choices.settings_key,
            (target.kind, target.compute, target.params, target.tokens))
-    outcome = ranking(*key, float(limit), k, boot)
+    outcome = ranking(*key, float(limit), k, by, boot)
     if not outcome.ok:
         st.error(outcome.error)
         return
@@ -113,7 +119,8 @@ def render(ds, choices) -> None:
     kind_fmt = target.format_kind
 
     st.markdown(f"**{target.label}** now: {format_estimate(ranked.before, kind=kind_fmt)}")
-    st.caption(f"{ranked.interval_label}. Candidates ranked by the expected shrink of this interval per FLOP: "
+    st.caption(f"{ranked.interval_label}. Candidates ranked by the expected shrink of this interval"
+               f"{' per FLOP' if by == 'shrink_per_flop' else ''}: "
                "a linear (ensemble Kalman) update of the bootstrap resamples on one more run, with the per-run "
                "noise the bootstrap saw (scalecore.design).")
     st.markdown(f"Top candidate: **N = {format_value(top['params'], 'count')}, D = {format_value(top['tokens'], 'count')}** "
