@@ -61,15 +61,40 @@ def test_top_ranked_run_beats_a_random_run_of_the_same_cost_over_50_datasets():
     assert diff.mean() > 3 * diff.std(ddof=1) / np.sqrt(len(diff))  # not a fluke of 50 draws
 
 
+def _fisher_width_ratio(boot, target, params, tokens, s2):
+    """The reference: the linearised (delta-method) Fisher update written out, at the best fit:
+    sqrt(gᵀ(Σ⁻¹ + jjᵀ/s²)⁻¹g / gᵀΣg) with g and j by central differences in the internal parameters
+    and Σ the bootstrap covariance of those parameters."""
+    from scalecore import predict
+
+    fam = boot.family
+    z0, h = fam.to_internal(boot.fit.theta), 1e-5
+    steps = np.eye(len(z0)) * h
+    g = np.array([(np.log(target.values(fam, fam.to_natural(z0 + e)))[0]
+                   - np.log(target.values(fam, fam.to_natural(z0 - e)))[0]) / (2 * h) for e in steps])
+    J = np.array([(np.log(predict(fam, fam.to_natural(z0 + e), params=params, tokens=tokens))
+                   - np.log(predict(fam, fam.to_natural(z0 - e), params=params, tokens=tokens))) / (2 * h)
+                  for e in steps]).T
+    sigma = np.cov(fam.to_internal(boot.good).T)
+    info = np.linalg.inv(sigma)
+    after = np.array([g @ np.linalg.solve(info + np.outer(j, j) / s2, g) for j in J])
+    return np.sqrt(after / (g @ sigma @ g))
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_cheap_ranking_orders_candidates_as_refits_do(seed):
     """The slow truth: for 6 candidates spread over the cheap method's order (best to worst by
     expected shrink), refit with the run added at the fit's prediction and bootstrap 1,000 times
     (same seed for every candidate, so the resamples are paired); the spread (standard deviation)
     of log N* must fall in the cheap method's order (Spearman's rho <= -0.7; measured -0.77,
-    -0.89, -1.0), and the best candidate must give the smallest spread."""
+    -0.89, -1.0), and the best candidate must give the smallest spread.
+
+    The ensemble update is also no further from the refits' order than the linearised Fisher
+    update at the best fit (written out above; measured rho of its width ratio against the
+    spread 0.49, 0.54, 0.31 against the ensemble's 0.77, 0.89, 1.0), which it approximates: the resamples carry the law's curvature."""
     boot = _boot(seed, 1000)
-    table = design.rank_candidates(boot, TARGET, grid=8).table.sort_values("shrink_fraction", ascending=False)
+    ranking = design.rank_candidates(boot, TARGET, grid=8)
+    table = ranking.table.sort_values("shrink_fraction", ascending=False)
     rows = table.iloc[np.linspace(0, len(table) - 1, 6).astype(int)]
     spread = []
     for n, d in zip(rows["params"], rows["tokens"]):
@@ -78,6 +103,10 @@ def test_cheap_ranking_orders_candidates_as_refits_do(seed):
     rho = spearmanr(rows["shrink_fraction"], spread)[0]
     assert rho <= -0.7
     assert int(np.argmin(spread)) == 0
+    fisher = _fisher_width_ratio(boot, TARGET, rows["params"].to_numpy(), rows["tokens"].to_numpy(),
+                                 ranking.noise_variance)
+    rho_fisher = spearmanr(fisher, spread)[0]
+    assert -rho >= rho_fisher - 1e-9
 
 
 def test_noise_scale_is_the_runs_noise_for_least_squares():
