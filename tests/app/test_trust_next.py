@@ -77,6 +77,11 @@ def test_top_candidate_and_the_interval_after_it(samples):
     assert shown["With the chosen runs"] == format_estimate(after.after, kind="count")
     plan = at.dataframe[1].value
     assert list(plan["run_id"]) == ["next-01"] and plan["N"][0] == format_value(top["params"], "count")
+    # the candidates are now ranked given the chosen run: scalecore's ranking on the refitted bootstrap
+    given = design.rank_candidates(after.boot, target, 1e21, grid=20).top
+    text = " ".join(m.value for m in at.markdown)
+    assert (f"Top candidate given the chosen runs: **N = {format_value(given['params'], 'count')}, "
+            f"D = {format_value(given['tokens'], 'count')}**") in text
 
 
 def test_planned_run_target(samples):

@@ -29,9 +29,10 @@ TARGETS = {"N* at a budget": "params", "D* at a budget": "tokens", "L* at a budg
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def ranking(data_key: str, family: str, metric: str, exclude: tuple, settings: tuple, target: tuple,
-            max_compute: float, k: float, by: str, _boot) -> cache.Outcome:
+            max_compute: float, k: float, by: str, chosen: tuple, _boot) -> cache.Outcome:
     """The ranked candidates of a 20x20 grid (one cached call per target and limit; ``target`` is
-    the :class:`~scalecore.design.Target`'s fields, hashable)."""
+    the :class:`~scalecore.design.Target`'s fields, hashable). ``_boot`` is the fit refitted with
+    the ``chosen`` runs, so the ranking says what to run next given them."""
     return cache._guard(design.rank_candidates, _boot, design.Target(*target), max_compute, grid=20, k=k, by=by)
 
 
@@ -109,21 +110,28 @@ def render(ds, choices) -> None:
     exclude = tuple(sorted(state.exclusions(ds.id, runs.run_ids)))
     key = (ds.key, family, choices.metric, exclude, choices.settings_key,
            (target.kind, target.compute, target.params, target.tokens))
-    outcome = ranking(*key, float(limit), k, by, boot)
+    chosen = tuple(st.session_state.get(CHOSEN, []))
+    after, base = None, boot
+    if chosen:
+        after = hypothetical(*key, chosen, k, boot)
+        if after.ok:
+            base = after.value.boot
+    outcome = ranking(*key, float(limit), k, by, chosen if base is not boot else (), base)
     if not outcome.ok:
         st.error(outcome.error)
         return
     ranked = outcome.value
-    chosen = tuple(st.session_state.get(CHOSEN, []))
     top = ranked.top
     kind_fmt = target.format_kind
 
-    st.markdown(f"**{target.label}** now: {format_estimate(ranked.before, kind=kind_fmt)}")
+    now = after.value.before if after is not None and after.ok else ranked.before
+    st.markdown(f"**{target.label}** now: {format_estimate(now, kind=kind_fmt)}")
     st.caption(f"{ranked.interval_label}. Candidates ranked by the expected shrink of this interval"
                f"{' per FLOP' if by == 'shrink_per_flop' else ''}: "
                "a linear (ensemble Kalman) update of the bootstrap resamples on one more run, with the per-run "
                "noise the bootstrap saw (scalecore.design).")
-    st.markdown(f"Top candidate: **N = {format_value(top['params'], 'count')}, D = {format_value(top['tokens'], 'count')}** "
+    given = " given the chosen runs" if base is not boot else ""
+    st.markdown(f"Top candidate{given}: **N = {format_value(top['params'], 'count')}, D = {format_value(top['tokens'], 'count')}** "
                 f"({format_value(top['compute'], 'flops')} FLOPs): interval expected "
                 f"{format_value(top['shrink_fraction'], 'fraction')} narrower.")
 
@@ -153,7 +161,6 @@ def render(ds, choices) -> None:
     if not chosen:
         return
     st.subheader(f"With the {len(chosen)} chosen run{'s' if len(chosen) != 1 else ''}")
-    after = hypothetical(*key, chosen, k, boot)
     if not after.ok:
         st.error(after.error)
     else:
@@ -163,7 +170,7 @@ def render(ds, choices) -> None:
         m2.metric("With the chosen runs", format_estimate(h.after, kind=kind_fmt))
         m3.metric("Interval narrower by", format_value(h.shrink_fraction, "fraction"))
         st.caption("Refitted and bootstrapped with the same settings, each chosen run observing the fit's "
-                   "predicted metric (the expected result).")
+                   "predicted metric (the expected result). The candidates above are ranked given these runs.")
     plan = ranked.plan(chosen)
     st.dataframe(format_table(plan, {"params": "count", "tokens": "count", "compute": "flops"})
                  .rename(columns={"params": "N", "tokens": "D", "compute": "C (FLOPs)"}), hide_index=True, key="next_plan")
