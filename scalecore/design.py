@@ -118,6 +118,15 @@ class Target:
             return np.ravel(compute_optimum(family, thetas, self.compute, k)[self.kind])
 
 
+def _bootstrapped(fit_or_boot, n_resamples: int = 1000, seed: int | None = 0):
+    """A :class:`~scalecore.bootstrap.BootstrapResult` as given, or a FitResult bootstrapped."""
+    if hasattr(fit_or_boot, "good"):
+        return fit_or_boot
+    if hasattr(fit_or_boot, "bootstrap"):
+        return fit_or_boot.bootstrap(n_resamples, seed=seed)
+    raise FitError(f"expected a fit or its bootstrap (scalecore.fit(...) or .bootstrap(...)); got {type(fit_or_boot).__name__}")
+
+
 def _check_two_input(boot) -> None:
     if not boot.family.is_two_input:
         raise FitError(f"what to run next places runs in N and D; `{boot.family.name}` is a law in one input. "
@@ -289,10 +298,12 @@ class Ranking:
 
 def rank_candidates(boot, target: Target, max_compute: float | None = None, *, grid: int = 20,
                     candidates: tuple[np.ndarray, np.ndarray] | None = None,
-                    k: float | None = None, by: str = "shrink_per_flop") -> Ranking:
+                    k: float | None = None, by: str = "shrink_per_flop", n_resamples: int = 1000,
+                    seed: int | None = 0) -> Ranking:
     """Rank candidate runs by the expected shrink of ``target``'s interval per FLOP.
 
-    ``boot``: a bootstrapped law in N and D (``fit(...).bootstrap(...)``). ``max_compute``: the most
+    ``boot``: a bootstrapped law in N and D (``fit(...).bootstrap(...)``), or a fit, then bootstrapped
+    with ``n_resamples`` and ``seed``. ``max_compute``: the most
     one run may cost (default: ten times the largest run). ``grid``: the N and D grid size
     (:func:`candidate_grid`), or ``candidates=(params, tokens)`` to score given runs. ``k``: FLOPs
     per token and parameter (default: the runs' setting, else 6). ``by``: ``"shrink_per_flop"`` (the
@@ -300,6 +311,7 @@ def rank_candidates(boot, target: Target, max_compute: float | None = None, *, g
     """
     if by not in RANK_BY:
         raise FitError(f"`by` must be one of {', '.join(RANK_BY)}; got {by!r}")
+    boot = _bootstrapped(boot, n_resamples, seed)
     _check_two_input(boot)
     problem = boot.fit.problem
     spec = problem.spec
@@ -381,7 +393,9 @@ def with_runs(boot, params, tokens, values=None, *, n_resamples: int | None = No
 def with_hypothetical(boot, runs: Sequence[tuple[float, float]], target: Target, *,
                       n_resamples: int | None = None, seed: int | None = None, k: float | None = None) -> Hypothetical:
     """The target's interval after adding hypothetical ``runs`` [(N, D), ...], each observing the
-    fit's prediction (the expected result): a refit and a bootstrap with ``boot``'s settings."""
+    fit's prediction (the expected result): a refit and a bootstrap with ``boot``'s settings (a fit
+    is bootstrapped first, with ``n_resamples`` or 1,000 resamples and ``seed`` or 0)."""
+    boot = _bootstrapped(boot, n_resamples or 1000, 0 if seed is None else seed)
     _check_two_input(boot)
     runs = tuple((float(n), float(d)) for n, d in runs)
     spec = boot.fit.problem.spec

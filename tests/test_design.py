@@ -223,3 +223,13 @@ def test_ranking_by_shrink_puts_the_largest_shrink_first():
     assert by_shrink.top["shrink"] == pytest.approx(per_flop.table["shrink"].max())
     with pytest.raises(FitError, match="`by`"):
         design.rank_candidates(boot, TARGET, by="cost")
+
+
+def test_a_fit_is_bootstrapped_first():
+    runs = runs_of(frame("chinchilla", seed=0, **SMALL))
+    result = fit(runs, "chinchilla")
+    from_fit = design.rank_candidates(result, TARGET, 1e21, grid=5, n_resamples=200, seed=3)
+    from_boot = design.rank_candidates(result.bootstrap(200, seed=3), TARGET, 1e21, grid=5)
+    assert np.allclose(from_fit.table["shrink"], from_boot.table["shrink"])
+    with pytest.raises(FitError, match="expected a fit"):
+        design.rank_candidates(runs, TARGET)
