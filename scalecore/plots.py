@@ -683,15 +683,19 @@ def candidates_figure(ranking, chosen: Sequence[tuple[float, float]] = (), *, ti
         customdata=runs_custom, marker=dict(size=6, color="white", line=dict(width=1, color=KEPT_COLOR)),
         hovertemplate="%{customdata[3]}<extra></extra>"))
     top = t.iloc[0]
+    # the marks drawn over candidates carry the same customdata, so a click on them names the candidate too
     fig.add_trace(go.Scatter(
         x=[top["params"]], y=[top["tokens"]], mode="markers", name="top candidate",
-        marker=dict(size=18, symbol="square-open", color="#D55E00", line=dict(width=2.5)), hoverinfo="skip"))
+        customdata=custom[:1], marker=dict(size=18, symbol="square-open", color="#D55E00", line=dict(width=2.5)),
+        hovertemplate="%{customdata[3]}<extra></extra>"))
     if len(chosen):
         ch = np.asarray(chosen, float).reshape(-1, 2)
+        ch_custom = np.array([["candidate", n, d, f"chosen: N {format_value(n, 'count')}, D {format_value(d, 'count')}"
+                               "<br>click to remove"] for n, d in ch], dtype=object)
         fig.add_trace(go.Scatter(
-            x=ch[:, 0], y=ch[:, 1], mode="markers", name=f"chosen ({len(ch)})",
+            x=ch[:, 0], y=ch[:, 1], mode="markers", name=f"chosen ({len(ch)})", customdata=ch_custom,
             marker=dict(size=16, symbol="star", color="#CC79A7", line=dict(width=1, color=KEPT_COLOR)),
-            hoverinfo="skip"))
+            hovertemplate="%{customdata[3]}<extra></extra>"))
     return _base_layout(fig, title=title or f"Where a new run shrinks the interval of the {ranking.target.label}",
                         x_title="model size N (parameters)", y_title="training tokens D", log_x=True, log_y=True,
                         height=height, layout=dict(legend=dict(orientation="h", x=0.0, y=-0.16, xanchor="left",

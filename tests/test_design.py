@@ -211,6 +211,10 @@ def test_candidates_figure_names_each_candidate_and_colours_by_shrink_per_flop()
     assert np.allclose(colour, np.log10(ranking.table["shrink_per_flop"]))
     chosen = next(t for t in fig.data if t.name.startswith("chosen"))
     assert (chosen.x[0], chosen.y[0]) == (1e8, 2e9)
+    # a click on the marks over the candidates names a candidate too (the tab toggles it)
+    assert list(chosen.customdata[0][:3]) == ["candidate", 1e8, 2e9]
+    top = next(t for t in fig.data if t.name == "top candidate")
+    assert list(top.customdata[0][:3]) == ["candidate", ranking.top["params"], ranking.top["tokens"]]
     limit = next(t for t in fig.data if t.name == "compute limit per run")
     assert np.allclose(6 * np.asarray(limit.x) * np.asarray(limit.y), 1e21)
 

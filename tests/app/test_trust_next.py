@@ -114,6 +114,8 @@ def test_clicking_a_candidate_adds_it_and_clicking_again_removes_it(monkeypatch)
     fake.session_state[page.CHART] = {"selection": {"points": points}}
     page._add_selected()
     assert fake.session_state[page.CHOSEN] == [(1e8, 2e9)]
-    fake.session_state[page.CHART] = {"selection": {"points": points[:1]}}
+    # a box over the candidate catches the top-candidate mark drawn over it as well: still one toggle
+    top_mark = {"curve_number": 3, "point_index": 0, "customdata": ["candidate", 1e8, 2e9, "..."]}
+    fake.session_state[page.CHART] = {"selection": {"points": points[:1] + [top_mark]}}
     page._add_selected()
     assert fake.session_state[page.CHOSEN] == []

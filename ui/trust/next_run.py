@@ -21,7 +21,7 @@ from ui import analysis, cache, review, state
 FAMILY, TARGET, BUDGET, PLANNED_N, PLANNED_D, LIMIT, CHOSEN, CHART = (
     "next_family", "next_target", "next_budget", "next_params", "next_tokens", "next_limit", "next_chosen",
     "next_chart")
-BY = "next_by"
+BY, CHOSEN_FOR = "next_by", "next_chosen_for"
 RANK_BY = {"shrink per FLOP": "shrink_per_flop", "shrink": "shrink"}
 TARGETS = {"N* at a budget": "params", "D* at a budget": "tokens", "L* at a budget": "loss",
            "Metric of a planned run": "metric"}
@@ -56,16 +56,21 @@ def _add_selected() -> None:
     event = st.session_state.get(CHART) or {}
     points = (event.get("selection") or {}).get("points") or []
     chosen = list(st.session_state.get(CHOSEN, []))
+    selected = []  # each candidate once: a box over a candidate also catches the marks drawn over it
     for p in points:
         data = p.get("customdata") or []
-        if len(data) >= 3 and data[0] == "candidate":
-            run = (float(data[1]), float(data[2]))
-            chosen.remove(run) if run in chosen else chosen.append(run)
+        if len(data) >= 3 and data[0] == "candidate" and (float(data[1]), float(data[2])) not in selected:
+            selected.append((float(data[1]), float(data[2])))
+    for run in selected:
+        chosen.remove(run) if run in chosen else chosen.append(run)
     st.session_state[CHOSEN] = chosen
 
 
 def render(ds, choices) -> None:
     runs = ds.runs
+    if st.session_state.get(CHOSEN_FOR) != ds.key:  # chosen runs belong to one dataset
+        st.session_state[CHOSEN_FOR] = ds.key
+        st.session_state[CHOSEN] = []
     two_input = [f for f in choices.families if FAMILIES[f].is_two_input]
     if not two_input:
         st.info("What to run next places runs in model size N and tokens D: switch on a law in N and D "
