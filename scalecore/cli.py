@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_budget_parser(sub)
     _add_report_parser(sub)
     _add_downstream_parser(sub)
+    _add_next_parser(sub)
     return parser
 
 
@@ -364,8 +365,82 @@ def _downstream_command(args) -> int:
     return 0
 
 
+def _add_next_parser(sub) -> None:
+    p = sub.add_parser("next", help="rank candidate runs by how much each would shrink a target's interval per FLOP",
+                       description="Fit a law in N and D with a bootstrap, score a grid of candidate runs (N, D) "
+                                   "within a compute limit by the expected shrink of the target's interval per FLOP "
+                                   "(scalecore.design), print the best and write them as a CSV plan.")
+    p.add_argument("runs", nargs="+", metavar="RUNS.csv", help="one or more CSV files of runs")
+    p.add_argument("--family", default="chinchilla", help="a law in N and D (default chinchilla)")
+    p.add_argument("--y", "--metric", dest="y", help="metric column (default: the first detected)")
+    _add_column_args(p)
+    p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
+    p.add_argument("--loss", choices=("huber", "ls"), default="huber")
+    p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-compute", metavar="FLOPS", help="target: the compute-optimal run at this budget")
+    target.add_argument("--planned", metavar="N,D", help="target: the metric of a planned run, e.g. 70B,1.4T")
+    p.add_argument("--quantity", choices=("params", "tokens", "loss"), default="params",
+                   help="with --target-compute: N* (default), D* or L*")
+    p.add_argument("--max-compute", metavar="FLOPS", help="most FLOPs one candidate run may cost (default: 10x the largest run)")
+    p.add_argument("--grid", type=int, default=20, help="N and D grid size (default 20: 20x20)")
+    p.add_argument("--top", type=int, default=10, help="candidates printed and written (default 10)")
+    p.add_argument("--by", choices=("shrink_per_flop", "shrink"), default="shrink_per_flop",
+                   help="rank by the shrink per FLOP (default) or by the shrink alone")
+    p.add_argument("--out", metavar="PLAN.csv", help="write the top candidates as a CSV plan")
+    _add_bootstrap_args(p, default_n=1000)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _next_command(args) -> int:
+    from . import design
+    from .data import parse_number
+    from .errors import DataError
+    from .fitting import fit
+
+    def number(flag, text):
+        if text is None:
+            return None
+        try:
+            value = parse_number(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise DataError(f"`--{flag}` must be a positive number such as 70B or 1e24; got {text!r}")
+        return value
+
+    if args.planned is not None:
+        parts = args.planned.split(",")
+        if len(parts) != 2:
+            raise DataError(f"`--planned` is N,D such as 70B,1.4T; got {args.planned!r}")
+        target = design.Target.planned(number("planned", parts[0].strip()), number("planned", parts[1].strip()))
+    else:
+        target = design.Target.optimum(number("target-compute", args.target_compute), args.quantity)
+    if args.top < 1:
+        raise DataError(f"`--top` must be a positive integer; got {args.top}")
+    runs = _load(args, [args.y])
+    from .spec import FitSpec
+
+    result = fit(runs, FitSpec(args.family, y=args.y, exclude=tuple(args.exclude), loss=args.loss, delta=args.delta))
+    from .diagnostics import bootstrap_or_refuse
+
+    boot = bootstrap_or_refuse(runs, result, n_resamples=args.bootstrap or 1000, confidence_level=args.confidence,
+                               seed=args.seed, method=args.method)
+    ranking = design.rank_candidates(boot, target, number("max-compute", args.max_compute), grid=args.grid,
+                                     k=runs.flops_per_token_param, by=args.by)
+    print(dumps(ranking.to_dict(args.top)) if args.json else ranking.text(args.top))
+    if args.out:
+        try:
+            ranking.plan().head(args.top).to_csv(args.out, index=False)
+        except OSError as exc:
+            raise DataError(f"cannot write `{args.out}`: {exc.strerror or exc}") from None
+        print(f"wrote {args.out}: {min(args.top, len(ranking.table))} runs", file=sys.stderr)
+    _print_notes(runs)
+    return 0
+
+
 COMMANDS = {"fit": _fit_command, "families": _families_command, "budget": _budget_command,
-            "report": _report_command, "downstream": _downstream_command}
+            "report": _report_command, "downstream": _downstream_command, "next": _next_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
