@@ -1,0 +1,153 @@
+"""Training FLOPs of a transformer, by each definition the scaling-law literature uses.
+
+One function per definition, each returning the training FLOPs of ``tokens`` tokens (forward and
+backward pass):
+
+- :func:`six_nd` -- ``C = 6 N D`` (Kaplan et al. 2020, section 2.1: "C ≈ 6NBS"; the definition
+  Hoffmann et al. 2022 compare theirs against).
+- :func:`kaplan_flops` -- Kaplan et al. 2020, Table 1: forward FLOPs per token
+  ``C_forward = 2 N + 2 n_layer n_ctx d_attn`` (N the non-embedding parameters, d_attn = d_model),
+  the backward pass twice the forward, so ``3 C_forward`` per training token.
+- :func:`hoffmann_flops` -- Hoffmann et al. 2022, Appendix F: per sequence of ``n_ctx`` tokens,
+  embeddings ``2 S V d``; per layer the attention (key, query, value projections ``2·3·S·d·(k·H)``,
+  key @ query logits ``2 S² (k·H)``, softmax ``3 H S²``, softmax @ value reduction ``2 S² (k·H)``,
+  final linear ``2 S (k·H) d``) and the dense block ``2 S (d·f + d·f)``; final logits ``2 S d V``.
+  Forward = embeddings + layers × (attention + dense) + logits; training = 3 × forward.
+- :func:`flops_column` -- the user's own count, a column of the runs.
+
+A :class:`TransformerConfig` is the shape of one model (layers, width, heads, context, vocabulary,
+feed-forward width, key/query size). :func:`flops_per_param_token` gives each definition's
+``k = C / (N D)`` for a config (N counted the way its paper counts it), which is how the
+sensitivity panel (:mod:`scalecore.sensitivity`) changes the FLOPs definition of a fit: one config
+stands for the models near the target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DataError
+
+#: The definitions by name, as the sensitivity panel and the CLI spell them.
+DEFINITIONS = ("6ND", "kaplan", "hoffmann", "column")
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """The shape of a decoder-only transformer.
+
+    ``d_ff`` defaults to ``4 d_model`` and ``head_dim`` (Hoffmann et al.'s "k/q size") to
+    ``d_model / n_heads``.
+    """
+
+    n_layers: int
+    d_model: int
+    n_heads: int
+    n_ctx: int
+    vocab: int
+    d_ff: int | None = None
+    head_dim: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("n_layers", "d_model", "n_heads", "n_ctx", "vocab"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise DataError(f"`{name}` of a transformer config must be a positive number; got {value!r}")
+        if self.d_ff is None:
+            object.__setattr__(self, "d_ff", 4 * self.d_model)
+        if self.head_dim is None:
+            object.__setattr__(self, "head_dim", self.d_model / self.n_heads)
+
+    @property
+    def non_embedding_params(self) -> float:
+        """Per layer: Q, K, V and output projections ``4 d (k H)`` and the dense block ``2 d f``
+        (biases and norms left out, as Kaplan et al.'s ``N ≈ 12 n_layer d_model²`` does)."""
+        return float(self.n_layers * (4 * self.d_model * self.head_dim * self.n_heads + 2 * self.d_model * self.d_ff))
+
+    @property
+    def embedding_params(self) -> float:
+        """The token embedding matrix ``V d`` (tied with the output logits)."""
+        return float(self.vocab * self.d_model)
+
+    @property
+    def params(self) -> float:
+        """Non-embedding plus embedding parameters."""
+        return self.non_embedding_params + self.embedding_params
+
+    def to_dict(self) -> dict:
+        return {"n_layers": self.n_layers, "d_model": self.d_model, "n_heads": self.n_heads, "n_ctx": self.n_ctx,
+                "vocab": self.vocab, "d_ff": self.d_ff, "head_dim": self.head_dim}
+
+
+def six_nd(params, tokens):
+    """``6 N D``: Kaplan et al. (2020)'s approximation of the training FLOPs."""
+    return 6.0 * np.asarray(params, float) * np.asarray(tokens, float)
+
+
+def kaplan_forward_per_token(config: TransformerConfig, params: float | None = None) -> float:
+    """Kaplan et al. (2020), Table 1: ``2 N + 2 n_layer n_ctx d_model`` forward FLOPs per token,
+    ``N`` the non-embedding parameters (the config's, unless ``params`` is given)."""
+    n = config.non_embedding_params if params is None else float(params)
+    return 2.0 * n + 2.0 * config.n_layers * config.n_ctx * config.d_model
+
+
+def kaplan_flops(config: TransformerConfig, tokens, params: float | None = None):
+    """Training FLOPs by Kaplan et al. (2020), Table 1: ``3 (2 N + 2 n_layer n_ctx d_model) D``."""
+    return 3.0 * kaplan_forward_per_token(config, params) * np.asarray(tokens, float)
+
+
+def hoffmann_terms(config: TransformerConfig) -> dict[str, float]:
+    """The forward FLOPs of one sequence of ``n_ctx`` tokens, term by term (Hoffmann et al. 2022,
+    Appendix F); ``attention`` and ``dense`` are per layer."""
+    S, V, d, H = config.n_ctx, config.vocab, config.d_model, config.n_heads
+    kh = config.head_dim * H
+    terms = {
+        "embeddings": 2.0 * S * V * d,
+        "qkv": 2.0 * 3 * S * d * kh,
+        "logits": 2.0 * S * S * kh,
+        "softmax": 3.0 * H * S * S,
+        "reduction": 2.0 * S * S * kh,
+        "projection": 2.0 * S * kh * d,
+        "dense": 2.0 * S * (d * config.d_ff + d * config.d_ff),
+        "final_logits": 2.0 * S * d * V,
+    }
+    terms["attention"] = terms["qkv"] + terms["logits"] + terms["softmax"] + terms["reduction"] + terms["projection"]
+    terms["forward"] = terms["embeddings"] + config.n_layers * (terms["attention"] + terms["dense"]) + terms["final_logits"]
+    return terms
+
+
+def hoffmann_flops(config: TransformerConfig, tokens):
+    """Training FLOPs by Hoffmann et al. (2022), Appendix F: 3 × the forward FLOPs per sequence,
+    per token (÷ ``n_ctx``), times ``tokens``."""
+    return 3.0 * hoffmann_terms(config)["forward"] / config.n_ctx * np.asarray(tokens, float)
+
+
+def flops_column(runs, column: str = "compute"):
+    """The training FLOPs the runs give in ``column`` (their compute column by default)."""
+    if column == "compute":
+        if not runs.has("compute") or "compute" in runs.derived:
+            raise DataError("the runs have no FLOPs column of their own (compute is missing or derived as k·N·D); "
+                            "map one as compute in the column mapping")
+        return runs.values("compute")
+    if column not in runs.frame.columns:
+        raise DataError(f"no column `{column}` in the runs; they have {', '.join(map(str, runs.frame.columns))}")
+    return runs.frame[column].to_numpy(dtype=float)
+
+
+def flops_per_param_token(definition: str, config: TransformerConfig | None = None) -> float:
+    """``k = C / (N D)`` of a definition for one model shape: 6 for ``"6ND"``; Kaplan's
+    ``3 (2 N + 2 n_layer n_ctx d) / N`` with N the non-embedding parameters (as Kaplan et al. count
+    N); Hoffmann's ``3 × forward per token / N`` with N all parameters including the embeddings (as
+    Hoffmann et al. count N)."""
+    if definition == "6ND":
+        return 6.0
+    if config is None:
+        raise DataError(f"the {definition} FLOPs definition needs a transformer config (layers, width, heads, context, vocabulary)")
+    if definition == "kaplan":
+        return 3.0 * kaplan_forward_per_token(config) / config.non_embedding_params
+    if definition == "hoffmann":
+        return 3.0 * hoffmann_terms(config)["forward"] / config.n_ctx / config.params
+    raise DataError(f"unknown FLOPs definition `{definition}`; choose one of {', '.join(DEFINITIONS[:3])}")
