@@ -115,3 +115,17 @@ def test_summary_and_dict(result):
     assert result.table()[0]["choice"] == "baseline"
     assert not np.isnan(result.largest()[1])
     assert Settings().n_resamples >= result.n_resamples
+
+
+def test_tornado_bars_are_the_shifts(result):
+    from scalecore.plots import sensitivity_tornado
+
+    fig = sensitivity_tornado(result, "params")
+    bars = fig.data[0]
+    shifts = {f"{r.choice}: {r.alternative}": result.shift(r, "params") for r in result.rows if r.ok}
+    assert dict(zip(bars.y, bars.x)) == pytest.approx(shifts)
+    assert abs(bars.x[-1]) == max(abs(v) for v in shifts.values())  # largest at the top
+    # the whisker of the E-fixed bar ends at log10(high / baseline value)
+    r = row(result, "E")
+    i = list(bars.y).index(f"E: {r.alternative}")
+    assert bars.x[i] + bars.error_x.array[i] == pytest.approx(math.log10(r.params.high / result.baseline.params.value))
