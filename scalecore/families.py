@@ -442,12 +442,14 @@ def _grid(*axes) -> np.ndarray:
 
 
 def _guess_power_law(X, y):
+    """A straight line fitted to log y against log x."""
     lx = np.log(X["x"])
     slope, intercept = np.polyfit(lx, np.log(y), 1)
     return np.array([[np.exp(intercept), -slope]])
 
 
 def _guess_offset_power_law(X, y):
+    """40 exponents alpha from 0.005 to 3 (log-spaced); E and A solved by non-negative least squares at each (variable projection)."""
     x = X["x"]
     alphas = np.geomspace(0.005, 3.0, 40)
     coef = _linear_coefficients(
@@ -457,6 +459,7 @@ def _guess_offset_power_law(X, y):
 
 
 def _guess_broken_power_law(X, y):
+    """A grid of 8 exponents x 7 changes c x 5 breaks (quantiles of x) x 2 sharpnesses; E and A solved by non-negative least squares at each (variable projection)."""
     x = X["x"]
     lx = np.log(x)
     breaks = np.exp(np.quantile(lx, [0.2, 0.35, 0.5, 0.65, 0.8]))
@@ -472,6 +475,7 @@ def _guess_broken_power_law(X, y):
 
 
 def _guess_chinchilla(X, y):
+    """A 16 x 16 grid of alpha and beta from 0.02 to 2.5 (log-spaced); E, A and B solved by non-negative least squares at each (variable projection, as Open-Athena's vpnls)."""
     n, d = X["params"], X["tokens"]
     grid = _grid(np.geomspace(0.02, 2.5, 16), np.geomspace(0.02, 2.5, 16))
     coef = _linear_coefficients(
@@ -481,6 +485,7 @@ def _guess_chinchilla(X, y):
 
 
 def _guess_kaplan(X, y):
+    """A 12 x 12 grid of alpha_D (0.02 to 1) and alpha_N/alpha_D (0.1 to 5); N_c and D_c solved by non-negative least squares at each (variable projection)."""
     # With alpha_D and p = alpha_N/alpha_D fixed: y^(1/alpha_D) = N_c^p N^-p + D_c D^-1 is linear;
     # weighted by 1/y^(1/alpha_D), so the target is 1. All (alpha_D, p) pairs in one batch.
     n, d = X["params"], X["tokens"]
@@ -505,6 +510,7 @@ def _guess_kaplan(X, y):
 
 
 def _guess_logistic(X, y):
+    """A grid of 8 slopes x 7 midpoints (quantiles of log10 x); y0 and y1 solved by least squares at each (variable projection)."""
     t = np.log10(X["x"])
     slopes = np.geomspace(0.5, 20.0, 8)
     grid = _grid(slopes, np.quantile(t, [0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9]))
@@ -905,6 +911,8 @@ def _fixed_family(fam: Family, items: tuple) -> Family:
 
     def guesses(inputs, y):
         return np.asarray(fam.initial_guesses(inputs, y), float)[:, free]
+
+    guesses.__doc__ = f"{fam.initial_guesses.__doc__ or ''} The held columns dropped ({', '.join(names)})."
 
     def wrap(hook):
         return None if hook is None else (lambda theta, *args: hook(full(theta), *args))
