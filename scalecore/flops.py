@@ -32,7 +32,7 @@ import numpy as np
 from .errors import DataError
 
 #: The definitions by name, as the sensitivity panel and the CLI spell them.
-DEFINITIONS = ("6ND", "kaplan", "hoffmann", "column")
+DEFINITIONS = ("6ND", "kaplan2020", "hoffmann2022", "column")
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,8 @@ def flops_per_param_token(definition: str, config: TransformerConfig | None = No
         return 6.0
     if config is None:
         raise DataError(f"the {definition} FLOPs definition needs a transformer config (layers, width, heads, context, vocabulary)")
-    if definition == "kaplan":
+    if definition == "kaplan2020":
         return 3.0 * kaplan_forward_per_token(config) / config.non_embedding_params
-    if definition == "hoffmann":
+    if definition == "hoffmann2022":
         return 3.0 * hoffmann_terms(config)["forward"] / config.n_ctx / config.params
     raise DataError(f"unknown FLOPs definition `{definition}`; choose one of {', '.join(DEFINITIONS[:3])}")

@@ -259,8 +259,8 @@ def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, 
     if k != 6.0 or own_column:
         definitions.append(("6ND (Kaplan et al. 2020)", 6.0))
     if config is not None:
-        definitions.append(("Kaplan et al. 2020, Table 1", flops_mod.flops_per_param_token("kaplan", config)))
-        definitions.append(("Hoffmann et al. 2022, App. F", flops_mod.flops_per_param_token("hoffmann", config)))
+        definitions.append(("Kaplan et al. 2020, Table 1", flops_mod.flops_per_param_token("kaplan2020", config)))
+        definitions.append(("Hoffmann et al. 2022, App. F", flops_mod.flops_per_param_token("hoffmann2022", config)))
     if own_column and has_nd:
         ratio = runs.values("compute") / (runs.values("params") * runs.values("tokens"))
         definitions.append(("the runs' FLOPs column", float(np.nanmedian(ratio))))

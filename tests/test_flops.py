@@ -44,11 +44,11 @@ def test_kaplan_table_1_by_hand():
 def test_flops_per_param_token():
     assert flops_per_param_token("6ND") == 6.0
     assert six_nd(7e9, 1.4e12) == pytest.approx(5.88e22)
-    assert flops_per_param_token("kaplan", SMALL) == pytest.approx(688_128 / 98_304)  # 7.0
+    assert flops_per_param_token("kaplan2020", SMALL) == pytest.approx(688_128 / 98_304)  # 7.0
     # Hoffmann: per token 1,559,040 over all parameters 98,304 + 64,000 embedding = 162,304
     assert SMALL.params == 162_304
-    assert flops_per_param_token("hoffmann", SMALL) == pytest.approx(1_559_040 / 162_304)
+    assert flops_per_param_token("hoffmann2022", SMALL) == pytest.approx(1_559_040 / 162_304)
     with pytest.raises(DataError, match="needs a transformer config"):
-        flops_per_param_token("kaplan")
+        flops_per_param_token("kaplan2020")
     with pytest.raises(DataError, match="must be a positive number"):
         TransformerConfig(n_layers=0, d_model=64, n_heads=2, n_ctx=128, vocab=1000)

@@ -42,7 +42,7 @@ def _n_opt(p, compute, k):
 def test_flops_definition_moves_n_opt_by_the_closed_form(result):
     p = fit(load_runs(CSV), "chinchilla").params
     assert result.baseline.params.value == pytest.approx(_n_opt(p, TARGET, 6.0), rel=1e-10)
-    k = flops_per_param_token("hoffmann", CONFIG)
+    k = flops_per_param_token("hoffmann2022", CONFIG)
     r = row(result, "FLOPs definition", "Hoffmann")
     assert r.params.value == pytest.approx(_n_opt(p, TARGET, k), rel=1e-10)
     a = p["beta"] / (p["alpha"] + p["beta"])
