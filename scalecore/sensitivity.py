@@ -334,6 +334,8 @@ def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, 
         variant("E", "E free", v_spec=replace(spec, fixed=tuple((n, v) for n, v in held.items() if n != "E")))
     elif "E" in fam.param_names:
         variant("E", f"E fixed at {format_value(fixed_E)}", v_spec=replace(spec, fixed={**held, "E": float(fixed_E)}))
+    else:
+        notes.append(f"E fixed or free: the {fam.name} law has no irreducible term E")
 
     return Sensitivity(family=fam.name, target=float(target), baseline=baseline, rows=tuple(rows), n_resamples=B,
                        confidence_level=settings.confidence_level, seed=settings.seed, k=k, two_input=two_input,
