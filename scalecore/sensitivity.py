@@ -16,7 +16,8 @@ FLOPs definition          6ND, Kaplan et al. 2020's Table 1, Hoffmann et al. 202
                           compute is refitted on the runs' compute under that definition.
 Parameters                with or without embeddings: another column of parameter counts, or
                           the embedding parameters (a number such as vocab × width, or a
-                          column) taken off N; C = k N D is derived again if it was derived.
+                          column) taken off N; C = k N D is derived again if it was derived,
+                          and for a law in compute (which sees N only through C = k N D).
 Huber δ                   1e-4, 1e-3, 1e-2, 1e-1 (the baseline's left out), and least squares.
 Fit range                 the runs below a size left out (default: the smallest quarter).
 E fixed or free           E held at a value (default Hoffmann et al.'s 1.69), or freed when
@@ -282,7 +283,8 @@ def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, 
                      "or a FLOPs column to compare definitions")
 
     # 2. parameters with or without embeddings
-    uses_params = two_input or x_axis == "params" or (x_axis == "compute" and "compute" in runs.derived)
+    # a law in compute sees N through C = k N D: with N and D, the other count gives other compute
+    uses_params = two_input or x_axis == "params" or (x_axis == "compute" and has_nd)
     other = other_params or (None if embedding_params is not None else _other_params_column(runs))
     if runs.has("params") and uses_params and (other is not None or embedding_params is not None):
         try:
@@ -297,8 +299,9 @@ def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, 
             if np.any(n_alt[np.isfinite(n_alt)] <= 0):
                 raise DataError("the other parameter count has values at or below zero: check the embedding parameters")
             v_runs = _with_column(runs, "params", n_alt)
-            if "compute" in runs.derived:
-                v_runs = _with_column(v_runs, "compute", runs.flops_per_token_param * n_alt * runs.values("tokens"))
+            if "compute" in runs.derived or x_axis == "compute":
+                v_runs = _with_column(v_runs, "compute", k * n_alt * runs.values("tokens"))
+                text += f" (C = {k:g}·N·D)" if x_axis == "compute" else ""
             variant("Parameters", text, v_runs=v_runs)
         except ScaleCoreError as exc:
             rows.append(SensitivityRow("Parameters", "other parameter count", n_resamples=B, error=str(exc)))

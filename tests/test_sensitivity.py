@@ -129,3 +129,29 @@ def test_tornado_bars_are_the_shifts(result):
     r = row(result, "E")
     i = list(bars.y).index(f"E: {r.alternative}")
     assert bars.x[i] + bars.error_x.array[i] == pytest.approx(math.log10(r.params.high / result.baseline.params.value))
+
+
+GADRE_WIDE = ROOT.parent.parent / "shared" / "real_exports" / "gadre2024" / "gadre2024_runs_wide.csv"
+
+
+@pytest.mark.skipif(not GADRE_WIDE.exists(), reason="the real exports are not on this machine")
+def test_gadre_params_without_embeddings_found_by_name():
+    """Gadre et al. (2024) publish params and params_no_embed: the panel finds the second by its name,
+    and its row is the fit of the runs read with N mapped to that column; against compute, C = 6 N D
+    is recomputed from it."""
+    runs = load_runs(GADRE_WIDE, mapping={"metric": "loss_c4_val"})
+    res = sensitivity(runs, FitSpec("chinchilla", y="loss_c4_val"), 1e22, n_resamples=40, deltas=(), min_params=0.0)
+    r = row(res, "Parameters")
+    assert r.alternative == "N from `params_no_embed`"
+    mapped = load_runs(GADRE_WIDE, mapping={"metric": "loss_c4_val", "params": "params_no_embed"})
+    expected = fit(mapped, FitSpec("chinchilla", y="loss_c4_val")).bootstrap(40, seed=0).compute_optimal(1e22)
+    assert r.params.value == pytest.approx(expected["params"].value, rel=1e-9)
+    assert r.params.high == pytest.approx(expected["params"].high, rel=1e-9)
+    frame = pd.read_csv(GADRE_WIDE)
+    res = sensitivity(runs, FitSpec("offset_power_law", x="compute", y="loss_c4_val"), 1e22, n_resamples=40,
+                      deltas=(), min_params=0.0)
+    r = row(res, "Parameters")
+    assert r.alternative == "N from `params_no_embed` (C = 6·N·D)"
+    p = fit(load_runs(frame.assign(flops=6.0 * frame["params_no_embed"].astype(float) * frame["tokens"].astype(float)),
+                      mapping={"metric": "loss_c4_val"}), FitSpec("offset_power_law", x="compute", y="loss_c4_val")).params
+    assert r.loss.value == pytest.approx(p["E"] + p["A"] * 1e22 ** -p["alpha"], rel=1e-9)
