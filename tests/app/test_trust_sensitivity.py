@@ -53,3 +53,24 @@ def test_the_table_shows_scalecores_numbers():
     cut = table[table["choice"] == "Fit range"].iloc[0]
     assert cut["alternative"] == [r.alternative for r in expected.rows if r.choice == "Fit range"][0]
     assert len(at.get("plotly_chart")) >= 1
+
+
+def test_a_law_in_compute_shows_the_loss_and_its_shift():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["data"] = "sample:compute_saturating.csv"
+    at.run()
+    at.switch_page("views/trust.py").run()
+    at.segmented_control(key="trust_tab").set_value("Sensitivity").run()
+    no_errors(at)
+    assert at.selectbox(key="sens_family").value == "offset_power_law"
+    at.text_input(key="sens_target").set_value("1e24")
+    at.number_input(key="sens_resamples").set_value(40).run()
+    no_errors(at)
+    runs = load_runs(ROOT / "sample_runs" / "compute_saturating.csv")
+    expected = sensitivity(runs, FitSpec("offset_power_law", x="compute"), 1e24, settings=Settings(), n_resamples=40)
+    table = at.table[0].value
+    assert "N*" not in table.columns
+    e_row = expected.rows[[r.choice for r in expected.rows].index("E")]
+    shown = table[table["choice"] == "E"].iloc[0]
+    assert shown["loss at the target"] == format_estimate(e_row.loss, kind="loss")
+    assert shown["shift of loss at the target"] == shift_text(expected.shift(e_row, "loss"), "loss")

@@ -77,8 +77,10 @@ def render(ds, choices) -> None:
     cut_text = mid.text_input("Fit range: drop runs below N =", value="", key=CUT,
                               placeholder="the smallest quarter", help="e.g. 100M; empty: the smallest quarter of the sizes")
     cut, cut_problem = analysis.parse_target(cut_text)
-    e_value = right.number_input("E held at (E fixed)", min_value=0.01, max_value=100.0, value=E_PUBLISHED,
-                                 step=0.01, key=E_VALUE, help="Hoffmann et al. (2022) fitted E = 1.69")
+    e_value = E_PUBLISHED
+    if "E" in fam.param_names:  # a parameter's name, not the family's: any law with an irreducible E
+        e_value = right.number_input("E held at (E fixed)", min_value=0.01, max_value=100.0, value=E_PUBLISHED,
+                                     step=0.01, key=E_VALUE, help="Hoffmann et al. (2022) fitted E = 1.69")
     left2, right2 = st.columns([1, 2])
     n_resamples = int(left2.number_input("Resamples per row", min_value=20, max_value=2000,
                                          value=min(N_RESAMPLES, int(choices.settings.n_resamples)), step=20,
