@@ -106,6 +106,13 @@ def current_analysis(ds, choices: Choices, *, title: str = "", note: str = "", r
     return store.with_checklist(a, ds.runs, results) if results else a
 
 
+def checklist_items(a: Analysis, runs, results) -> tuple:
+    """The Li et al. (2025) checklist saved with ``a``, else filled in from its refit."""
+    from scalecore.checklist import of_analysis
+
+    return a.checklist or tuple(of_analysis(a, runs, results))
+
+
 def default_title(ds, choices: Choices) -> str:
     fams = ", ".join(label(f) for f in choices.families) or "no family"
     return f"{ds.label.split('  (')[0]}: {fams} against {choices.axis}"

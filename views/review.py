@@ -140,9 +140,7 @@ def show_opened(aid: str) -> None:
 
 def show_checklist(a: store.Analysis, runs, results) -> None:
     """The Li et al. (2025) checklist saved with the analysis (filled in from the refit if it has none)."""
-    from scalecore.checklist import of_analysis
-
-    items = a.checklist or tuple(of_analysis(a, runs, results))
+    items = rv.checklist_items(a, runs, results)
     with st.expander("Reporting checklist (Li et al. 2025)" + ("" if a.checklist else " — filled in from the refit")):
         st.table(pd.DataFrame(list(items), columns=["item", "value"]), hide_index=True, border="horizontal")
 
