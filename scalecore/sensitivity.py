@@ -215,7 +215,8 @@ def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, 
     the headline answers at ``target`` (training FLOPs for a law in N and D; the fit's x for a
     one-input law) with their intervals and shifts (:class:`Sensitivity`).
 
-    ``settings`` supplies the bootstrap (seed, level, method) and ``k`` of C = k N D;
+    ``settings`` supplies the bootstrap (seed, level, method) and ``k`` of C = k N D (default: the
+    runs' own k);
     ``n_resamples`` per variant (default :data:`N_RESAMPLES`, at most the settings'). ``config``
     (a :class:`~scalecore.flops.TransformerConfig`) adds Kaplan's and Hoffmann's FLOP counts.
     ``other_params`` names a column with the other parameter count (with or without embeddings;
@@ -224,7 +225,7 @@ def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, 
     ``fixed_E``: the value E is held at. Raises what the baseline fit raises.
     """
     t0 = time.perf_counter()
-    settings = settings or Settings()
+    settings = settings or Settings(flops_per_token_param=runs.flops_per_token_param)
     spec = FitSpec.of(spec) if isinstance(spec, FitSpec) else settings.spec(spec)
     if not (isinstance(target, (int, float)) and math.isfinite(target) and target > 0):
         raise DataError(f"`target` must be a positive number (training FLOPs for a law in N and D); got {target!r}")

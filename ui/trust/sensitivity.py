@@ -5,6 +5,8 @@ tornado plot (:func:`scalecore.plots.sensitivity_tornado`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -28,7 +30,7 @@ def compute(data_key: str, _runs, family: str, axis: str | None, metric: str, ex
             target: float, n_resamples: int, config: tuple, embeddings: str, min_params: float | None,
             fixed_e: float) -> Outcome:
     """The sensitivity panel of one family (cached on the data's key and every input)."""
-    s = _settings(settings)
+    s = replace(_settings(settings), flops_per_token_param=_runs.flops_per_token_param)  # as Explore's frontier
 
     def run():
         spec = FitSpec(family, x=axis, y=metric, exclude=exclude, loss=s.loss, delta=s.delta)
