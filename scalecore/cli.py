@@ -384,6 +384,9 @@ def _add_sensitivity_parser(sub) -> None:
     p.add_argument("--embedding-params", metavar="N", help="embedding parameters (vocab x width) taken off N")
     p.add_argument("--config", metavar="L,D,H,CTX,V", help="a transformer config for Kaplan's and Hoffmann's FLOP "
                                                             "counts: layers, d_model, heads, context, vocabulary")
+    p.add_argument("--config-columns", metavar="FIELD=COLUMN,...",
+                   help="each run's config from columns (or numbers), e.g. n_layers=n_layer,d_model=width,n_heads=8,"
+                        "n_ctx=2048,vocab=32000: a law in compute is refitted on each run's FLOPs")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -408,10 +411,22 @@ def _sensitivity_command(args) -> int:
         if len(parts) != 5:
             raise DataError(f"`--config` takes five numbers: layers,d_model,heads,context,vocabulary; got {args.config!r}")
         config = TransformerConfig(*(int(number("config", v)) for v in parts))
+    columns = None
+    if args.config_columns:
+        columns = {}
+        for part in args.config_columns.split(","):
+            field, _, col = part.partition("=")
+            if not field.strip() or not col.strip():
+                raise DataError(f"`--config-columns` takes FIELD=COLUMN pairs separated by commas; got {part!r}")
+            try:
+                columns[field.strip()] = parse_number(col.strip())
+            except ValueError:
+                columns[field.strip()] = col.strip()
     runs = _load(args, [args.y])
     settings = Settings(n_resamples=max(args.bootstrap, 2), seed=args.seed, confidence_level=args.confidence)
     result = sensitivity(runs, _spec(args), number("target", args.target), settings=settings,
-                         n_resamples=args.bootstrap, config=config, other_params=args.other_params,
+                         n_resamples=args.bootstrap, config=config, config_columns=columns,
+                         other_params=args.other_params,
                          embedding_params=number("embedding-params", args.embedding_params),
                          min_params=number("min-params", args.min_params), fixed_E=args.fixed_e)
     print(dumps(result.to_dict()) if args.json else repr(result))

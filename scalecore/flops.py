@@ -52,25 +52,53 @@ class TransformerConfig:
     head_dim: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("n_layers", "d_model", "n_heads", "n_ctx", "vocab"):
+        for name in ("n_layers", "d_model", "n_heads", "n_ctx", "vocab", "d_ff", "head_dim"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            if value is None and name in ("d_ff", "head_dim"):
+                continue
+            try:
+                v = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                v = np.array(math.nan)
+            if isinstance(value, bool) or v.size == 0 or not (np.all(np.isfinite(v)) and np.all(v > 0)):
                 raise DataError(f"`{name}` of a transformer config must be a positive number; got {value!r}")
         if self.d_ff is None:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
         if self.head_dim is None:
             object.__setattr__(self, "head_dim", self.d_model / self.n_heads)
 
-    @property
-    def non_embedding_params(self) -> float:
-        """Per layer: Q, K, V and output projections ``4 d (k H)`` and the dense block ``2 d f``
-        (biases and norms left out, as Kaplan et al.'s ``N ≈ 12 n_layer d_model²`` does)."""
-        return float(self.n_layers * (4 * self.d_model * self.head_dim * self.n_heads + 2 * self.d_model * self.d_ff))
+    @classmethod
+    def of_runs(cls, runs, columns) -> "TransformerConfig":
+        """One config per run, each field read from the column ``columns`` names for it
+        (``{"n_layers": "n_layer", "d_model": "width", ...}``; a number is used for every run)."""
+        known = ("n_layers", "d_model", "n_heads", "n_ctx", "vocab", "d_ff", "head_dim")
+        unknown = [n for n in dict(columns) if n not in known]
+        missing = [n for n in known[:5] if n not in dict(columns)]
+        if unknown or missing:
+            raise DataError(f"a transformer config takes {', '.join(known)} (the first five required); "
+                            + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"))
+        values = {}
+        for name, col in dict(columns).items():
+            if isinstance(col, str):
+                if col not in runs.frame.columns:
+                    raise DataError(f"no column `{col}` for the config's `{name}`; the runs have "
+                                    f"{', '.join(map(str, runs.frame.columns))}")
+                values[name] = runs.frame[col].to_numpy(dtype=float)
+            else:
+                values[name] = col
+        return cls(**values)
 
     @property
-    def embedding_params(self) -> float:
+    def non_embedding_params(self):
+        """Per layer: Q, K, V and output projections ``4 d (k H)`` and the dense block ``2 d f``
+        (biases and norms left out, as Kaplan et al.'s ``N ≈ 12 n_layer d_model²`` does).
+        A float, or an array for a config of arrays (one per run)."""
+        return _num(self.n_layers * (4 * self.d_model * self.head_dim * self.n_heads + 2 * self.d_model * self.d_ff))
+
+    @property
+    def embedding_params(self):
         """The token embedding matrix ``V d`` (tied with the output logits)."""
-        return float(self.vocab * self.d_model)
+        return _num(self.vocab * self.d_model)
 
     @property
     def params(self) -> float:
@@ -82,16 +110,22 @@ class TransformerConfig:
                 "vocab": self.vocab, "d_ff": self.d_ff, "head_dim": self.head_dim}
 
 
+def _num(x):
+    """A float for a scalar, a float array for an array."""
+    a = np.asarray(x, dtype=float)
+    return float(a) if a.ndim == 0 else a
+
+
 def six_nd(params, tokens):
     """``6 N D``: Kaplan et al. (2020)'s approximation of the training FLOPs."""
     return 6.0 * np.asarray(params, float) * np.asarray(tokens, float)
 
 
-def kaplan_forward_per_token(config: TransformerConfig, params: float | None = None) -> float:
+def kaplan_forward_per_token(config: TransformerConfig, params: float | None = None):
     """Kaplan et al. (2020), Table 1: ``2 N + 2 n_layer n_ctx d_model`` forward FLOPs per token,
     ``N`` the non-embedding parameters (the config's, unless ``params`` is given)."""
-    n = config.non_embedding_params if params is None else float(params)
-    return 2.0 * n + 2.0 * config.n_layers * config.n_ctx * config.d_model
+    n = config.non_embedding_params if params is None else np.asarray(params, float)
+    return _num(2.0 * n + 2.0 * np.asarray(config.n_layers * config.n_ctx * config.d_model, float))
 
 
 def kaplan_flops(config: TransformerConfig, tokens, params: float | None = None):
@@ -99,11 +133,11 @@ def kaplan_flops(config: TransformerConfig, tokens, params: float | None = None)
     return 3.0 * kaplan_forward_per_token(config, params) * np.asarray(tokens, float)
 
 
-def hoffmann_terms(config: TransformerConfig) -> dict[str, float]:
+def hoffmann_terms(config: TransformerConfig) -> dict:
     """The forward FLOPs of one sequence of ``n_ctx`` tokens, term by term (Hoffmann et al. 2022,
-    Appendix F); ``attention`` and ``dense`` are per layer."""
-    S, V, d, H = config.n_ctx, config.vocab, config.d_model, config.n_heads
-    kh = config.head_dim * H
+    Appendix F); ``attention`` and ``dense`` are per layer. Floats, or arrays for a config of arrays."""
+    S, V, d, H = (np.asarray(v, float) for v in (config.n_ctx, config.vocab, config.d_model, config.n_heads))
+    kh = np.asarray(config.head_dim, float) * H
     terms = {
         "embeddings": 2.0 * S * V * d,
         "qkv": 2.0 * 3 * S * d * kh,
@@ -116,7 +150,7 @@ def hoffmann_terms(config: TransformerConfig) -> dict[str, float]:
     }
     terms["attention"] = terms["qkv"] + terms["logits"] + terms["softmax"] + terms["reduction"] + terms["projection"]
     terms["forward"] = terms["embeddings"] + config.n_layers * (terms["attention"] + terms["dense"]) + terms["final_logits"]
-    return terms
+    return {k: _num(v) for k, v in terms.items()}
 
 
 def hoffmann_flops(config: TransformerConfig, tokens):
@@ -135,6 +169,15 @@ def flops_column(runs, column: str = "compute"):
     if column not in runs.frame.columns:
         raise DataError(f"no column `{column}` in the runs; they have {', '.join(map(str, runs.frame.columns))}")
     return runs.frame[column].to_numpy(dtype=float)
+
+
+def training_flops(definition: str, config: TransformerConfig, tokens):
+    """Training FLOPs of ``tokens`` by ``"kaplan2020"`` or ``"hoffmann2022"`` (per run for a config of arrays)."""
+    if definition == "kaplan2020":
+        return kaplan_flops(config, tokens)
+    if definition == "hoffmann2022":
+        return hoffmann_flops(config, tokens)
+    raise DataError(f"unknown FLOPs definition `{definition}`; choose kaplan2020 or hoffmann2022")
 
 
 def flops_per_param_token(definition: str, config: TransformerConfig | None = None) -> float:

@@ -208,7 +208,7 @@ def _other_params_column(runs) -> str | None:
 
 
 def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, n_resamples: int | None = None,
-                config: flops_mod.TransformerConfig | None = None, other_params: str | None = None,
+                config: flops_mod.TransformerConfig | None = None, config_columns=None, other_params: str | None = None,
                 embedding_params: float | str | None = None, min_params: float | None = None,
                 fixed_E: float = E_PUBLISHED, deltas=DELTAS) -> Sensitivity:
     """Refit ``spec`` (a :class:`FitSpec` or a family name) under each alternative choice and return
@@ -218,7 +218,9 @@ def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, 
     ``settings`` supplies the bootstrap (seed, level, method) and ``k`` of C = k N D (default: the
     runs' own k);
     ``n_resamples`` per variant (default :data:`N_RESAMPLES`, at most the settings'). ``config``
-    (a :class:`~scalecore.flops.TransformerConfig`) adds Kaplan's and Hoffmann's FLOP counts.
+    (a :class:`~scalecore.flops.TransformerConfig`: the target's shape) adds Kaplan's and Hoffmann's
+    FLOP counts; ``config_columns`` (config field -> column, or a number for every run) gives each
+    run its own shape, so a law in compute is refitted on each run's FLOPs by those counts.
     ``other_params`` names a column with the other parameter count (with or without embeddings;
     found by name when it says "embedding"); ``embedding_params`` (a number or a column) is taken
     off N instead. ``min_params``: the fit-range cut (default the smallest quarter of the sizes).
@@ -273,13 +275,23 @@ def sensitivity(runs, spec, target: float, *, settings: Settings | None = None, 
                 notes.append(f"FLOPs definition: {name} gives k = {format_value(kk, digits=3)}, the baseline's")
             else:
                 variant("FLOPs definition", text, boot=base_boot, v_k=kk)
-        elif x_axis == "compute" and has_nd:
+        elif x_axis == "compute" and has_nd and not (config_columns and name.startswith(("Kaplan", "Hoffmann"))):
             c = runs.values("compute") if name == "the runs' FLOPs column" else kk * runs.values("params") * runs.values("tokens")
             if np.allclose(c, runs.values("compute"), rtol=1e-3, equal_nan=True):
                 notes.append(f"FLOPs definition: {name} gives the runs' compute as analysed")
             else:
                 variant("FLOPs definition", text, v_runs=_with_column(runs, "compute", c), v_k=kk)
-    if not definitions:
+    if config_columns:
+        cfg_runs = flops_mod.TransformerConfig.of_runs(runs, config_columns)
+        if two_input:
+            notes.append("FLOPs definition: per-run configs do not change a law in N and D (its fit does not use C); "
+                         "give the target's config for the frontier")
+        elif x_axis == "compute" and runs.has("tokens"):
+            for name, definition in (("Kaplan et al. 2020, Table 1", "kaplan2020"),
+                                     ("Hoffmann et al. 2022, App. F", "hoffmann2022")):
+                c = flops_mod.training_flops(definition, cfg_runs, runs.values("tokens"))
+                variant("FLOPs definition", f"{name}, each run's config", v_runs=_with_column(runs, "compute", c))
+    if not definitions and not config_columns:
         notes.append("FLOPs definition: give a transformer config (layers, width, heads, context, vocabulary) "
                      "or a FLOPs column to compare definitions")
 

@@ -36,3 +36,10 @@ def test_bad_config_is_one_line(capsys):
     assert main(["sensitivity", CSV, "--family", "chinchilla", "--target", "1e24", "--config", "1,2"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: `--config` takes five numbers") and err.count("\n") == 1
+
+
+def test_config_columns_name_the_fields(capsys):
+    assert main(["sensitivity", CSV, "--family", "offset_power_law", "--x", "compute", "--target", "1e24",
+                 "--config-columns", "layers=n_layer"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown: layers" in err and err.count("\n") == 1

@@ -155,3 +155,26 @@ def test_gadre_params_without_embeddings_found_by_name():
     p = fit(load_runs(frame.assign(flops=6.0 * frame["params_no_embed"].astype(float) * frame["tokens"].astype(float)),
                       mapping={"metric": "loss_c4_val"}), FitSpec("offset_power_law", x="compute", y="loss_c4_val")).params
     assert r.loss.value == pytest.approx(p["E"] + p["A"] * 1e22 ** -p["alpha"], rel=1e-9)
+
+
+def test_each_runs_config_gives_its_own_flops():
+    """Columns of layers and width: a law in compute is refitted on each run's Kaplan FLOPs, written
+    out here as 3 (2 N + 2 n_layer n_ctx d_model) D with N = 12 n_layer d_model^2."""
+    frame = pd.read_csv(CSV)
+    frame["n_layer"] = np.clip(np.round(np.log2(frame["params"]) - 14), 2, 60)
+    frame["width"] = np.round(np.sqrt(frame["params"] / (12 * frame["n_layer"])) / 64) * 64 + 64
+    frame["vocab_size"] = 32000
+    runs = load_runs(frame)
+    columns = {"n_layers": "n_layer", "d_model": "width", "n_heads": 8, "n_ctx": 2048, "vocab": "vocab_size"}
+    res = sensitivity(runs, FitSpec("offset_power_law", x="compute"), TARGET, n_resamples=30, deltas=(),
+                      min_params=0.0, config_columns=columns)
+    r = row(res, "FLOPs definition", "Kaplan")
+    assert r.alternative == "Kaplan et al. 2020, Table 1, each run's config"
+    L, d, D = frame["n_layer"].to_numpy(float), frame["width"].to_numpy(float), frame["tokens"].to_numpy(float)
+    c = 3 * (2 * 12 * L * d**2 + 2 * L * 2048 * d) * D
+    p = fit(load_runs(frame.assign(compute=c)), FitSpec("offset_power_law", x="compute")).params
+    assert r.loss.value == pytest.approx(p["E"] + p["A"] * TARGET ** -p["alpha"], rel=1e-9)
+    # a law in N and D is not refitted by per-run configs: it says so
+    res2 = sensitivity(runs, "chinchilla", TARGET, n_resamples=30, deltas=(), min_params=0.0, config_columns=columns)
+    assert not [r for r in res2.rows if r.choice == "FLOPs definition"]
+    assert any("per-run configs do not change a law in N and D" in n for n in res2.notes)
