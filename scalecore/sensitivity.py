@@ -162,9 +162,11 @@ class Sensitivity:
         lines = [f"Sensitivity of {self.family} at C = {format_value(self.target, 'flops')} "
                  f"({len(self.rows)} alternatives, {self.n_resamples} resamples each, "
                  f"{self.confidence_level:.0%} percentile intervals)"]
-        for d in self.table():
+        table = self.table()
+        wide = max(len(d["alternative"]) for d in table)
+        for d in table:
             cells = "  ".join(f"{d[k]}{(' (' + d[k + '_shift'] + ')') if d.get(k + '_shift') else ''}" for k in q)
-            lines.append(f"  {d['choice']:<17} {d['alternative']:<34} {cells}{'  ! ' + d['note'] if d['note'] else ''}")
+            lines.append(f"  {d['choice']:<17} {d['alternative']:<{wide}}  {cells}{'  ! ' + d['note'] if d['note'] else ''}")
         return "\n".join(lines)
 
 
