@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_parser(sub)
     _add_downstream_parser(sub)
     _add_next_parser(sub)
+    _add_sensitivity_parser(sub)
     return parser
 
 
@@ -441,6 +442,74 @@ def _next_command(args) -> int:
 
 COMMANDS = {"fit": _fit_command, "families": _families_command, "budget": _budget_command,
             "report": _report_command, "downstream": _downstream_command, "next": _next_command}
+
+
+def _add_sensitivity_parser(sub) -> None:
+    p = sub.add_parser("sensitivity", help="how far N*, D* and the loss at a target move under the analyst's choices",
+                       description="Refit under each FLOPs definition, parameter count, Huber delta, fit range and "
+                                   "E fixed or free, and show the answers at the target with their shifts.")
+    _add_data_args(p)
+    p.add_argument("--target", required=True, metavar="C", help="training FLOPs (laws in N and D) or the x of a one-input law")
+    p.add_argument("--bootstrap", type=int, default=200, metavar="N", help="resamples per row (default 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
+    p.add_argument("--min-params", metavar="N", help="fit range: drop runs below this size (default: the smallest quarter)")
+    p.add_argument("--fixed-E", type=float, default=1.69, dest="fixed_e", help="the value E is held at (default 1.69)")
+    p.add_argument("--other-params", metavar="COLUMN", help="a column with the other parameter count")
+    p.add_argument("--embedding-params", metavar="N", help="embedding parameters (vocab x width) taken off N")
+    p.add_argument("--config", metavar="L,D,H,CTX,V", help="a transformer config for Kaplan's and Hoffmann's FLOP "
+                                                            "counts: layers, d_model, heads, context, vocabulary")
+    p.add_argument("--config-columns", metavar="FIELD=COLUMN,...",
+                   help="each run's config from columns (or numbers), e.g. n_layers=n_layer,d_model=width,n_heads=8,"
+                        "n_ctx=2048,vocab=32000: a law in compute is refitted on each run's FLOPs")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _sensitivity_command(args) -> int:
+    from .data import parse_number
+    from .errors import DataError
+    from .flops import TransformerConfig
+    from .sensitivity import sensitivity
+    from .spec import Settings
+
+    def number(flag, text):
+        if text is None:
+            return None
+        try:
+            return parse_number(text)
+        except ValueError:
+            raise DataError(f"`--{flag}` must be a number such as 1e24 or 100M; got {text!r}") from None
+
+    config = None
+    if args.config:
+        parts = args.config.split(",")
+        if len(parts) != 5:
+            raise DataError(f"`--config` takes five numbers: layers,d_model,heads,context,vocabulary; got {args.config!r}")
+        config = TransformerConfig(*(int(number("config", v)) for v in parts))
+    columns = None
+    if args.config_columns:
+        columns = {}
+        for part in args.config_columns.split(","):
+            field, _, col = part.partition("=")
+            if not field.strip() or not col.strip():
+                raise DataError(f"`--config-columns` takes FIELD=COLUMN pairs separated by commas; got {part!r}")
+            try:
+                columns[field.strip()] = parse_number(col.strip())
+            except ValueError:
+                columns[field.strip()] = col.strip()
+    runs = _load(args, [args.y])
+    settings = Settings(n_resamples=max(args.bootstrap, 2), seed=args.seed, confidence_level=args.confidence)
+    result = sensitivity(runs, _spec(args), number("target", args.target), settings=settings,
+                         n_resamples=args.bootstrap, config=config, config_columns=columns,
+                         other_params=args.other_params,
+                         embedding_params=number("embedding-params", args.embedding_params),
+                         min_params=number("min-params", args.min_params), fixed_E=args.fixed_e)
+    print(dumps(result.to_dict()) if args.json else repr(result))
+    _print_notes(runs)
+    return 0
+
+
+COMMANDS["sensitivity"] = _sensitivity_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -701,3 +701,47 @@ def candidates_figure(ranking, chosen: Sequence[tuple[float, float]] = (), *, ti
                         height=height, layout=dict(legend=dict(orientation="h", x=0.0, y=-0.16, xanchor="left",
                                                                yanchor="top")),
                         yaxis=dict(exponentformat="power"))
+def sensitivity_tornado(result, quantity: str | None = None, *, height: int | None = None) -> go.Figure:
+    """Tornado plot of a :class:`~scalecore.sensitivity.Sensitivity`: one horizontal bar per
+    alternative, its shift of ``quantity`` (N* or D* in decades, the loss in percent) against the
+    baseline, largest at the top; whiskers are the alternative's interval in the same units, the
+    shaded band the baseline's. Rows that could not be fitted are left out."""
+    from .sensitivity import QUANTITIES, shift, shift_text
+    from .uncertainty import Estimate
+
+    q = quantity or result.quantities[0]
+    if q not in QUANTITIES:
+        raise ValueError(f"`quantity` must be one of {', '.join(QUANTITIES)}; got {quantity!r}")
+    base = result.baseline.value(q)
+    unit = "decades" if q in ("params", "tokens") else "%"
+    title_q = {"params": "N*", "tokens": "D*", "loss": "loss at the target"}[q]
+
+    def moved(v: float) -> float:
+        return shift(base, Estimate(v, v, v), q)
+
+    rows = [r for r in result.rows if r.ok and np.isfinite(result.shift(r, q))]
+    rows.sort(key=lambda r: abs(result.shift(r, q)))  # plotly draws the first bar at the bottom
+    labels = [f"{r.choice}: {r.alternative}" for r in rows]
+    values = np.array([result.shift(r, q) for r in rows], float)
+    lows = np.array([moved(r.value(q).low) for r in rows], float)
+    highs = np.array([moved(r.value(q).high) for r in rows], float)
+    texts = [shift_text(v, q) for v in values]
+    color = _COLORS[0]
+    fig = new_figure(go.Bar(
+        x=values, y=labels, orientation="h", name=f"shift of {title_q}",
+        marker=dict(color=[color if v >= 0 else _rgba(color, 0.55) for v in values]),
+        error_x=dict(type="data", symmetric=False, array=np.nan_to_num(highs - values),
+                     arrayminus=np.nan_to_num(values - lows), color="#52606d", thickness=1.2),
+        text=texts, textposition="outside", cliponaxis=False,
+        customdata=np.array([[r.value(q).text(QUANTITIES[q])] for r in rows], dtype=object).reshape(-1, 1),
+        hovertemplate="<b>%{y}</b><br>shift %{text}<br>" + title_q + " %{customdata[0]}<extra></extra>",
+    ))
+    shapes = [_vline(0.0, dict(color="#1f2933", width=1))]
+    b_lo, b_hi = moved(base.low), moved(base.high)
+    if np.isfinite(b_lo) and np.isfinite(b_hi):
+        shapes.insert(0, _vrect(b_lo, b_hi, fillcolor="rgba(31,41,51,0.08)", line=dict(width=0), layer="below"))
+    return _base_layout(fig, title=f"How far {title_q} moves (baseline {base.text(QUANTITIES[q])})",
+                        x_title=f"shift against the baseline ({unit})", y_title="", log_x=False, log_y=False,
+                        height=height or max(300, 80 + 28 * len(rows)),
+                        layout=dict(showlegend=False, margin=dict(l=300), shapes=shapes),
+                        yaxis=dict(type="category", showgrid=False, automargin=True))
