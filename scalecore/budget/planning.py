@@ -581,9 +581,12 @@ def compare_approaches(law: Law, iso, compute: float) -> ApproachPlans:
     where = f"in N* at {format_value(c, 'flops', digits=2)} FLOPs"
     if overlap is None:
         missing = "Approach 3" if not _has_interval(n3) else "Approach 2"
-        tail = f"{missing} has no interval ({law.interval if missing == 'Approach 3' else iso.interval_label})"
+        tail = f"{missing} has no interval" + (f" ({law.interval.removeprefix('no interval: ')})"
+                                               if missing == "Approach 3" else "")
     else:
         tail = "their intervals overlap" if overlap else "their intervals do not overlap"
+        if overlap and _has_interval(ratio) and not (ratio.low <= 1.0 <= ratio.high):
+            tail += f", but the interval of the ratio N*₂/N*₃, {format_estimate(ratio)}, excludes 1"
     lead = ("Approach 2 and 3 agree " + where if factor < 1.005 else
             f"Approach 2 and 3 differ by {format_value(factor, digits=2)}x {where}")
     larger = "" if factor < 1.005 else f" (Approach {2 if ratio_point > 1 else 3} gives the larger model)"
