@@ -774,3 +774,42 @@ def test_cli_approach2_json(tmp_path, capsys):
     assert out["approaches"]["sentence"].startswith("Approach 2 and 3 differ by 2.0x in N* at 1.0e24 FLOPs "
                                                     "(Approach 3 gives the larger model)")
     assert out["params_opt"] == pytest.approx(opt["params"].value, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ published intervals of presets
+
+
+def test_presets_have_paper_titles_and_published_standard_errors():
+    p = budget.PRESETS["besiroglu2024"]
+    assert p.title == "Besiroglu et al. 2024"
+    # Besiroglu et al. 2024 (arXiv:2404.10102), the estimates with their standard errors in parentheses
+    assert dict(p.standard_errors) == {"E": 0.03, "A": 124.58, "B": 1293.23, "alpha": 0.02, "beta": 0.02}
+    for name in ("hoffmann2022", "hoffmann2022_tex"):
+        h = budget.PRESETS[name]
+        assert h.title.startswith("Hoffmann et al. 2022") and not h.has_interval
+        assert "no intervals" in h.uncertainty
+        assert Law.preset(name, n_samples=500).n_samples == 0  # none published: none invented
+    assert len({q.title for q in budget.PRESETS.values()}) == len(budget.PRESETS)
+
+
+def test_preset_samples_follow_the_published_errors_and_propagate():
+    law = Law.preset("besiroglu2024", n_samples=4000, seed=3)
+    assert law.n_samples == 4000 and law.has_interval and "published standard errors" in law.interval
+    s = dict(zip(law.family.param_names, law.samples.T))
+    for name in ("E", "alpha", "beta"):  # normal: mean and standard deviation as published
+        assert np.mean(s[name]) == pytest.approx(EPOCH[name], abs=4 * 0.03 / math.sqrt(4000))
+        assert np.std(s[name]) == pytest.approx(budget.PRESETS["besiroglu2024"].standard_errors[name], rel=0.05)
+    for name in ("A", "B"):  # log-normal with the published relative spread
+        se = budget.PRESETS["besiroglu2024"].standard_errors[name]
+        assert np.std(np.log(s[name])) == pytest.approx(se / EPOCH[name], rel=0.05)
+        assert np.all(s[name] > 0)
+    # N* of every draw from Hoffmann et al.'s eq. 4 written out: G (C/6)^(beta/(alpha+beta))
+    c = 1e24
+    g = (s["alpha"] * s["A"] / (s["beta"] * s["B"])) ** (1 / (s["alpha"] + s["beta"]))
+    n_star = g * (c / 6) ** (s["beta"] / (s["alpha"] + s["beta"]))
+    lo, hi, _ = interval_of(n_star, 0.95)
+    got = budget.compute_optimal(law, c)["params"]
+    assert (got.low, got.high) == pytest.approx((lo, hi), rel=1e-9)
+    assert got.value == budget.compute_optimal(Law.preset("besiroglu2024"), c)["params"].value
+    assert got.low < got.value < got.high
+    assert Law.preset("besiroglu2024", n_samples=100, seed=3).key == Law.preset("besiroglu2024", 100, 3).key

@@ -30,7 +30,7 @@ from ..families import chinchilla_exponents, chinchilla_optimum, kaplan_optimum
 from ..optimum import (FLOPS_PER_TOKEN_PARAM, INFERENCE_FLOPS_PER_TOKEN_PARAM, compute_optimum, next_decade, tokens_for,
                        training_compute)
 from .hardware import ACCELERATORS, SECONDS_PER_DAY, Accelerator, Hardware
-from .law import (EXAMPLE_LAWS, NO_INTERVAL, PRESETS, WHY_TWO_INPUTS, Law, Preset, example_law,
+from .law import (EXAMPLE_LAWS, NO_INTERVAL, PRESETS, PUBLISHED_SAMPLING, WHY_TWO_INPUTS, Law, Preset, example_law,
                   parse_law)
 from .planning import (MUENNIGHOFF_R_D, MUENNIGHOFF_R_N, ApproachPlans, Plan, TradeOff, compare_approaches,
                        compute_for_loss, compute_optimal, data_constrained_optimal, data_limit, effective_params,
@@ -60,7 +60,7 @@ __all__ = [
     "ACCELERATORS", "ANSWER_KINDS", "ANSWER_LABELS", "Accelerator", "DataError", "EXAMPLE_LAWS", "FitError",
     "FLOPS_PER_TOKEN_PARAM", "Hardware", "INFERENCE_FLOPS_PER_TOKEN_PARAM", "INVERSE_LABELS", "Law",
     "MUENNIGHOFF_R_D", "MUENNIGHOFF_R_N", "ApproachPlans", "compare_approaches", "data_constrained_optimal",
-    "effective_params", "NO_INTERVAL", "PRESETS", "Plan", "Preset", "SECONDS_PER_DAY", "Scenario", "TradeOff",
+    "effective_params", "NO_INTERVAL", "PRESETS", "PUBLISHED_SAMPLING", "Plan", "Preset", "SECONDS_PER_DAY", "Scenario", "TradeOff",
     "WHY_TWO_INPUTS", "chinchilla_exponents", "chinchilla_optimum", "compute_for_loss", "compute_optimal",
     "compute_optimum", "data_limit", "effective_tokens", "example_law", "format_answer", "inference_optimal",
     "iso_flop_optimum", "kaplan_optimum", "loss_at_compute", "off_optimum", "parse_law", "plan", "scenarios_csv",
