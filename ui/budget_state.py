@@ -89,6 +89,37 @@ def _law_of(data_key, family, metric, exclude, settings, _boot, source) -> Law:
     return Law.from_bootstrap(_boot, source=source)
 
 
+#: Draws from a preset's published standard errors (Law.preset's n_samples), seeded.
+PRESET_SAMPLES = 2000
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def preset_law(name: str, with_interval: bool) -> Law:
+    """A published law; with its published standard errors propagated (when the paper gives them)."""
+    return Law.preset(name, n_samples=PRESET_SAMPLES if with_interval else 0, seed=0)
+
+
+def isoflop_for_budget(ds, metric: str) -> cache.Outcome:
+    """Approach 2 on the loaded runs with the Explore page's bootstrap settings (budgets = runs of
+    equal compute, robust parabolas): the IsoFLOP page's cached call, so the same settings are a hit."""
+    from . import isoflop as iso_ui
+
+    s = explore_settings()
+    exclude = tuple(sorted(state.exclusions(ds.id, ds.runs.run_ids)))
+    return iso_ui.isoflop(ds.key, ds.runs, metric, exclude, None, True, False, int(s.n_resamples),
+                          float(s.confidence_level), int(s.seed), "runs")
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def approaches(law_key: str, _law: Law, iso_key: tuple, _iso, compute: float) -> budget.ApproachPlans:
+    return budget.compare_approaches(_law, _iso, compute)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def data_constrained(law_key: str, _law: Law, compute: float, unique_tokens: float, k: float) -> dict:
+    return budget.data_constrained_optimal(_law, compute, unique_tokens, k)
+
+
 # ------------------------------------------------------------------------------ cached calls
 
 

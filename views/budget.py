@@ -84,13 +84,24 @@ def _law_from_fit(ds) -> budget.Law | None:
     return law
 
 
+def _preset_title(name: str) -> str:
+    return budget.PRESETS[name].title or name
+
+
 def _law_from_preset() -> budget.Law:
     c1, c2 = st.columns([1, 3])
-    name = c1.selectbox("Published law", list(budget.PRESETS), key="b_preset", **URL)
+    # shown (and written to the link) by the paper's name, e.g. ?b_preset=Besiroglu+et+al.+2024
+    name = c1.selectbox("Published law", list(budget.PRESETS), key="b_preset", format_func=_preset_title, **URL)
     p = budget.PRESETS[name]
-    c2.caption(f"**{p.label}.** {p.citation}  \n{p.note}")
-    law = budget.Law.preset(name)
-    _law_parameters(law)
+    with_interval = False
+    if p.has_interval:
+        with_interval = c1.toggle("Published intervals", value=True, key="b_pubci", **URL,
+                                  help="Carry the paper's standard errors through every answer: "
+                                       + budget.PUBLISHED_SAMPLING + ".")
+    c2.caption(f"**{p.label}.** {p.citation}  \n{p.note}  \n{p.uncertainty}"
+               + (f"  \nIntervals below: {budget.PUBLISHED_SAMPLING}." if with_interval else ""))
+    law = budget_state.preset_law(name, with_interval)
+    _law_parameters(law, p)
     return law
 
 
@@ -110,11 +121,16 @@ def _law_from_text() -> budget.Law | None:
     return law
 
 
-def _law_parameters(law: budget.Law) -> None:
+def _law_parameters(law: budget.Law, preset: budget.Preset | None = None) -> None:
     with st.expander(f"Parameters: {label(law.family.name)}", expanded=False):
         st.latex(law.family.formula)
         rows = [{"parameter": n, "value": budget.format_answer(e), "raw value": e.value}
                 for n, e in law.param_estimates().items()]
+        if preset is not None:
+            for row in rows:
+                se = preset.standard_errors.get(row["parameter"])
+                row["published standard error"] = "none published" if se is None else budget.format_answer(
+                    Estimate(float(se), math.nan, math.nan, math.nan))
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         st.caption(f"Intervals: {law.interval}")
 
@@ -200,6 +216,26 @@ def answer_frame(answers: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def approach2(ds, law: budget.Law, compute: float) -> None:
+    """Approach 2 (the IsoFLOP frontier of the loaded runs) beside this law's plan, when the runs are
+    IsoFLOP sweeps."""
+    if ds is None or not ds.runs.has("params") or not ds.runs.has("compute"):
+        return
+    outcome = budget_state.isoflop_for_budget(ds, _metric(ds))
+    with st.expander("Approach 2: the IsoFLOP frontier of the loaded runs", expanded=outcome.ok):
+        if not outcome.ok:
+            st.caption(f"No Approach 2 plan from these runs: {md_message(outcome.error)}")
+            return
+        iso = outcome.value
+        iso_key = (ds.key, _metric(ds), iso.n_resamples, iso.seed, iso.confidence_level, iso.excluded)
+        r = budget_state.approaches(law.key, law, iso_key, iso, compute)
+        st.dataframe(r.table(), hide_index=True, width="stretch", key="b_approaches")
+        (st.warning if r.overlap is False else st.info)(r.sentence)
+        st.caption(f"Approach 2: N* = k_N·C^a fitted to the minima of the IsoFLOP parabolas "
+                   f"({len(iso.used)} budgets); {iso.interval_label}. Approach 3: {r.source3}; {r.interval3}. "
+                   "Approach 2 is biased when sweeps are off-centre (see the IsoFLOP page).")
+
+
 def trade_off(law: budget.Law, compute: float, hardware, k: float) -> None:
     st.subheader("4 · Another model size")
     t = budget_state.tradeoff(law.key, law, compute, k)
@@ -242,9 +278,11 @@ def inverse(law: budget.Law, hardware, k: float) -> None:
     keys = [key for key in ("compute", "params", "tokens", "tokens_per_param", "days", "cost") if key in r]
     labels = {"compute": "Least FLOPs", "params": "Model size N", "tokens": "Tokens D",
               "tokens_per_param": "Tokens/param", "days": "Days", "cost": "Cost"}
-    cols = c2.columns(len(keys))
-    for col, key in zip(cols, keys):
-        metric(col, labels[key], r[key], {"params": "params_opt", "tokens": "tokens_opt"}.get(key, key))
+    # three cards a row: six in one row cut long numbers ("8.30e…")
+    for start in range(0, len(keys), 3):
+        cols = c2.columns(3)
+        for col, key in zip(cols, keys[start:start + 3]):
+            metric(col, labels[key], r[key], {"params": "params_opt", "tokens": "tokens_opt"}.get(key, key))
     if r.get("unreachable_fraction"):
         c2.warning(f"{r['unreachable_fraction']:.0%} of the bootstrap resamples put the irreducible loss above "
                    "this target, so the upper end of the interval is unbounded.")
@@ -283,8 +321,11 @@ def data_limit(law: budget.Law, compute: float, k: float) -> tuple[float | None,
     c1, c2 = st.columns([1.2, 4.8])
     unique = number(c1, "Unique tokens available", "b_unique", "", "Distinct training tokens in your corpus.",
                     placeholder="e.g. 5T")
-    constrained = c1.checkbox("Loss with repeats", key="b_dc", **URL,
-                              help="The effective-data form of Muennighoff et al. 2023 (R_D* = 15.4).")
+    constrained = c1.checkbox("Re-plan for repeated data", key="b_dc", **URL,
+                              help="Muennighoff et al. 2023: repeated tokens and parameters beyond the "
+                                   "compute-optimal size for the unique data are worth less (effective data "
+                                   f"and parameters, R_D* = {budget.MUENNIGHOFF_R_D}, R_N* = "
+                                   f"{budget.MUENNIGHOFF_R_N}); N and D are re-optimised for it.")
     if not unique:
         c2.caption("Enter the unique tokens you have to see how many epochs the plan needs.")
         return None, constrained
@@ -294,6 +335,18 @@ def data_limit(law: budget.Law, compute: float, k: float) -> tuple[float | None,
     if constrained:
         metric(cols[1], "Loss with repeated data", p.answers["loss_repeated"], "loss")
         metric(cols[2], "Loss with fresh data", p.answers["loss"], "loss")
+        dc = budget_state.data_constrained(law.key, law, compute, unique, k)
+        rows = [("Model size N", dc["naive_params"], dc["params"], "count"),
+                ("Training tokens D", p.answers["tokens_opt"], dc["tokens"], "count"),
+                ("Epochs", dc["naive_epochs"], dc["epochs"], "plain"),
+                ("Loss with repeated data", dc["naive_loss"], dc["loss"], "plain")]
+        table = pd.DataFrame([{"": name, "compute-optimal N*, D* (repeating)": budget.format_answer(a, kind),
+                               "re-optimised for the unique tokens": budget.format_answer(b, kind)}
+                              for name, a, b, kind in rows])
+        c2.dataframe(table, hide_index=True, width="stretch", key="b_dc_table")
+        c2.caption(f"Re-optimising lowers the loss by {budget.format_answer(dc['gain'])}; Muennighoff et al. 2023 "
+                   f"(R_D* = {budget.MUENNIGHOFF_R_D}, R_N* = {budget.MUENNIGHOFF_R_N}, their fitted values "
+                   f"rounded). {law.interval}.")
     show_warnings(p.warnings, c2)
     if not p.warnings:
         c2.success("The plan needs no more tokens than you have: no repetition.")
@@ -343,6 +396,7 @@ def main() -> None:
     answers(law, compute, hardware, k)
     two = law.family.is_two_input
     if two:
+        approach2(ds, law, compute)
         trade_off(law, compute, hardware, k)
     inverse(law, hardware, k)
     t_inf = unique = None

@@ -180,8 +180,8 @@ class Law:
                 rows[:, j] = v * np.exp(rng.normal(0.0, se / v, int(n_samples)))
             else:
                 rows[:, j] = rng.normal(v, se, int(n_samples))
-        interval = f"{confidence_level:.0%} interval from {p.title}'s published standard errors ({int(n_samples)} draws, " \
-                   "drawn independently; see the preset's note)"
+        interval = (f"{confidence_level:.0%} interval from {p.title}'s published standard errors, "
+                    f"{int(n_samples)} independent draws")
         return cls(fam, np.vstack([law.theta[None, :], rows]), p.label, p.citation, confidence_level=confidence_level,
                    interval=interval)
 

@@ -134,6 +134,7 @@ ANSWER_KINDS = {
     "inference_compute": "flops", "total_compute": "flops", "optimal_params": "count", "saving": "flops",
     "saving_fraction": "fraction", "effective_tokens": "count", "effective_params": "count",
     "dc_params": "count", "dc_tokens": "count", "naive_params": "count", "unique_params": "count",
+    "days": "days",
 }
 
 
