@@ -232,3 +232,50 @@ def save_scenario(p: budget.Plan, name: str) -> str:
 
 def clear_scenarios() -> None:
     st.session_state[SCENARIOS] = []
+
+
+def saved_analyses_with_scenarios() -> list[tuple[str, str, int]]:
+    """(id, title, number of scenarios) of the saved analyses that hold budget scenarios, newest first.
+    The scenarios of the current session go into an analysis when it is saved (Review page)."""
+    from scalecore import store
+
+    out = []
+    for item in store.list_analyses()[:RECENT_ANALYSES]:
+        n = 0 if item.damaged else _scenario_count(item.id, item.updated)
+        if n:
+            out.append((item.id, item.title, n))
+    return out
+
+
+#: The Budget page offers the scenarios of this many most recent saved analyses.
+RECENT_ANALYSES = 50
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _scenario_count(analysis_id: str, updated: str) -> int:
+    """Scenarios in a saved analysis, read once per version (``updated``) of it."""
+    from scalecore import store
+
+    try:
+        return len(store.load(analysis_id).scenarios)
+    except ScaleCoreError:
+        return 0
+
+
+def load_scenarios(analysis_id: str) -> int:
+    """Add the scenarios of a saved analysis to this session's (names made unique); how many."""
+    from scalecore import store
+
+    items = list(st.session_state.get(SCENARIOS, []))
+    taken = {d["name"] for d in items}
+    added = 0
+    for d in store.load(analysis_id).scenarios:
+        d = dict(d)
+        base, i = d["name"], 2
+        while d["name"] in taken:
+            d["name"], i = f"{base} ({i})", i + 1
+        taken.add(d["name"])
+        items.append(d)
+        added += 1
+    st.session_state[SCENARIOS] = items
+    return added

@@ -365,8 +365,19 @@ def scenarios(law: budget.Law, compute: float, hardware, unique, t_inf, constrai
     if c3.button("Clear all", key="b_clear", width="stretch", disabled=not saved):
         budget_state.clear_scenarios()
         saved = []
+    stored = budget_state.saved_analyses_with_scenarios()
+    if stored:
+        with st.expander("Scenarios of a saved analysis"):
+            l1, l2 = st.columns([3, 1])
+            names = {aid: f"{title} ({n} scenario{'s' if n != 1 else ''})" for aid, title, n in stored}
+            chosen = l1.selectbox("Saved analysis", list(names), format_func=names.get, key="b_from",
+                                  label_visibility="collapsed")
+            if l2.button("Add its scenarios", key="b_load", width="stretch"):
+                st.toast(f"Added {budget_state.load_scenarios(chosen)} scenarios")
+                saved = budget_state.saved_scenarios()
     if not saved:
-        st.caption("Save plans to compare them side by side; they are kept for this session and go into the report.")
+        st.caption("Save plans to compare them side by side; they are kept for this session, go into the report "
+                   "and into an analysis saved on the Review page.")
         return
     table = budget.scenarios_table(saved)
     shown = pd.DataFrame([{"scenario": s.name, "law": s.inputs.get("law", {}).get("source", ""),

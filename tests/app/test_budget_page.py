@@ -321,3 +321,41 @@ def test_a_reload_of_the_url_restores_every_input(samples):
     # Hoffmann et al. publish no intervals: none is shown, and the page says so
     assert math.isnan(numbers(at)["params_opt"][1])
     assert any("publish no intervals" in c.value for c in at.caption)
+
+
+def same_scenarios(got, expected) -> None:
+    """Scenario dicts equal as Scenarios: names, inputs, and every answer (NaN stored as null)."""
+    from scalecore.budget import Scenario
+
+    assert len(got) == len(expected)
+    for g, e in zip(map(Scenario.from_dict, got), map(Scenario.from_dict, expected)):
+        assert (g.name, g.interval, g.warnings) == (e.name, e.interval, e.warnings)
+        assert json.dumps(g.inputs, sort_keys=True) == json.dumps(e.inputs, sort_keys=True)
+        assert set(g.answers) == set(e.answers)
+        for key in e.answers:
+            assert g.answers[key].as_tuple() == pytest.approx(e.answers[key].as_tuple(), rel=1e-12, nan_ok=True)
+
+
+def test_scenarios_go_into_a_saved_analysis_and_come_back(samples):
+    from scalecore import store
+
+    at = open_budget(b_law="Published law")
+    at = set_widget(at, "b_name", "base")
+    at = at.button(key="b_save").click().run()
+    at = set_widget(at, "b_compute", "1e25")
+    at = at.button(key="b_save").click().run()
+    mine = list(at.session_state["budget_scenarios"])
+    at.switch_page("views/review.py").run()
+    at = at.button(key="save_submit").click().run()
+    no_errors(at)
+    (item,) = store.list_analyses()
+    same_scenarios(store.load(item.id).scenarios, mine)  # saved with the analysis
+    at.switch_page(PAGE).run()
+    at = at.button(key="b_clear").click().run()
+    assert at.session_state["budget_scenarios"] == []
+    assert at.selectbox(key="b_from").value == item.id
+    at = at.button(key="b_load").click().run()
+    no_errors(at)
+    same_scenarios(at.session_state["budget_scenarios"], mine)
+    table = next(df.value for df in at.dataframe if "scenario" in df.value.columns)
+    assert list(table["scenario"]) == ["base", "base (2)"]
