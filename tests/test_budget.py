@@ -361,7 +361,7 @@ def test_epochs_and_warning(law):
     assert enough.answers["epochs"].value == pytest.approx(0.5) and not enough.warnings
     short = budget.plan(law, c, unique_tokens=d / 3)
     assert short.answers["epochs"].value == pytest.approx(3.0)
-    assert any("3 epochs" in w for w in short.warnings)
+    assert any("3.00 epochs" in w for w in short.warnings)
 
 
 def test_effective_tokens_of_muennighoff():

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import Estimate, budget
+from scalecore.formatting import format_value as fv
 from ui import budget_state, data_source, md_message, review, run_page, show_warnings, state
 from ui.widgets import CHART_CONFIG, URL, default_law_text, label, number_box
 
@@ -162,8 +163,8 @@ def choose_budget():
                          help="Presets are the vendors' peak dense BF16 throughput (no sparsity).")
     preset = budget.ACCELERATORS[acc].peak_flops
     peak = number(h[1], "Peak FLOP/s each", "b_peak", "",
-                  f"Blank: the datasheet value, {preset:.4g} FLOP/s dense BF16 ({budget.ACCELERATORS[acc].source}).",
-                  placeholder=f"{preset:.4g}")
+                  f"Blank: the datasheet value, {fv(preset, 'flops', 3)} FLOP/s dense BF16 ({budget.ACCELERATORS[acc].source}).",
+                  placeholder=fv(preset, "flops", 3))
     count = h[2].number_input("Count", min_value=1, max_value=10_000_000, value=1024, step=1, key="b_count", **URL)
     mfu = h[3].number_input("MFU", min_value=0.01, max_value=1.0, value=0.4, step=0.05, key="b_mfu", **URL,
                             help="Model FLOPs utilisation: the share of peak a training run achieves (0.3–0.5 is "
@@ -173,11 +174,11 @@ def choose_budget():
     hardware = budget.Hardware(peak or preset, int(count), float(mfu), None if price is None else float(price), acc)
     if mode == HARDWARE:
         compute = hardware.compute(days)
-        top[1].markdown(f"&nbsp;  \n= **{compute:.3g} FLOPs** ({int(count)} × {hardware.peak_flops:.3g} FLOP/s × "
+        top[1].markdown(f"&nbsp;  \n= **{fv(compute, 'flops', 3)} FLOPs** ({int(count)} × {fv(hardware.peak_flops, 'flops', 3)} FLOP/s × "
                         f"MFU {mfu:g} × {days:g} days × 86,400 s)")
     elif compute is not None:
-        top[1].markdown(f"&nbsp;  \n= **{hardware.days(compute):.3g} days** on {int(count)} × {acc} at MFU {mfu:g} "
-                        f"({hardware.accelerator_hours(compute):.3g} accelerator-hours)")
+        top[1].markdown(f"&nbsp;  \n= **{fv(hardware.days(compute), 'days', 3)} days** on {int(count)} × {acc} at MFU {mfu:g} "
+                        f"({fv(hardware.accelerator_hours(compute), 'count', 3)} accelerator-hours)")
     return compute, hardware
 
 
@@ -248,7 +249,7 @@ def trade_off(law: budget.Law, compute: float, hardware, k: float) -> None:
     fig = budget_state.tradeoff_figure(t, n, off["loss"].value, interval=law.interval)
     st.plotly_chart(fig, key="b_tradeoff", theme=None, config=CHART_CONFIG)
     cols = st.columns(4)
-    metric(cols[0], "Loss at this N", off["loss"], "loss", f"N = {n:.3g}, D = C/6N = {off['tokens'].value:.3g}")
+    metric(cols[0], "Loss at this N", off["loss"], "loss", f"N = {fv(n, 'count', 3)}, D = C/6N = {fv(off['tokens'].value, 'count', 3)}")
     metric(cols[1], "Loss penalty vs N*", off["loss_penalty"], "loss_penalty")
     metric(cols[2], "Wasted compute", off["wasted_compute"], "wasted_compute",
            "The budget minus the compute with which the optimum reaches the same loss.")

@@ -409,10 +409,12 @@ def data_limit(law: Law, params, tokens, unique_tokens: float, *, data_constrain
     epochs = d / u
     out: dict = {"epochs": law.estimate(epochs), "repeats": bool(epochs[0] > 1), "warning": None}
     if epochs[0] > 1:
-        out["warning"] = (f"the plan trains on {epochs[0]:.3g} epochs of the {u:.3g} unique tokens available: "
-                          f"{d[0]:.3g} tokens are needed. Repeating up to about 4 epochs costs little; beyond that "
-                          "each repetition is worth less (Muennighoff et al. 2023). Find more data, or plan a "
-                          "smaller budget or a larger model.")
+        out["warning"] = (f"the plan trains on {format_value(epochs[0], digits=3)} epochs of the "
+                          f"{format_value(u, 'count', 3)} unique tokens available: "
+                          f"{format_value(d[0], 'count', 3)} tokens are needed. Repeating up to about 4 epochs "
+                          "costs little; beyond that each repetition is worth less (Muennighoff et al. 2023). Find "
+                          "more data or plan a smaller budget, or re-plan for repeated data (N and D re-optimised: "
+                          "usually a smaller model trained for more epochs).")
     if data_constrained:
         d_eff = effective_tokens(d, u)
         n_eff = effective_params(n, _unique_params_rows(law, u, k))

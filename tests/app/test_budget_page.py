@@ -219,7 +219,7 @@ def test_data_limit_warning_and_repeated_data(samples):
     p = budget.plan(published(), 1e24, unique_tokens=1e12, data_constrained=True)
     assert metrics(at)["Epochs"] == point(format_answer(p.answers["epochs"]))
     assert metrics(at)["Loss with repeated data"] == point(format_answer(p.answers["loss_repeated"]))
-    assert any("1.74 epochs of the 1e+12 unique tokens" in shown(w) for w in at.warning)
+    assert any("1.74 epochs of the 1.00T unique tokens" in shown(w) for w in at.warning)
     # the re-optimised plan beside the naive one (Muennighoff et al. 2023)
     dc = budget.data_constrained_optimal(published(), 1e24, 1e12)
     table = next(df.value for df in at.dataframe if "re-optimised for the unique tokens" in df.value.columns)
