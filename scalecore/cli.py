@@ -146,7 +146,9 @@ def _add_budget_parser(sub) -> None:
     p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
     law = p.add_mutually_exclusive_group()
     law.add_argument("--law", metavar="TEXT", help='constants instead of a CSV: "E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"')
-    law.add_argument("--preset", metavar="NAME", help="a published law instead of a CSV: besiroglu2024, hoffmann2022, hoffmann2022_tex")
+    law.add_argument("--preset", metavar="NAME", help="a published law instead of a CSV: besiroglu2024, hoffmann2022, "
+                                                     "hoffmann2022_tex; with --bootstrap N, intervals from N draws of "
+                                                     "the paper's published standard errors (where it gives them)")
     p.add_argument("--compute", metavar="FLOPS", help="training budget in FLOPs, e.g. 1e24")
     p.add_argument("--accelerator", metavar="NAME", help='hardware preset, e.g. "NVIDIA H100 SXM" (see the budget page)')
     p.add_argument("--peak-flops", metavar="FLOPS", help="peak dense FLOP/s per accelerator (overrides the preset)")
@@ -242,7 +244,10 @@ def _budget_law(args):
         if args.runs and not getattr(args, "approach2", False):
             raise DataError("give either RUNS.csv or `--law`/`--preset`, not both (or add `--approach2` to read "
                             "the IsoFLOP frontier of RUNS.csv beside the law)")
-        return budget.Law.preset(args.preset) if args.preset is not None else budget.Law.parse(args.law, args.family)
+        if args.preset is not None:  # --bootstrap N: N draws from the paper's published standard errors, if any
+            return budget.Law.preset(args.preset, n_samples=args.bootstrap, seed=args.seed,
+                                     confidence_level=args.confidence)
+        return budget.Law.parse(args.law, args.family)
     if not args.runs:
         raise DataError("give RUNS.csv to fit, or a law with `--law \"E=..., A=..., B=..., alpha=..., beta=...\"` "
                         "or `--preset besiroglu2024`")

@@ -813,3 +813,16 @@ def test_preset_samples_follow_the_published_errors_and_propagate():
     assert got.value == budget.compute_optimal(Law.preset("besiroglu2024"), c)["params"].value
     assert got.low < got.value < got.high
     assert Law.preset("besiroglu2024", n_samples=100, seed=3).key == Law.preset("besiroglu2024", 100, 3).key
+
+
+def test_cli_preset_with_bootstrap_has_the_published_intervals(capsys):
+    from scalecore.cli import main
+
+    assert main(["budget", "--preset", "besiroglu2024", "--compute", "1e24", "--bootstrap", "500", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    law = Law.preset("besiroglu2024", n_samples=500, seed=0)
+    expected = budget.compute_optimal(law, 1e24)["params"]
+    assert out["ci"]["params_opt"] == pytest.approx([expected.low, expected.high], rel=1e-12)
+    assert "published standard errors" in out["interval"]
+    assert main(["budget", "--preset", "hoffmann2022", "--compute", "1e24", "--bootstrap", "500", "--json"]) == 0
+    assert "ci" not in json.loads(capsys.readouterr().out)  # none published, none invented
