@@ -826,3 +826,15 @@ def test_cli_preset_with_bootstrap_has_the_published_intervals(capsys):
     assert "published standard errors" in out["interval"]
     assert main(["budget", "--preset", "hoffmann2022", "--compute", "1e24", "--bootstrap", "500", "--json"]) == 0
     assert "ci" not in json.loads(capsys.readouterr().out)  # none published, none invented
+
+
+def test_data_constrained_optimum_without_closed_forms(law):
+    """Without the family's hooks (U_N from the numerical inverse of D*(C), the numerical optimum),
+    the answer is the closed-form path's."""
+    sub = Law(law.family, law.thetas[:21], law.source, confidence_level=law.confidence_level)
+    c = 1e23
+    u = budget.compute_optimal(sub, c)["tokens"].value / 8
+    closed = budget.data_constrained_optimal(sub, c, u)
+    generic = budget.data_constrained_optimal(as_generic(sub), c, u)
+    for key in ("params", "tokens", "loss", "unique_params", "naive_loss"):
+        assert generic[key].as_tuple() == pytest.approx(closed[key].as_tuple(), rel=1e-5), key
