@@ -276,7 +276,7 @@ def inference_optimal(law: Law, compute: float, inference_tokens: float, k: floa
 MUENNIGHOFF_R_D = 15.4
 #: The same paper's decay constant of excess parameters, R_N* ~ 5.3 (eq. 6): parameters beyond
 #: U_N, the compute-optimal size for the unique tokens, lose value faster than repeated tokens do.
-#: Both are the paper's fitted values rounded to two digits (15.387756 and 5.309743 in its fit).
+#: Both as the paper quotes them, rounded (R_D* ~ 15.4, R_N* ~ 5.3); pass others to the functions below.
 MUENNIGHOFF_R_N = 5.3
 
 
