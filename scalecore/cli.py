@@ -148,7 +148,9 @@ def _add_budget_parser(sub) -> None:
     p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
     law = p.add_mutually_exclusive_group()
     law.add_argument("--law", metavar="TEXT", help='constants instead of a CSV: "E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"')
-    law.add_argument("--preset", metavar="NAME", help="a published law instead of a CSV: besiroglu2024, hoffmann2022, hoffmann2022_tex")
+    law.add_argument("--preset", metavar="NAME", help="a published law instead of a CSV: besiroglu2024, hoffmann2022, "
+                                                     "hoffmann2022_tex; with --bootstrap N, intervals from N draws of "
+                                                     "the paper's published standard errors (where it gives them)")
     p.add_argument("--compute", metavar="FLOPS", help="training budget in FLOPs, e.g. 1e24")
     p.add_argument("--accelerator", metavar="NAME", help='hardware preset, e.g. "NVIDIA H100 SXM" (see the budget page)')
     p.add_argument("--peak-flops", metavar="FLOPS", help="peak dense FLOP/s per accelerator (overrides the preset)")
@@ -159,7 +161,12 @@ def _add_budget_parser(sub) -> None:
     p.add_argument("--target-loss", metavar="LOSS", help="also: the least compute that reaches this loss")
     p.add_argument("--inference-tokens", metavar="TOKENS", help="lifetime inference tokens -> inference-aware sizing")
     p.add_argument("--unique-tokens", metavar="TOKENS", help="unique training tokens available -> epochs, warning")
-    p.add_argument("--data-constrained", action="store_true", help="loss with repeated data (Muennighoff et al. 2023)")
+    p.add_argument("--data-constrained", action="store_true",
+                   help="with --unique-tokens: the loss with repeated data and N, D re-optimised for it "
+                        "(Muennighoff et al. 2023)")
+    p.add_argument("--approach2", action="store_true",
+                   help="also plan from Approach 2, the IsoFLOP frontier of RUNS.csv (budgets = runs of equal "
+                        "compute), beside the law's plan (Approach 3; RUNS.csv may then come with --preset/--law)")
     _add_bootstrap_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -201,8 +208,34 @@ def _budget_command(args) -> int:
                          data_constrained=args.data_constrained)
     target = number("target-loss", args.target_loss)
     inverse = budget.compute_for_loss(law, target, hardware=hardware) if target is not None else None
-    print(dumps(budget.summary(result, inverse, target)) if args.json else budget.summary_text(result, inverse, target))
+    approaches = _approach2(args, law, compute) if args.approach2 else None
+    if args.json:
+        out = budget.summary(result, inverse, target)
+        if approaches is not None:
+            out["approaches"] = approaches.to_dict()
+        print(dumps(out))
+    else:
+        text = budget.summary_text(result, inverse, target)
+        if approaches is not None:
+            text += ("\n\nApproach 2 (IsoFLOP frontier of the runs) beside Approach 3 (the law):\n"
+                     + approaches.table().to_string(index=False) + "\n" + approaches.sentence
+                     + f"\nApproach 2 intervals: {approaches.interval2}\nApproach 3 intervals: {approaches.interval3}")
+        print(text)
     return 0
+
+
+def _approach2(args, law, compute):
+    """Approach 2 on RUNS.csv beside Approach 3 (the law) at ``compute``: budget.compare_approaches."""
+    from . import budget
+    from .errors import DataError
+    from .isoflop import isoflop_profiles
+
+    if not args.runs:
+        raise DataError("`--approach2` reads the IsoFLOP frontier from RUNS.csv: give the runs too")
+    runs = _load(args, [args.y])
+    iso = isoflop_profiles(runs, y=args.y, exclude=args.exclude, n_resamples=args.bootstrap or 1000,
+                           confidence_level=args.confidence, seed=args.seed)
+    return budget.compare_approaches(law, iso, compute)
 
 
 def _budget_law(args):
@@ -210,9 +243,13 @@ def _budget_law(args):
     from .errors import DataError
 
     if args.law is not None or args.preset is not None:
-        if args.runs:
-            raise DataError("give either RUNS.csv or `--law`/`--preset`, not both")
-        return budget.Law.preset(args.preset) if args.preset is not None else budget.Law.parse(args.law, args.family)
+        if args.runs and not getattr(args, "approach2", False):
+            raise DataError("give either RUNS.csv or `--law`/`--preset`, not both (or add `--approach2` to read "
+                            "the IsoFLOP frontier of RUNS.csv beside the law)")
+        if args.preset is not None:  # --bootstrap N: N draws from the paper's published standard errors, if any
+            return budget.Law.preset(args.preset, n_samples=args.bootstrap, seed=args.seed,
+                                     confidence_level=args.confidence)
+        return budget.Law.parse(args.law, args.family)
     if not args.runs:
         raise DataError("give RUNS.csv to fit, or a law with `--law \"E=..., A=..., B=..., alpha=..., beta=...\"` "
                         "or `--preset besiroglu2024`")
