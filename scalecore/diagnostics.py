@@ -186,6 +186,58 @@ def run_residuals(fit: FitResult, runs) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+# ------------------------------------------------------------------------------ rules
+
+#: The pseudo-column of a rule on tokens per parameter, D / N.
+TOKENS_PER_PARAM = "tokens_per_param"
+RULE_DIRECTIONS = ("above", "below")
+
+
+def rule_columns(runs) -> list[str]:
+    """What a rule can test, in order: the metrics, tokens per parameter (D / N, when the runs have
+    both), params, tokens, compute, then every other numeric column."""
+    frame = runs.frame
+    out = list(runs.metrics)
+    if runs.has("params") and runs.has("tokens"):
+        out.append(TOKENS_PER_PARAM)
+    out += [r for r in ("params", "tokens", "compute") if runs.has(r)]
+    for c in frame.columns:
+        if c not in out and c not in ("run_id", "group") and pd.api.types.is_numeric_dtype(frame[c]):
+            out.append(str(c))
+    return out
+
+
+def rule_values(runs, column: str) -> np.ndarray:
+    """The values a rule on ``column`` compares (``tokens_per_param``: tokens / params)."""
+    if column == TOKENS_PER_PARAM:
+        with np.errstate(all="ignore"):
+            return np.asarray(runs.values("tokens"), float) / np.asarray(runs.values("params"), float)
+    if column in runs.metrics or column in ("params", "tokens", "compute"):
+        return np.asarray(runs.values(column), float)
+    return pd.to_numeric(runs.frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def runs_beyond(runs, column: str, direction: str, limit: float) -> list[str]:
+    """The ids of the runs whose ``column`` is strictly ``above`` or ``below`` ``limit`` (runs
+    without a value are never hit). Raises :class:`FitError` for an unknown column or direction."""
+    if direction not in RULE_DIRECTIONS:
+        raise FitError(f"`direction` must be above or below; got {direction!r}")
+    columns = rule_columns(runs)
+    if column not in columns:
+        raise FitError(f"no numeric column `{column}` to apply a rule to; choose one of {', '.join(columns)}")
+    try:
+        limit = float(limit)
+    except (TypeError, ValueError):
+        limit = math.nan
+    if not math.isfinite(limit):
+        raise FitError(f"the limit of a rule must be a number; got {limit!r}")
+    v = rule_values(runs, column)
+    with np.errstate(invalid="ignore"):
+        hit = (v > limit) if direction == "above" else (v < limit)
+    hit &= np.isfinite(v)
+    return [str(r) for r in np.asarray(runs.run_ids)[hit]]
+
+
 # ------------------------------------------------------------------------------ outliers
 
 
