@@ -389,3 +389,21 @@ def test_compare_families_rejects_different_runs():
         compare_families([a, b])
     with pytest.raises(FitError, match=r"`fits` must hold at least one fit; got none"):
         compare_families([])
+
+
+def test_rules_hit_the_runs_beyond_a_limit_on_any_numeric_column():
+    from scalecore.diagnostics import rule_columns, runs_beyond
+
+    df = frame("chinchilla", seed=1)
+    df["lr"] = np.linspace(1e-4, 1e-3, len(df))
+    runs = runs_of(df)
+    assert rule_columns(runs)[:2] == ["loss", "tokens_per_param"] and "lr" in rule_columns(runs)
+    ratio = df["tokens"] / df["params"]
+    assert runs_beyond(runs, "tokens_per_param", "below", 20.0) == df.loc[ratio < 20, "run_id"].tolist()
+    assert runs_beyond(runs, "tokens_per_param", "above", 20.0) == df.loc[ratio > 20, "run_id"].tolist()
+    assert runs_beyond(runs, "loss", "above", 3.0) == df.loc[df["loss"] > 3.0, "run_id"].tolist()
+    assert runs_beyond(runs, "lr", "above", 5e-4) == df.loc[df["lr"] > 5e-4, "run_id"].tolist()
+    with pytest.raises(FitError, match="no numeric column `nope`"):
+        runs_beyond(runs, "nope", "above", 1.0)
+    with pytest.raises(FitError, match="`direction` must be above or below"):
+        runs_beyond(runs, "loss", "over", 1.0)
