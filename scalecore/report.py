@@ -553,12 +553,18 @@ def _residual_plot(a: Analysis, runs, results, figures: "_Figures") -> str:
 def compute_optimal_curves(results, c_grid, k: float) -> dict:
     """For each two-input family: {"params": [Estimate per C], "tokens": [...]} along ``c_grid``
     (:meth:`BootstrapResult.compute_optimal`, the one frontier routine)."""
+    from .optimum import compute_optimum
+
+    grid = np.asarray(c_grid, dtype=float)
     out = {}
     for f, boot in results.items():
         if not boot.family.is_two_input:
             continue
-        rows = [boot.compute_optimal(float(c), k) for c in c_grid]
-        out[f] = {q: [r[q] for r in rows] for q in ("params", "tokens")}
+        # what boot.compute_optimal(c) does at each c, broadcast over the grid in one call
+        point = compute_optimum(boot.family, boot.fit.theta, grid, k)
+        dist = compute_optimum(boot.family, boot.good[:, None, :], grid[None, :], k)
+        out[f] = {q: [boot.estimate(float(point[q][j]), dist[q][:, j]) for j in range(len(grid))]
+                  for q in ("params", "tokens")}
     return out
 
 
