@@ -445,19 +445,73 @@ def _predictions(a: Analysis, runs, results) -> str:
     text = (f"<section id=\"predictions\"><h2>Predicted {e(_metric(a, runs, results))} at "
             f"{e(AXIS_SHORT.get(axis, axis))} = {e(scale_text(target, axis))}</h2>"
             + _table(["family", "value", "low", "high", "interval"], rows, "predictions"))
-    two = {f: b for f, b in results.items() if b.family.is_two_input}
-    if two and runs.has("compute"):
-        c = target if axis == "compute" else float(10 ** math.ceil(math.log10(np.nanmax(runs.values("compute")))))
-        opt_rows = []
-        for f, boot in two.items():
-            opt = boot.compute_optimal(c, k)
-            opt_rows.append(_tr(_td(_label(f)), _td(format_value(c, "flops")),
-                                _td(format_estimate(opt["params"], kind="count")),
-                                _td(format_estimate(opt["tokens"], kind="count")),
-                                _td(format_estimate(opt["loss"], kind="loss"))))
-        text += (f"<h3>Compute-optimal allocation (C = {k:g}·N·D)</h3>"
-                 + _table(["family", "compute C", "N* [interval]", "D* [interval]", "loss [interval]"], opt_rows))
+    rows = allocation_rows(a, runs, results)
+    if rows:
+        opt_rows = [_tr(*[_td(r[h]) for h in ALLOCATION_HEADER]) for r in rows]
+        text += (f"<h3>Compute-optimal allocation (C = {k:g}·N·D)</h3>" + _table(ALLOCATION_HEADER, opt_rows))
     return text + "</section>"
+
+
+ALLOCATION_HEADER = ["family", "compute C", "N* [interval]", "D* [interval]", "loss [interval]"]
+
+
+def allocation_compute(a: Analysis, runs) -> float | None:
+    """The compute budget the allocation is given at: the target when x is compute, else the next
+    power of ten above the largest run; None without compute."""
+    if not runs.has("compute"):
+        return None
+    if _axis(a, runs) == "compute" and a.settings.target is not None:
+        return float(a.settings.target)
+    return float(10 ** math.ceil(math.log10(np.nanmax(runs.values("compute")))))
+
+
+def allocation_rows(a: Analysis, runs, results) -> list[dict]:
+    """N*, D* and the loss at :func:`allocation_compute` for each two-input family, as text
+    (:func:`format_estimate`): what the report's table and the Review page show."""
+    c = allocation_compute(a, runs)
+    k = runs.flops_per_token_param
+    rows = []
+    for f, boot in results.items():
+        if c is None or not boot.family.is_two_input:
+            continue
+        opt = boot.compute_optimal(c, k)
+        rows.append(dict(zip(ALLOCATION_HEADER, (_label(f), format_value(c, "flops"),
+                                                 format_estimate(opt["params"], kind="count"),
+                                                 format_estimate(opt["tokens"], kind="count"),
+                                                 format_estimate(opt["loss"], kind="loss")))))
+    return rows
+
+
+def fit_quality_rows(results) -> tuple[list[dict], str, list[str]]:
+    """Each family's fit quality, best first, as text and raw numbers:
+    ([{family, runs fitted, RMSE log, AIC, BIC, ΔAIC, Akaike weight, raw: {...}}], note, families
+    with ΔAIC above the threshold). ΔAIC and the weights are absent when the fits cannot be
+    compared (other runs): the note says why. What the report and the Review page show."""
+    from .diagnostics import UNSUPPORTED_DELTA_AIC, compare_families
+    from .errors import FitError
+
+    fits = {f: b.fit for f, b in results.items()}
+    try:
+        df = compare_families(list(fits.values()))
+        note = df.attrs.get("note", "")
+        records = df.to_dict(orient="records")
+    except FitError as exc:
+        note = f"No ΔAIC: {exc}"
+        records = [{"family": f, "rmse_log": fit.rmse_log, "aic": fit.aic, "bic": fit.bic} for f, fit in fits.items()]
+    rows = []
+    for rec in records:
+        f = rec["family"]
+        row = {"family": _label(f), "runs fitted": str(fits[f].n_points), "RMSE log": format_number(rec["rmse_log"], 3),
+               "AIC": format_value(rec["aic"], "plain", 5), "BIC": format_value(rec["bic"], "plain", 5)}
+        if "delta_aic" in rec:
+            row["ΔAIC"] = format_value(rec["delta_aic"], "plain", 3)
+            row["Akaike weight"] = _weight_text(rec["akaike_weight"])
+        row["raw"] = {"name": f, "runs": fits[f].n_points, **{k: rec[k] for k in
+                                                              ("rmse_log", "aic", "bic", "delta_aic", "akaike_weight")
+                                                              if k in rec}}
+        rows.append(row)
+    misfit = [_label(r["family"]) for r in records if r.get("delta_aic", 0.0) > UNSUPPORTED_DELTA_AIC]
+    return rows, note, misfit
 
 
 def formula_html(tex: str) -> str:
@@ -472,42 +526,22 @@ def _weight_text(w: float) -> str:
 
 
 def _fit_quality(a: Analysis, results) -> str:
-    """Fit quality of every family: runs fitted, RMSE of log residuals, AIC, BIC, ΔAIC and Akaike
-    weight (:func:`scalecore.diagnostics.compare_families`), best first."""
-    from .diagnostics import UNSUPPORTED_DELTA_AIC, compare_families
-    from .errors import FitError
+    """Fit quality of every family (:func:`fit_quality_rows`): runs fitted, RMSE of log residuals,
+    AIC, BIC, ΔAIC and Akaike weight, best first."""
+    from .diagnostics import UNSUPPORTED_DELTA_AIC
 
     if not results:
         return ""
-    fits = {f: b.fit for f, b in results.items()}
-    try:
-        df = compare_families(list(fits.values()))
-        note = df.attrs.get("note", "")
-    except FitError as exc:
-        df, note = None, f"No ΔAIC: {exc}"
-    rows = []
-    if df is not None:
-        for rec in df.to_dict(orient="records"):
-            f = rec["family"]
-            rows.append(_tr(_td(_label(f)), _num_cell(str(fits[f].n_points), fits[f].n_points, family=f, field="runs"),
-                            _num_cell(format_number(rec["rmse_log"], 3), rec["rmse_log"], family=f, field="rmse_log"),
-                            _num_cell(format_value(rec["aic"], "plain", 5), rec["aic"], family=f, field="aic"),
-                            _num_cell(format_value(rec["bic"], "plain", 5), rec["bic"], family=f, field="bic"),
-                            _num_cell(format_value(rec["delta_aic"], "plain", 3), rec["delta_aic"], family=f,
-                                      field="delta_aic"),
-                            _num_cell(_weight_text(rec["akaike_weight"]), rec["akaike_weight"], family=f,
-                                      field="akaike_weight")))
-        header = ["family", "runs fitted", "RMSE log", "AIC", "BIC", "ΔAIC", "Akaike weight"]
-        misfit = [_label(f) for f, d in zip(df["family"], df["delta_aic"]) if d > UNSUPPORTED_DELTA_AIC]
-    else:
-        for f, fit in fits.items():
-            rows.append(_tr(_td(_label(f)), _num_cell(str(fit.n_points), fit.n_points, family=f, field="runs"),
-                            _num_cell(format_number(fit.rmse_log, 3), fit.rmse_log, family=f, field="rmse_log"),
-                            _num_cell(format_value(fit.aic, "plain", 5), fit.aic, family=f, field="aic"),
-                            _num_cell(format_value(fit.bic, "plain", 5), fit.bic, family=f, field="bic")))
-        header = ["family", "runs fitted", "RMSE log", "AIC", "BIC"]
-        misfit = []
-    text = ("<section id=\"fit-quality\"><h2>Fit quality</h2>" + _table(header, rows, "quality")
+    rows, note, misfit = fit_quality_rows(results)
+    fields = {"runs fitted": "runs", "RMSE log": "rmse_log", "AIC": "aic", "BIC": "bic", "ΔAIC": "delta_aic",
+              "Akaike weight": "akaike_weight"}
+    header = [h for h in rows[0] if h != "raw"]
+    cells = []
+    for r in rows:
+        raw = r["raw"]
+        cells.append(_tr(_td(r["family"]), *[_num_cell(r[h], raw[fields[h]], family=raw["name"], field=fields[h])
+                                             for h in header[1:]]))
+    text = ("<section id=\"fit-quality\"><h2>Fit quality</h2>" + _table(header, cells, "quality")
             + "<p class=\"caption\">RMSE of the log residuals of the fitted runs; AIC and BIC from the residuals "
               "(lower is better); ΔAIC: AIC minus the lowest; Akaike weight: exp(−ΔAIC/2), normalised.</p>")
     if note:
@@ -635,22 +669,58 @@ def scenario_label(name: str) -> str:
     return text
 
 
-def _scenario_cell(ans: Any, name: str, scenario: str) -> str:
+def scenario_text(ans: Any, name: str) -> str:
+    """A scenario's answer as shown: value [low, high] in its kind (:func:`format_estimate`); the
+    value alone (3 digits: "$1.84M") without an interval; "—" when missing. Never "nan"."""
     if isinstance(ans, Mapping):
         v, lo, hi = (math.nan if ans.get(k) is None else float(ans.get(k)) for k in ("value", "low", "high"))
         kind = _kind(name)
         if math.isnan(v):
-            text = "—"
-        elif math.isnan(lo) or math.isnan(hi):
-            text = format_value(v, kind, 3)
-        else:
-            text = format_estimate(v, lo, hi, kind=kind)
-        return _num_cell(text, v, scenario=scenario, answer=name, kind="value", low=_raw(lo), high=_raw(hi))
+            return "—"
+        if math.isnan(lo) or math.isnan(hi):
+            return format_value(v, kind, 3)
+        return format_estimate(v, lo, hi, kind=kind)
     if isinstance(ans, (float, np.floating)) and math.isfinite(ans):
-        text = format_value(float(ans), _kind(name), 3)
-    else:
-        text = _value_text(ans, name)
-    return _num_cell(text or "—", ans if isinstance(ans, (int, float)) and not isinstance(ans, bool) else "",
+        return format_value(float(ans), _kind(name), 3)
+    return _value_text(ans, name) or "—"
+
+
+def scenarios_side_by_side(scenarios: Sequence[Mapping]):
+    """(answers, inputs): two DataFrames of text with one column per scenario (its name) and one
+    row per answer / input, indexed by readable names with units (:func:`scenario_label`)."""
+    import pandas as pd
+
+    from .budget import ANSWER_LABELS
+
+    scen = [dict(s) for s in scenarios]
+    names = [str(s.get("name", f"scenario {i + 1}")) for i, s in enumerate(scen)]
+    keys: list[str] = []
+    for s in scen:
+        keys += [k for k in dict(s.get("answers") or {}) if k not in keys]
+    order = {k: i for i, k in enumerate(ANSWER_LABELS)}
+    keys.sort(key=lambda k: order.get(k, len(order)))
+    answers = pd.DataFrame({n: [scenario_text(dict(s.get("answers") or {}).get(k), k) for k in keys]
+                            for n, s in zip(names, scen)}, index=[scenario_label(k) for k in keys])
+    flats = []
+    for s in scen:
+        flat = dict(_flatten(s.get("inputs") or {}))
+        flat.update(dict(_flatten({k: v for k, v in s.items()
+                                   if k not in ("name", "answers", "inputs", "interval", "warnings")})))
+        flats.append(flat)
+    in_keys: list[str] = []
+    for flat in flats:
+        in_keys += [k for k in flat if k not in in_keys]
+    inputs = pd.DataFrame({n: [_value_text(flat.get(k), k) if k in flat else "—" for k in in_keys]
+                           for n, flat in zip(names, flats)}, index=[scenario_label(k) for k in in_keys])
+    return answers, inputs
+
+
+def _scenario_cell(ans: Any, name: str, scenario: str) -> str:
+    text = scenario_text(ans, name)
+    if isinstance(ans, Mapping):
+        v, lo, hi = (math.nan if ans.get(k) is None else float(ans.get(k)) for k in ("value", "low", "high"))
+        return _num_cell(text, v, scenario=scenario, answer=name, kind="value", low=_raw(lo), high=_raw(hi))
+    return _num_cell(text, ans if isinstance(ans, (int, float)) and not isinstance(ans, bool) else "",
                      scenario=scenario, answer=name, kind="value")
 
 
@@ -701,18 +771,9 @@ def _scenarios(scenarios: Sequence[Mapping]) -> str:
     if intervals:
         parts.append(f"<p class=\"caption\">Value [low, high]; intervals: {e('; '.join(sorted(intervals)))}. "
                      "A value alone: no interval (a law typed in or a published preset).</p>")
-    inputs = []
-    for s in scen:
-        flat = dict(_flatten(s.get("inputs") or {}))
-        flat.update(dict(_flatten({k: v for k, v in s.items()
-                                   if k not in ("name", "answers", "inputs", "interval", "warnings")})))
-        inputs.append(flat)
-    in_keys: list[str] = []
-    for flat in inputs:
-        in_keys += [k for k in flat if k not in in_keys]
-    if in_keys:
-        rows = [_tr(_td(scenario_label(k)), *[_td(_value_text(flat.get(k), k) if k in flat else "—") for flat in inputs])
-                for k in in_keys]
+    _, inputs = scenarios_side_by_side(scen)
+    if len(inputs):
+        rows = [_tr(_td(inputs.index[i]), *[_td(v) for v in inputs.iloc[i].tolist()]) for i in range(len(inputs))]
         parts.append("<h3>What each scenario was computed from</h3>" + _table(["input"] + names, rows, "scenario-inputs side"))
     for n, s in zip(names, scen):
         for w in s.get("warnings") or ():
