@@ -124,3 +124,23 @@ def test_a_rule_on_tokens_per_parameter_below():
     no_errors(at)
     expected = sorted(str(r) for r, v in zip(runs.run_ids, ratio) if v < float(f"{limit:.6g}"))
     assert expected and sorted(excluded_in_url(at)) == expected
+
+
+def test_the_with_without_comparison_is_scalecores_two_fits_side_by_side():
+    from scalecore import diagnostics
+    from scalecore.formatting import format_estimate
+
+    at = start(n="200", seed="78")
+    at.session_state["outlier_tab"] = "Suggestions"
+    at.run()
+    at.toggle(key="outlier_compare").set_value(True).run()
+    no_errors(at)
+    found = sorted(s.run_id for s in diagnostics.suggest_outliers(expected_boot(n_resamples=200, seed=78).fit, 3.5))
+    table = next(df.value for df in at.dataframe if "without them" in df.value.columns).set_index("quantity")
+    with_, without = expected_boot(n_resamples=200, seed=78), expected_boot(exclude=found, n_resamples=200, seed=78)
+    for name in ("E", "alpha", "beta"):
+        assert table.loc[name, "with the runs"] == format_estimate(with_.estimates[name])
+        assert table.loc[name, "without them"] == format_estimate(without.estimates[name])
+        pct = 100 * (without.fit.params[name] - with_.fit.params[name]) / abs(with_.fit.params[name])
+        assert table.loc[name, "change"] == f"{pct:+.3g}%"
+    assert table.loc["runs fitted", "without them"] == str(with_.fit.n_points - len(found))
