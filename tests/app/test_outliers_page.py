@@ -144,3 +144,22 @@ def test_the_with_without_comparison_is_scalecores_two_fits_side_by_side():
         pct = 100 * (without.fit.params[name] - with_.fit.params[name]) / abs(with_.fit.params[name])
         assert table.loc[name, "change"] == f"{pct:+.3g}%"
     assert table.loc["runs fitted", "without them"] == str(with_.fit.n_points - len(found))
+
+
+def test_runs_that_stand_out_after_a_round_of_removal_are_said_with_the_round_count():
+    """After accepting suggestions, runs suggested that were not offered before are named as new,
+    with a warning about repeated removal and the number of rounds (the round is recorded as the
+    accept button records it)."""
+    from scalecore import diagnostics
+
+    at = start(n="200", seed="78")
+    at.session_state["outlier_tab"] = "Suggestions"
+    at.run()
+    found = [s.run_id for s in diagnostics.suggest_outliers(expected_boot(n_resamples=200, seed=78).fit, 3.5)]
+    dataset = at.session_state["ds_active"]["id"]
+    at.session_state["_outlier_rounds"] = {"dataset": dataset, "rounds": 1, "offered": tuple(found[:1])}
+    at.run()
+    no_errors(at)
+    (warning,) = [w.value for w in at.warning if "now stand" in w.value]
+    assert warning.startswith(f"{len(found) - 1} more runs now stand out, after 1 round of excluding suggested runs")
+    assert "can remove real data" in warning and "Li et al." in warning
