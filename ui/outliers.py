@@ -258,8 +258,9 @@ def suggestions(dataset, per_family: dict, threshold: float, metric: str, residu
         st.warning(f"{len(new)} more run{'s' if len(new) != 1 else ''} now stand{'s' if len(new) == 1 else ''} out, "
                    f"after {r['rounds']} round{'s' if r['rounds'] != 1 else ''} of excluding suggested runs: removing "
                    "runs one round after another can remove real data (each removal narrows the spread the next "
-                   "z-score is measured against). Li et al. (2025, “(Mis)Fitting scaling laws”) show how such "
-                   "fitting choices move a law's extrapolations; check these runs before you exclude them.",
+                   "z-score is measured against). Li et al. (2025, “(Mis)Fitting: A survey of scaling laws”, "
+                   "arXiv:2502.18969) show that such fitting choices can change a law's conclusions; check these "
+                   "runs before you exclude them, and keep the reason of each.",
                    icon=":material/warning:")
     elif r["rounds"]:
         st.caption(f"Suggestions accepted in {r['rounds']} round(s) so far.")
