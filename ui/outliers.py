@@ -217,10 +217,16 @@ def suggestion_rows(per_family: dict, runs, metric: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _ids_key(prefix: str, ids) -> str:
+    """An editor's key for these rows: edits (by row number) never carry over to other rows."""
+    return f"{prefix}_{hashlib.sha1(repr(list(ids)).encode()).hexdigest()[:10]}"
+
+
 def selected_suggestions(table: pd.DataFrame) -> list[str]:
     """The run ids ticked in the suggestions editor (its edits applied to ``table``'s defaults)."""
     picks = table[PICK].tolist() if len(table) else []
-    edits = (st.session_state.get(SUGGEST_EDITOR) or {}).get("edited_rows", {})
+    key = _ids_key(SUGGEST_EDITOR, table["run_id"]) if len(table) else SUGGEST_EDITOR
+    edits = (st.session_state.get(key) or {}).get("edited_rows", {})
     for row, change in edits.items():
         i = int(row)
         if 0 <= i < len(picks) and PICK in change:
@@ -239,7 +245,7 @@ def _accept_selected(dataset_id: str, table: pd.DataFrame) -> None:
     if chosen:
         r["rounds"] += 1
         r["offered"] = tuple(table["run_id"])
-    st.session_state.pop(SUGGEST_EDITOR, None)
+    st.session_state.pop(_ids_key(SUGGEST_EDITOR, table["run_id"]), None)
 
 
 def suggestions(dataset, per_family: dict, threshold: float, metric: str, residual_header: str) -> list[str]:
@@ -273,7 +279,7 @@ def suggestions(dataset, per_family: dict, threshold: float, metric: str, residu
         "residual": st.column_config.NumberColumn(residual_header, format="%+.3g"),
         "robust z": st.column_config.NumberColumn("robust z", format="%+.1f"),
     }
-    st.data_editor(table, key=SUGGEST_EDITOR, hide_index=True, width="stretch", num_rows="fixed",
+    st.data_editor(table, key=_ids_key(SUGGEST_EDITOR, table["run_id"]), hide_index=True, width="stretch", num_rows="fixed",
                    disabled=[c for c in table.columns if c != PICK], column_config=config)
     chosen = selected_suggestions(table)
     st.button(f"Exclude the {len(chosen)} selected run(s)", type="primary", key="accept_suggestions",
@@ -327,7 +333,7 @@ def _clear(dataset_id: str) -> None:
 
 def ticked_to_reinclude(ids: list[str]) -> list[str]:
     """The excluded runs ticked for re-inclusion in the excluded list's editor."""
-    edits = (st.session_state.get(REINCLUDE_EDITOR) or {}).get("edited_rows", {})
+    edits = (st.session_state.get(_ids_key(REINCLUDE_EDITOR, ids)) or {}).get("edited_rows", {})
     out = []
     for row, change in edits.items():
         i = int(row)
@@ -340,7 +346,7 @@ def _reinclude(dataset_id: str, ids: list[str]) -> None:
     back = set(ticked_to_reinclude(ids))
     items = {rid: why for rid, why in state.exclusions(dataset_id).items() if rid not in back}
     state.set_exclusions(dataset_id, items)
-    st.session_state.pop(REINCLUDE_EDITOR, None)
+    st.session_state.pop(_ids_key(REINCLUDE_EDITOR, ids), None)
 
 
 def excluded_list(dataset, items: dict, residuals: pd.DataFrame | None = None, residual_header: str = "residual",
@@ -368,7 +374,7 @@ def excluded_list(dataset, items: dict, residuals: pd.DataFrame | None = None, r
         table["residual"] = [by_id["residual"].get(r, np.nan) for r in ids]
         config["predicted"] = st.column_config.NumberColumn("predicted (fit without it)", format="%.4g")
         config["residual"] = st.column_config.NumberColumn(residual_header, format="%+.3g")
-    st.data_editor(table, key=REINCLUDE_EDITOR, hide_index=True, width="stretch", num_rows="fixed",
+    st.data_editor(table, key=_ids_key(REINCLUDE_EDITOR, ids), hide_index=True, width="stretch", num_rows="fixed",
                    height=min(40 + 35 * len(items), 320), disabled=[c for c in table.columns if c != "re-include"],
                    column_config=config)
     ticked = ticked_to_reinclude(ids)

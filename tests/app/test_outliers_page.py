@@ -54,7 +54,8 @@ def test_suggestions_show_n_d_loss_and_residual_and_only_the_ticked_runs_are_exc
 
     # untick the first suggestion: only the others are excluded
     keep_in = found[0].run_id
-    at.session_state["suggest_editor"] = {"edited_rows": {0: {"exclude": False}}, "added_rows": [], "deleted_rows": []}
+    key = next(df.key for df in at.dataframe if "robust z" in df.value.columns)
+    at.session_state[key] = {"edited_rows": {0: {"exclude": False}}, "added_rows": [], "deleted_rows": []}
     at.run()
     button = next(b for b in at.button if b.key == "accept_suggestions")
     assert button.label == f"Exclude the {len(found) - 1} selected run(s)"
@@ -84,7 +85,8 @@ def test_one_excluded_run_is_brought_back_and_the_fit_is_scalecores_without_the_
         n, d, loss = frame.loc[rid, "params"], frame.loc[rid, "tokens"], frame.loc[rid, "loss"]
         law = p["E"] + p["A"] / n ** p["alpha"] + p["B"] / d ** p["beta"]
         assert row["residual"] == pytest.approx(np.log(loss / law), abs=1e-9)
-    at.session_state["reinclude_editor"] = {"edited_rows": {1: {"re-include": True}}, "added_rows": [], "deleted_rows": []}
+    key = next(df.key for df in at.dataframe if "re-include" in df.value.columns)
+    at.session_state[key] = {"edited_rows": {1: {"re-include": True}}, "added_rows": [], "deleted_rows": []}
     at.run()
     at.button(key="reinclude").click().run()
     no_errors(at)
