@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import UNSUPPORTED_DELTA_AIC, FAMILIES, budget, compare_families, diagnostics, formatting, plots, unsupported
+from scalecore import (RESIDUAL_HEADERS, UNSUPPORTED_DELTA_AIC, FAMILIES, budget, compare_families, formatting, plots,
+                       shown_residuals, unsupported)
 from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page,
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
@@ -466,10 +467,10 @@ def residuals_view(ds, axis, boots, items, known) -> None:
     for f, b in boots.items():
         ids = b.fit.problem.run_ids.astype(str)
         series.append(plots.ResidualSeries(name=f, label=label(f), x=np.array([x_by_id[i] for i in ids]),
-                                           residual=diagnostics.shown_residuals(b.fit), run_ids=ids))
+                                           residual=shown_residuals(b.fit), run_ids=ids))
     log_space = all(b.family.space == "log" for b in boots.values())
     fig = plots.residuals_figure(series, x_title=AXIS_TITLES[axis],
-                                 y_title=diagnostics.RESIDUAL_HEADERS["log" if log_space else "linear"],
+                                 y_title=RESIDUAL_HEADERS["log" if log_space else "linear"],
                                  title="Residuals: actual minus predicted (above 0: the run lies above the law)")
     chart(fig, "resid_chart", ds, known)
     export.figure_downloads(fig, f"residuals_vs_{axis}", "resid")
