@@ -466,3 +466,21 @@ def latex_to_html(tex: str) -> str:
             out.append(html.escape(c))
             i += 1
     return "".join(out)
+
+
+def latex_to_text(tex: str) -> str:
+    """A LaTeX formula as plain text for tables and terminals: :func:`latex_to_html` with
+    ``<sup>x</sup>`` written ``^x`` (``^(…)`` when longer than one character), ``<sub>b</sub>``
+    as ``_b``, entities unescaped: ``E + A/N^α + B/D^β``."""
+    import html
+    import re
+
+    text = latex_to_html(tex)
+    inner = re.compile(r"<(sup|sub)>([^<]*)</\1>")
+    while True:
+        new = inner.sub(lambda m: ("^" if m.group(1) == "sup" else "_")
+                        + (m.group(2) if len(m.group(2)) == 1 else f"({m.group(2)})"), text)
+        if new == text:
+            break
+        text = new
+    return html.unescape(text)

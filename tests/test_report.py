@@ -378,3 +378,13 @@ def test_excluded_runs_show_their_residual_against_the_fit_without_them(meeting)
     y = runs.values("loss")[i]
     pred = float(boot.fit.predict(params=runs.values("params")[i], tokens=runs.values("tokens")[i]))
     assert float(cell["data-raw"]) == pytest.approx(np.log(y) - np.log(pred), abs=1e-12)
+
+
+def test_formula_as_plain_text_for_tables():
+    from scalecore import FAMILIES
+    from scalecore.formatting import latex_to_text
+
+    assert latex_to_text(FAMILIES["chinchilla"].formula) == "L(N, D) = E + A/N^α + B/D^β"
+    for fam in FAMILIES.values():
+        out = latex_to_text(fam.formula)
+        assert "\\" not in out and "{" not in out and "<" not in out, out

@@ -132,6 +132,7 @@ def show_opened(aid: str) -> None:
         st.markdown("**Excluded runs**")
         st.dataframe(pd.DataFrame([{"run": r, "reason": why or "—"} for r, why in a.exclusions.items()]),
                      hide_index=True, width="stretch", key="opened_exclusions")
+    show_checklist(a, runs, results)
     if a.scenarios:
         st.markdown("**Budget scenarios**")
         answers, inputs = report.scenarios_side_by_side(a.scenarios)
@@ -174,6 +175,13 @@ def opened_sections(a: store.Analysis, runs, results) -> None:
     fig = report.residual_figure(a, runs, results)
     if fig is not None:
         st.plotly_chart(fig, key="opened_residual_fig", theme=None, config={"displaylogo": False})
+
+
+def show_checklist(a: store.Analysis, runs, results) -> None:
+    """The Li et al. (2025) checklist saved with the analysis (filled in from the refit if it has none)."""
+    items = rv.checklist_items(a, runs, results)
+    with st.expander("Reporting checklist (Li et al. 2025)" + ("" if a.checklist else " — filled in from the refit")):
+        st.table(pd.DataFrame(list(items), columns=["item", "value"]), hide_index=True, border="horizontal")
 
 
 def _quote(text: str) -> str:
