@@ -69,3 +69,23 @@ def test_a_shared_link_names_its_dataset_in_the_sidebar_and_shows_the_reports_se
     scen = next(t for t in tables if "1e22 on H100" in t.columns)
     assert scen.loc["compute-optimal model size N*", "1e22 on H100"] == "9.7B [8.1B, 12.0B]"
     assert scen.loc["cost (USD)", "1e22 on H100"] == "$1.84M"
+
+
+def test_a_session_with_work_of_its_own_keeps_its_dataset_and_the_sidebar_names_the_saved_one():
+    a = store.Analysis(title="sweep", files=(store.DataFile("sweep_runs.csv", DATA),), families=("chinchilla",),
+                       settings=store.Settings(x="compute", n_resamples=50, seed=3), dataset="sweep_runs.csv")
+    aid = store.save(a)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["n"] = "50"
+    at.query_params["exclude"] = "iso1e19-n17|mine"  # the session's own exclusion on the default sample
+    at.run()
+    before = at.session_state["ds_active"]["id"]
+    at.switch_page("views/review.py")
+    at.query_params["analysis"] = aid
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["ds_active"]["id"] == before == "sample:chinchilla_like.csv"
+    import re
+
+    notes = [re.sub(r"\\(.)", r"\1", i.value) for i in at.sidebar.info]  # the text read, without md escapes
+    assert any("**sweep_runs.csv**" in n and "its own saved data" in n for n in notes), notes
