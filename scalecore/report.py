@@ -430,10 +430,19 @@ def _plots(a: Analysis, runs, results, figures: _Figures) -> str:
 
 def _predictions(a: Analysis, runs, results) -> str:
     target = a.settings.target
-    if target is None or not results:
+    if not results:
         return ""
-    axis = _axis(a, runs)
     k = runs.flops_per_token_param
+    if target is None:  # no target: the allocation at the next power of ten alone
+        rows = allocation_rows(a, runs, results)
+        if not rows:
+            return ""
+        return ("<section id=\"predictions\"><h2>Compute-optimal allocation</h2>"
+                f"<h3>Compute-optimal allocation (C = {k:g}·N·D)</h3>"
+                + _table(ALLOCATION_HEADER, [_tr(*[_td(r[h]) for h in ALLOCATION_HEADER]) for r in rows])
+                + "<p class=\"caption\">At the next power of ten above the largest run; no extrapolation target "
+                  "was set.</p></section>")
+    axis = _axis(a, runs)
     rows = []
     for f, boot in results.items():
         est = target_estimate(boot, axis, target, k)

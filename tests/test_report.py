@@ -388,3 +388,19 @@ def test_formula_as_plain_text_for_tables():
     for fam in FAMILIES.values():
         out = latex_to_text(fam.formula)
         assert "\\" not in out and "{" not in out and "<" not in out, out
+
+
+def test_without_a_target_the_report_still_gives_n_star_and_d_star():
+    df = frame("chinchilla", seed=2, noise=0.01)
+    data = df.to_csv(index=False).encode()
+    a = Analysis(title="no target", files=(DataFile("iso.csv", data),), families=("chinchilla",),
+                 settings=Settings(x="compute", n_resamples=100, seed=1))
+    runs = load_runs(data)
+    results = {"chinchilla": bootstrap(runs, "chinchilla", n_resamples=100, seed=1)}
+    text = report.render(a, results=results, errors={}, runs=runs)
+    c = report.allocation_compute(a, runs)
+    assert c == 10 ** np.ceil(np.log10(runs.values("compute").max()))
+    opt = results["chinchilla"].compute_optimal(c, runs.flops_per_token_param)
+    from scalecore.formatting import format_estimate
+
+    assert format_estimate(opt["params"], kind="count") in text and format_estimate(opt["tokens"], kind="count") in text
