@@ -186,7 +186,7 @@ def main(argv=None) -> None:
                 ("confidence level back to 0.95 (cached)", lambda: page.keyboard.press("ArrowRight")),
                 ("open the outlier suggestions tab", lambda: page.get_by_role("tab", name="Suggestions").click()),
                 ("exclude the suggested runs (refit both)",
-                 lambda: page.get_by_role("button", name=re.compile("^Exclude the .* suggested run")).click()),
+                 lambda: page.get_by_role("button", name=re.compile("^Exclude the .* (suggested|selected) run")).click()),
             ]
             worst = 0.0
             for name, action in steps:

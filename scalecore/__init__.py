@@ -18,6 +18,7 @@ from .budget import chinchilla_optimum, iso_flop_optimum
 from .curves import Approach1Fit, Curves, Envelope, approach1, envelope, load_curves
 from .data import Runs, load_runs, parse_number
 from .diagnostics import UNSUPPORTED_DELTA_AIC, unsupported, backtest, compare_families, influence, residual_table, suggest_outliers
+from .diagnostics import RESIDUAL_HEADERS, residual_header, run_residuals, shown_residuals, with_without
 from .downstream import ACCURACY_FORMULA, ChainedPrediction, DownstreamResult, fit_downstream
 from .errors import NotIdentified, DataError, FitError, ScaleCoreError
 from .families import FAMILIES, Family, get_family
@@ -65,6 +66,11 @@ __all__ = [
     "compare_families",
     "influence",
     "residual_table",
+    "run_residuals",
+    "RESIDUAL_HEADERS",
+    "residual_header",
+    "shown_residuals",
+    "with_without",
     "suggest_outliers",
     "bootstrap",
     "chinchilla_optimum",

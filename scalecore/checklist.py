@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .families import get_family
-from .formatting import format_value
+from .formatting import format_value, latex_to_text
 from .spec import Settings
 
 #: The items, in the order they are reported.
@@ -122,7 +122,7 @@ def checklist(runs, families: Sequence, settings: Settings | None = None, *,
     laws = []
     for fam in fams:
         against = "N and D" if fam.is_two_input else (settings.x or "compute")
-        laws.append(f"{fam.label} ({fam.name}) of `{metric}` against {against}: {fam.formula}")
+        laws.append(f"{fam.label} ({fam.name}) of `{metric}` against {against}: {latex_to_text(fam.formula)}")
     out.append(("law", "; ".join(laws) or "no family"))
 
     loss = ("least squares of log residuals (Huber δ = ∞)" if settings.loss == "ls"

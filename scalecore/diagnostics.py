@@ -5,10 +5,14 @@ Everything works on the arrays of a :class:`~scalecore.fitting.Problem` and on
 :class:`~scalecore.fitting.FitResult`; fits go through :func:`fitting.fit_problem` and
 :func:`fitting.solve`, so a diagnostic uses exactly the objective of the fit it diagnoses.
 
-Sign convention: ``FitResult.residuals`` are *predicted minus actual* in the family's residual
-space (``log`` for loss-like families, the metric itself for the logistic family). A loss that
-lies above the fitted curve therefore has a negative residual and a negative robust z-score;
-the readable ``reason`` of a :class:`Suggestion` states the direction in words.
+Sign convention. Internally ``FitResult.residuals`` are *predicted minus actual* in the family's
+residual space (``log`` for loss-like families, the metric itself for the logistic family): the
+solver and the residual bootstrap use them so. Everything a user sees is **actual minus
+predicted** (the usual sign: a run above the curve has a positive residual), and comes from one
+definition here: :func:`shown_residuals` (the fitted runs), :func:`run_residuals` (every run,
+excluded ones against the fit without them), :data:`RESIDUAL_HEADERS` (the column header that
+says so). :class:`Suggestion`, :func:`residual_table` and the robust z-scores they carry use the
+shown sign.
 """
 
 from __future__ import annotations
@@ -112,6 +116,129 @@ def _pct_text(value: float) -> str:
     return f"{a:.2g}%"
 
 
+# ------------------------------------------------------------------------------ residuals as shown
+
+#: The header of a shown residual column, by the family's residual space: it says the sign.
+RESIDUAL_HEADERS = {"log": "residual ln(actual) − ln(predicted)", "linear": "residual actual − predicted"}
+
+
+def residual_header(family) -> str:
+    """The column header of :func:`shown_residuals` for ``family`` (a Family): it states the sign."""
+    return RESIDUAL_HEADERS["log" if family.space == "log" else "linear"]
+
+
+def shown_residuals(fit: FitResult) -> np.ndarray:
+    """The residuals of the fitted runs as every surface shows them: **actual minus predicted**
+    in the family's residual space (``ln actual - ln predicted`` for losses), in the fit's run
+    order. It is ``-fit.residuals`` (the solver's sign is predicted minus actual)."""
+    return -np.asarray(fit.residuals, dtype=float)
+
+
+def _family_inputs(fit: FitResult, runs) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """({family input name: values}, {data column name: values}) of every run in ``runs``."""
+    p = fit.problem
+    fam_inputs, named = {}, {}
+    for name in p.inputs:
+        column = p.x if name == "x" and p.x else name
+        v = np.asarray(runs.values(column), dtype=float)
+        fam_inputs[name] = v
+        named[column] = v
+    return fam_inputs, named
+
+
+def run_residuals(fit: FitResult, runs) -> pd.DataFrame:
+    """Every run of ``runs`` against ``fit``: the fitted ones, and the excluded ones against this
+    fit, which was made without them (the residual they would have; never None).
+
+    Columns: run_id, the fit's input(s) (params/tokens or its x), actual, predicted, residual
+    (actual - predicted in the residual space, :func:`shown_residuals`), robust_z (the residual's
+    robust z-score on the scale of the fitted runs: ``(r - median) / (1.4826 MAD)`` of the fitted
+    runs' residuals, so an excluded run is scored against the runs the fit kept) and status
+    (``fitted``, ``excluded``, or ``missing`` for a run without a value the fit needs: NaN
+    residual). Rows keep the order of ``runs``.
+    """
+    fam, p = fit.family, fit.problem
+    fam_inputs, named = _family_inputs(fit, runs)
+    actual = np.asarray(runs.values(p.y), dtype=float)
+    ids = np.asarray(runs.run_ids).astype(str)
+    ok = np.isfinite(actual) & (actual > 0 if fam.space == "log" else True)
+    for v in fam_inputs.values():
+        ok &= np.isfinite(v) & (v > 0)
+    predicted = np.full(len(ids), np.nan)
+    if ok.any():
+        predicted[ok] = fam.predict(fit.theta, {k: v[ok] for k, v in fam_inputs.items()})
+    with np.errstate(all="ignore"):
+        resid = np.log(actual) - np.log(predicted) if fam.space == "log" else actual - predicted
+    fitted = np.isin(ids, p.run_ids.astype(str))
+    excluded = np.isin(ids, np.asarray(p.excluded, dtype=str))
+    status = np.where(fitted, "fitted", np.where(excluded & ok, "excluded", "missing"))
+    r_fit = shown_residuals(fit)
+    centre = float(np.median(r_fit)) if r_fit.size else 0.0
+    dev = np.abs(r_fit - centre)
+    scale = MAD_TO_SD * float(np.median(dev)) if r_fit.size else 0.0
+    if scale <= SCALE_FLOOR and r_fit.size:
+        scale = MEAN_AD_TO_SD * float(np.mean(dev))
+    z = (resid - centre) / max(scale, SCALE_FLOOR)
+    resid = np.where(status == "missing", np.nan, resid)
+    z = np.where(status == "missing", np.nan, z)
+    table = {"run_id": ids}
+    table.update(named)
+    table.update(actual=actual, predicted=predicted, residual=resid, robust_z=z, status=status)
+    return pd.DataFrame(table)
+
+
+# ------------------------------------------------------------------------------ rules
+
+#: The pseudo-column of a rule on tokens per parameter, D / N.
+TOKENS_PER_PARAM = "tokens_per_param"
+RULE_DIRECTIONS = ("above", "below")
+
+
+def rule_columns(runs) -> list[str]:
+    """What a rule can test, in order: the metrics, tokens per parameter (D / N, when the runs have
+    both), params, tokens, compute, then every other numeric column."""
+    frame = runs.frame
+    out = list(runs.metrics)
+    if runs.has("params") and runs.has("tokens"):
+        out.append(TOKENS_PER_PARAM)
+    out += [r for r in ("params", "tokens", "compute") if runs.has(r)]
+    for c in frame.columns:
+        if c not in out and c not in ("run_id", "group") and pd.api.types.is_numeric_dtype(frame[c]):
+            out.append(str(c))
+    return out
+
+
+def rule_values(runs, column: str) -> np.ndarray:
+    """The values a rule on ``column`` compares (``tokens_per_param``: tokens / params)."""
+    if column == TOKENS_PER_PARAM:
+        with np.errstate(all="ignore"):
+            return np.asarray(runs.values("tokens"), float) / np.asarray(runs.values("params"), float)
+    if column in runs.metrics or column in ("params", "tokens", "compute"):
+        return np.asarray(runs.values(column), float)
+    return pd.to_numeric(runs.frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def runs_beyond(runs, column: str, direction: str, limit: float) -> list[str]:
+    """The ids of the runs whose ``column`` is strictly ``above`` or ``below`` ``limit`` (runs
+    without a value are never hit). Raises :class:`FitError` for an unknown column or direction."""
+    if direction not in RULE_DIRECTIONS:
+        raise FitError(f"`direction` must be above or below; got {direction!r}")
+    columns = rule_columns(runs)
+    if column not in columns:
+        raise FitError(f"no numeric column `{column}` to apply a rule to; choose one of {', '.join(columns)}")
+    try:
+        limit = float(limit)
+    except (TypeError, ValueError):
+        limit = math.nan
+    if not math.isfinite(limit):
+        raise FitError(f"the limit of a rule must be a number; got {limit!r}")
+    v = rule_values(runs, column)
+    with np.errstate(invalid="ignore"):
+        hit = (v > limit) if direction == "above" else (v < limit)
+    hit &= np.isfinite(v)
+    return [str(r) for r in np.asarray(runs.run_ids)[hit]]
+
+
 # ------------------------------------------------------------------------------ outliers
 
 
@@ -119,62 +246,113 @@ def _pct_text(value: float) -> str:
 class Suggestion:
     """A run that looks like an outlier of a fit.
 
-    ``residual`` is the fit's residual (predicted minus actual, in the family's residual space),
-    ``score`` its robust z-score (negative: the run lies above the curve), ``reason`` a sentence
-    to show next to the run.
+    ``residual`` is actual minus predicted in the family's residual space (:func:`shown_residuals`),
+    ``score`` its robust z-score (positive: the run lies above the curve), ``reason`` a sentence
+    to show next to the run; ``actual`` and ``predicted`` are the metric itself, ``inputs`` the
+    run's values of the fit's inputs ({"params": N, "tokens": D} or {x: value}).
     """
 
     run_id: str
     residual: float
     score: float
     reason: str
+    actual: float = math.nan
+    predicted: float = math.nan
+    inputs: Mapping = field(default_factory=dict, compare=False)
 
 
 def _reason(fit: FitResult, residual: float, score: float) -> str:
+    """``residual``: actual - predicted in the residual space."""
     metric = fit.y
     if fit.family.space == "log":
-        pct = 100.0 * math.expm1(-residual)  # actual / predicted - 1
+        pct = 100.0 * math.expm1(residual)  # actual / predicted - 1
         where = "above" if pct > 0 else "below"
         return f"{metric} {_pct_text(pct)} {where} the fit (robust |z| = {abs(score):.1f})"
-    diff = -residual  # actual - predicted
-    where = "above" if diff > 0 else "below"
-    return f"{metric} {abs(diff):.2g} {where} the fit (robust |z| = {abs(score):.1f})"
+    where = "above" if residual > 0 else "below"
+    return f"{metric} {abs(residual):.2g} {where} the fit (robust |z| = {abs(score):.1f})"
 
 
 def suggest_outliers(fit: FitResult, threshold: float = 3.5) -> list[Suggestion]:
     """Runs whose residual is far from the others: ``|robust z| >= threshold``.
 
-    The robust z-score is ``(r - median r) / (1.4826 MAD r)`` of ``fit.residuals`` (see
+    The robust z-score is ``(r - median r) / (1.4826 MAD r)`` of :func:`shown_residuals` (see
     :func:`robust_z`); 3.5 is the cut-off of Iglewicz and Hoaglin (1993). Runs within
     :data:`MIN_EFFECT` of the median residual are never suggested. The result is sorted by
     ``|score|``, largest first; it is a suggestion, the user decides what to exclude.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (threshold > 0 and math.isfinite(threshold)):
         raise FitError(f"`threshold` must be a positive number (3.5 is usual); got {threshold!r}")
-    r = np.asarray(fit.residuals, dtype=float)
+    r = shown_residuals(fit)
     z = robust_z(r)
     flagged = (np.abs(z) >= threshold) & (np.abs(r - np.median(r)) > MIN_EFFECT)
     order = [i for i in np.argsort(-np.abs(z), kind="stable") if flagged[i]]
-    ids = fit.problem.run_ids
-    return [Suggestion(str(ids[i]), float(r[i]), float(z[i]), _reason(fit, float(r[i]), float(z[i]))) for i in order]
+    p = fit.problem
+    ids, actual, predicted, named = p.run_ids, p.y_values, _fitted(fit), _input_columns(p)
+    return [Suggestion(str(ids[i]), float(r[i]), float(z[i]), _reason(fit, float(r[i]), float(z[i])),
+                       actual=float(actual[i]), predicted=float(predicted[i]),
+                       inputs={k: float(v[i]) for k, v in named.items()})
+            for i in order]
 
 
 def residual_table(fit: FitResult) -> pd.DataFrame:
     """One row per fitted run: run_id, the input(s), actual, predicted, residual, robust_z.
 
-    ``residual`` is predicted minus actual in the family's residual space (log for losses);
-    ``robust_z`` is its robust z-score (see :func:`robust_z`). Rows keep the order of the fit.
+    ``residual`` is actual minus predicted in the family's residual space (log for losses:
+    :func:`shown_residuals`); ``robust_z`` is its robust z-score (see :func:`robust_z`). Rows keep
+    the order of the fit. :func:`run_residuals` adds the excluded runs.
     """
     p = fit.problem
+    r = shown_residuals(fit)
     table = {"run_id": p.run_ids.astype(str)}
     table.update(_input_columns(p))
     table.update(
         actual=p.y_values,
         predicted=_fitted(fit),
-        residual=np.asarray(fit.residuals, float),
-        robust_z=robust_z(fit.residuals),
+        residual=r,
+        robust_z=robust_z(r),
     )
     return pd.DataFrame(table)
+
+
+def with_without(with_runs, without_runs, at_with=None, at_without=None, *, kind: str = "loss") -> pd.DataFrame:
+    """The same family fitted with and without some runs, side by side (two BootstrapResults, or
+    FitResults for the best fits alone).
+
+    Rows: runs fitted, each parameter, and the prediction at a target when ``at_with`` /
+    ``at_without`` (:class:`~scalecore.uncertainty.Estimate`, e.g. :func:`scalecore.optimum.predict_at`)
+    are given. Columns: quantity, ``with the runs``, ``without them`` (text through
+    :func:`scalecore.formatting.format_estimate`: value [interval]), ``change`` (relative change
+    of the value, in %) and the raw values ``value with`` / ``value without``.
+    """
+    from .formatting import format_estimate, format_value
+
+    def parts(res):
+        fit = getattr(res, "fit", res)
+        ests = res.estimates if hasattr(res, "estimates") and hasattr(res, "fit") else {}
+        return fit, ests
+
+    fit_a, est_a = parts(with_runs)
+    fit_b, est_b = parts(without_runs)
+    if fit_a.family.name != fit_b.family.name:
+        raise FitError(f"compare one family with and without runs; got {fit_a.family.name} and {fit_b.family.name}")
+    rows = [{"quantity": "runs fitted", "with the runs": str(fit_a.n_points), "without them": str(fit_b.n_points),
+             "change": f"{fit_b.n_points - fit_a.n_points:+d} runs", "value with": float(fit_a.n_points),
+             "value without": float(fit_b.n_points)}]
+
+    def row(name, a, b, ea=None, eb=None, k="plain"):
+        ta = format_estimate(ea, kind=k) if ea is not None else format_value(a, k)
+        tb = format_estimate(eb, kind=k) if eb is not None else format_value(b, k)
+        with np.errstate(all="ignore"):
+            pct = 100.0 * (b - a) / abs(a) if a else math.nan
+        change = f"{pct:+.3g}%" if math.isfinite(pct) else "—"
+        return {"quantity": name, "with the runs": ta, "without them": tb, "change": change,
+                "value with": float(a), "value without": float(b)}
+
+    for name in fit_a.family.param_names:
+        rows.append(row(name, fit_a.params[name], fit_b.params[name], est_a.get(name), est_b.get(name)))
+    if at_with is not None and at_without is not None:
+        rows.append(row(f"{fit_a.y} at the target", at_with.value, at_without.value, at_with, at_without, kind))
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------ backtest

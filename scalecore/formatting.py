@@ -401,3 +401,110 @@ def summary_html(fit, boot=None) -> str:
     notes += list(fit.warnings) + (list(boot.warnings) if boot is not None else [])
     foot = "".join(f"<li>{e(n)}</li>" for n in notes)
     return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table><ul>{foot}</ul>"
+
+
+# ------------------------------------------------------------------------------ formulas
+
+#: LaTeX names -> Unicode, for :func:`latex_to_html`.
+GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
+         "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ",
+         "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Sigma": "Σ",
+         "cdot": "·", "times": "×", "infty": "∞", "approx": "≈", "le": "≤", "ge": "≥", "ln": "ln", "log": "log",
+         "exp": "exp", "min": "min", "max": "max"}
+_SPACES = {",": "\u2009", ";": "\u2005", ":": "\u2005", " ": " ", "quad": "\u2003", "!": ""}
+
+
+def _tex_group(s: str, i: int) -> tuple[str, int]:
+    """The argument of a command or script starting at ``s[i]``: a braced group, a command or one character."""
+    while i < len(s) and s[i] == " ":
+        i += 1
+    if i >= len(s):
+        return "", i
+    if s[i] == "{":
+        depth = 0
+        for j in range(i, len(s)):
+            depth += {"{": 1, "}": -1}.get(s[j], 0)
+            if depth == 0:
+                return s[i + 1:j], j + 1
+        return s[i + 1:], len(s)
+    if s[i] == "\\":
+        j = i + 1
+        while j < len(s) and s[j].isalpha():
+            j += 1
+        return s[i:max(j, i + 2)], max(j, i + 2)
+    return s[i], i + 1
+
+
+def _tex_atom(tex: str) -> bool:
+    """Whether a fraction's part reads without parentheses (no operator or space at its top level)."""
+    depth = 0
+    for ch in tex:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth == 0 and ch in "+-= ":
+            return False
+    return True
+
+
+def latex_to_html(tex: str) -> str:
+    """A family's LaTeX formula as HTML that reads without a math renderer (offline, no script):
+    ``^{…}``/``_{…}`` as ``<sup>``/``<sub>``, Greek letters in Unicode, ``\\frac{a}{b}`` as a/b
+    (parenthesised when a part has an operator), ``\\left``/``\\right`` dropped, spacing commands as
+    thin spaces, ``-`` as a minus sign. Text is HTML-escaped; no backslash or brace is left."""
+    import html
+
+    out, i, s = [], 0, str(tex)
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            j = i + 1
+            while j < len(s) and s[j].isalpha():
+                j += 1
+            name = s[i + 1:j] if j > i + 1 else s[i + 1:i + 2]
+            i = j if j > i + 1 else i + 2
+            if name in _SPACES:
+                out.append(_SPACES[name])
+            elif name in ("left", "right"):
+                if i < len(s) and s[i] == ".":
+                    i += 1
+            elif name == "frac":
+                a, i = _tex_group(s, i)
+                b, i = _tex_group(s, i)
+                ha, hb = latex_to_html(a), latex_to_html(b)
+                ha = ha if _tex_atom(a) else f"({ha})"
+                hb = hb if _tex_atom(b) else f"({hb})"
+                out.append(f"{ha}/{hb}")
+            elif name in ("{", "}", "%", "$", "&", "#", "_"):
+                out.append(html.escape(name))
+            else:
+                out.append(GREEK.get(name, html.escape(name)))
+        elif c in "^_":
+            arg, i = _tex_group(s, i + 1)
+            tag = "sup" if c == "^" else "sub"
+            out.append(f"<{tag}>{latex_to_html(arg)}</{tag}>")
+        elif c in "{}":
+            i += 1
+        elif c == "-":
+            out.append("−")
+            i += 1
+        else:
+            out.append(html.escape(c))
+            i += 1
+    return "".join(out)
+
+
+def latex_to_text(tex: str) -> str:
+    """A LaTeX formula as plain text for tables and terminals: :func:`latex_to_html` with
+    ``<sup>x</sup>`` written ``^x`` (``^(…)`` when longer than one character), ``<sub>b</sub>``
+    as ``_b``, entities unescaped: ``E + A/N^α + B/D^β``."""
+    import html
+    import re
+
+    text = latex_to_html(tex)
+    inner = re.compile(r"<(sup|sub)>([^<]*)</\1>")
+    while True:
+        new = inner.sub(lambda m: ("^" if m.group(1) == "sup" else "_")
+                        + (m.group(2) if len(m.group(2)) == 1 else f"({m.group(2)})"), text)
+        if new == text:
+            break
+        text = new
+    return html.unescape(text)

@@ -265,7 +265,7 @@ class ResidualSeries:
     hover: np.ndarray | None = None
 
 
-def residuals_figure(series: Sequence[ResidualSeries], *, x_title: str, y_title: str = "log residual  ln(ŷ) − ln(y)",
+def residuals_figure(series: Sequence[ResidualSeries], *, x_title: str, y_title: str = "log residual  ln(y) − ln(ŷ)",
                      title: str = "Residuals", height: int = 420) -> go.Figure:
     """Residuals of each family against x (one marker trace per family, customdata = run_id)."""
     fig = new_figure()

@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import ScaleCoreError
 from .families import FAMILIES
-from .formatting import format_estimate, format_interval, format_number, format_value, scale_text
+from .formatting import format_estimate, format_interval, format_number, format_value, latex_to_html, scale_text
 from .serialize import dumps
 from .store import Analysis
 
@@ -57,6 +57,9 @@ pre { background: var(--soft); padding: 10px 12px; overflow-x: auto; white-space
 .figure { margin: 10px 0 4px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 6px 28px; }
 details summary { cursor: pointer; color: var(--muted); }
+.formula { font: 17px/1.6 "Cambria Math", "STIX Two Math", Georgia, serif; margin: 4px 0 8px; }
+.formula sup, .formula sub { font-size: 70%; }
+table.side td:first-child { color: var(--muted); }
 @media print { .figure { break-inside: avoid; } }
 """
 
@@ -145,11 +148,15 @@ def render(analysis: Analysis, *, results: Mapping | None = None, errors: Mappin
         _dataset(analysis, runs, results),
         _exclusions(analysis, runs, results),
         _families(analysis, results, errors),
+        _fit_quality(analysis, results),
         _plots(analysis, runs, results, figures),
+        _residual_plot(analysis, runs, results, figures),
         _predictions(analysis, runs, results),
+        _compute_optimal_plot(analysis, runs, results, figures),
         _scenarios(analysis.scenarios),
         _comparison(analysis, runs, comparison, comparison_error, figures),
         checklist_section(analysis, runs, results),
+        _settings(analysis, runs, results),
         _reproduce(analysis, results),
     ]
     return (
@@ -225,15 +232,27 @@ def _dataset(a: Analysis, runs, results) -> str:
 
 def _exclusions(a: Analysis, runs, results) -> str:
     where = {rid: (f, r) for rid, f, r in zip(runs.run_ids, runs.source_files, runs.source_rows)}
+    first = next(iter(results.values()), None)
+    resid, header = {}, ""
+    if first is not None and a.exclusions:
+        from .diagnostics import residual_header, run_residuals
+
+        table = run_residuals(first.fit, runs)
+        resid = dict(zip(table["run_id"], table["residual"]))
+        header = f"{residual_header(first.family)}, {_label(first.family.name)} without it"
     rows = []
     for rid, reason in a.exclusions.items():
         f, r = where.get(rid, ("", ""))
-        rows.append(_tr(f"<td><code>{e(rid)}</code></td>", _td(reason or "(no reason given)"),
-                        _td(f"{f}, row {r}" if f else "not in the data")))
+        cells = [f"<td><code>{e(rid)}</code></td>", _td(reason or "(no reason given)"),
+                 _td(f"{f}, row {r}" if f else "not in the data")]
+        if header:
+            v = resid.get(rid, math.nan)
+            cells.append(_num_cell("—" if math.isnan(v) else f"{v:+.3g}", v, run=rid, kind="residual"))
+        rows.append(_tr(*cells))
     dropped = sorted({d for boot in results.values() for d in boot.fit.problem.dropped})
     text = "<section id=\"exclusions\"><h2>Excluded runs</h2>"
     if rows:
-        text += _table(["run", "reason", "where"], rows, "exclusions")
+        text += _table(["run", "reason", "where"] + ([header] if header else []), rows, "exclusions")
     else:
         text += "<p>No runs were excluded: every run was fitted.</p>"
     if dropped:
@@ -248,7 +267,7 @@ def _families(a: Analysis, results, errors) -> str:
         fam = FAMILIES.get(family)
         parts.append(f"<h3>{e(_label(family))} <span class=\"meta\">({e(family)})</span></h3>")
         if fam is not None:
-            parts.append(f"<p><code>{e(fam.formula)}</code></p>")
+            parts.append(f"<p class=\"formula\">{formula_html(fam.formula)}</p>")
         if family in errors:
             parts.append(f"<p class=\"error\">Could not be fitted: {e(errors[family])}</p>")
             continue
@@ -411,10 +430,19 @@ def _plots(a: Analysis, runs, results, figures: _Figures) -> str:
 
 def _predictions(a: Analysis, runs, results) -> str:
     target = a.settings.target
-    if target is None or not results:
+    if not results:
         return ""
-    axis = _axis(a, runs)
     k = runs.flops_per_token_param
+    if target is None:  # no target: the allocation at the next power of ten alone
+        rows = allocation_rows(a, runs, results)
+        if not rows:
+            return ""
+        return ("<section id=\"predictions\"><h2>Compute-optimal allocation</h2>"
+                f"<h3>Compute-optimal allocation (C = {k:g}·N·D)</h3>"
+                + _table(ALLOCATION_HEADER, [_tr(*[_td(r[h]) for h in ALLOCATION_HEADER]) for r in rows])
+                + "<p class=\"caption\">At the next power of ten above the largest run; no extrapolation target "
+                  "was set.</p></section>")
+    axis = _axis(a, runs)
     rows = []
     for f, boot in results.items():
         est = target_estimate(boot, axis, target, k)
@@ -427,19 +455,283 @@ def _predictions(a: Analysis, runs, results) -> str:
     text = (f"<section id=\"predictions\"><h2>Predicted {e(_metric(a, runs, results))} at "
             f"{e(AXIS_SHORT.get(axis, axis))} = {e(scale_text(target, axis))}</h2>"
             + _table(["family", "value", "low", "high", "interval"], rows, "predictions"))
-    two = {f: b for f, b in results.items() if b.family.is_two_input}
-    if two and runs.has("compute"):
-        c = target if axis == "compute" else float(10 ** math.ceil(math.log10(np.nanmax(runs.values("compute")))))
-        opt_rows = []
-        for f, boot in two.items():
-            opt = boot.compute_optimal(c, k)
-            opt_rows.append(_tr(_td(_label(f)), _td(format_value(c, "flops")),
-                                _td(format_estimate(opt["params"], kind="count")),
-                                _td(format_estimate(opt["tokens"], kind="count")),
-                                _td(format_estimate(opt["loss"], kind="loss"))))
-        text += (f"<h3>Compute-optimal allocation (C = {k:g}·N·D)</h3>"
-                 + _table(["family", "compute C", "N* [interval]", "D* [interval]", "loss [interval]"], opt_rows))
+    rows = allocation_rows(a, runs, results)
+    if rows:
+        opt_rows = [_tr(*[_td(r[h]) for h in ALLOCATION_HEADER]) for r in rows]
+        text += (f"<h3>Compute-optimal allocation (C = {k:g}·N·D)</h3>" + _table(ALLOCATION_HEADER, opt_rows))
     return text + "</section>"
+
+
+ALLOCATION_HEADER = ["family", "compute C", "N* [interval]", "D* [interval]", "loss [interval]"]
+
+
+def allocation_compute(a: Analysis, runs) -> float | None:
+    """The compute budget the allocation is given at: the target when x is compute, else the next
+    power of ten above the largest run; None without compute."""
+    if not runs.has("compute"):
+        return None
+    if _axis(a, runs) == "compute" and a.settings.target is not None:
+        return float(a.settings.target)
+    return float(10 ** math.ceil(math.log10(np.nanmax(runs.values("compute")))))
+
+
+def allocation_rows(a: Analysis, runs, results) -> list[dict]:
+    """N*, D* and the loss at :func:`allocation_compute` for each two-input family, as text
+    (:func:`format_estimate`): what the report's table and the Review page show."""
+    c = allocation_compute(a, runs)
+    k = runs.flops_per_token_param
+    rows = []
+    for f, boot in results.items():
+        if c is None or not boot.family.is_two_input:
+            continue
+        opt = boot.compute_optimal(c, k)
+        rows.append(dict(zip(ALLOCATION_HEADER, (_label(f), format_value(c, "flops"),
+                                                 format_estimate(opt["params"], kind="count"),
+                                                 format_estimate(opt["tokens"], kind="count"),
+                                                 format_estimate(opt["loss"], kind="loss")))))
+    return rows
+
+
+def fit_quality_rows(results) -> tuple[list[dict], str, list[str]]:
+    """Each family's fit quality, best first, as text and raw numbers:
+    ([{family, runs fitted, RMSE log, AIC, BIC, ΔAIC, Akaike weight, raw: {...}}], note, families
+    with ΔAIC above the threshold). ΔAIC and the weights are absent when the fits cannot be
+    compared (other runs): the note says why. What the report and the Review page show."""
+    from .diagnostics import UNSUPPORTED_DELTA_AIC, compare_families
+    from .errors import FitError
+
+    fits = {f: b.fit for f, b in results.items()}
+    try:
+        df = compare_families(list(fits.values()))
+        note = df.attrs.get("note", "")
+        records = df.to_dict(orient="records")
+    except FitError as exc:
+        note = f"No ΔAIC: {exc}"
+        records = [{"family": f, "rmse_log": fit.rmse_log, "aic": fit.aic, "bic": fit.bic} for f, fit in fits.items()]
+    rows = []
+    for rec in records:
+        f = rec["family"]
+        row = {"family": _label(f), "runs fitted": str(fits[f].n_points), "RMSE log": format_number(rec["rmse_log"], 3),
+               "AIC": format_value(rec["aic"], "plain", 5), "BIC": format_value(rec["bic"], "plain", 5)}
+        if "delta_aic" in rec:
+            row["ΔAIC"] = format_value(rec["delta_aic"], "plain", 3)
+            row["Akaike weight"] = _weight_text(rec["akaike_weight"])
+        row["raw"] = {"name": f, "runs": fits[f].n_points, **{k: rec[k] for k in
+                                                              ("rmse_log", "aic", "bic", "delta_aic", "akaike_weight")
+                                                              if k in rec}}
+        rows.append(row)
+    misfit = [_label(r["family"]) for r in records if r.get("delta_aic", 0.0) > UNSUPPORTED_DELTA_AIC]
+    return rows, note, misfit
+
+
+def formula_html(tex: str) -> str:
+    """A family's LaTeX formula rendered as HTML (``<sup>``/``<sub>``, Unicode Greek): the report
+    opens offline, with no math renderer to fetch (:func:`scalecore.formatting.latex_to_html`)."""
+    return latex_to_html(tex)
+
+
+def _weight_text(w: float) -> str:
+    """An Akaike weight as a percentage; one below 0.1% as "<0.1%" (not 9.64e-18%)."""
+    return "<0.1%" if w < 1e-3 else format_value(w, "fraction", 3)
+
+
+def _fit_quality(a: Analysis, results) -> str:
+    """Fit quality of every family (:func:`fit_quality_rows`): runs fitted, RMSE of log residuals,
+    AIC, BIC, ΔAIC and Akaike weight, best first."""
+    from .diagnostics import UNSUPPORTED_DELTA_AIC
+
+    if not results:
+        return ""
+    rows, note, misfit = fit_quality_rows(results)
+    fields = {"runs fitted": "runs", "RMSE log": "rmse_log", "AIC": "aic", "BIC": "bic", "ΔAIC": "delta_aic",
+              "Akaike weight": "akaike_weight"}
+    header = [h for h in rows[0] if h != "raw"]
+    cells = []
+    for r in rows:
+        raw = r["raw"]
+        cells.append(_tr(_td(r["family"]), *[_num_cell(r[h], raw[fields[h]], family=raw["name"], field=fields[h])
+                                             for h in header[1:]]))
+    text = ("<section id=\"fit-quality\"><h2>Fit quality</h2>" + _table(header, cells, "quality")
+            + "<p class=\"caption\">RMSE of the log residuals of the fitted runs; AIC and BIC from the residuals "
+              "(lower is better); ΔAIC: AIC minus the lowest; Akaike weight: exp(−ΔAIC/2), normalised.</p>")
+    if note:
+        text += f"<p class=\"caption\">{e(note)}</p>"
+    if misfit:
+        text += (f"<p class=\"warning\">⚠ ΔAIC above {UNSUPPORTED_DELTA_AIC:g}: {e(', '.join(misfit))} "
+                 "fit these runs far worse than the best law; read their parameter intervals loosely.</p>")
+    return text + "</section>"
+
+
+def residual_figure(a: Analysis, runs, results):
+    """Each family's residuals (actual − predicted, :func:`scalecore.diagnostics.shown_residuals`)
+    against the analysis' x; None without results."""
+    from . import plots
+    from .diagnostics import RESIDUAL_HEADERS, shown_residuals
+
+    if not results:
+        return None
+    axis = _axis(a, runs)
+    x_by_id = dict(zip(np.asarray(runs.run_ids).astype(str), runs.values(axis)))
+    series = []
+    for f, boot in results.items():
+        ids = boot.fit.problem.run_ids.astype(str)
+        series.append(plots.ResidualSeries(name=f, label=html.escape(_label(f)),
+                                           x=np.array([x_by_id.get(i, np.nan) for i in ids]),
+                                           residual=shown_residuals(boot.fit), run_ids=ids))
+    log_space = all(b.family.space == "log" for b in results.values())
+    return plots.residuals_figure(series, x_title=AXIS_TITLES.get(axis, axis),
+                                  y_title=RESIDUAL_HEADERS["log" if log_space else "linear"],
+                                  title="Residuals: actual minus predicted (above 0: the run lies above the law)")
+
+
+def _residual_plot(a: Analysis, runs, results, figures: "_Figures") -> str:
+    fig = residual_figure(a, runs, results)
+    if fig is None:
+        return ""
+    return ("<section id=\"residuals\"><h2>Residuals</h2>" + figures.html(fig)
+            + "<p class=\"caption\">Residual = actual − predicted, in log space for losses (ln actual − ln predicted): "
+              "a run above 0 has a higher metric than its law predicts. Fitted runs only; the excluded runs' "
+              "residuals against the fit without them are in the table of excluded runs.</p></section>")
+
+
+def compute_optimal_curves(results, c_grid, k: float) -> dict:
+    """For each two-input family: {"params": [Estimate per C], "tokens": [...]} along ``c_grid``
+    (:meth:`BootstrapResult.compute_optimal`, the one frontier routine)."""
+    from .optimum import compute_optimum
+
+    grid = np.asarray(c_grid, dtype=float)
+    out = {}
+    for f, boot in results.items():
+        if not boot.family.is_two_input:
+            continue
+        # what boot.compute_optimal(c) does at each c, broadcast over the grid in one call
+        point = compute_optimum(boot.family, boot.fit.theta, grid, k)
+        dist = compute_optimum(boot.family, boot.good[:, None, :], grid[None, :], k)
+        out[f] = {q: [boot.estimate(float(point[q][j]), dist[q][:, j]) for j in range(len(grid))]
+                  for q in ("params", "tokens")}
+    return out
+
+
+def compute_optimal_figure(results, runs, k: float, target: float | None = None):
+    """N* and D* against compute C with their bands, one colour per family (N* solid, D* dashed);
+    None without a two-input family. A small figure of its own, to be swapped for a shared one in
+    :mod:`scalecore.plots` when there is one."""
+    from . import plots
+
+    two = {f: b for f, b in results.items() if b.family.is_two_input}
+    if not two or not runs.has("compute"):
+        return None
+    c = runs.values("compute")
+    c = c[np.isfinite(c) & (c > 0)]
+    lo, hi = float(c.min()) / 3, float(c.max()) * 30
+    if target is not None and math.isfinite(target) and target > 0:
+        lo, hi = min(lo, target / 3), max(hi, target * 3)
+    grid = np.geomspace(lo, hi, 40)
+    curves = compute_optimal_curves(two, grid, k)
+    fig = plots.new_figure()
+    for f, q in curves.items():
+        colour = plots.family_color(f)
+        for what, dash in (("params", "solid"), ("tokens", "dash")):
+            est = q[what]
+            point = np.array([x.value for x in est])
+            low = np.array([x.low for x in est])
+            high = np.array([x.high for x in est])
+            name = f"{html.escape(_label(f))}: {'N*' if what == 'params' else 'D*'}"
+            if np.isfinite(low).any():
+                fig.add_scatter(x=np.concatenate([grid, grid[::-1]]), y=np.concatenate([high, low[::-1]]), fill="toself",
+                                mode="lines", line=dict(width=0), fillcolor=plots._rgba(colour, 0.15), hoverinfo="skip",
+                                showlegend=False, legendgroup=name)
+            fig.add_scatter(x=grid, y=point, mode="lines", name=name, legendgroup=name,
+                            line=dict(color=colour, dash=dash, width=2),
+                            hovertemplate="C %{x:.3s}<br>" + name + " %{y:.3s}<extra></extra>")
+    fig.update_layout(title="Compute-optimal model size N* and tokens D* against compute", height=440,
+                      xaxis=dict(type="log", title=AXIS_TITLES["compute"]),
+                      yaxis=dict(type="log", title="N* (parameters), D* (tokens)"),
+                      template="plotly_white", margin=dict(l=60, r=20, t=60, b=50))
+    return fig
+
+
+def _compute_optimal_plot(a: Analysis, runs, results, figures: "_Figures") -> str:
+    fig = compute_optimal_figure(results, runs, runs.flops_per_token_param,
+                                 a.settings.target if _axis(a, runs) == "compute" else None)
+    if fig is None:
+        return ""
+    level = next(iter(results.values())).confidence_level
+    return ("<section id=\"compute-optimal\"><h2>Compute-optimal allocation against compute</h2>" + figures.html(fig)
+            + f"<p class=\"caption\">Solid: N*, dashed: D*; bands: {level:.0%} bootstrap percentile intervals "
+              f"(C = {runs.flops_per_token_param:g}·N·D).</p></section>")
+
+
+#: A unit for each kind of number, added to a scenario row's name when the name does not say it.
+KIND_UNITS = {"flops": "FLOPs", "money": "USD", "days": "days", "fraction": "%", "count": ""}
+
+
+def scenario_label(name: str) -> str:
+    """A scenario row's readable name, with its unit: ``params_opt`` -> "compute-optimal model size N*",
+    ``inference_saving_fraction`` -> "fraction of FLOPs saved (%)"."""
+    from .budget import ANSWER_LABELS
+
+    last = str(name).rsplit(".", 1)[-1]
+    text = ANSWER_LABELS.get(last) or str(name).replace(".", " · ").replace("_", " ")
+    unit = KIND_UNITS.get(_kind(name), "")
+    if unit and unit.lower() not in text.lower():
+        text += f" ({unit})"
+    return text
+
+
+def scenario_text(ans: Any, name: str) -> str:
+    """A scenario's answer as shown: value [low, high] in its kind (:func:`format_estimate`); the
+    value alone (3 digits: "$1.84M") without an interval; "—" when missing. Never "nan"."""
+    if isinstance(ans, Mapping):
+        v, lo, hi = (math.nan if ans.get(k) is None else float(ans.get(k)) for k in ("value", "low", "high"))
+        kind = _kind(name)
+        if math.isnan(v):
+            return "—"
+        if math.isnan(lo) or math.isnan(hi):
+            return format_value(v, kind, 3)
+        return format_estimate(v, lo, hi, kind=kind)
+    if isinstance(ans, (float, np.floating)) and math.isfinite(ans):
+        return format_value(float(ans), _kind(name), 3)
+    return _value_text(ans, name) or "—"
+
+
+def scenarios_side_by_side(scenarios: Sequence[Mapping]):
+    """(answers, inputs): two DataFrames of text with one column per scenario (its name) and one
+    row per answer / input, indexed by readable names with units (:func:`scenario_label`)."""
+    import pandas as pd
+
+    from .budget import ANSWER_LABELS
+
+    scen = [dict(s) for s in scenarios]
+    names = [str(s.get("name", f"scenario {i + 1}")) for i, s in enumerate(scen)]
+    keys: list[str] = []
+    for s in scen:
+        keys += [k for k in dict(s.get("answers") or {}) if k not in keys]
+    order = {k: i for i, k in enumerate(ANSWER_LABELS)}
+    keys.sort(key=lambda k: order.get(k, len(order)))
+    answers = pd.DataFrame({n: [scenario_text(dict(s.get("answers") or {}).get(k), k) for k in keys]
+                            for n, s in zip(names, scen)}, index=[scenario_label(k) for k in keys])
+    flats = []
+    for s in scen:
+        flat = dict(_flatten(s.get("inputs") or {}))
+        flat.update(dict(_flatten({k: v for k, v in s.items()
+                                   if k not in ("name", "answers", "inputs", "interval", "warnings")})))
+        flats.append(flat)
+    in_keys: list[str] = []
+    for flat in flats:
+        in_keys += [k for k in flat if k not in in_keys]
+    inputs = pd.DataFrame({n: [_value_text(flat.get(k), k) if k in flat else "—" for k in in_keys]
+                           for n, flat in zip(names, flats)}, index=[scenario_label(k) for k in in_keys])
+    return answers, inputs
+
+
+def _scenario_cell(ans: Any, name: str, scenario: str) -> str:
+    text = scenario_text(ans, name)
+    if isinstance(ans, Mapping):
+        v, lo, hi = (math.nan if ans.get(k) is None else float(ans.get(k)) for k in ("value", "low", "high"))
+        return _num_cell(text, v, scenario=scenario, answer=name, kind="value", low=_raw(lo), high=_raw(hi))
+    return _num_cell(text, ans if isinstance(ans, (int, float)) and not isinstance(ans, bool) else "",
+                     scenario=scenario, answer=name, kind="value")
 
 
 def _flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -467,34 +759,35 @@ def _value_text(v: Any, name: str = "") -> str:
 
 
 def _scenarios(scenarios: Sequence[Mapping]) -> str:
+    """The budget scenarios side by side: one column per scenario, one row per answer (readable
+    names with units, value [interval] through :func:`format_estimate`), then their inputs."""
     if not scenarios:
         return ""
+    from .budget import ANSWER_LABELS
+
+    scen = [dict(s) for s in scenarios]
+    names = [str(s.get("name", f"scenario {i + 1}")) for i, s in enumerate(scen)]
+    keys: list[str] = []
+    for s in scen:
+        keys += [k for k in dict(s.get("answers") or {}) if k not in keys]
+    order = {k: i for i, k in enumerate(ANSWER_LABELS)}
+    keys.sort(key=lambda k: order.get(k, len(order)))
     parts = ["<section id=\"scenarios\"><h2>Budget scenarios</h2>"]
-    for s in scenarios:
-        s = dict(s)
-        parts.append(f"<h3>{e(s.get('name', 'scenario'))}</h3>")
-        answers = dict(s.get("answers") or {})
-        if answers:
-            rows = []
-            for name, ans in answers.items():
-                if isinstance(ans, Mapping):
-                    vals = [float("nan") if ans.get(k) is None else float(ans.get(k)) for k in ("value", "low", "high")]
-                    rows.append(_tr(_td(name), _interval_cells(*vals, kind=_kind(name), scenario=str(s.get("name", "")),
-                                                               answer=name)))
-                else:
-                    rows.append(_tr(_td(name), _td(_value_text(ans, name)), _td(""), _td("")))
-            parts.append(_table(["answer", "value", "low", "high"], rows, "scenario"))
-        if s.get("interval"):
-            parts.append(f"<p class=\"caption\">Intervals: {e(s['interval'])}.</p>")
-        inputs = _flatten(s.get("inputs") or {})
-        other = {k: v for k, v in s.items() if k not in ("name", "answers", "inputs", "interval", "warnings")}
-        inputs += _flatten(other)
-        if inputs:
-            parts.append("<details><summary>inputs</summary>"
-                         + _table(["input", "value"], [_tr(_td(k), _td(_value_text(v, k))) for k, v in inputs])
-                         + "</details>")
+    if keys:
+        rows = [_tr(_td(scenario_label(k)), *[_scenario_cell(dict(s.get("answers") or {}).get(k), k, n)
+                                              for s, n in zip(scen, names)]) for k in keys]
+        parts.append(_table(["answer"] + names, rows, "scenarios side"))
+    intervals = {str(s.get("interval")) for s in scen if s.get("interval")}
+    if intervals:
+        parts.append(f"<p class=\"caption\">Value [low, high]; intervals: {e('; '.join(sorted(intervals)))}. "
+                     "A value alone: no interval (a law typed in or a published preset).</p>")
+    _, inputs = scenarios_side_by_side(scen)
+    if len(inputs):
+        rows = [_tr(_td(inputs.index[i]), *[_td(v) for v in inputs.iloc[i].tolist()]) for i in range(len(inputs))]
+        parts.append("<h3>What each scenario was computed from</h3>" + _table(["input"] + names, rows, "scenario-inputs side"))
+    for n, s in zip(names, scen):
         for w in s.get("warnings") or ():
-            parts.append(f"<p class=\"warning\">⚠ {e(w)}</p>")
+            parts.append(f"<p class=\"warning\">⚠ {e(w)} (scenario {e(n)})</p>")
     parts.append("</section>")
     return "".join(parts)
 
@@ -627,6 +920,37 @@ def _exact(v: Any) -> str:
         short = f"{v:g}"
         return short if float(short) == v and len(short) < len(repr(v)) else repr(v)
     return "(default)" if v is None else str(v)
+
+
+#: Readable names of an analysis' settings (:class:`scalecore.store.Settings`).
+SETTING_LABELS = {"x": "fitted against (x axis)", "metric": "metric", "n_resamples": "bootstrap resamples",
+                  "method": "resampling method", "confidence_level": "confidence level", "seed": "seed",
+                  "loss": "loss", "delta": "Huber δ (log space)", "target": "extrapolation target",
+                  "flops_per_token_param": "FLOPs per parameter per token k (C = k·N·D)"}
+
+
+def _settings(a: Analysis, runs, results) -> str:
+    """Every setting of the analysis under a readable name, with the families, the exclusions and
+    the column mapping."""
+    s = a.settings.to_dict()
+    rows = []
+    for key, value in s.items():
+        if key == "target":
+            text = scale_text(value, a.settings.x) if value is not None else "none"
+        elif key == "confidence_level" and isinstance(value, float):
+            text = f"{value:.0%}"
+        elif key == "x" and not value:
+            text = _axis(a, runs) + " (default)"
+        elif key == "metric" and not value:
+            text = _metric(a, runs, results) + " (default)"
+        else:
+            text = _exact(value)
+        rows.append(_tr(_td(SETTING_LABELS.get(key, key.replace("_", " "))), f"<td data-setting=\"{e(key)}\">{e(text)}</td>"))
+    rows.append(_tr(_td("families"), _td(", ".join(_label(f) for f in a.families) or "none")))
+    rows.append(_tr(_td("excluded runs"), _td(str(len(a.exclusions)))))
+    mapping = ", ".join(f"{k} → {v if v else '(none)'}" for k, v in a.mapping.items()) or "detected from the column names"
+    rows.append(_tr(_td("column mapping"), _td(mapping)))
+    return "<section id=\"settings\"><h2>Settings</h2>" + _table(["setting", "value"], rows, "settings-readable") + "</section>"
 
 
 def _reproduce(a: Analysis, results) -> str:

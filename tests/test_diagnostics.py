@@ -13,11 +13,15 @@ from scalecore.diagnostics import (
     backtest,
     compare_families,
     influence,
+    residual_header,
     residual_table,
     robust_z,
+    run_residuals,
+    shown_residuals,
     subset_problem,
     suggest_outliers,
     unsupported,
+    with_without,
 )
 from scalecore.fitting import fit_problem, prepare
 from tests.synth import TRUTH, frame, runs_of
@@ -59,9 +63,14 @@ def test_suggest_outliers_finds_exactly_the_corrupted_runs():
     scores = [abs(s.score) for s in found]
     assert scores == sorted(scores, reverse=True)
     for s in found:
-        # the runs lie 30% above the fitted curve (up to the 0.2% noise of the data)
-        assert math.expm1(-s.residual) == pytest.approx(0.30, abs=0.01)
-        assert s.score < -3.5
+        # the runs lie 30% above the fitted curve (up to the 0.2% noise of the data): residual
+        # actual - predicted = ln(1.3) > 0, and the robust z is positive
+        assert math.expm1(s.residual) == pytest.approx(0.30, abs=0.01)
+        assert s.score > 3.5
+        i = int(s.run_id[1:])
+        assert s.actual == df["loss"].iloc[i] and s.inputs == {"params": df["params"].iloc[i]}
+        assert s.predicted == pytest.approx(float(result.predict(df["params"].iloc[i])), rel=1e-12)
+        assert s.residual == pytest.approx(math.log(s.actual) - math.log(s.predicted), abs=1e-12)
         assert s.reason.startswith("loss 30% above the fit (robust |z| = ")
         assert f"{abs(s.score):.1f}" in s.reason
 
@@ -70,7 +79,7 @@ def test_suggest_outliers_below_the_fit_and_clean_data():
     df = corrupted_frame(factor=0.8, rows=[7])
     found = suggest_outliers(fit(runs_of(df), "offset_power_law", x="params"))
     assert [s.run_id for s in found] == ["r007"]
-    assert found[0].reason.startswith("loss 20% below the fit") and found[0].score > 0
+    assert found[0].reason.startswith("loss 20% below the fit") and found[0].score < 0 and found[0].residual < 0
     assert suggest_outliers(fit(runs_of(frame("offset_power_law", seed=0)), "offset_power_law", x="params")) == []
 
 
@@ -103,11 +112,59 @@ def test_residual_table():
     np.testing.assert_allclose(table["params"], df["params"].iloc[1:])
     np.testing.assert_allclose(table["actual"], df["loss"].iloc[1:])
     np.testing.assert_allclose(table["predicted"], result.predict(df["params"].to_numpy()[1:]), rtol=1e-12)
-    np.testing.assert_allclose(table["residual"], np.log(table["predicted"]) - np.log(table["actual"]), atol=1e-12)
-    np.testing.assert_allclose(table["robust_z"], robust_z(result.residuals))
+    np.testing.assert_allclose(table["residual"], np.log(table["actual"]) - np.log(table["predicted"]), atol=1e-12)
+    np.testing.assert_allclose(table["robust_z"], robust_z(-result.residuals))
 
     two = residual_table(fit(runs_of(frame("chinchilla", seed=1)), "chinchilla"))
     assert list(two.columns[:3]) == ["run_id", "params", "tokens"]
+
+
+def test_shown_residuals_are_actual_minus_predicted_with_a_header_that_says_so():
+    df = corrupted_frame(rows=[4])
+    result = fit(runs_of(df), "offset_power_law", x="params")
+    r = shown_residuals(result)
+    np.testing.assert_allclose(r, np.log(df["loss"]) - np.log(result.predict(df["params"].to_numpy())), atol=1e-12)
+    assert r[4] > 0.2  # the run 30% above the curve
+    assert residual_header(result.family) == "residual ln(actual) − ln(predicted)"
+    acc = fit(runs_of(frame("logistic", seed=2, noise=0.003)), "logistic", x="params")
+    assert residual_header(acc.family) == "residual actual − predicted"
+
+
+def test_run_residuals_give_excluded_runs_their_residual_against_the_fit_without_them():
+    df = corrupted_frame(rows=[4, 11])
+    runs = runs_of(df)
+    result = fit(runs, "offset_power_law", x="params", exclude=["r004"])
+    table = run_residuals(result, runs)
+    assert len(table) == len(df) and list(table["run_id"]) == list(df["run_id"])
+    by_id = table.set_index("run_id")
+    assert by_id.loc["r004", "status"] == "excluded" and by_id.loc["r011", "status"] == "fitted"
+    # the excluded run against the fit made without it: an independent evaluation of the law
+    E, A, alpha = (result.params[k] for k in ("E", "A", "alpha"))
+    pred4 = E + A * df["params"].iloc[4] ** -alpha
+    assert by_id.loc["r004", "predicted"] == pytest.approx(pred4, rel=1e-12)
+    assert by_id.loc["r004", "residual"] == pytest.approx(math.log(df["loss"].iloc[4] / pred4), abs=1e-12)
+    assert by_id.loc["r004", "residual"] == pytest.approx(math.log(1.3), abs=0.01)
+    # the fitted runs' numbers are residual_table's
+    fitted = table[table["status"] == "fitted"].reset_index(drop=True)
+    ref = residual_table(result)
+    np.testing.assert_allclose(fitted["residual"], ref["residual"], atol=1e-12)
+    np.testing.assert_allclose(fitted["robust_z"], ref["robust_z"], atol=1e-9)
+    assert not table["residual"].isna().any()
+
+
+def test_with_without_puts_the_two_fits_side_by_side():
+    df = corrupted_frame(rows=[4])
+    runs = runs_of(df)
+    a = fit(runs, "offset_power_law", x="params")
+    b = fit(runs, "offset_power_law", x="params", exclude=["r004"])
+    table = with_without(a, b).set_index("quantity")
+    assert table.loc["runs fitted", "with the runs"] == str(len(df))
+    assert table.loc["runs fitted", "without them"] == str(len(df) - 1)
+    for name in ("E", "A", "alpha"):
+        assert table.loc[name, "value with"] == a.params[name]
+        assert table.loc[name, "value without"] == b.params[name]
+        pct = 100 * (b.params[name] - a.params[name]) / abs(a.params[name])
+        assert table.loc[name, "change"] == f"{pct:+.3g}%"
 
 
 # -------------------------------------------------------------------------------- backtest
@@ -332,3 +389,21 @@ def test_compare_families_rejects_different_runs():
         compare_families([a, b])
     with pytest.raises(FitError, match=r"`fits` must hold at least one fit; got none"):
         compare_families([])
+
+
+def test_rules_hit_the_runs_beyond_a_limit_on_any_numeric_column():
+    from scalecore.diagnostics import rule_columns, runs_beyond
+
+    df = frame("chinchilla", seed=1)
+    df["lr"] = np.linspace(1e-4, 1e-3, len(df))
+    runs = runs_of(df)
+    assert rule_columns(runs)[:2] == ["loss", "tokens_per_param"] and "lr" in rule_columns(runs)
+    ratio = df["tokens"] / df["params"]
+    assert runs_beyond(runs, "tokens_per_param", "below", 20.0) == df.loc[ratio < 20, "run_id"].tolist()
+    assert runs_beyond(runs, "tokens_per_param", "above", 20.0) == df.loc[ratio > 20, "run_id"].tolist()
+    assert runs_beyond(runs, "loss", "above", 3.0) == df.loc[df["loss"] > 3.0, "run_id"].tolist()
+    assert runs_beyond(runs, "lr", "above", 5e-4) == df.loc[df["lr"] > 5e-4, "run_id"].tolist()
+    with pytest.raises(FitError, match="no numeric column `nope`"):
+        runs_beyond(runs, "nope", "above", 1.0)
+    with pytest.raises(FitError, match="`direction` must be above or below"):
+        runs_beyond(runs, "loss", "over", 1.0)

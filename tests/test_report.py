@@ -123,7 +123,7 @@ def test_report_is_self_contained_and_offline(cli_report):
     assert not [link for link in cells.links if link[0] in ("script", "link", "img")]
     assert not re.search(r"<script[^>]*\bsrc=", cli_report)
     assert "cdn.plot.ly" not in "".join(re.findall(r"<script[^>]*>", cli_report))
-    assert cli_report.count("Plotly.newPlot(") == 2  # two figures ...
+    assert cli_report.count("Plotly.newPlot(") == 3  # three figures (fit, residuals, comparison) ...
     assert len(re.findall(r"plotly\.js (?:\(basic - minified\) )?v\d", cli_report)) == 1  # ... plotly.js inlined once
     # scatter traces only: the basic bundle, so two families and a comparison stay under 1.5 MB
     assert "plotly.js (basic - minified) v4.1.1" in cli_report
@@ -216,14 +216,17 @@ def test_scenario_numbers_are_written_in_their_kind_not_raw(tmp_path):
     analysis = Analysis(title="kinds", files=(DataFile("iso.csv", data),), families=("chinchilla",),
                         settings=Settings(x="compute", n_resamples=50, seed=1), scenarios=(scenario,))
     text = report.render(analysis, results={}, errors={})
-    cells = {(c.get("data-answer"), c.get("data-kind")): c["text"] for c in parse(text).cells if c.get("data-answer")}
-    # the narrower half-width, 16.2B (lead digits 162), keeps two digits: whole billions
-    assert (cells["params_opt", "value"], cells["params_opt", "low"], cells["params_opt", "high"]) == \
-        ("97B", "81B", "120B")
-    assert (cells["compute", "value"], cells["compute", "low"], cells["compute", "high"]) == ("3.000e21", "", "")
+    cells = {(c.get("data-scenario"), c.get("data-answer")): c for c in parse(text).cells if c.get("data-answer")}
+    # one column per scenario, value [interval] in one cell; the narrower half-width, 16.2B (lead
+    # digits 162), keeps two digits: whole billions
+    assert cells["big", "params_opt"]["text"] == "97B [81B, 120B]"
+    assert float(cells["big", "params_opt"]["data-raw"]) == 97179142668.0847
+    assert cells["big", "compute"]["text"] == "3.00e21"  # no interval: the value alone, no "nan"
+    assert cells["big", "cost"]["text"] == "$1.75M" or cells["big", "cost"]["text"] == "$1.76M"
     plain = re.sub(r"<[^>]+>", "|", text)
-    assert "|compute||3.000e21|" in plain and "|days||30.00|" in plain and "|hardware.count||512|" in plain
-    assert "|cost||$1.755M|" in plain
+    assert "|compute-optimal model size N*||97B [81B, 120B]|" in plain  # readable names, not params_opt
+    assert "|days on the cluster||30.00|" in plain and "|hardware · count||512|" in plain
+    assert "nan" not in plain.split("the analysis record")[0].lower().replace("nanoseconds", "")
     assert "97179142668" not in plain.split("the analysis record")[0]
     assert "3000000000000000000000" not in plain.split("the analysis record")[0]
 
@@ -236,3 +239,168 @@ def test_the_analysis_record_is_strict_json(cli_report):
     import json
 
     assert json.loads(record)["settings"]["seed"] == 4
+
+
+# -------------------------------------------------------------------------------- meeting material (issue 22)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("scalecore").FAMILIES))
+def test_every_familys_formula_is_rendered_without_latex(name):
+    from scalecore import FAMILIES
+    from scalecore.formatting import latex_to_html
+
+    out = latex_to_html(FAMILIES[name].formula)
+    assert "\\" not in out and "^{" not in out and "_{" not in out and "{" not in out and "}" not in out, out
+    assert "<sup>" in out or "<sub>" in out
+
+
+def test_formula_html_by_hand():
+    from scalecore.formatting import latex_to_html
+
+    assert latex_to_html(r"L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}}") == \
+        "L(N, D) = E + A/N<sup>α</sup> + B/D<sup>β</sup>"
+    assert latex_to_html(r"\left(\frac{N_c}{N}\right)^{\alpha_N}") == "(N<sub>c</sub>/N)<sup>α<sub>N</sub></sup>"
+    assert latex_to_html(r"\frac{a + b}{c}") == "(a + b)/c"
+    assert latex_to_html("x < y") == "x &lt; y"
+
+
+@pytest.fixture(scope="module")
+def meeting():
+    """Two families on Chinchilla-like runs with one exclusion, a target, and two scenarios."""
+    df = frame("chinchilla", seed=2, noise=0.01)
+    data = df.to_csv(index=False).encode()
+    scenarios = (
+        {"name": "1e22 on H100", "inputs": {"compute": 1e22, "hardware": {"accelerator": "H100", "count": 256}},
+         "answers": {"params_opt": {"value": 9.7e9, "low": 8.1e9, "high": 1.2e10},
+                     "cost": {"value": 1.843e6, "low": None, "high": None},
+                     "inference_saving_fraction": {"value": 0.12, "low": 0.1, "high": 0.15}},
+         "interval": "95% bootstrap percentile interval (cases, 200 resamples)"},
+        {"name": "1e23", "inputs": {"compute": 1e23},
+         "answers": {"params_opt": {"value": 3.1e10, "low": 2.5e10, "high": 4.0e10}},
+         "interval": "95% bootstrap percentile interval (cases, 200 resamples)"},
+    )
+    a = Analysis(title="meeting", files=(DataFile("iso.csv", data),), families=("chinchilla", "kaplan"),
+                 settings=Settings(x="compute", n_resamples=200, seed=3, target=1e22), exclusions={"r005": "spike"},
+                 scenarios=scenarios)
+    runs = load_runs(data)
+    results = {f: bootstrap(runs, f, exclude=["r005"], n_resamples=200, seed=3) for f in a.families}
+    text = report.render(a, results=results, errors={}, runs=runs)
+    return a, runs, results, text
+
+
+def test_the_report_renders_formulas_and_has_no_raw_latex_and_no_nan(meeting):
+    a, runs, results, text = meeting
+    body = text.split("</head>")[1].split("the analysis record")[0]
+    visible = re.sub(r"<script.*?</script>", "", body, flags=re.S)
+    visible = re.sub(r"<[^>]+>", " ", visible)
+    assert "\\frac" not in visible and "\\alpha" not in visible and "^{" not in visible
+    assert "A/N<sup>α</sup>" in text
+    assert not re.search(r"\bnan\b", visible, flags=re.I)
+    assert "params_opt" not in visible and "inference_saving_fraction" not in visible
+
+
+def test_fit_quality_section_equals_compare_families(meeting):
+    from scalecore.diagnostics import compare_families
+
+    a, runs, results, text = meeting
+    ref = compare_families([b.fit for b in results.values()]).set_index("family")
+    cells = [c for c in parse(text).cells if c.get("data-field") in ("delta_aic", "aic", "rmse_log", "akaike_weight")]
+    got = {(c["data-family"], c["data-field"]): float(c["data-raw"]) for c in cells}
+    for f in results:
+        assert got[f, "aic"] == ref.loc[f, "aic"]
+        assert got[f, "delta_aic"] == ref.loc[f, "delta_aic"]
+        assert got[f, "rmse_log"] == pytest.approx(np.sqrt(np.mean(results[f].fit.residuals ** 2)), rel=1e-12)
+    assert min(got[f, "delta_aic"] for f in results) == 0.0
+    assert 'id="fit-quality"' in text
+
+
+def test_residual_plot_is_actual_minus_predicted(meeting):
+    import json
+
+    a, runs, results, text = meeting
+    fig = report.residual_figure(a, runs, results)
+    boot = results["chinchilla"]
+    p = boot.fit.params
+    N, D, y = boot.fit.problem.inputs["params"], boot.fit.problem.inputs["tokens"], boot.fit.problem.y_values
+    expected = np.log(y) - np.log(p["E"] + p["A"] / N ** p["alpha"] + p["B"] / D ** p["beta"])
+    trace = next(t for t in fig.data if t.legendgroup == "chinchilla")
+    np.testing.assert_allclose(np.asarray(trace.y, float), expected, atol=1e-9)
+    assert "ln(actual) − ln(predicted)" in json.dumps(fig.layout.yaxis.title.text, ensure_ascii=False)
+    assert 'id="residuals"' in text
+
+
+def test_compute_optimal_plot_is_the_frontier_with_its_bands(meeting):
+    a, runs, results, text = meeting
+    fig = report.compute_optimal_figure(results, runs, runs.flops_per_token_param)
+    line = next(t for t in fig.data if t.name == "Chinchilla: N*")
+    c = float(line.x[10])
+    opt = results["chinchilla"].compute_optimal(c, runs.flops_per_token_param)
+    assert line.y[10] == pytest.approx(opt["params"].value, rel=1e-12)
+    # the closed form of Chinchilla's optimum, written out: G = (alpha A / (beta B))^(1/(alpha+beta))
+    p = results["chinchilla"].fit.params
+    G = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    assert line.y[10] == pytest.approx(G * (c / 6) ** (p["beta"] / (p["alpha"] + p["beta"])), rel=1e-9)
+    band = [t for t in fig.data if t.fill == "toself"]
+    assert len(band) == 4  # N* and D* of two families
+    assert 'id="compute-optimal"' in text
+
+
+def test_scenarios_side_by_side_with_readable_names_units_and_money(meeting):
+    a, runs, results, text = meeting
+    cells = {(c.get("data-scenario"), c.get("data-answer")): c for c in parse(text).cells if c.get("data-answer")}
+    assert cells["1e22 on H100", "params_opt"]["text"] == "9.7B [8.1B, 12.0B]"
+    assert cells["1e22 on H100", "cost"]["text"] == "$1.84M"
+    assert cells["1e23", "params_opt"]["text"] == "31B [25B, 40B]"
+    assert cells["1e22 on H100", "inference_saving_fraction"]["text"] == "12.0% [10.0%, 15.0%]"
+    section = text.split('id="scenarios"')[1].split("</section>")[0]
+    head = re.findall(r"<th>(.*?)</th>", section.split("</thead>")[0])
+    assert head == ["answer", "1e22 on H100", "1e23"]  # one column per scenario
+    plain = re.sub(r"<[^>]+>", "|", section)
+    assert "compute-optimal model size N*" in plain and "fraction of FLOPs saved (%)" in plain and "cost (USD)" in plain
+    assert "1.843e+06" not in plain and "nan" not in plain.lower()
+
+
+def test_every_setting_is_in_the_report_under_a_readable_name(meeting):
+    a, runs, results, text = meeting
+    section = text.split('id="settings"')[1].split("</section>")[0]
+    for key in a.settings.to_dict():
+        assert f'data-setting="{key}"' in section
+    plain = re.sub(r"<[^>]+>", "|", section)
+    assert "|bootstrap resamples||200|" in plain and "|seed||3|" in plain and "|extrapolation target||1e22|" in plain
+    assert "|families||Chinchilla, Kaplan|" in plain
+
+
+def test_excluded_runs_show_their_residual_against_the_fit_without_them(meeting):
+    a, runs, results, text = meeting
+    (cell,) = [c for c in parse(text).cells if c.get("data-run") == "r005"]
+    boot = results["chinchilla"]
+    i = list(runs.run_ids).index("r005")
+    y = runs.values("loss")[i]
+    pred = float(boot.fit.predict(params=runs.values("params")[i], tokens=runs.values("tokens")[i]))
+    assert float(cell["data-raw"]) == pytest.approx(np.log(y) - np.log(pred), abs=1e-12)
+
+
+def test_formula_as_plain_text_for_tables():
+    from scalecore import FAMILIES
+    from scalecore.formatting import latex_to_text
+
+    assert latex_to_text(FAMILIES["chinchilla"].formula) == "L(N, D) = E + A/N^α + B/D^β"
+    for fam in FAMILIES.values():
+        out = latex_to_text(fam.formula)
+        assert "\\" not in out and "{" not in out and "<" not in out, out
+
+
+def test_without_a_target_the_report_still_gives_n_star_and_d_star():
+    df = frame("chinchilla", seed=2, noise=0.01)
+    data = df.to_csv(index=False).encode()
+    a = Analysis(title="no target", files=(DataFile("iso.csv", data),), families=("chinchilla",),
+                 settings=Settings(x="compute", n_resamples=100, seed=1))
+    runs = load_runs(data)
+    results = {"chinchilla": bootstrap(runs, "chinchilla", n_resamples=100, seed=1)}
+    text = report.render(a, results=results, errors={}, runs=runs)
+    c = report.allocation_compute(a, runs)
+    assert c == 10 ** np.ceil(np.log10(runs.values("compute").max()))
+    opt = results["chinchilla"].compute_optimal(c, runs.flops_per_token_param)
+    from scalecore.formatting import format_estimate
+
+    assert format_estimate(opt["params"], kind="count") in text and format_estimate(opt["tokens"], kind="count") in text

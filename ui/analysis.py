@@ -200,11 +200,11 @@ def diagnostics_overview(boots: dict, threshold: float) -> pd.DataFrame:
     rows = []
     for f, boot in boots.items():
         fit, fam = boot.fit, boot.family
-        r = np.asarray(fit.residuals, dtype=float)
+        r = diagnostics.shown_residuals(fit)  # actual - predicted
         z = diagnostics.robust_z(r)
         i = int(np.argmax(np.abs(z)))
         row = {"family": fam.label,
-               "farthest run (residual, robust z)": f"{fit.problem.run_ids[i]}: {r[i]:+.3g} (z {z[i]:+.1f})",
+               "farthest run (residual actual − predicted, robust z)": f"{fit.problem.run_ids[i]}: {r[i]:+.3g} (z {z[i]:+.1f})",
                f"runs with |z| ≥ {threshold:g}": int(np.sum(np.abs(z) >= threshold))}
         good = boot.good
         names = [f"log {n}" if n in fam.log_params else n for n in fam.param_names]

@@ -111,10 +111,14 @@ def accuracy_rows(result: DownstreamResult) -> pd.DataFrame:
 
 
 def residuals_by_run(result: DownstreamResult) -> dict:
-    """For the runs table: step 1's log residual and step 2's residual (accuracy points) per run."""
+    """For the runs table: step 1's log residual and step 2's residual (accuracy points) per run,
+    actual minus predicted (:func:`scalecore.diagnostics.shown_residuals`)."""
+    from scalecore.diagnostics import shown_residuals
+
     out = {}
-    for label, boot in (("resid. step 1 (log loss)", result.loss_law), ("resid. step 2 (accuracy)", result.accuracy_law)):
-        out[label] = dict(zip(boot.fit.problem.run_ids.astype(str), np.round(boot.fit.residuals, 4)))
+    for label, boot in (("resid. step 1 ln(actual) − ln(pred.)", result.loss_law),
+                        ("resid. step 2 actual − pred.", result.accuracy_law)):
+        out[label] = dict(zip(boot.fit.problem.run_ids.astype(str), np.round(shown_residuals(boot.fit), 4)))
     return out
 
 

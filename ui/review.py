@@ -162,6 +162,60 @@ def explore_url(a: Analysis) -> str:
     return f"{app_base()}/?{urlencode(params)}"
 
 
+# ------------------------------------------------------------------------------ a shared link's dataset
+
+_ADOPTED = "_review_adopted"  # the id of the saved analysis whose data this session took on
+
+
+def adopt_saved_dataset(a: Analysis) -> bool:
+    """On a shared link, make the saved analysis' data (its bytes and column mapping) the session's
+    dataset, with its exclusions, so that the sidebar names the saved dataset and every page works
+    on it. Only while the session has no work of its own (the default sample, nothing excluded,
+    nothing uploaded), so opening a saved analysis never discards someone's exclusions; returns
+    whether it switched (the caller reruns, to redraw the sidebar)."""
+    ss = st.session_state
+    if ss.get(_ADOPTED) == a.id or not a.files:
+        return False
+    ds = data_source.current()
+    untouched = (ds is None or (ds.id == data_source.default_id() and not state.exclusions(ds.id)
+                                and not ss.get(data_source._UPLOADS)))
+    if not untouched:
+        return False
+    ss[_ADOPTED] = a.id
+    try:
+        source = data_source.store_upload([(f.name, f.data) for f in a.files])
+    except OSError:
+        return False
+    try:
+        data_source._load(source, dict(a.mapping))
+    except ScaleCoreError:
+        return False  # the page says so when it refits; the session keeps its dataset
+    ss.setdefault(data_source._UPLOADS, {})[source] = f"{a.dataset or a.files[0].name}  (saved analysis)"
+    # what data_source._try_activate does, except the sidebar's choice: its widget is drawn already
+    # in this run, so its key is dropped and the sidebar sets it to the active dataset on the rerun
+    ss[data_source._ACTIVE] = {"id": source, "mapping": dict(a.mapping)}
+    ss[data_source._ERROR] = None
+    ss.pop(data_source.CHOICE_KEY, None)
+    state.set_exclusions(source, dict(a.exclusions))
+    return True
+
+
+def dataset_note(a: Analysis) -> None:
+    """In the sidebar: which data the opened analysis uses, when it is not the sidebar's dataset."""
+    ds = data_source.current()
+    if ds is not None and ds.label.split("  (")[0] == a.dataset:
+        return
+    st.sidebar.info(f"The opened analysis uses its own saved data: **{md_text(a.dataset)}** "
+                    f"({', '.join(md_text(f.name) for f in a.files)}); the dataset above is not used on this page.",
+                    icon=":material/folder_shared:")
+
+
+def md_text(text: str) -> str:
+    from . import md
+
+    return md(text)
+
+
 # ------------------------------------------------------------------------------ the report button
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import UNSUPPORTED_DELTA_AIC, FAMILIES, budget, compare_families, formatting, plots, suggest_outliers, unsupported
+from scalecore import (RESIDUAL_HEADERS, UNSUPPORTED_DELTA_AIC, FAMILIES, budget, compare_families, formatting, plots,
+                       shown_residuals, unsupported)
 from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page,
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
@@ -172,7 +173,7 @@ def draw(ds, axis, metric, families, target, settings, items, call, k, known, fi
         main_figure(ds, axis, metric, boots, target, estimates, items, call, k, known, chart_at,
                     best_only=best_fit_specs(runs, axis, target, refused, call, k, fit_axis))
     results(ds, axis, metric, boots, target, estimates, items, settings, call, fit_axis)
-    suggested = outlier_panels(ds, metric, boots, items)
+    suggested = outlier_panels(ds, metric, boots, items, call, axis, target, k)
     two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, known)
     diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known)
     next_steps()
@@ -362,30 +363,10 @@ def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ outliers
 
 
-def outlier_panels(ds, metric, boots, items) -> set[str]:
-    """The four ways to exclude runs; returns the runs suggested as outliers."""
-    st.subheader("Outliers")
-    residuals = {f"resid. {label(f)}": dict(zip(b.fit.problem.run_ids.astype(str), np.round(b.fit.residuals, 4)))
-                 for f, b in list(boots.items())[:2]}
-    found = {f: suggest_outliers(b.fit, OUTLIER_Z) for f, b in boots.items()}
-    suggested = {str(s.run_id) for v in found.values() for s in v}
-    st.caption(f"{len(items)} run(s) excluded; {len(suggested)} suggested as outliers.")
-    tabs = lazy_tabs(["Excluded", "All runs", "Rules", "Suggestions"], "outlier_tab")
-    if tabs[0].open:
-        with tabs[0]:
-            outliers.excluded_list(ds, items)
-    if tabs[1].open:
-        with tabs[1]:
-            outliers.runs_table(ds, metric, items, residuals)
-    if tabs[2].open:
-        with tabs[2]:
-            outliers.rules(ds)
-    if tabs[3].open:
-        with tabs[3]:
-            st.caption(f"Runs whose log residual is far from the others' (robust z = (r − median) / (1.4826·MAD), "
-                       f"|z| ≥ {OUTLIER_Z}) in any fitted family; diverged runs show up here.")
-            outliers.suggestions(ds, found, OUTLIER_Z)
-    return suggested
+def outlier_panels(ds, metric, boots, items, call, axis, target, k) -> set[str]:
+    """The four ways to exclude runs (ui/outliers.py); returns the runs suggested as outliers."""
+    return outliers.panels(ds, metric, boots, items, call=call, axis=axis, target=target, k=k, threshold=OUTLIER_Z,
+                           tabs_fn=lazy_tabs)
 
 
 # ------------------------------------------------------------------------------ two-input views
@@ -486,11 +467,11 @@ def residuals_view(ds, axis, boots, items, known) -> None:
     for f, b in boots.items():
         ids = b.fit.problem.run_ids.astype(str)
         series.append(plots.ResidualSeries(name=f, label=label(f), x=np.array([x_by_id[i] for i in ids]),
-                                           residual=np.asarray(b.fit.residuals), run_ids=ids))
+                                           residual=shown_residuals(b.fit), run_ids=ids))
     log_space = all(b.family.space == "log" for b in boots.values())
     fig = plots.residuals_figure(series, x_title=AXIS_TITLES[axis],
-                                 y_title="log residual ln(ŷ) − ln(y)" if log_space else "residual ŷ − y",
-                                 title="Residuals: predicted minus actual (below 0: the run is worse than the law)")
+                                 y_title=RESIDUAL_HEADERS["log" if log_space else "linear"],
+                                 title="Residuals: actual minus predicted (above 0: the run lies above the law)")
     chart(fig, "resid_chart", ds, known)
     export.figure_downloads(fig, f"residuals_vs_{axis}", "resid")
 

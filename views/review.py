@@ -58,6 +58,9 @@ def show_opened(aid: str) -> None:
         if st.button("Close", key="close_broken"):
             _close()
         return
+    if rv.adopt_saved_dataset(a):
+        st.rerun()  # the sidebar is drawn before the page: draw it again with the saved dataset
+    rv.dataset_note(a)
     with st.spinner("Refitting from the saved data…"):
         runs, results, errors = refit(refit_key(a), a)
     head, actions = st.columns([3, 1.4])
@@ -122,6 +125,7 @@ def show_opened(aid: str) -> None:
                 cols[i % len(cols)].metric(f"{label(f)} at {s.x or 'compute'} {formatting.scale_text(s.target, s.x)}",
                                            estimate_text(est),
                                            help=results[f].interval_label)
+    opened_sections(a, runs, results)
     for i, fig in enumerate(report.analysis_figures(a, runs, results)):
         st.plotly_chart(fig, key=f"opened_fig_{i}", theme=None, config={"displaylogo": False})
     if a.exclusions:
@@ -129,13 +133,48 @@ def show_opened(aid: str) -> None:
         st.dataframe(pd.DataFrame([{"run": r, "reason": why or "—"} for r, why in a.exclusions.items()]),
                      hide_index=True, width="stretch", key="opened_exclusions")
     show_checklist(a, runs, results)
-    extras = []
     if a.scenarios:
-        extras.append(f"{len(a.scenarios)} budget scenario{'s' if len(a.scenarios) != 1 else ''}")
+        st.markdown("**Budget scenarios**")
+        answers, inputs = report.scenarios_side_by_side(a.scenarios)
+        st.table(answers, border="horizontal")
+        intervals = sorted({str(sc.get("interval")) for sc in a.scenarios if sc.get("interval")})
+        if intervals:
+            st.caption("Value [low, high]; intervals: " + md("; ".join(intervals)) + ".")
+        with st.expander("What each scenario was computed from"):
+            st.table(inputs, border="horizontal")
+    extras = []
     if a.comparison:
         extras.append(f"a comparison by {md(a.comparison.get('by'))}")
     if extras:
         st.caption(f"Also saved: {', '.join(extras)} — in the report.")
+
+
+def opened_sections(a: store.Analysis, runs, results) -> None:
+    """The report's sections on the page: fit quality with ΔAIC, the compute-optimal allocation
+    (N*, D*) and the figures of the residuals and of N* and D* against compute; the same tables as
+    the report (scalecore.report)."""
+    if not results:
+        return
+    rows, note, misfit = report.fit_quality_rows(results)
+    st.markdown("**Fit quality**")
+    st.table(pd.DataFrame([{k: v for k, v in r.items() if k != "raw"} for r in rows]), hide_index=True,
+             border="horizontal")
+    st.caption("RMSE of the log residuals; AIC and BIC from the residuals (lower is better); ΔAIC: AIC minus the "
+               "lowest; Akaike weight: exp(−ΔAIC/2), normalised." + (f" {md(note)}" if note else ""))
+    if misfit:
+        st.caption(f"ΔAIC above 10: {', '.join(misfit)} fit these runs far worse than the best law; read their "
+                   "parameter intervals loosely.")
+    alloc = report.allocation_rows(a, runs, results)
+    if alloc:
+        k = runs.flops_per_token_param
+        st.markdown(f"**Compute-optimal allocation** (C = {k:g}·N·D)")
+        st.table(pd.DataFrame(alloc), hide_index=True, border="horizontal")
+        fig = report.compute_optimal_figure(results, runs, k, a.settings.target if a.settings.x == "compute" else None)
+        if fig is not None:
+            st.plotly_chart(fig, key="opened_optimum_fig", theme=None, config={"displaylogo": False})
+    fig = report.residual_figure(a, runs, results)
+    if fig is not None:
+        st.plotly_chart(fig, key="opened_residual_fig", theme=None, config={"displaylogo": False})
 
 
 def show_checklist(a: store.Analysis, runs, results) -> None:
