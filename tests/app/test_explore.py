@@ -132,8 +132,9 @@ def test_prediction_at_a_typed_target_equals_scalecore():
     boot = expected_boot()
     est = boot.compute_optimal(1e24)["loss"]
     v, lo, hi = format_interval(est.value, est.low, est.high)
-    values = [m.value for m in at.metric]
-    assert f"{v} [{lo}, {hi}]" in values
+    # the card holds the value, the caption under it the interval (whole at 1024 px)
+    assert v in [m.value for m in at.metric]
+    assert f"95% interval [{lo}, {hi}]" in [c.value for c in at.caption]
     fig = figure_with_trace(at, "Chinchilla")
     assert any(s.get("type") == "rect" for s in fig["layout"].get("shapes", [])), "no shaded extrapolation region"
 
@@ -392,11 +393,20 @@ def test_the_map_over_n_and_d_is_the_fitted_law_with_iso_flop_lines_and_the_runs
     boot = expected_boot(n_resamples=200)
     expected = np.log10(boot.fit.predict(params=10 ** log_n[None, :], tokens=10 ** log_d[:, None]))
     np.testing.assert_allclose(z, expected, rtol=1e-9)
-    iso = [t for t in fig["data"] if t.get("legendgroup") == "iso"]
+    iso = [t for t in fig["data"] if t.get("legendgroup") == "iso" and t.get("showlegend") is False]
     assert len(iso) >= 3
     for t in iso:
-        compute = 10 ** (array(t["x"]) + array(t["y"]))
-        np.testing.assert_allclose(compute, compute[0], rtol=1e-9)  # one budget per line
+        compute = 6.0 * 10 ** (array(t["x"]) + array(t["y"]))
+        np.testing.assert_allclose(compute, compute[0], rtol=1e-9)  # one budget per line,
+        assert abs(np.log10(compute[0]) - round(np.log10(compute[0]))) < 1e-9  # at a power of ten
+    (sample,) = [t for t in fig["data"] if t.get("legendgroup") == "iso" and t.get("showlegend") is not False]
+    assert sample["line"]["color"] != "rgba(255,255,255,0.9)"  # the legend's sample is visible on white
+    labels = [a["text"] for a in fig["layout"]["annotations"]]
+    assert labels and all(re.fullmatch(r"1e\d+", text) for text in labels), labels
+    # real values on the axes: ticks at whole log10 positions, written 10^k
+    for ax in ("xaxis", "yaxis"):
+        vals, texts = fig["layout"][ax]["tickvals"], fig["layout"][ax]["ticktext"]
+        assert vals == [float(round(v)) for v in vals] and texts == [f"10<sup>{round(v)}</sup>" for v in vals]
     runs = load_runs(SAMPLE)
     assert trace(fig, "runs (")["name"] == f"runs ({len(runs)})"
 
