@@ -152,13 +152,14 @@ class RunColors:
     tickvals: tuple = ()
     ticktext: tuple = ()
 
-    def color_of(self, value) -> str:
-        """The colour a numeric value gets on the bar (for curves drawn in a run's colour)."""
-        v = np.asarray(self.values, float)
-        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+    def colors_of(self, values) -> list[str]:
+        """The colours numeric ``values`` get on the bar (for curves drawn in a run's colour)."""
         from plotly.colors import sample_colorscale
 
-        return sample_colorscale(SEQUENTIAL, [0.5 if hi <= lo else float(np.clip((value - lo) / (hi - lo), 0, 1))])[0]
+        v = np.asarray(self.values, float)
+        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+        at = np.full(len(values), 0.5) if hi <= lo else np.clip((np.asarray(values, float) - lo) / (hi - lo), 0, 1)
+        return sample_colorscale(SEQUENTIAL, at.tolist()) if len(at) else []
 
 
 def decade_ticks(lo: float, hi: float, *, log_values: bool = False) -> dict:
@@ -410,17 +411,16 @@ class Slice:
     name: str = ""  # the family
 
 
-def _slice_traces(slices: Sequence[Slice], colors: RunColors | None, y_kind: str) -> list[go.Scatter]:
+def _slice_traces(slices: Sequence[Slice], colors: RunColors | None) -> list[go.Scatter]:
     numeric = colors is not None and colors.kind == "numeric"
+    palette = colors.colors_of([np.log10(sl.compute) for sl in slices]) if numeric else ["#7b8794"] * len(slices)
     traces = []
-    for i, sl in enumerate(slices):
-        color = colors.color_of(np.log10(sl.compute)) if numeric else "#7b8794"
+    for i, (sl, color) in enumerate(zip(slices, palette)):
         law = FAMILIES[sl.name].label if sl.name in FAMILIES else sl.name
         traces.append(go.Scatter(
             x=sl.x, y=sl.y, mode="lines", line=dict(color=color, width=1.2), opacity=0.9, legendgroup="slices",
             name=f"{law} at each budget" if law else "fitted law at each budget", showlegend=i == 0,
-            customdata=np.column_stack([value_texts(sl.x, "count"), value_texts(sl.y, y_kind)]),
-            hovertemplate=(f"{law} at C = {sl.label}<br>N %{{customdata[0]}}<br>%{{customdata[1]}}<extra></extra>"),
+            hovertemplate=f"{law} along C = {sl.label}<extra></extra>",
         ))
     return traces
 
@@ -447,7 +447,7 @@ def fit_figure(points: Points, curves: Sequence[CurveSpec], *, x_title: str, y_t
         band = _band_trace(c)
         if band is not None:
             fig.add_trace(band)
-    for trace in _slice_traces(slices, points.colors, points.y_kind):
+    for trace in _slice_traces(slices, points.colors):
         fig.add_trace(trace)
     for trace in run_traces(points, x_title=x_title.split(" (")[0], y_title=y_title):
         fig.add_trace(trace)
@@ -586,9 +586,9 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
     z = np.log10(spec.loss)
     lx, ly_grid = np.log10(spec.n_grid), np.log10(spec.d_grid)
     n_text, d_text = value_texts(spec.n_grid, "count"), value_texts(spec.d_grid, "count")
-    loss_text = value_texts(spec.loss, "loss").reshape(np.shape(spec.loss))
-    text = np.array([[f"N {n_text[j]}<br>D {d_text[i]}<br>{html.escape(spec.metric)} {loss_text[i, j]}"
-                      for j in range(len(lx))] for i in range(len(ly_grid))], dtype=object)
+    # N and D as formatting writes them (90 + 90 numbers, joined per cell); the metric, a plain
+    # number, through d3's ".4g" (no SI prefix): formatting 8,100 cells cost a rerun 0.1 s
+    text = (("N " + n_text[None, :]) + ("<br>D " + d_text[:, None])).astype(str)  # unicode: copied as one block
     levels = np.linspace(z.min(), z.max(), 6)
     fig.add_trace(go.Contour(
         x=lx, y=ly_grid, z=z, colorscale="Viridis", reversescale=True,
@@ -596,7 +596,8 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
         line=dict(width=0.5, color="rgba(255,255,255,0.5)"),
         colorbar=dict(title=dict(text=f"{spec.metric}", side="right"), tickvals=levels,
                       ticktext=list(value_texts(10 ** levels, "loss", 3)), x=1.02, thickness=12),
-        text=text, hovertemplate=f"%{{text}}<extra>{label}</extra>",
+        text=text, customdata=np.asarray(spec.loss, float),
+        hovertemplate=f"%{{text}}<br>{html.escape(spec.metric)} %{{customdata:.4g}}<extra>{label}</extra>",
         name=f"{label} fit", showlegend=False,
     ))
     annotations = []
