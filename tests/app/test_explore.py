@@ -233,7 +233,7 @@ def test_good_upload_replaces_the_dataset_and_survives_a_reload(tmp_path):
 
 
 TABS = {"outlier_tab": ["Excluded", "All runs", "Rules", "Suggestions"],
-        "two_input_tab": ["Compute-optimal frontier", "Map over N and D"],
+        "two_input_tab": ["Compute-optimal frontier", "N*, D* against compute", "Map over N and D"],
         "diagnostics_tab": ["Overview", "Residuals", "Bootstrap distribution", "Influence"]}
 
 
@@ -518,3 +518,77 @@ def test_a_family_the_runs_do_not_identify_is_refused_with_its_reason_and_drawn_
     np.testing.assert_allclose(array(broken["y"]), best.predict(x), rtol=1e-9)
     assert sum(str(t.get("name", "")).startswith("Broken power law") for t in fig["data"]) == 1
     assert "1 not identified by these runs, drawn without a band" in at.caption[0].value
+
+
+# ------------------------------------------------------------------------------ issue 22: colours, N*(C)
+
+
+def kept_runs(fig: dict) -> dict:
+    return trace(fig, "runs (")
+
+
+def test_runs_are_coloured_by_budget_by_default_on_an_isoflop_sweep_and_by_size_from_the_url():
+    from scalecore.isoflop import budget_labels
+
+    runs = load_runs(SAMPLE)
+    at = start(n="200", x="params")
+    no_errors(at)
+    assert at.selectbox(key="color").value == "budget"
+    fig = figure_with_trace(at, "runs (")
+    kept = kept_runs(fig)
+    labels, budgets = budget_labels(runs.values("compute"))
+    np.testing.assert_allclose(array(kept["marker"]["color"]), [np.log10(budgets[lab]) for lab in labels], rtol=1e-12)
+    assert kept["marker"]["colorbar"]["ticktext"] == sorted(budgets, key=budgets.get)
+    # the fitted law along each budget's IsoFLOP line, on the params view
+    slices = [t for t in fig["data"] if t.get("legendgroup") == "slices"]
+    assert len(slices) == len(budgets)
+    at.selectbox(key="color").set_value("size").run()
+    no_errors(at)
+    kept = kept_runs(figure_with_trace(at, "runs ("))
+    np.testing.assert_allclose(array(kept["marker"]["color"]), np.log10(runs.values("params")), rtol=1e-12)
+    # a link with the choice (the URL holds the option's label, as for the family pills) opens with it
+    link = start(n="200", x="params", color="model size")
+    no_errors(link)
+    assert link.selectbox(key="color").value == "size"
+    kept = kept_runs(figure_with_trace(link, "runs ("))
+    np.testing.assert_allclose(array(kept["marker"]["color"]), np.log10(runs.values("params")), rtol=1e-12)
+
+
+def test_runs_coloured_by_group_get_a_legend_entry_per_group():
+    at = start(n="200", color="group")
+    assert at.selectbox(key="color").value == "group"
+    no_errors(at)
+    runs = load_runs(SAMPLE)
+    fig = figure_with_trace(at, "Chinchilla")
+    groups = runs.frame["group"].astype(str)
+    names = {t["name"] for t in fig["data"] if t.get("mode") == "markers" and t.get("legendgroup", "").startswith("group ")}
+    assert names == {f"{g} ({n})" for g, n in groups.value_counts().items()}
+
+
+def test_the_compute_optimal_section_draws_n_star_with_its_band_and_a_published_law():
+    at = start(n="200")
+    at.session_state["two_input_tab"] = "N*, D* against compute"
+    at.run()
+    no_errors(at)
+    fig = figure_with_trace(at, "Chinchilla: 95% band")
+    line = next(t for t in fig["data"] if t["name"] == "Chinchilla")
+    band = trace(fig, "Chinchilla: 95% band")
+    cs, n_star = array(line["x"]), array(line["y"])
+    lower, upper = array(band["y"])[: len(cs)], array(band["y"])[len(cs):][::-1]
+    assert np.all(lower <= n_star) and np.all(n_star <= upper)
+    p = expected_boot(n_resamples=200).fit.params  # Chinchilla's closed form, written out
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    np.testing.assert_allclose(n_star, g * (cs / 6.0) ** a, rtol=1e-6)
+    assert fig["layout"]["yaxis"]["title"]["text"].startswith("compute-optimal model size N*")
+    # D*/N* with Kaplan et al. 2020 over it: N = 1.3e9 (C / 8.64e19)^0.73, D = C / 6N
+    at.segmented_control(key="optimal").set_value("ratio")
+    at.multiselect(key="published").set_value(["kaplan2020"])
+    at.run()
+    no_errors(at)
+    fig = figure_with_trace(at, "Kaplan")
+    kaplan = trace(fig, "Kaplan")
+    c = array(kaplan["x"])
+    n = 1.3e9 * (c / 8.64e19) ** 0.73
+    np.testing.assert_allclose(array(kaplan["y"]), c / (6.0 * n) / n, rtol=1e-9)
+    assert fig["layout"]["yaxis"]["title"]["text"].startswith("tokens per parameter")
