@@ -268,7 +268,8 @@ def color_by() -> str | None:
 
 
 def points_for(runs, axis: str, metric: str, items: dict) -> plots.Points:
-    return run_points(runs, axis, metric, items, color_by=color_by())
+    by = color_by()
+    return run_points(runs, axis, metric, items, color_by=by if by in analysis.color_choices(runs) else None)
 
 
 def slices_for(runs, axis: str, boots: dict, items: dict) -> list:
@@ -500,7 +501,7 @@ def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:
     for f, b in two.items():
         for c in budgets:
             opt = b.compute_optimal(c, k)
-            rows.append({"family": label(f), "compute C": f"{c:.3g}",
+            rows.append({"family": label(f), "compute C": formatting.format_value(c, "flops", 3),
                          "N* (params)": estimate_text(opt["params"], "count"),
                          "D* (tokens)": estimate_text(opt["tokens"], "count"),
                          f"{metric} at the optimum": estimate_text(opt["loss"])})
