@@ -592,3 +592,25 @@ def test_the_compute_optimal_section_draws_n_star_with_its_band_and_a_published_
     n = 1.3e9 * (c / 8.64e19) ** 0.73
     np.testing.assert_allclose(array(kaplan["y"]), c / (6.0 * n) / n, rtol=1e-9)
     assert fig["layout"]["yaxis"]["title"]["text"].startswith("tokens per parameter")
+
+
+def test_a_first_fit_counts_its_resamples_on_a_progress_bar(monkeypatch):
+    """The bar is gone once the fits are done, so the calls are recorded as they are made. Each
+    family's bootstrap is one batched call: the bar moves a family at a time."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    seen = []
+    original = DeltaGenerator.progress
+
+    def progress(self, value, text=None, **kwargs):
+        seen.append((value, text))
+        return original(self, value, text=text, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "progress", progress)
+    at = start(n="200", seed="9173", fam=["Chinchilla", "Kaplan"])  # a seed no other test fits
+    no_errors(at)
+    texts = [t for _, t in seen if t]
+    assert texts[0] == "Bootstrap: 0 of 400 resamples"
+    assert any(t.startswith("Bootstrap of Chinchilla: 0 of 400 resamples done (2 families × 200)") for t in texts), texts
+    assert any(t.startswith("Bootstrap of Kaplan") and ": 200 of 400 resamples done" in t for t in texts), texts
+    assert not at.get("progress")  # emptied once the fits are done
