@@ -135,6 +135,8 @@ GROUP_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
                 "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
 #: The sequential scale of ordered colourings (compute budget, model size): small dark, large yellow.
 SEQUENTIAL = "Viridis"
+#: Beyond this many groups the runs are one trace (each its group's colour) with no legend per group.
+MAX_GROUP_TRACES = 16
 #: What the user may colour runs by (Explore's "Colour runs by").
 COLOR_BY = ("budget", "size", "group")
 COLOR_BY_LABELS = {"budget": "compute budget", "size": "model size", "group": "group"}
@@ -239,9 +241,19 @@ def run_traces(points: Points, *, x_title: str = "x", y_title: str = "y", kept_n
     colors = points.colors
     marker = dict(size=7, color=KEPT_COLOR, opacity=0.75, line=dict(width=0.5, color="white"))
     traces = []
-    if colors is not None and colors.kind == "group":
-        values = np.asarray(colors.values, dtype=object)
-        names = list(dict.fromkeys(values.tolist()))
+    values = np.asarray(colors.values, dtype=object) if colors is not None and colors.kind == "group" else None
+    names = list(dict.fromkeys(values.tolist())) if values is not None else []
+    if values is not None and len(names) > MAX_GROUP_TRACES:
+        # many groups (148 models of Ruan et al.): one trace, each run its group's colour, the group
+        # in the hover; a legend of 148 entries would bury the plot
+        index = {g: i for i, g in enumerate(names)}
+        traces.append(go.Scatter(
+            x=x[kept], y=y[kept], mode="markers", name=f"runs ({int(kept.sum())}), coloured by group",
+            customdata=_customdata(points, kept), legendrank=1, showlegend=show_legend,
+            marker={**marker, "opacity": 0.85, "color": [group_color(index[g]) for g in values[kept]]},
+            hovertemplate=_run_hover(x_title, y_title),
+        ))
+    elif values is not None:
         for i, g in enumerate(names):
             mask = kept & (values == g)
             if not mask.any():

@@ -254,3 +254,13 @@ def test_legends_sit_under_the_plot_clear_of_the_axis_title():
     # the legend's rows sit in the bottom margin, under the axis title's band (about 60 px)
     legend_dict, bottom = plots.legend_below(3)
     assert fig["margin"]["b"] == bottom >= 60 + 22
+
+
+def test_many_groups_are_one_trace_with_each_run_in_its_groups_colour():
+    groups = np.array([f"g{i % 20}" for i in range(40)], dtype=object)
+    pts = plots.Points(x=np.geomspace(1e8, 1e10, 40), y=np.linspace(3, 2, 40),
+                       run_ids=np.array([f"r{i}" for i in range(40)], dtype=object), excluded=np.zeros(40, bool),
+                       colors=plots.run_colors("group", groups=groups))
+    kept = [t for t in plots.run_traces(pts) if not t.name.startswith("excluded")]
+    assert len(kept) == 1 and kept[0].name == "runs (40), coloured by group"
+    assert list(kept[0].marker.color) == [plots.GROUP_COLORS[i % 20 % len(plots.GROUP_COLORS)] for i in range(40)]

@@ -330,13 +330,17 @@ def color_choices(runs) -> list[str]:
     return out
 
 
+#: Groups are the default colouring only when there are this few (else size reads better).
+MAX_DEFAULT_GROUPS = 12
+
+
 def default_color_by(runs) -> str | None:
     """Budget for an IsoFLOP-like sweep (as Chinchilla's and Epoch's figures), else group when the
-    runs have groups, else size; None when nothing applies."""
+    runs have a few groups (up to :data:`MAX_DEFAULT_GROUPS`), else size; None when nothing applies."""
     choices = color_choices(runs)
     if "budget" in choices and isoflop_budgets(runs):
         return "budget"
-    if "group" in choices:
+    if "group" in choices and runs.frame["group"].nunique() <= MAX_DEFAULT_GROUPS:
         return "group"
     if "size" in choices:
         return "size"
