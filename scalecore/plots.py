@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -104,9 +105,21 @@ class TargetMark:
 
 def value_texts(values, kind: str = "plain", digits: int = 4) -> np.ndarray:
     """Each number as :func:`~scalecore.formatting.format_value` writes it, for hovers (plotly's own
-    ``%{x:.3~g}`` writes 9.23e18 as "9.23E", an SI exa that reads as an error)."""
-    return np.array([format_value(float(v), kind, digits) if np.isfinite(v) else "–"
-                     for v in np.asarray(values, float).ravel()], dtype=object)
+    ``%{x:.3s}`` writes 9.23e18 as "9.23E", an SI exa that reads as an error)."""
+    v = np.ascontiguousarray(values, dtype=float).ravel()
+    return _texts_of(v.tobytes(), kind, digits).copy()
+
+
+@lru_cache(maxsize=512)
+def _texts_of(data: bytes, kind: str, digits: int) -> np.ndarray:
+    """:func:`value_texts` of the float64 array ``data``, remembered: a rerun draws the same runs and
+    curves again, and formatting them afresh was most of the cost of building a figure."""
+    v = np.frombuffer(data, dtype=float)
+    # each distinct value once: a sweep repeats its sizes and budgets (243 runs, 9 values of C)
+    unique, inverse = np.unique(v, return_inverse=True)
+    texts = np.array([format_value(float(u), kind, digits) if np.isfinite(u) else "–" for u in unique],
+                     dtype=object)
+    return texts[inverse.ravel()] if len(v) else np.empty(0, dtype=object)
 
 
 def _customdata(points: Points, mask: np.ndarray) -> np.ndarray:
@@ -301,14 +314,20 @@ def _band_trace(c: CurveSpec) -> go.Scatter | None:
 
 def curve_customdata(c: CurveSpec) -> np.ndarray:
     """Per grid point: x as text, and y with its band ("2.31 [2.27, 2.36]") as formatting writes them."""
+    y = np.ascontiguousarray(c.y, dtype=float)
+    lo = np.ascontiguousarray(c.lower, dtype=float) if c.lower is not None else np.full(len(y), np.nan)
+    hi = np.ascontiguousarray(c.upper, dtype=float) if c.upper is not None else np.full(len(y), np.nan)
+    ys = _estimates_of(y.tobytes(), lo.tobytes(), hi.tobytes(), c.y_kind)
+    return np.column_stack([value_texts(c.x, c.x_kind), ys])
+
+
+@lru_cache(maxsize=256)
+def _estimates_of(y: bytes, lo: bytes, hi: bytes, kind: str) -> np.ndarray:
     from .formatting import format_estimate
 
-    y = np.asarray(c.y, float)
-    lo = np.asarray(c.lower, float) if c.lower is not None else np.full(len(y), np.nan)
-    hi = np.asarray(c.upper, float) if c.upper is not None else np.full(len(y), np.nan)
-    ys = np.array([format_estimate(v, a, b, kind=c.y_kind) if np.isfinite(v) else "–" for v, a, b in zip(y, lo, hi)],
-                  dtype=object)
-    return np.column_stack([value_texts(c.x, c.x_kind), ys])
+    ys, los, his = (np.frombuffer(b, dtype=float) for b in (y, lo, hi))
+    return np.array([format_estimate(v, a, b, kind=kind) if np.isfinite(v) else "–" for v, a, b in zip(ys, los, his)],
+                    dtype=object)
 
 
 def _curve_trace(c: CurveSpec, color: str | None = None) -> go.Scatter:
