@@ -7,7 +7,14 @@ Conventions shared by every figure:
 - excluded runs stay visible: grey, an "x" symbol, still clickable (to include them again);
 - each family has one colour everywhere (:func:`family_color`), its band is the same colour
   with transparency, and the legend names the family;
-- ``dragmode`` is left unset, so a click selects a point and Box/Lasso are in the toolbar.
+- ``dragmode`` is left unset, so a click selects a point and Box/Lasso are in the toolbar;
+- hovers write numbers through :mod:`scalecore.formatting` (pre-formatted ``customdata``, never
+  plotly's SI ``%{x:.3s}``, which wrote 9.23e18 as "9.23E"); log axes spanning two decades or more
+  are ticked at the powers of ten, written 10^k (:func:`decade_ticks`);
+- legends sit under the plot, in the bottom margin (:func:`legend_below`): beside a narrow chart
+  they took a third of its width, above it they met the title;
+- runs can be coloured by compute budget or model size (a sequential scale with a colour bar) or
+  by group (:func:`run_colors`).
 """
 
 from __future__ import annotations
