@@ -165,10 +165,13 @@ def tradeoff_figure(t: budget.TradeOff, chosen: float | None, chosen_loss: float
     bottom = float(np.nanmin(t.lower[np.isfinite(t.lower)])) if np.isfinite(t.lower).any() else l_star
     pad = 0.05 * (top - min(bottom, l_star))
     # one layout assignment: update_layout/update_xaxes validate path by path, ten times slower
+    from scalecore.plots import legend_below  # under the plot: above it, the legend met the title (issue 22)
+
+    legend, bottom = legend_below(len(fig.data))
     fig.layout = dict(
-        template="plotly_white", height=height, margin=dict(l=70, r=20, t=50, b=60), shapes=shapes,
+        template="plotly_white", height=height + bottom - 60, margin=dict(l=70, r=20, t=50, b=bottom), shapes=shapes,
         title=dict(text="Model size against loss at this budget (D = C / 6N)", x=0.0, font=dict(size=15)),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=legend,
         font=dict(family="Helvetica, Arial, sans-serif", size=13, color="#1f2933"),
         xaxis=dict(type="log", title=dict(text="model size N (parameters)"), exponentformat="power", showline=True,
                    linecolor="#9aa5b1", gridcolor="#e6e9ee", ticks="outside"),
