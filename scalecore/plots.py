@@ -610,6 +610,20 @@ class ContourSpec:
     extra: dict = field(default_factory=dict)
 
 
+def nice_ticks(lo: float, hi: float, most: int = 7) -> np.ndarray:
+    """Round values (steps of 1, 2, 2.5 or 5 times a power of ten) between ``lo`` and ``hi``, at most
+    ``most`` of them: the colour bar of a loss from 1.83 to 5.9 reads 2, 3, 4, 5, not 1.83, 2.34, 2.99."""
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo <= 1e-6 * max(abs(hi), abs(lo)):
+        return np.array([lo]) if np.isfinite(lo) else np.array([])
+    for k in range(int(np.floor(np.log10(hi - lo))) - 2, int(np.ceil(np.log10(hi - lo))) + 2):
+        for m in (1.0, 2.0, 2.5, 5.0):
+            step = m * 10.0 ** k
+            ticks = np.arange(np.ceil(lo / step - 1e-9) * step, hi + 1e-9 * step, step)
+            if 2 <= len(ticks) <= most:
+                return np.round(ticks, 12)
+    return np.array([lo, hi])
+
+
 def iso_flop_decades(budgets: Sequence[float]) -> list[float]:
     """IsoFLOP lines at the powers of ten of ``budgets``' span (1e20, 1e21, ...), not at the budgets'
     own values (a line labelled 7.94e20 reads as noise)."""
@@ -633,13 +647,13 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
     # N and D as formatting writes them (90 + 90 numbers, joined per cell); the metric, a plain
     # number, through d3's ".4g" (no SI prefix): formatting 8,100 cells cost a rerun 0.1 s
     text = (("N " + n_text[None, :]) + ("<br>D " + d_text[:, None])).astype(str)  # unicode: copied as one block
-    levels = np.linspace(z.min(), z.max(), 6)
+    levels = np.log10(nice_ticks(float(np.nanmin(spec.loss)), float(np.nanmax(spec.loss))))
     fig.add_trace(go.Contour(
         x=lx, y=ly_grid, z=z, colorscale="Viridis", reversescale=True,
         ncontours=18, contours=dict(coloring="fill", showlines=True),
         line=dict(width=0.5, color="rgba(255,255,255,0.5)"),
         colorbar=dict(title=dict(text=f"{spec.metric}", side="right"), tickvals=levels,
-                      ticktext=list(value_texts(10 ** levels, "loss", 3)), x=1.02, thickness=12),
+                      ticktext=[short_number(v) for v in 10 ** levels], x=1.02, thickness=12),
         text=text, customdata=np.asarray(spec.loss, float),
         hovertemplate=f"%{{text}}<br>{html.escape(spec.metric)} %{{customdata:.4g}}<extra>{label}</extra>",
         name=f"{label} fit", showlegend=False,

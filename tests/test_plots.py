@@ -233,7 +233,8 @@ def test_the_map_has_real_values_on_its_axes_and_iso_flop_lines_at_powers_of_ten
     spec = plots.ContourSpec(name="chinchilla", n_grid=n, d_grid=d, loss=loss, iso_flops=(3.2e17, 7.94e20, 1e21))
     pts = plots.Points(x=np.array([1e8]), y=np.array([1e10]), run_ids=np.array(["r"], dtype=object),
                        excluded=np.array([False]), x_kind="count", y_kind="count")
-    fig = plots.contour_figure(spec, pts).to_plotly_json()
+    figure = plots.contour_figure(spec, pts)
+    fig = figure.to_plotly_json()
     layout = fig["layout"]
     assert layout["xaxis"]["ticktext"] == ["10<sup>7</sup>", "10<sup>8</sup>", "10<sup>9</sup>", "10<sup>10</sup>"]
     assert layout["xaxis"]["tickvals"] == [7.0, 8.0, 9.0, 10.0]
@@ -243,6 +244,14 @@ def test_the_map_has_real_values_on_its_axes_and_iso_flop_lines_at_powers_of_ten
     assert sample["line"]["color"] == "#52606d"  # visible on the white legend
     contour = fig["data"][0]
     assert "%{customdata:.4g}" in contour["hovertemplate"] and contour["text"][0][0] == "N 10.00M<br>D 1.000B"
+    # the colour bar at round losses (log10 positions, as z is log10 of the loss)
+    bar = figure.data[0].colorbar
+    ticks = [10 ** v for v in bar.tickvals]
+    assert loss.min() <= min(ticks) and max(ticks) <= loss.max() and 2 <= len(ticks) <= 7
+    step = np.diff(ticks)
+    np.testing.assert_allclose(step, step[0])
+    assert step[0] / 10 ** np.floor(np.log10(step[0])) in (1.0, 2.0, 2.5, 5.0)
+    assert list(bar.ticktext) == [f"{t:.3g}" for t in ticks]
 
 
 def test_legends_sit_under_the_plot_clear_of_the_axis_title():
