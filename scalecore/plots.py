@@ -7,7 +7,14 @@ Conventions shared by every figure:
 - excluded runs stay visible: grey, an "x" symbol, still clickable (to include them again);
 - each family has one colour everywhere (:func:`family_color`), its band is the same colour
   with transparency, and the legend names the family;
-- ``dragmode`` is left unset, so a click selects a point and Box/Lasso are in the toolbar.
+- ``dragmode`` is left unset, so a click selects a point and Box/Lasso are in the toolbar;
+- hovers write numbers through :mod:`scalecore.formatting` (pre-formatted ``customdata``, never
+  plotly's SI ``%{x:.3s}``, which wrote 9.23e18 as "9.23E"); log axes spanning two decades or more
+  are ticked at the powers of ten, written 10^k (:func:`decade_ticks`);
+- legends sit under the plot, in the bottom margin (:func:`legend_below`): beside a narrow chart
+  they took a third of its width, above it they met the title;
+- runs can be coloured by compute budget or model size (a sequential scale with a colour bar) or
+  by group (:func:`run_colors`).
 """
 
 from __future__ import annotations
@@ -15,13 +22,14 @@ from __future__ import annotations
 import html
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from .families import FAMILIES
-from .formatting import short_number
+from .formatting import format_value, short_number
 
 #: Okabe-Ito-like colours that stay distinct for colour-blind readers, one per family.
 _COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8c564b", "#7f7f7f")
@@ -63,6 +71,9 @@ class Points:
     excluded: np.ndarray  # bool
     hover: np.ndarray | None = None  # str per run, plotly markup: the caller escapes user text in it
     reasons: np.ndarray | None = None  # str per run: why it is excluded
+    x_kind: str = "plain"  # formatting kind of x and y in the hover ("count", "flops", ...)
+    y_kind: str = "plain"
+    colors: "RunColors | None" = None  # how the kept runs are coloured (default: one dark colour)
 
     def __post_init__(self):
         n = len(self.x)
@@ -81,6 +92,10 @@ class CurveSpec:
     upper: np.ndarray | None = None
     band_label: str = ""
     dash: str = "solid"
+    x_kind: str = "plain"  # formatting kinds of x and y in the hover
+    y_kind: str = "plain"
+    x_title: str = "x"
+    y_title: str = "y"
 
 
 @dataclass(frozen=True)
@@ -95,15 +110,37 @@ class TargetMark:
     text: str = ""
 
 
+def value_texts(values, kind: str = "plain", digits: int = 4) -> np.ndarray:
+    """Each number as :func:`~scalecore.formatting.format_value` writes it, for hovers (plotly's own
+    ``%{x:.3s}`` writes 9.23e18 as "9.23E", an SI exa that reads as an error)."""
+    v = np.ascontiguousarray(values, dtype=float).ravel()
+    return _texts_of(v.tobytes(), kind, digits).copy()
+
+
+@lru_cache(maxsize=512)
+def _texts_of(data: bytes, kind: str, digits: int) -> np.ndarray:
+    """:func:`value_texts` of the float64 array ``data``, remembered: a rerun draws the same runs and
+    curves again, and formatting them afresh was most of the cost of building a figure."""
+    v = np.frombuffer(data, dtype=float)
+    # each distinct value once: a sweep repeats its sizes and budgets (243 runs, 9 values of C)
+    unique, inverse = np.unique(v, return_inverse=True)
+    texts = np.array([format_value(float(u), kind, digits) if np.isfinite(u) else "–" for u in unique],
+                     dtype=object)
+    return texts[inverse.ravel()] if len(v) else np.empty(0, dtype=object)
+
+
 def _customdata(points: Points, mask: np.ndarray) -> np.ndarray:
+    """Per run: [raw id, hover text, escaped reason, escaped id, x as text, y as text]."""
     ids = np.asarray(points.run_ids, dtype=object)[mask]
     hover = (np.asarray(points.hover, dtype=object)[mask] if points.hover is not None
              else np.full(mask.sum(), "", dtype=object))
     reasons = (np.asarray(points.reasons, dtype=object)[mask] if points.reasons is not None
                else np.full(mask.sum(), "", dtype=object))
     if not mask.any():
-        return np.empty((0, 4), dtype=object)
-    return np.column_stack([ids, hover, hover_text(reasons), hover_text(ids)])
+        return np.empty((0, 6), dtype=object)
+    return np.column_stack([ids, hover, hover_text(reasons), hover_text(ids),
+                            value_texts(np.asarray(points.x, float)[mask], points.x_kind),
+                            value_texts(np.asarray(points.y, float)[mask], points.y_kind)])
 
 
 def hover_text(values) -> np.ndarray:
@@ -113,29 +150,158 @@ def hover_text(values) -> np.ndarray:
     return np.array([html.escape(str(v), quote=False) for v in values], dtype=object)
 
 
+#: Discrete colours of groups (runs coloured by group): Okabe-Ito's, then Tableau's, then grey.
+GROUP_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
+                "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
+#: The sequential scale of ordered colourings (compute budget, model size): small dark, large yellow.
+SEQUENTIAL = "Viridis"
+#: Beyond this many groups the runs are one trace (each its group's colour) with no legend per group.
+MAX_GROUP_TRACES = 16
+#: What the user may colour runs by (Explore's "Colour runs by").
+COLOR_BY = ("budget", "size", "group")
+COLOR_BY_LABELS = {"budget": "compute budget", "size": "model size", "group": "group"}
+
+
+@dataclass(frozen=True)
+class RunColors:
+    """How runs are coloured: ``numeric`` values on the sequential scale with a colour bar (``values``
+    are log10 of the budget or the size, ``tickvals``/``ticktext`` label the bar), or ``group``
+    labels, each with its own discrete colour and legend entry."""
+
+    kind: str  # "numeric" or "group"
+    values: np.ndarray  # per run: float (numeric) or str (group)
+    title: str
+    tickvals: tuple = ()
+    ticktext: tuple = ()
+
+    def colors_of(self, values) -> list[str]:
+        """The colours numeric ``values`` get on the bar (for curves drawn in a run's colour)."""
+        from plotly.colors import sample_colorscale
+
+        v = np.asarray(self.values, float)
+        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+        at = np.full(len(values), 0.5) if hi <= lo else np.clip((np.asarray(values, float) - lo) / (hi - lo), 0, 1)
+        return sample_colorscale(SEQUENTIAL, at.tolist()) if len(at) else []
+
+
+def decade_ticks(lo: float, hi: float, *, log_values: bool = False) -> dict:
+    """Tick values at the powers of ten between ``lo`` and ``hi`` (positive, or their log10 when
+    ``log_values``), written 10^k; empty when fewer than two powers of ten fall inside (a loss from
+    2 to 4 keeps plotly's own ticks, 2, 3, 4)."""
+    if not log_values:
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0 or hi <= 0:
+            return {}
+        lo, hi = np.log10(lo), np.log10(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return {}
+    ks = list(range(int(np.ceil(lo - 1e-9)), int(np.floor(hi + 1e-9)) + 1))
+    if len(ks) < 2:
+        return {}
+    if len(ks) > 12:  # a wide range: every second or third decade
+        ks = ks[:: int(np.ceil(len(ks) / 10))]
+    return dict(tickmode="array", tickvals=[float(k) if log_values else float(10.0 ** k) for k in ks],
+                ticktext=[f"10<sup>{k}</sup>" for k in ks])
+
+
+def run_colors(by: str, *, compute=None, params=None, groups=None) -> RunColors | None:
+    """Colours of the runs by compute ``budget`` (the budgets of
+    :func:`scalecore.isoflop.budget_labels`: each run the colour of its budget's C), model ``size``
+    (log10 N) or ``group``; None where the runs lack that column."""
+    if by == "budget" and compute is not None:
+        from .isoflop import budget_labels
+
+        c = np.asarray(compute, float)
+        ok = np.isfinite(c) & (c > 0)
+        if not ok.any():
+            return None
+        values = np.full(len(c), np.nan)
+        labels, budgets = budget_labels(c[ok])
+        values[ok] = [np.log10(budgets[lab]) for lab in labels]
+        order = sorted(budgets, key=budgets.get)
+        if len(order) <= 12:
+            tickvals = tuple(float(np.log10(budgets[lab])) for lab in order)
+            ticktext = tuple(order)
+        else:
+            t = decade_ticks(np.nanmin(values), np.nanmax(values), log_values=True)
+            tickvals, ticktext = tuple(t.get("tickvals", ())), tuple(t.get("ticktext", ()))
+        return RunColors("numeric", values, "compute budget C (FLOP)", tickvals, ticktext)
+    if by == "size" and params is not None:
+        n = np.asarray(params, float)
+        ok = np.isfinite(n) & (n > 0)
+        if not ok.any():
+            return None
+        values = np.where(ok, np.log10(np.where(ok, n, 1.0)), np.nan)
+        t = decade_ticks(np.nanmin(values), np.nanmax(values), log_values=True)
+        if not t:  # less than a decade: label the ends
+            lo, hi = np.nanmin(values), np.nanmax(values)
+            t = dict(tickvals=[lo, hi], ticktext=[format_value(10 ** lo, "count", 2), format_value(10 ** hi, "count", 2)])
+        return RunColors("numeric", values, "model size N", tuple(t["tickvals"]), tuple(t["ticktext"]))
+    if by == "group" and groups is not None:
+        return RunColors("group", np.asarray(groups, dtype=object).astype(str), "group")
+    return None
+
+
+def group_color(index: int) -> str:
+    return GROUP_COLORS[index % len(GROUP_COLORS)]
+
+
+def _run_hover(x_title: str, y_title: str, excluded: bool = False) -> str:
+    head = "<b>%{customdata[3]}</b>" + (" (excluded: %{customdata[2]})" if excluded else "")
+    return f"{head}<br>{x_title} %{{customdata[4]}}<br>{y_title} %{{customdata[5]}}<br>%{{customdata[1]}}<extra></extra>"
+
+
 def run_traces(points: Points, *, x_title: str = "x", y_title: str = "y", kept_name: str | None = None,
                show_legend: bool = True) -> list[go.Scatter]:
-    """Kept and excluded runs as two marker traces with ``customdata[:, 0] = run_id``."""
+    """Kept and excluded runs as marker traces with ``customdata[:, 0] = run_id``: the kept runs in
+    one trace (coloured by ``points.colors`` when numeric, with a colour bar), or one per group; the
+    excluded runs grey crosses. Hovers write x and y through :mod:`scalecore.formatting`."""
     kept = ~points.excluded
     n_exc = int(points.excluded.sum())
-    traces = [
-        go.Scatter(
-            x=np.asarray(points.x, float)[kept], y=np.asarray(points.y, float)[kept], mode="markers",
-            name=kept_name or f"runs ({int(kept.sum())})", customdata=_customdata(points, kept),
-            marker=dict(size=7, color=KEPT_COLOR, opacity=0.75, line=dict(width=0.5, color="white")),
-            hovertemplate=(f"<b>%{{customdata[3]}}</b><br>{x_title} %{{x:.3s}}<br>{y_title} %{{y:.4g}}"
-                           "<br>%{customdata[1]}<extra></extra>"),
-            showlegend=show_legend, legendrank=1,
-        ),
-        go.Scatter(
-            x=np.asarray(points.x, float)[~kept], y=np.asarray(points.y, float)[~kept], mode="markers",
-            name=f"excluded ({n_exc})", customdata=_customdata(points, ~kept),
-            marker=dict(size=9, color=EXCLUDED_COLOR, symbol="x", line=dict(width=0)),
-            hovertemplate=(f"<b>%{{customdata[3]}}</b> (excluded: %{{customdata[2]}})<br>{x_title} %{{x:.3s}}"
-                           f"<br>{y_title} %{{y:.4g}}<br>%{{customdata[1]}}<extra></extra>"),
-            showlegend=show_legend and n_exc > 0, legendrank=2,
-        ),
-    ]
+    x, y = np.asarray(points.x, float), np.asarray(points.y, float)
+    colors = points.colors
+    marker = dict(size=7, color=KEPT_COLOR, opacity=0.75, line=dict(width=0.5, color="white"))
+    traces = []
+    values = np.asarray(colors.values, dtype=object) if colors is not None and colors.kind == "group" else None
+    names = list(dict.fromkeys(values.tolist())) if values is not None else []
+    if values is not None and len(names) > MAX_GROUP_TRACES:
+        # many groups (148 models of Ruan et al.): one trace, each run its group's colour, the group
+        # in the hover; a legend of 148 entries would bury the plot
+        index = {g: i for i, g in enumerate(names)}
+        traces.append(go.Scatter(
+            x=x[kept], y=y[kept], mode="markers", name=f"runs ({int(kept.sum())}), coloured by group",
+            customdata=_customdata(points, kept), legendrank=1, showlegend=show_legend,
+            marker={**marker, "opacity": 0.85, "color": [group_color(index[g]) for g in values[kept]]},
+            hovertemplate=_run_hover(x_title, y_title),
+        ))
+    elif values is not None:
+        for i, g in enumerate(names):
+            mask = kept & (values == g)
+            if not mask.any():
+                continue
+            traces.append(go.Scatter(
+                x=x[mask], y=y[mask], mode="markers", name=f"{hover_text([g])[0]} ({int(mask.sum())})",
+                customdata=_customdata(points, mask), legendgroup=f"group {g}",
+                marker={**marker, "color": group_color(i), "opacity": 0.85},
+                hovertemplate=_run_hover(x_title, y_title), showlegend=show_legend, legendrank=1,
+            ))
+    else:
+        if colors is not None:
+            v = np.asarray(colors.values, float)
+            marker = {**marker, "opacity": 0.9, "color": v[kept], "colorscale": SEQUENTIAL,
+                      "cmin": float(np.nanmin(v)), "cmax": float(np.nanmax(v)), "showscale": True,
+                      "colorbar": dict(title=dict(text=colors.title, side="right"), tickmode="array",
+                                       tickvals=list(colors.tickvals), ticktext=list(colors.ticktext),
+                                       thickness=12, len=0.8, x=1.0, xpad=8, outlinewidth=0)}
+        traces.append(go.Scatter(
+            x=x[kept], y=y[kept], mode="markers", name=kept_name or f"runs ({int(kept.sum())})",
+            customdata=_customdata(points, kept), marker=marker,
+            hovertemplate=_run_hover(x_title, y_title), showlegend=show_legend, legendrank=1,
+        ))
+    traces.append(go.Scatter(
+        x=x[~kept], y=y[~kept], mode="markers", name=f"excluded ({n_exc})", customdata=_customdata(points, ~kept),
+        marker=dict(size=9, color=EXCLUDED_COLOR, symbol="x", line=dict(width=0)),
+        hovertemplate=_run_hover(x_title, y_title, excluded=True), showlegend=show_legend and n_exc > 0, legendrank=2,
+    ))
     return traces
 
 
@@ -153,11 +319,29 @@ def _band_trace(c: CurveSpec) -> go.Scatter | None:
     )
 
 
-def _curve_trace(c: CurveSpec) -> go.Scatter:
+def curve_customdata(c: CurveSpec) -> np.ndarray:
+    """Per grid point: x as text, and y with its band ("2.31 [2.27, 2.36]") as formatting writes them."""
+    y = np.ascontiguousarray(c.y, dtype=float)
+    lo = np.ascontiguousarray(c.lower, dtype=float) if c.lower is not None else np.full(len(y), np.nan)
+    hi = np.ascontiguousarray(c.upper, dtype=float) if c.upper is not None else np.full(len(y), np.nan)
+    ys = _estimates_of(y.tobytes(), lo.tobytes(), hi.tobytes(), c.y_kind)
+    return np.column_stack([value_texts(c.x, c.x_kind), ys])
+
+
+@lru_cache(maxsize=256)
+def _estimates_of(y: bytes, lo: bytes, hi: bytes, kind: str) -> np.ndarray:
+    from .formatting import format_estimate
+
+    ys, los, his = (np.frombuffer(b, dtype=float) for b in (y, lo, hi))
+    return np.array([format_estimate(v, a, b, kind=kind) if np.isfinite(v) else "–" for v, a, b in zip(ys, los, his)],
+                    dtype=object)
+
+
+def _curve_trace(c: CurveSpec, color: str | None = None) -> go.Scatter:
     return go.Scatter(
         x=c.x, y=c.y, mode="lines", name=c.label, legendgroup=c.name,
-        line=dict(color=family_color(c.name), width=2.5, dash=c.dash),
-        hovertemplate=f"{c.label}<br>x %{{x:.3s}}<br>y %{{y:.4g}}<extra></extra>",
+        line=dict(color=color or family_color(c.name), width=2.5, dash=c.dash), customdata=curve_customdata(c),
+        hovertemplate=f"{c.label}<br>{c.x_title} %{{customdata[0]}}<br>{c.y_title} %{{customdata[1]}}<extra></extra>",
     )
 
 
@@ -169,27 +353,73 @@ def _merged(base: dict, extra: dict | None) -> dict:
     return out
 
 
+def legend_below(n_entries: int = 4, *, per_row: int = 3) -> tuple[dict, int]:
+    """A horizontal legend under the plot, in the figure's bottom margin (``yref="container"``, so it
+    never meets the x-axis title however tall the figure), and the bottom margin it needs.
+
+    Beside the plot a legend took a third of a narrow chart (at 1024 px the plot kept about 240 px);
+    above it, it met the title. ``per_row`` is what fits across a narrow chart."""
+    rows = max(1, -(-int(n_entries) // per_row))
+    legend = dict(orientation="h", xref="paper", x=0.0, xanchor="left", yref="container", y=0.0, yanchor="bottom",
+                  bgcolor="rgba(255,255,255,0)", font=dict(size=12), itemsizing="constant")
+    return legend, 62 + 22 * rows
+
+
+def _legend_entries(fig: go.Figure) -> int:
+    return sum(1 for t in fig.data if t.showlegend is not False and t.name)
+
+
+def _extent(fig: go.Figure, attr: str) -> tuple[float, float]:
+    """The positive finite range of the traces' ``x`` or ``y`` (for decade ticks)."""
+    lo, hi = np.inf, -np.inf
+    for t in fig.data:
+        v = getattr(t, attr, None)
+        if v is None or t.type not in ("scatter", "scattergl", "bar"):
+            continue
+        try:
+            a = np.asarray(v, float)
+        except (TypeError, ValueError):
+            continue
+        a = a[np.isfinite(a) & (a > 0)]
+        if a.size:
+            lo, hi = min(lo, float(a.min())), max(hi, float(a.max()))
+    return lo, hi
+
+
 def _base_layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, log_x: bool, log_y: bool,
                  height: int = 520, layout: dict | None = None, xaxis: dict | None = None,
                  yaxis: dict | None = None) -> go.Figure:
     """The figure with this module's layout, plus ``layout``/``xaxis``/``yaxis`` tweaks on top.
+
+    Log axes spanning two powers of ten or more are ticked at the powers of ten, written 10^k
+    (:func:`decade_ticks`); the legend sits under the plot (:func:`legend_below`).
 
     Returns a new figure assembled in one construction: ``update_layout``/``update_xaxes`` on a
     figure validate through plotly's property-path machinery and cost about 35 ms per figure, ten
     times more than building the layout as one dictionary; on a page with several figures that
     was most of a rerun."""
     axis = dict(showgrid=True, gridcolor="#e6e9ee", zeroline=False, ticks="outside", showline=True, linecolor="#9aa5b1")
+    ticks_x = decade_ticks(*_extent(fig, "x")) if log_x else {}
+    ticks_y = decade_ticks(*_extent(fig, "y")) if log_y else {}
+    legend, bottom = legend_below(_legend_entries(fig))
+    own = (layout or {}).get("legend")
+    if (layout or {}).get("showlegend") is False:
+        bottom = 60
+    elif isinstance(own, dict) and "y" in own and "yref" not in own:
+        # a figure that places its own legend (in paper coordinates) keeps it whole: merged into the
+        # default, its y = -0.16 would be read in container coordinates, below the figure
+        legend, bottom = dict(own), 60
+        layout = {key: value for key, value in layout.items() if key != "legend"}
     base = dict(
-        font=FONT, height=height,
+        font=FONT, height=height + bottom - 60,
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=16)),
-        margin=dict(l=70, r=20, t=60, b=60),
-        legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01, bgcolor="rgba(255,255,255,0.85)",
-                    font=dict(size=12)),
+        margin=dict(l=70, r=20, t=60, b=bottom),
+        legend=legend,
         hoverlabel=dict(font=dict(size=12)),
-        xaxis=_merged(dict(title=dict(text=x_title), type="log" if log_x else "linear", exponentformat="power", **axis),
-                      xaxis),
+        xaxis=_merged(dict(title=dict(text=x_title, standoff=8), type="log" if log_x else "linear",
+                           exponentformat="power", **axis, **ticks_x), xaxis),
         yaxis=_merged(dict(title=dict(text=y_title), type="log" if log_y else "linear",
-                           exponentformat="none" if log_y else "power", **axis), yaxis),
+                           exponentformat="power" if ticks_y or not log_y else "none", **axis, **ticks_y), yaxis),
     )
     return _assembled(fig, _merged(base, layout))
 
@@ -214,14 +444,41 @@ def _hline(y: float, line: dict) -> dict:
     return dict(type="line", x0=0, x1=1, xref="x domain", y0=y, y1=y, yref="y", line=line)
 
 
+@dataclass(frozen=True)
+class Slice:
+    """A fitted two-input law along one IsoFLOP line C = k·N·D, against N (drawn over the runs)."""
+
+    label: str  # the budget's label ("1e20")
+    compute: float
+    x: np.ndarray  # model sizes N
+    y: np.ndarray  # the law's metric at (N, C / (k N))
+    name: str = ""  # the family
+
+
+def _slice_traces(slices: Sequence[Slice], colors: RunColors | None) -> list[go.Scatter]:
+    numeric = colors is not None and colors.kind == "numeric"
+    palette = colors.colors_of([np.log10(sl.compute) for sl in slices]) if numeric else ["#7b8794"] * len(slices)
+    traces = []
+    for i, (sl, color) in enumerate(zip(slices, palette)):
+        law = FAMILIES[sl.name].label if sl.name in FAMILIES else sl.name
+        traces.append(go.Scatter(
+            x=sl.x, y=sl.y, mode="lines", line=dict(color=color, width=1.2), opacity=0.9, legendgroup="slices",
+            name=f"{law} at each budget" if law else "fitted law at each budget", showlegend=i == 0,
+            hovertemplate=f"{law} along C = {sl.label}<extra></extra>",
+        ))
+    return traces
+
+
 def fit_figure(points: Points, curves: Sequence[CurveSpec], *, x_title: str, y_title: str, log_y: bool = True,
                data_max: float | None = None, target: float | None = None, marks: Sequence[TargetMark] = (),
                title: str = "Fits", height: int = 540, yaxis: dict | None = None,
-               target_text: str | None = None) -> go.Figure:
-    """The main log-log figure: runs (kept/excluded), each family's curve and band, and the
-    extrapolated region from the largest run up to ``target`` shaded, with each family's prediction
-    there as a diamond with its interval. The region is labelled ``target_text`` ("70B", as
-    :func:`~scalecore.formatting.scale_text` writes it), by default :func:`short_number`."""
+               target_text: str | None = None, slices: Sequence[Slice] = ()) -> go.Figure:
+    """The main log-log figure: runs (kept/excluded, coloured by ``points.colors``), each family's
+    curve and band, and the extrapolated region from the largest run up to ``target`` shaded, with
+    each family's prediction there as a diamond with its interval. The region is labelled
+    ``target_text`` ("70B", as :func:`~scalecore.formatting.scale_text` writes it), by default
+    :func:`short_number`. ``slices``: a two-input law along each IsoFLOP budget's line, thin, in
+    the budget's colour (against N)."""
     fig = new_figure()
     extra = {}
     if target is not None and data_max is not None and np.isfinite(target) and target > data_max:
@@ -234,6 +491,8 @@ def fit_figure(points: Points, curves: Sequence[CurveSpec], *, x_title: str, y_t
         band = _band_trace(c)
         if band is not None:
             fig.add_trace(band)
+    for trace in _slice_traces(slices, points.colors):
+        fig.add_trace(trace)
     for trace in run_traces(points, x_title=x_title.split(" (")[0], y_title=y_title):
         fig.add_trace(trace)
     for c in curves:
@@ -276,7 +535,7 @@ def residuals_figure(series: Sequence[ResidualSeries], *, x_title: str, y_title:
             customdata=np.column_stack([np.asarray(s.run_ids, dtype=object), np.asarray(hover, dtype=object),
                                         hover_text(s.run_ids)]),
             marker=dict(size=7, color=family_color(s.name), opacity=0.75), showlegend=True,
-            hovertemplate="<b>%{customdata[2]}</b><br>x %{x:.3s}<br>residual %{y:.4f}<br>%{customdata[1]}<extra></extra>",
+            hovertemplate="<b>%{customdata[2]}</b><br>x %{x:.3~g}<br>residual %{y:.4f}<br>%{customdata[1]}<extra></extra>",
         ))
     return _base_layout(fig, title=title, x_title=x_title, y_title=y_title, log_x=True, log_y=False, height=height,
                         layout=dict(shapes=[_hline(0.0, dict(color="#52606d", width=1))]))
@@ -308,8 +567,7 @@ def bootstrap_scatter(samples_x: np.ndarray, samples_y: np.ndarray, *, name: str
     label = FAMILIES[name].label if name in FAMILIES else name
     return _base_layout(fig, title=title or f"{label}: bootstrap distribution of {x_param} and {y_param}",
                         x_title=x_param, y_title=y_param, log_x=log_x, log_y=log_y, height=height,
-                        layout=dict(legend=dict(orientation="h", x=0.0, y=-0.18, xanchor="left", yanchor="top"),
-                                    margin=dict(r=20, b=90)),
+                        layout=dict(margin=dict(r=20)),
                         yaxis=dict(exponentformat="power"))
 
 
@@ -352,36 +610,72 @@ class ContourSpec:
     extra: dict = field(default_factory=dict)
 
 
+def nice_ticks(lo: float, hi: float, most: int = 7) -> np.ndarray:
+    """Round values (steps of 1, 2, 2.5 or 5 times a power of ten) between ``lo`` and ``hi``, at most
+    ``most`` of them: the colour bar of a loss from 1.83 to 5.9 reads 2, 3, 4, 5, not 1.83, 2.34, 2.99."""
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo <= 1e-6 * max(abs(hi), abs(lo)):
+        return np.array([lo]) if np.isfinite(lo) else np.array([])
+    for k in range(int(np.floor(np.log10(hi - lo))) - 2, int(np.ceil(np.log10(hi - lo))) + 2):
+        for m in (1.0, 2.0, 2.5, 5.0):
+            step = m * 10.0 ** k
+            ticks = np.arange(np.ceil(lo / step - 1e-9) * step, hi + 1e-9 * step, step)
+            if 2 <= len(ticks) <= most:
+                return np.round(ticks, 12)
+    return np.array([lo, hi])
+
+
+def iso_flop_decades(budgets: Sequence[float]) -> list[float]:
+    """IsoFLOP lines at the powers of ten of ``budgets``' span (1e20, 1e21, ...), not at the budgets'
+    own values (a line labelled 7.94e20 reads as noise)."""
+    c = np.asarray([b for b in budgets if np.isfinite(b) and b > 0], float)
+    if not c.size:
+        return []
+    ks = range(int(np.floor(np.log10(c.min()) + 1e-9)), int(np.ceil(np.log10(c.max()) - 1e-9)) + 1)
+    return [float(10.0 ** k) for k in ks]
+
+
 def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = None, height: int = 520) -> go.Figure:
-    """The fitted metric over log N x log D as filled contours, iso-FLOP lines C = k N D, the
-    compute-optimal frontier, and the runs on top (kept and excluded)."""
+    """The fitted metric over log N x log D as filled contours, iso-FLOP lines C = k N D at the powers
+    of ten, the compute-optimal frontier, and the runs on top (kept and excluded). Coordinates are
+    log10 (so the filled contours are straight on a log grid); the axes are ticked 10^k with real
+    values, and the hovers write N, D and the metric through :mod:`scalecore.formatting`."""
     label = FAMILIES[spec.name].label if spec.name in FAMILIES else spec.name
     fig = new_figure()
     z = np.log10(spec.loss)
+    lx, ly_grid = np.log10(spec.n_grid), np.log10(spec.d_grid)
+    n_text, d_text = value_texts(spec.n_grid, "count"), value_texts(spec.d_grid, "count")
+    # N and D as formatting writes them (90 + 90 numbers, joined per cell); the metric, a plain
+    # number, through d3's ".4g" (no SI prefix): formatting 8,100 cells cost a rerun 0.1 s
+    text = (("N " + n_text[None, :]) + ("<br>D " + d_text[:, None])).astype(str)  # unicode: copied as one block
+    levels = np.log10(nice_ticks(float(np.nanmin(spec.loss)), float(np.nanmax(spec.loss))))
     fig.add_trace(go.Contour(
-        x=np.log10(spec.n_grid), y=np.log10(spec.d_grid), z=z, colorscale="Viridis", reversescale=True,
+        x=lx, y=ly_grid, z=z, colorscale="Viridis", reversescale=True,
         ncontours=18, contours=dict(coloring="fill", showlines=True),
         line=dict(width=0.5, color="rgba(255,255,255,0.5)"),
-        colorbar=dict(title=dict(text=f"{spec.metric}", side="right"), tickvals=np.linspace(z.min(), z.max(), 6),
-                      ticktext=[f"{10 ** v:.3g}" for v in np.linspace(z.min(), z.max(), 6)], x=1.02),
-        customdata=spec.loss,
-        hovertemplate=f"N 10^%{{x:.2f}}<br>D 10^%{{y:.2f}}<br>{spec.metric} %{{customdata:.4g}}<extra>{label}</extra>",
+        colorbar=dict(title=dict(text=f"{spec.metric}", side="right"), tickvals=levels,
+                      ticktext=[short_number(v) for v in 10 ** levels], x=1.02, thickness=12),
+        text=text, customdata=np.asarray(spec.loss, float),
+        hovertemplate=f"%{{text}}<br>{html.escape(spec.metric)} %{{customdata:.4g}}<extra>{label}</extra>",
         name=f"{label} fit", showlegend=False,
     ))
-    lx = np.log10(spec.n_grid)
     annotations = []
-    for c in spec.iso_flops:
+    iso_style = dict(color="rgba(255,255,255,0.9)", width=1.2, dash="dot")
+    drawn = 0
+    for c in iso_flop_decades(spec.iso_flops):
         ly = np.log10(c / (spec.k * spec.n_grid))
-        keep = (ly >= np.log10(spec.d_grid).min()) & (ly <= np.log10(spec.d_grid).max())
+        keep = (ly >= ly_grid.min()) & (ly <= ly_grid.max())
         if keep.sum() < 2:
             continue
+        drawn += 1
         fig.add_trace(go.Scatter(
-            x=lx[keep], y=ly[keep], mode="lines", line=dict(color="rgba(255,255,255,0.9)", width=1.2, dash="dot"),
-            name="iso-FLOP lines", legendgroup="iso", showlegend=bool(c == spec.iso_flops[0]),
-            hovertemplate=f"C = {short_number(c)} FLOP<extra></extra>",
+            x=lx[keep], y=ly[keep], mode="lines", line=iso_style, name="iso-FLOP lines", legendgroup="iso",
+            showlegend=False, hovertemplate=f"C = {format_value(c, 'flops', 2)} FLOP<extra></extra>",
         ))
-        annotations.append(dict(x=lx[keep][0], y=ly[keep][0], text=f"{short_number(c)}", showarrow=False,
+        annotations.append(dict(x=lx[keep][0], y=ly[keep][0], text=format_value(c, "flops", 1), showarrow=False,
                                 xanchor="left", yanchor="top", font=dict(size=10, color="white")))
+    if drawn:  # the legend's sample of a white dotted line on white would be invisible: a grey one
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="iso-FLOP lines C = k·N·D",
+                                 legendgroup="iso", line=dict(color="#52606d", width=1.5, dash="dot"), hoverinfo="skip"))
     if spec.frontier_n is not None and spec.frontier_d is not None:
         fig.add_trace(go.Scatter(
             x=np.log10(spec.frontier_n), y=np.log10(spec.frontier_d), mode="lines", name="compute-optimal frontier",
@@ -397,16 +691,18 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
         fig.add_trace(go.Scatter(
             x=np.log10(np.asarray(points.x, float)[mask]), y=np.log10(np.asarray(points.y, float)[mask]),
             mode="markers", name=name, customdata=_customdata(points, mask), marker=marker,
-            hovertemplate="<b>%{customdata[3]}</b><br>%{customdata[1]}<extra></extra>",
+            hovertemplate="<b>%{customdata[3]}</b><br>N %{customdata[4]} · D %{customdata[5]}<br>%{customdata[1]}"
+                          "<extra></extra>",
         ))
+    legend, bottom = legend_below(_legend_entries(fig))
     return _assembled(fig, dict(
-        font=FONT, height=height, annotations=annotations,
+        font=FONT, height=height + bottom - 60, annotations=annotations,
         title=dict(text=title or f"{label}: fitted {spec.metric} over model size and tokens", x=0.0, font=dict(size=16)),
-        margin=dict(l=70, r=20, t=60, b=60),
-        legend=dict(orientation="h", x=0.0, y=-0.14, xanchor="left", yanchor="top"),
-        xaxis=dict(title=dict(text="log₁₀ model size N (parameters)"), range=[lx.min(), lx.max()], showgrid=False),
-        yaxis=dict(title=dict(text="log₁₀ training tokens D"),
-                   range=[np.log10(spec.d_grid).min(), np.log10(spec.d_grid).max()], showgrid=False),
+        margin=dict(l=70, r=20, t=60, b=bottom), legend=legend,
+        xaxis=dict(title=dict(text="model size N (parameters)", standoff=8), range=[lx.min(), lx.max()], showgrid=False,
+                   ticks="outside", **decade_ticks(lx.min(), lx.max(), log_values=True)),
+        yaxis=dict(title=dict(text="training tokens D"), range=[ly_grid.min(), ly_grid.max()], showgrid=False,
+                   ticks="outside", **decade_ticks(ly_grid.min(), ly_grid.max(), log_values=True)),
     ))
 
 
@@ -449,7 +745,7 @@ def accuracy_loss_figure(points: Points, loss_grid: np.ndarray, point: np.ndarra
             name=band_label or "step 2 band", legendgroup=name, showlegend=False,
         ))
     for trace in run_traces(points, x_title=loss_title, y_title=accuracy_title):
-        trace.hovertemplate = trace.hovertemplate.replace("%{x:.3s}", "%{x:.4g}")
+        trace.hovertemplate = trace.hovertemplate.replace("%{x:.3~g}", "%{x:.4g}")
         fig.add_trace(trace)
     fig.add_trace(go.Scatter(
         x=loss_grid, y=point, mode="lines", name=f"{accuracy_title} from {loss_title} (step 2)", legendgroup=name,
@@ -504,7 +800,7 @@ def isoflop_profiles_figure(result, excluded: Points | None = None, *, y_title: 
             legendgroup=group, customdata=_customdata(pts, np.ones(len(p.params), bool)),
             marker=dict(size=7, color=color, opacity=np.where(p.weights < 0.5, 0.35, 0.85).tolist(),
                         symbol=np.where(p.weights < 0.5, "circle-open", "circle").tolist(), line=dict(width=1, color=color)),
-            hovertemplate=f"<b>%{{customdata[3]}}</b><br>N %{{x:.3s}}<br>{y_title} %{{y:.4g}}<br>%{{customdata[1]}}<extra></extra>",
+            hovertemplate=f"<b>%{{customdata[3]}}</b><br>N %{{x:.3~g}}<br>{y_title} %{{y:.4g}}<br>%{{customdata[1]}}<extra></extra>",
         ))
         if not p.has_minimum and not np.isfinite(p.centre):
             continue
@@ -522,7 +818,7 @@ def isoflop_profiles_figure(result, excluded: Points | None = None, *, y_title: 
                             line=dict(width=1, color="#1f2933")),
                 error_x=dict(type="data", symmetric=False, array=[max(hi, 0.0)], arrayminus=[max(lo, 0.0)],
                              color=color, thickness=1.5, width=5),
-                hovertemplate=(f"<b>minimum of C = {short_number(p.compute)}</b><br>N* %{{x:.3s}} "
+                hovertemplate=(f"<b>minimum of C = {short_number(p.compute)}</b><br>N* %{{x:.3~g}} "
                                f"[{short_number(p.n_opt_low)}, {short_number(p.n_opt_high)}]<br>{y_title} %{{y:.4g}}"
                                + ("" if p.bracketed else "<br><b>the sweep does not bracket it</b>")
                                + "<extra></extra>"),
@@ -532,7 +828,7 @@ def isoflop_profiles_figure(result, excluded: Points | None = None, *, y_title: 
         fig.add_trace(go.Scatter(
             x=excluded.x, y=excluded.y, mode="markers", name=f"excluded ({len(excluded.x)})",
             customdata=_customdata(excluded, mask), marker=dict(size=9, color=EXCLUDED_COLOR, symbol="x"),
-            hovertemplate=(f"<b>%{{customdata[3]}}</b> (excluded: %{{customdata[2]}})<br>N %{{x:.3s}}<br>{y_title} "
+            hovertemplate=(f"<b>%{{customdata[3]}}</b> (excluded: %{{customdata[2]}})<br>N %{{x:.3~g}}<br>{y_title} "
                            "%{y:.4g}<extra></extra>"),
         ))
     return _base_layout(fig, title=title, x_title="model size N (parameters)", y_title=y_title, log_x=True,
@@ -560,7 +856,7 @@ def isoflop_frontier_figure(result, *, compute_grid: np.ndarray, approach3: Curv
                 legendgroup=c.name, showlegend=False, name=f"{c.label} band"))
         fig.add_trace(go.Scatter(
             x=c.x, y=c.y, mode="lines", name=c.label, legendgroup=c.name, line=dict(color=color, width=2.5, dash=c.dash),
-            hovertemplate=f"{c.label}<br>C %{{x:.3s}}<br>N* %{{y:.3s}}<extra></extra>"))
+            hovertemplate=f"{c.label}<br>C %{{x:.3~g}}<br>N* %{{y:.3~g}}<extra></extra>"))
     for used in (True, False):
         ps = [p for p in result.profiles if p.used == used and np.isfinite(p.n_opt)]
         if not ps:
@@ -577,7 +873,7 @@ def isoflop_frontier_figure(result, *, compute_grid: np.ndarray, approach3: Curv
                          arrayminus=np.nan_to_num(np.maximum(lo, 0)), thickness=1.5, width=5,
                          color=APPROACH_COLORS["approach2"] if used else EXCLUDED_COLOR),
             customdata=np.array([p.label for p in ps], dtype=object),
-            hovertemplate="budget %{customdata}<br>C %{x:.3s}<br>N* %{y:.3s}<extra></extra>"))
+            hovertemplate="budget %{customdata}<br>C %{x:.3~g}<br>N* %{y:.3~g}<extra></extra>"))
     return _base_layout(fig, title=title, x_title="training compute C (FLOP)", y_title="compute-optimal model size N*",
                         log_x=True, log_y=True, height=height, yaxis=dict(exponentformat="power"))
 
@@ -613,12 +909,12 @@ def loss_curves_figure(curves, env, *, excluded: dict | None = None, max_points:
         x=finals.x[kept], y=finals.y[kept], mode="markers", name=f"runs ({int(kept.sum())}): last point",
         customdata=_customdata(finals, kept),
         marker=dict(size=9, color=[colors[r] for r in np.flatnonzero(kept)], line=dict(width=1, color="white")),
-        hovertemplate="<b>%{customdata[3]}</b><br>C %{x:.3s}<br>final %{y:.4g}<br>%{customdata[1]}<extra></extra>"))
+        hovertemplate="<b>%{customdata[3]}</b><br>C %{x:.3~g}<br>final %{y:.4g}<br>%{customdata[1]}<extra></extra>"))
     if (~kept).any():
         fig.add_trace(go.Scatter(
             x=finals.x[~kept], y=finals.y[~kept], mode="markers", name=f"excluded ({int((~kept).sum())})",
             customdata=_customdata(finals, ~kept), marker=dict(size=10, color=EXCLUDED_COLOR, symbol="x"),
-            hovertemplate="<b>%{customdata[3]}</b> (excluded: %{customdata[2]})<br>C %{x:.3s}<extra></extra>"))
+            hovertemplate="<b>%{customdata[3]}</b> (excluded: %{customdata[2]})<br>C %{x:.3~g}<extra></extra>"))
     ok = env.run >= 0
     fig.add_trace(go.Scatter(
         x=env.compute[ok], y=env.loss[ok], mode="lines", name="lower envelope", line=dict(color="#1f2933", width=3),
@@ -633,10 +929,49 @@ def loss_curves_figure(curves, env, *, excluded: dict | None = None, max_points:
             marker=dict(size=8, color=[colors[r] for r in env.run[m]], symbol="circle" if bracketed else "circle-open",
                         line=dict(width=1.2 if bracketed else 2, color="#1f2933" if bracketed else [colors[r] for r in env.run[m]])),
             customdata=np.column_stack([hover_text(env.run_ids[m]), env.params[m]]),
-            hovertemplate="envelope at C %{x:.3s}: %{y:.4g}<br>set by <b>%{customdata[0]}</b> (N %{customdata[1]:.3s})"
+            hovertemplate="envelope at C %{x:.3~g}: %{y:.4g}<br>set by <b>%{customdata[0]}</b> (N %{customdata[1]:.3~g})"
                           "<extra></extra>"))
     return _base_layout(fig, title=title, x_title="training compute C = 6·N·tokens (FLOP)", y_title=curves.metric,
                         log_x=True, log_y=True, height=height)
+
+
+# ------------------------------------------------------------------------------ compute-optimal allocation
+
+#: Colours of the published laws drawn over a fit's compute-optimal allocation.
+PUBLISHED_COLORS = {"hoffmann2022": "#52606d", "besiroglu2024": "#8a5a0b", "kaplan2020": "#9b2c2c"}
+_DASHES = ("dash", "dot", "dashdot", "longdash")
+
+
+def compute_optimal_figure(curves: Sequence[CurveSpec], published: Sequence[CurveSpec] = (), *, y_title: str,
+                           title: str, data_range: tuple[float, float] | None = None,
+                           height: int = 460) -> go.Figure:
+    """A compute-optimal quantity (N*, D* or D*/N*) against compute C: each fitted law's curve
+    with its bootstrap band (``curves``, in the family's colour), the published laws as thin dashed
+    lines (``published``, their ``name`` a key of :data:`PUBLISHED_COLORS`), and the compute of the
+    runs (``data_range``) shaded, so what lies right of it reads as extrapolation."""
+    fig = new_figure()
+    for c in curves:
+        band = _band_trace(c)
+        if band is not None:
+            band.showlegend = True
+            band.name = c.band_label or f"{c.label} band"
+            fig.add_trace(band)
+        fig.add_trace(_curve_trace(c))
+    for i, c in enumerate(published):
+        fig.add_trace(go.Scatter(
+            x=c.x, y=c.y, mode="lines", name=c.label, legendgroup=c.name,
+            line=dict(color=PUBLISHED_COLORS.get(c.name, "#7b8794"), width=1.6, dash=_DASHES[i % len(_DASHES)]),
+            customdata=curve_customdata(c),
+            hovertemplate=f"{c.label}<br>{c.x_title} %{{customdata[0]}}<br>{c.y_title} %{{customdata[1]}}<extra></extra>",
+        ))
+    extra = {}
+    if data_range is not None and all(np.isfinite(data_range)):
+        extra["shapes"] = [_vrect(data_range[0], data_range[1], fillcolor="#9aa5b1", opacity=0.12, line=dict(width=0),
+                                  layer="below")]
+        extra["annotations"] = [dict(x=np.log10(data_range[1]), xref="x", y=1.0, yref="paper", yanchor="bottom",
+                                     xanchor="right", text="runs", showarrow=False, font=dict(size=11, color="#52606d"))]
+    return _base_layout(fig, title=title, x_title="training compute C (FLOP)", y_title=y_title, log_x=True, log_y=True,
+                        height=height, layout=extra)
 
 
 def candidates_figure(ranking, chosen: Sequence[tuple[float, float]] = (), *, title: str | None = None,

@@ -342,7 +342,8 @@ def _points(runs, axis: str, metric: str, exclusions: Mapping[str, str]):
     return plots.Points(x=runs.values(axis), y=runs.values(metric), run_ids=ids,
                         excluded=np.isin(ids, list(exclusions)),
                         hover=np.array([f"group {html.escape(g)}" for g in groups], dtype=object),
-                        reasons=np.array([html.escape(exclusions.get(i, "")) for i in ids], dtype=object))
+                        reasons=np.array([html.escape(exclusions.get(i, "")) for i in ids], dtype=object),
+                        x_kind={"params": "count", "tokens": "count", "compute": "flops"}.get(axis, "plain"))
 
 
 def _range(runs, axis: str, target: float | None) -> tuple[float, float]:

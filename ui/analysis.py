@@ -284,3 +284,163 @@ def parse_target(text: str) -> tuple[float | None, str | None]:
     if not (math.isfinite(value) and value > 0):
         return None, f"The target must be a positive number; got “{text}”."
     return value, None
+
+
+# ------------------------------------------------------------------------------ colouring the runs
+
+#: The formatting kind of each axis (hovers, tables): sizes as 70B, compute as 1.2e21.
+AXIS_KINDS = {"params": "count", "tokens": "count", "compute": "flops"}
+#: An IsoFLOP-like sweep: at least this many budgets of at least this many runs each.
+ISOFLOP_MIN_BUDGETS = 2
+ISOFLOP_MIN_RUNS = 3
+
+
+def isoflop_budgets(runs) -> dict[str, float]:
+    """The compute budgets of an IsoFLOP-like sweep (:func:`scalecore.isoflop.budget_labels`: runs of
+    equal C), those with at least :data:`ISOFLOP_MIN_RUNS` runs of different sizes; empty when fewer
+    than :data:`ISOFLOP_MIN_BUDGETS` budgets have them, or when they hold under half the runs."""
+    from scalecore.isoflop import budget_labels
+
+    if not (runs.has("compute") and runs.has("params")):
+        return {}
+    c, n = runs.values("compute"), runs.values("params")
+    ok = np.isfinite(c) & (c > 0) & np.isfinite(n)
+    if ok.sum() < ISOFLOP_MIN_BUDGETS * ISOFLOP_MIN_RUNS:
+        return {}
+    labels, values = budget_labels(c[ok])
+    sizes = n[ok]
+    full = {lab: v for lab, v in values.items()
+            if len(np.unique(sizes[labels == lab])) >= ISOFLOP_MIN_RUNS}
+    in_full = np.isin(labels, list(full))
+    if len(full) < ISOFLOP_MIN_BUDGETS or in_full.sum() < 0.5 * ok.sum():
+        return {}
+    return full
+
+
+def color_choices(runs) -> list[str]:
+    """What the runs can be coloured by (:data:`scalecore.plots.COLOR_BY`): budget needs compute,
+    size needs params, group needs more than one group."""
+    out = []
+    if runs.has("compute"):
+        out.append("budget")
+    if runs.has("params"):
+        out.append("size")
+    if runs.frame["group"].nunique() > 1:
+        out.append("group")
+    return out
+
+
+#: Groups are the default colouring only when there are this few (else size reads better).
+MAX_DEFAULT_GROUPS = 12
+
+
+def default_color_by(runs) -> str | None:
+    """Budget for an IsoFLOP-like sweep (as Chinchilla's and Epoch's figures), else group when the
+    runs have a few groups (up to :data:`MAX_DEFAULT_GROUPS`), else size; None when nothing applies."""
+    choices = color_choices(runs)
+    if "budget" in choices and isoflop_budgets(runs):
+        return "budget"
+    if "group" in choices and runs.frame["group"].nunique() <= MAX_DEFAULT_GROUPS:
+        return "group"
+    if "size" in choices:
+        return "size"
+    return choices[0] if choices else None
+
+
+def isoflop_slices(fit: fitting.FitResult, runs, budgets: dict[str, float], exclude=(), n: int = 40) -> list:
+    """A fitted two-input law along each budget's IsoFLOP line (D = C / (k N)), over the sizes of
+    that budget's runs widened by a third on each side: what Hoffmann et al.'s Figure 3 (left) draws
+    over the runs. The law's values are its own ``predict`` (no maths here)."""
+    from scalecore.isoflop import budget_labels
+    from scalecore.plots import Slice
+
+    k = runs.flops_per_token_param
+    c, size = runs.values("compute"), runs.values("params")
+    ids = np.asarray(runs.run_ids, dtype=object).astype(str)
+    ok = np.isfinite(c) & (c > 0) & np.isfinite(size) & ~np.isin(ids, list(exclude))
+    if not ok.any():
+        return []
+    labels, values = budget_labels(c[ok])
+    out = []
+    for lab, value in sorted(budgets.items(), key=lambda item: item[1]):
+        # the same budget among the kept runs: the one whose C is nearest
+        near = min(values, key=lambda m: abs(math.log(values[m] / value)), default=None)
+        if near is None or abs(math.log(values[near] / value)) > 0.05:
+            continue
+        sizes = size[ok][labels == near]
+        xs = np.geomspace(sizes.min() / 1.33, sizes.max() * 1.33, n)
+        ys = np.asarray(fit.predict(params=xs, tokens=value / (k * xs)), float)
+        out.append(Slice(label=lab, compute=value, x=xs, y=ys, name=fit.family.name))
+    return out
+
+
+# ------------------------------------------------------------------------------ compute-optimal allocation
+
+#: The quantities of the compute-optimal plot: key -> (axis title, formatting kind).
+OPTIMAL_QUANTITIES = {
+    "params": ("compute-optimal model size N* (parameters)", "count"),
+    "tokens": ("compute-optimal training tokens D*", "count"),
+    "ratio": ("tokens per parameter D*/N*", "plain"),
+}
+
+#: Kaplan et al. 2020, "Scaling Laws for Neural Language Models", arXiv:2001.08361: the
+#: compute-efficient model size N_opt = N_e · C_min^p_N with N_e = 1.3e9 (non-embedding) parameters
+#: and p_N = 0.73, C_min in PF-days (Table 6, Appendix A; the fit of Figure 14, left:
+#: "N = (1.3·10^9)·C^0.73"); 1 PF-day = 10^15 FLOP/s × 86,400 s = 8.64e19 FLOP. D = C / (6 N), as
+#: their C ≈ 6·N·B·S. (Their optimum trains far from convergence; Hoffmann et al. 2022 revised it.)
+KAPLAN2020_N_E = 1.3e9
+KAPLAN2020_P_N = 0.73
+PF_DAY = 8.64e19
+
+#: The published laws that can be drawn over a fit's compute-optimal allocation.
+PUBLISHED_OPTIMA = {"hoffmann2022": "Hoffmann et al. 2022 (Approach 3)",
+                    "besiroglu2024": "Besiroglu et al. 2024",
+                    "kaplan2020": "Kaplan et al. 2020 (N ∝ C^0.73)"}
+
+
+def _ratio(opt: dict) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.asarray(opt["tokens"], float) / np.asarray(opt["params"], float)
+
+
+def compute_optimal_bands(boot: BootstrapResult, compute: np.ndarray, k: float = 6.0) -> dict:
+    """N*, D* and D*/N* over ``compute`` with their bootstrap percentile bands: one
+    :func:`scalecore.optimum.compute_optimum` call over the best fit and every good resample, read
+    by :func:`scalecore.stats.percentile_interval` at the bootstrap's level. Returns
+    ``{"params"|"tokens"|"ratio": Band}``."""
+    from scalecore.stats import percentile_interval
+    from scalecore.uncertainty import Band
+
+    cs = np.asarray(compute, float)
+    thetas = np.vstack([boot.fit.theta[None, :], boot.good])
+    with np.errstate(all="ignore"):
+        opt = sc_optimum.compute_optimum(boot.family, thetas[:, None, :], cs[None, :], k)
+    out = {}
+    for key, arr in (("params", opt["params"]), ("tokens", opt["tokens"]), ("ratio", _ratio(opt))):
+        arr = np.asarray(arr, float)
+        point, samples = arr[0], arr[1:]
+        lower, median, upper = (np.full(point.shape, np.nan) for _ in range(3))
+        ok = np.isfinite(samples).sum(axis=0) >= 2
+        if ok.any():
+            lower[ok], median[ok], upper[ok] = percentile_interval(samples[:, ok], boot.confidence_level,
+                                                                   with_median=True)
+        out[key] = Band(point=point, median=median, lower=lower, upper=upper, kind="confidence",
+                        confidence_level=boot.confidence_level)
+    return out
+
+
+def published_optimum(name: str, compute: np.ndarray, k: float = 6.0) -> dict[str, np.ndarray]:
+    """N*, D*, D*/N* of a published law over ``compute``: Hoffmann's and Besiroglu's Chinchilla
+    constants (:data:`scalecore.budget.PRESETS`, through :func:`scalecore.optimum.compute_optimum`),
+    or Kaplan et al.'s N_opt(C) (:data:`KAPLAN2020_N_E`)."""
+    cs = np.asarray(compute, float)
+    if name == "kaplan2020":
+        params = KAPLAN2020_N_E * (cs / PF_DAY) ** KAPLAN2020_P_N
+        opt = {"params": params, "tokens": cs / (k * params)}
+    else:
+        from scalecore.budget.law import Law
+
+        law = Law.preset(name)
+        r = sc_optimum.compute_optimum(law.family, law.theta, cs, k)
+        opt = {"params": np.asarray(r["params"], float), "tokens": np.asarray(r["tokens"], float)}
+    return {**opt, "ratio": _ratio(opt)}

@@ -18,6 +18,7 @@ import streamlit as st
 from scalecore import FAMILIES, ScaleCoreError, budget
 from scalecore.budget import Law, Scenario
 from scalecore.formatting import format_value
+from scalecore.plots import value_texts  # hovers in formatting's numbers: plotly's ".3s" wrote 70B as "70G"
 
 from . import analysis, cache, state
 
@@ -179,17 +180,17 @@ def tradeoff_figure(t: budget.TradeOff, chosen: float | None, chosen_loss: float
                                  hoverinfo="skip", name=interval.split(" (")[0].replace("interval", "band")))
     fig.add_trace(go.Scatter(x=t.params, y=t.loss, mode="lines", name=f"loss at C = {format_value(t.compute, 'flops', 3)} FLOPs",
                              line=dict(color=color, width=2.5),
-                             customdata=t.tokens,
-                             hovertemplate="N %{x:.3s}<br>D %{customdata:.3s}<br>loss %{y:.4f}<extra></extra>"))
+                             customdata=np.column_stack([value_texts(t.params, "count", 3), value_texts(t.tokens, "count", 3)]),
+                             hovertemplate="N %{customdata[0]}<br>D %{customdata[1]}<br>loss %{y:.4f}<extra></extra>"))
     n_star, l_star = t.optimum["params"].value, t.optimum["loss"].value
     fig.add_trace(go.Scatter(x=[n_star], y=[l_star], mode="markers", name=f"compute-optimal N* = {format_value(n_star, 'count', 3)}",
                              marker=dict(color=color, size=11, symbol="diamond", line=dict(color="white", width=1)),
-                             hovertemplate="N* %{x:.3s}<br>loss %{y:.4f}<extra></extra>"))
+                             hovertemplate=f"N* {format_value(n_star, 'count', 3)}<br>loss %{{y:.4f}}<extra></extra>"))
     shapes = []
     if chosen is not None and chosen_loss is not None and not math.isclose(chosen, n_star, rel_tol=1e-9):
         fig.add_trace(go.Scatter(x=[chosen], y=[chosen_loss], mode="markers", name=f"your choice N = {format_value(chosen, 'count', 3)}",
                                  marker=dict(color="#D55E00", size=11, line=dict(color="white", width=1)),
-                                 hovertemplate="N %{x:.3s}<br>loss %{y:.4f}<extra></extra>"))
+                                 hovertemplate=f"N {format_value(chosen, 'count', 3)}<br>loss %{{y:.4f}}<extra></extra>"))
         shapes.append(dict(type="line", x0=chosen, x1=chosen, y0=l_star, y1=chosen_loss,
                            line=dict(color="#D55E00", dash="dot")))
     finite = t.upper[np.isfinite(t.upper)]
@@ -197,10 +198,13 @@ def tradeoff_figure(t: budget.TradeOff, chosen: float | None, chosen_loss: float
     bottom = float(np.nanmin(t.lower[np.isfinite(t.lower)])) if np.isfinite(t.lower).any() else l_star
     pad = 0.05 * (top - min(bottom, l_star))
     # one layout assignment: update_layout/update_xaxes validate path by path, ten times slower
+    from scalecore.plots import legend_below  # under the plot: above it, the legend met the title (issue 22)
+
+    legend, bottom = legend_below(len(fig.data))
     fig.layout = dict(
-        template="plotly_white", height=height, margin=dict(l=70, r=20, t=50, b=60), shapes=shapes,
+        template="plotly_white", height=height + bottom - 60, margin=dict(l=70, r=20, t=50, b=bottom), shapes=shapes,
         title=dict(text="Model size against loss at this budget (D = C / 6N)", x=0.0, font=dict(size=15)),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=legend,
         font=dict(family="Helvetica, Arial, sans-serif", size=13, color="#1f2933"),
         xaxis=dict(type="log", title=dict(text="model size N (parameters)"), exponentformat="power", showline=True,
                    linecolor="#9aa5b1", gridcolor="#e6e9ee", ticks="outside"),

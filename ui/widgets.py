@@ -57,9 +57,12 @@ def keep_valid(key: str, options: list, fallback, multi: bool = False, at_least:
         ss[key] = kept if len(kept) >= at_least else list(fallback)
 
 
-def run_points(runs, x_col: str, y_col: str, items: dict, only_with: Iterable[str] = ()) -> plots.Points:
+def run_points(runs, x_col: str, y_col: str, items: dict, only_with: Iterable[str] = (),
+               color_by: str | None = None) -> plots.Points:
     """The runs as plot points: x and y columns, excluded ones marked with their reasons, the hover
-    naming each run's group and sizes. ``only_with``: only runs with a value in these columns."""
+    naming each run's group and sizes (numbers through :mod:`scalecore.formatting`). ``only_with``:
+    only runs with a value in these columns. ``color_by``: ``"budget"``, ``"size"`` or ``"group"``
+    (:func:`scalecore.plots.run_colors`)."""
     frame = runs.frame
     keep = np.ones(len(frame), dtype=bool)
     for col in only_with:
@@ -67,13 +70,21 @@ def run_points(runs, x_col: str, y_col: str, items: dict, only_with: Iterable[st
     ids = frame["run_id"].astype(str).to_numpy(dtype=object)[keep]
     # user text inside plotly markup
     groups = plots.hover_text(frame["group"].astype(str).to_numpy(dtype=object)[keep])
-    parts = [[f"{AXIS_SHORT[role]} {v:.3g}" for v in frame[role].to_numpy()[keep]]
+    parts = [[f"{AXIS_SHORT[role]} {t}" for t in plots.value_texts(frame[role].to_numpy(float)[keep],
+                                                                   analysis.AXIS_KINDS[role], 3)]
              for role in ("params", "tokens", "compute") if runs.has(role)]
     hover = np.array([f"group {g}" + ("<br>" + " · ".join(p) if p else "")
                       for g, *p in zip(groups, *parts)], dtype=object) if parts else groups
+    colors = None
+    if color_by is not None:
+        colors = plots.run_colors(color_by, compute=runs.values("compute")[keep] if runs.has("compute") else None,
+                                  params=runs.values("params")[keep] if runs.has("params") else None,
+                                  groups=frame["group"].astype(str).to_numpy(dtype=object)[keep])
     return plots.Points(x=runs.values(x_col)[keep], y=runs.values(y_col)[keep], run_ids=ids,
                         excluded=np.isin(ids, list(items)), hover=hover,
-                        reasons=np.array([items.get(i, "") for i in ids], dtype=object))
+                        reasons=np.array([items.get(i, "") for i in ids], dtype=object),
+                        x_kind=analysis.AXIS_KINDS.get(x_col, "plain"), y_kind=analysis.AXIS_KINDS.get(y_col, "plain"),
+                        colors=colors)
 
 
 def number_box(where, text_label: str, key: str, value: str = "", help: str | None = None, placeholder: str = "",

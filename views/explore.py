@@ -16,8 +16,8 @@ from ui import (analysis, cache, data_source, export, fit_ahead, md_message, out
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 from ui.outliers import chart
-from ui.widgets import (CHART_CONFIG, DELTAS, LEVELS, RESAMPLES, URL, estimate_text, keep_valid, label, number_box,
-                        run_points)
+from ui.widgets import (CHART_CONFIG, DELTAS, LEVELS, RESAMPLES, URL, estimate_card, estimate_text, keep_valid, label,
+                        number_box, run_points)
 
 OUTLIER_Z = 3.5
 _DRAWN = "_explore_drawn"  # the session has drawn a plot before
@@ -47,10 +47,14 @@ def controls(runs):
     if asked is not None:
         st.session_state[state.FAMILIES] = asked
     keep_valid(state.FAMILIES, applicable, analysis.default_families(runs, metric), multi=True)
-    t1, t2 = st.columns([3.5, 2.5])
-    families = t1.pills("Fit families", applicable, selection_mode="multi", key=state.FAMILIES, format_func=label,
+    # Full width and wrapping: in a column the pills stayed on one row and scrolled sideways, hiding
+    # three families at 1024 px.
+    families = st.pills("Fit families", applicable, selection_mode="multi", key=state.FAMILIES, format_func=label,
+                        wrap=True, width="stretch",
                         help="Each family is fitted and bootstrapped; toggle any number. "
                              + " ".join(analysis.why_not_applicable(runs, metric, f) + "." for f in others), **URL)
+    t1, t2 = st.columns([2, 3])
+    color_by = color_control(t1, runs)
     key = state.SETTING_KEYS
     with t2.expander("Fit and bootstrap settings"):
         s1, s2, s3 = st.columns(3)
@@ -67,7 +71,22 @@ def controls(runs):
     settings = Settings(n_resamples=int(n), confidence_level=float(cl), delta=float(delta), seed=int(seed),
                         method=method or "cases")
     chosen = [f for f in (families or []) if f in applicable]
-    return axis, metric, chosen, target, settings
+    return axis, metric, chosen, target, settings, color_by
+
+
+COLOR_KEY = "color"  # the URL parameter of "Colour runs by"
+
+
+def color_control(where, runs) -> str | None:
+    """"Colour runs by": compute budget, model size or group (what the runs have), in the URL; the
+    default is budget for an IsoFLOP-like sweep, else group, else size (:func:`ui.analysis.default_color_by`)."""
+    choices = analysis.color_choices(runs)
+    if not choices:
+        return None
+    keep_valid(COLOR_KEY, choices, analysis.default_color_by(runs))
+    return where.selectbox("Colour runs by", choices, key=COLOR_KEY, format_func=plots.COLOR_BY_LABELS.get,
+                           help="Compute budget: each IsoFLOP budget (runs of equal C) one colour, small dark to "
+                                "large yellow; model size likewise; group: one colour per group.", **URL)
 
 
 def main() -> None:
@@ -77,7 +96,7 @@ def main() -> None:
         st.info("Load a dataset in the sidebar to begin.")
         return
     runs = ds.runs
-    axis, metric, families, target, settings = controls(runs)
+    axis, metric, families, target, settings, color_by = controls(runs)
     items = state.exclusions(ds.id, runs.run_ids)
     exclude = tuple(sorted(items))
     skey = tuple(sorted(settings.as_dict().items()))
@@ -144,7 +163,7 @@ def draw(ds, axis, metric, families, target, settings, items, call, k, known, fi
     # rerun 50 ms of sleep, and flash on cache hits)
     with st.spinner(f"Fitting {', '.join(label(f) for f in pending or families)} with {settings.n_resamples} bootstrap "
                     "resamples…"):
-        outcomes = {f: cache.fit(family=f, axis=fit_axis[f], **call) for f in families}
+        outcomes = fit_with_progress(summary, families, pending, fit_axis, call, settings, first)
     if families:
         seconds = sum(o.seconds for o in outcomes.values())
         n_refused = sum(o.refused for o in outcomes.values())
@@ -180,6 +199,31 @@ def draw(ds, axis, metric, families, target, settings, items, call, k, known, fi
     return suggested
 
 
+#: A progress bar is shown for fits expected to take about two seconds or more: a session's first
+#: fit (cold caches), several families at once, or this many resamples of one.
+PROGRESS_RESAMPLES = 2000
+
+
+def fit_with_progress(where, families, pending, fit_axis, call, settings, first: bool) -> dict:
+    """Each family's fit and bootstrap (cached), with a progress bar counting the resamples done when
+    the step is a long one. Each bootstrap runs as one batched call, so the bar moves a family at a
+    time."""
+    n = settings.n_resamples
+    total = len(pending) * n
+    long_step = bool(pending) and (first or len(pending) > 1 or n >= PROGRESS_RESAMPLES)
+    bar = where.progress(0.0, text=f"Bootstrap: 0 of {total:,} resamples") if long_step else None
+    outcomes, done = {}, 0
+    for f in families:
+        if bar is not None and f in pending:
+            bar.progress(done / total, text=f"Bootstrap of {label(f)}: {done:,} of {total:,} resamples done "
+                                            f"({len(pending)} famil{'y' if len(pending) == 1 else 'ies'} × {n:,})")
+        outcomes[f] = cache.fit(family=f, axis=fit_axis[f], **call)
+        done += n if f in pending else 0
+    if bar is not None:
+        bar.empty()
+    return outcomes
+
+
 def others_to_fit(runs, axis: str, metric: str, families: list[str], call: dict) -> list[str]:
     """The families that apply here, are not switched on and are not fitted yet: fitted ahead."""
     return [f for f in analysis.applicable_families(runs, metric)
@@ -207,14 +251,36 @@ def curve_specs(boots, axis, lo, hi, call, k, warn: bool = True):
             if warn:  # the early figure leaves it to the final one, so the warning is shown once
                 st.warning(f"{label(f)}: cannot draw the curve: {md_message(o.error)}")
             continue
-        specs.append(curve_spec(o.value))
+        specs.append(curve_spec(o.value, axis, call["metric"]))
     return specs
 
 
-def curve_spec(c: analysis.Curve) -> plots.CurveSpec:
+def curve_spec(c: analysis.Curve, axis: str, metric: str) -> plots.CurveSpec:
     frontier = c.kind == "frontier"
     return plots.CurveSpec(name=c.family, label=f"{label(c.family)}{' (compute-optimal frontier)' if frontier else ''}",
-                           x=c.x, y=c.point, lower=c.lower, upper=c.upper, dash="dash" if frontier else "solid")
+                           x=c.x, y=c.point, lower=c.lower, upper=c.upper, dash="dash" if frontier else "solid",
+                           x_kind=analysis.AXIS_KINDS.get(axis, "plain"), x_title=AXIS_SHORT.get(axis, axis),
+                           y_title=metric)
+
+
+def color_by() -> str | None:
+    """The "Colour runs by" choice of this run (drawn in :func:`controls`)."""
+    return st.session_state.get(COLOR_KEY)
+
+
+def points_for(runs, axis: str, metric: str, items: dict) -> plots.Points:
+    by = color_by()
+    return run_points(runs, axis, metric, items, color_by=by if by in analysis.color_choices(runs) else None)
+
+
+def slices_for(runs, axis: str, boots: dict, items: dict) -> list:
+    """On the params view of an IsoFLOP-like sweep: the first fitted law in N and D along each
+    budget's IsoFLOP line, drawn over the runs."""
+    if axis != "params":
+        return []
+    two = [b for b in boots.values() if FAMILIES[b.family.name].is_two_input]
+    budgets = analysis.isoflop_budgets(runs) if two else {}
+    return analysis.isoflop_slices(two[0].fit, runs, budgets, tuple(items)) if budgets else []
 
 
 def marks_for(estimates, target, metric, axis):
@@ -233,7 +299,7 @@ def early_figure(runs, axis, metric, items, families, best_only, target, call, k
     order = {f: i for i, f in enumerate(families)}
     specs.sort(key=lambda c: order[c.name])
     fams = ", ".join(label(f) for f in pending)
-    return plots.fit_figure(run_points(runs, axis, metric, items), specs, x_title=AXIS_TITLES[axis], y_title=metric,
+    return plots.fit_figure(points_for(runs, axis, metric, items), specs, x_title=AXIS_TITLES[axis], y_title=metric,
                             log_y=analysis.metric_kind(runs, metric) == "loss", data_max=float(np.nanmax(runs.values(axis))),
                             target=target, target_text=formatting.scale_text(target, axis),
                             title=f"{metric} against {AXIS_TITLES[axis]}: fitting {fams} "
@@ -248,7 +314,7 @@ def best_fit_specs(runs, axis, target, families, call, k, fit_axis) -> list:
     for f in families:
         o = cache.best_fit(family=f, axis=fit_axis[f], **call)
         if o.ok:
-            specs.append(curve_spec(analysis.point_curve(o.value, axis, lo, hi, k)))
+            specs.append(curve_spec(analysis.point_curve(o.value, axis, lo, hi, k), axis, call["metric"]))
     return specs
 
 
@@ -259,14 +325,17 @@ def main_figure(ds, axis, metric, boots, target, estimates, items, call, k, know
     data_max = float(np.nanmax(x))
     log_y = analysis.metric_kind(runs, metric) == "loss"
     level = next(iter(boots.values())).confidence_level if boots else 0.95
-    fig = plots.fit_figure(run_points(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k) + list(best_only),
+    slices = slices_for(runs, axis, boots, items)
+    fig = plots.fit_figure(points_for(runs, axis, metric, items), curve_specs(boots, axis, lo, hi, call, k) + list(best_only),
                            x_title=AXIS_TITLES[axis], y_title=metric, log_y=log_y, data_max=data_max, target=target,
                            marks=marks_for(estimates, target, metric, axis), target_text=formatting.scale_text(target, axis),
-                           title=f"{metric} against {AXIS_TITLES[axis]}")
+                           title=f"{metric} against {AXIS_TITLES[axis]}", slices=slices)
     chart(fig, "fit_chart", ds, known, where=where)
     st.caption(f"{plots.SELECT_HINT} Shaded bands: {level:.0%} bootstrap percentile intervals of each curve. "
                "Dashed: the compute-optimal frontier of a law in N and D (the lowest loss reachable at that "
-               f"{AXIS_SHORT[axis]}). The yellow region is extrapolation beyond the largest run.")
+               f"{AXIS_SHORT[axis]}). The yellow region is extrapolation beyond the largest run."
+               + (f" Thin lines: {label(slices[0].name)} along each compute budget's IsoFLOP line (D = C / {k:g}N)."
+                  if slices else ""))
     export.figure_downloads(fig, f"fit_{metric}_vs_{axis}", "fit")
 
 
@@ -278,12 +347,14 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
         return
     if target is not None and estimates:
         st.subheader(f"Predicted {metric} at {AXIS_SHORT[axis]} = {formatting.scale_text(target, axis)}")
-        cols = st.columns(min(len(estimates), 4))
+        # At most three cards a row, the value on the card and its interval in a caption under it: four
+        # cards of "1.959 [1.935, 1.983]" were cut to "1.959 [1.935, 1.…" at 1024 px.
+        cols = st.columns(min(len(estimates), 3))
         for i, (f, e) in enumerate(estimates.items()):
             kind = " along the compute-optimal frontier" if FAMILIES[f].is_two_input else ""
-            cols[i % len(cols)].metric(label(f), estimate_text(e),
-                                       help=f"{boots[f].interval_label}{kind}")
-        st.caption("Value [low, high]: the best fit's prediction and its "
+            estimate_card(cols[i % len(cols)], label(f), e, boots[f].confidence_level,
+                          help=f"{boots[f].interval_label}{kind}")
+        st.caption("The best fit's prediction, and under it its "
                    f"{next(iter(boots.values())).interval_label.split(' (')[0]}.")
 
     st.subheader("Fitted parameters")
@@ -316,21 +387,22 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
             note += (" A nonlinear law that misses the runs has shallow optima, and some resamples end in one: read "
                      f"the parameter intervals of {', '.join(rough)} as approximate (the predictions move far less).")
         st.caption(note)
-    d1, d2, d3, _ = st.columns([1, 1, 1, 3])
+    # A wrapping row of buttons as wide as their labels (in four narrow columns they shrank to "P…").
+    row = st.container(horizontal=True, wrap=True, gap="small")
     params = analysis.parameters_frame(boots).rename(
         columns={"raw value": "value (full precision)", "raw low": "low (full precision)",
                  "raw high": "high (full precision)"})
-    d1.download_button("Parameters (CSV)", params.to_csv(index=False), file_name="parameters.csv", mime="text/csv",
-                       on_click="ignore", key="dl_params_csv", width="stretch")
+    row.download_button("Parameters (CSV)", params.to_csv(index=False), file_name="parameters.csv", mime="text/csv",
+                        on_click="ignore", key="dl_params_csv", width="content")
     extra = {"dataset": ds.id, "mapping": ds.mapping, "x": axis, "metric": metric, "settings": settings.as_dict(),
              "excluded": items, "target": target,
              "at_target": {f: {"value": e.value, "low": e.low, "high": e.high} for f, e in estimates.items()},
              "quality": quality.to_dict(orient="records")}
-    d2.download_button("Parameters (JSON)", json.dumps(analysis.parameters_json(boots, extra), indent=2),
-                       file_name="parameters.json", mime="application/json", on_click="ignore", key="dl_params_json",
-                       width="stretch")
-    with d3:
-        review.report_button(ds, key="dl_report_explore", label="Report (HTML)", width="stretch")
+    row.download_button("Parameters (JSON)", json.dumps(analysis.parameters_json(boots, extra), indent=2),
+                        file_name="parameters.json", mime="application/json", on_click="ignore", key="dl_params_json",
+                        width="content")
+    with row:
+        review.report_button(ds, key="dl_report_explore", label="Report (HTML)", width="content")
 
 
 def quality_table(boots, estimates, call, fit_axis) -> pd.DataFrame:
@@ -379,10 +451,14 @@ def two_input_views(ds, axis, metric, boots, target, estimates, items, call, k, 
     st.subheader("Laws in model size and tokens")
     # The allocation table first: it is what a budget needs, and cheap; the contour map costs a
     # plain rerun about 0.25 s (building it, and the browser redrawing it), so it waits for a click.
-    tab_frontier, tab_map = lazy_tabs(["Compute-optimal frontier", "Map over N and D"], "two_input_tab")
+    tab_frontier, tab_optimal, tab_map = lazy_tabs(["Compute-optimal frontier", "N*, D* against compute",
+                                                    "Map over N and D"], "two_input_tab")
     if tab_frontier.open:
         with tab_frontier:
             frontier_view(ds, axis, metric, two, target, items, call, k, known)
+    if tab_optimal.open:
+        with tab_optimal:
+            optimal_view(ds, axis, two, target, call, k)
     if tab_map.open:
         with tab_map:
             map_view(ds, metric, two, items, call, k, known)
@@ -396,7 +472,7 @@ def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:
                    "frontier (dashed) and its band.")
     else:
         lo, hi = analysis.plot_range(runs, "compute", None)
-        fig = plots.fit_figure(run_points(runs, "compute", metric, items), curve_specs(two, "compute", lo, hi, call, k),
+        fig = plots.fit_figure(points_for(runs, "compute", metric, items), curve_specs(two, "compute", lo, hi, call, k),
                                x_title=AXIS_TITLES["compute"], y_title=metric,
                                title=f"Compute-optimal frontier: the lowest {metric} reachable at each compute budget")
         chart(fig, "frontier_chart", ds, known)
@@ -406,7 +482,7 @@ def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:
     for f, b in two.items():
         for c in budgets:
             opt = b.compute_optimal(c, k)
-            rows.append({"family": label(f), "compute C": f"{c:.3g}",
+            rows.append({"family": label(f), "compute C": formatting.format_value(c, "flops", 3),
                          "N* (params)": estimate_text(opt["params"], "count"),
                          "D* (tokens)": estimate_text(opt["tokens"], "count"),
                          f"{metric} at the optimum": estimate_text(opt["loss"])})
@@ -415,6 +491,74 @@ def frontier_view(ds, axis, metric, two, target, items, call, k, known) -> None:
                f"{k:g}·N·D), at the next power of ten above the largest run"
                + (" and at the target." if c_target else
                   "; the Budget page plans any other budget."))
+
+
+OPTIMAL_KEY, PUBLISHED_KEY = "optimal", "published"  # URL parameters of the compute-optimal plot
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def optimal_curves(data_key: str, _runs, family: str, metric: str, exclude: tuple, settings: tuple, k: float,
+                   lo: float, hi: float) -> cache.Outcome:
+    """N*, D*, D*/N* of one law over C in [lo, hi] with bootstrap bands (:func:`ui.analysis.compute_optimal_bands`)."""
+    o = cache.fit(data_key=data_key, _runs=_runs, family=family, axis=None, metric=metric, exclude=exclude,
+                  settings=settings)
+    if not o.ok:
+        return o
+    cs = np.geomspace(lo, hi, 80)
+    return cache._guard(lambda: (cs, analysis.compute_optimal_bands(o.value, cs, k)))
+
+
+def optimal_range(runs, axis: str, target: float | None) -> tuple[float, float]:
+    """C from the smallest run to two decades above the largest (or the target, if further)."""
+    c = runs.values("compute")
+    c = c[np.isfinite(c) & (c > 0)]
+    lo, hi = float(c.min()), float(c.max()) * 100
+    if axis == "compute" and target is not None:
+        hi = max(hi, target * 1.5)
+    return lo, hi
+
+
+def optimal_view(ds, axis, two, target, call, k) -> None:
+    """N*(C), D*(C) and D*/N* against compute with bootstrap bands, and published laws over them
+    (Chinchilla's Figure 3 / Table 3 and Epoch's replication read this way)."""
+    runs = ds.runs
+    quantities = list(analysis.OPTIMAL_QUANTITIES)
+    c1, c2 = st.columns([2, 3])
+    shown = c1.segmented_control("Show", quantities, default="params", required=True, key=OPTIMAL_KEY,
+                                 format_func={"params": "N*", "tokens": "D*", "ratio": "D*/N*"}.get, **URL)
+    laws = c2.multiselect("Published laws", list(analysis.PUBLISHED_OPTIMA), default=[], key=PUBLISHED_KEY,
+                          format_func=analysis.PUBLISHED_OPTIMA.get, placeholder="none",
+                          help="Drawn as thin dashed lines: Hoffmann et al. 2022 and Besiroglu et al. 2024 from "
+                               "their Chinchilla constants; Kaplan et al. 2020's N_opt = 1.3e9 (C / 1 PF-day)^0.73 "
+                               "(their Table 6), with D = C / 6N.", **URL)
+    shown = shown or "params"
+    y_title, kind = analysis.OPTIMAL_QUANTITIES[shown]
+    lo, hi = optimal_range(runs, axis, target)
+    short = {"params": "N*", "tokens": "D*", "ratio": "D*/N*"}[shown]
+    curves = []
+    for f in two:
+        o = optimal_curves(family=f, k=k, lo=lo, hi=hi, **call)
+        if not o.ok:
+            st.warning(f"{label(f)}: no compute-optimal allocation: {md_message(o.error)}")
+            continue
+        cs, bands = o.value
+        band = bands[shown]
+        curves.append(plots.CurveSpec(name=f, label=label(f), x=cs, y=band.point, lower=band.lower, upper=band.upper,
+                                      band_label=f"{label(f)}: {band.confidence_level:.0%} band", x_kind="flops",
+                                      y_kind=kind, x_title="C", y_title=short))
+    cs = np.geomspace(lo, hi, 80)
+    published = [plots.CurveSpec(name=p, label=analysis.PUBLISHED_OPTIMA[p], x=cs,
+                                 y=analysis.published_optimum(p, cs, k)[shown], x_kind="flops", y_kind=kind,
+                                 x_title="C", y_title=short) for p in laws or []]
+    c = runs.values("compute")
+    c = c[np.isfinite(c) & (c > 0)]
+    fig = plots.compute_optimal_figure(curves, published, y_title=y_title, data_range=(float(c.min()), float(c.max())),
+                                       title=f"{y_title} against training compute")
+    st.plotly_chart(fig, key="optimal_chart", theme=None, config=CHART_CONFIG)
+    st.caption("Each law's compute-optimal allocation at C = "
+               f"{k:g}·N·D with its bootstrap percentile band; the grey region is the compute of the runs, "
+               "to its right the law extrapolates.")
+    export.figure_downloads(fig, f"compute_optimal_{shown}", "optimal")
 
 
 def map_view(ds, metric, two, items, call, k, known) -> None:

@@ -132,8 +132,9 @@ def test_prediction_at_a_typed_target_equals_scalecore():
     boot = expected_boot()
     est = boot.compute_optimal(1e24)["loss"]
     v, lo, hi = format_interval(est.value, est.low, est.high)
-    values = [m.value for m in at.metric]
-    assert f"{v} [{lo}, {hi}]" in values
+    # the card holds the value, the caption under it the interval (whole at 1024 px)
+    assert v in [m.value for m in at.metric]
+    assert f"95% interval [{lo}, {hi}]" in [c.value for c in at.caption]
     fig = figure_with_trace(at, "Chinchilla")
     assert any(s.get("type") == "rect" for s in fig["layout"].get("shapes", [])), "no shaded extrapolation region"
 
@@ -232,7 +233,7 @@ def test_good_upload_replaces_the_dataset_and_survives_a_reload(tmp_path):
 
 
 TABS = {"outlier_tab": ["Excluded", "All runs", "Rules", "Suggestions"],
-        "two_input_tab": ["Compute-optimal frontier", "Map over N and D"],
+        "two_input_tab": ["Compute-optimal frontier", "N*, D* against compute", "Map over N and D"],
         "diagnostics_tab": ["Overview", "Residuals", "Bootstrap distribution", "Influence"]}
 
 
@@ -394,11 +395,20 @@ def test_the_map_over_n_and_d_is_the_fitted_law_with_iso_flop_lines_and_the_runs
     boot = expected_boot(n_resamples=200)
     expected = np.log10(boot.fit.predict(params=10 ** log_n[None, :], tokens=10 ** log_d[:, None]))
     np.testing.assert_allclose(z, expected, rtol=1e-9)
-    iso = [t for t in fig["data"] if t.get("legendgroup") == "iso"]
+    iso = [t for t in fig["data"] if t.get("legendgroup") == "iso" and t.get("showlegend") is False]
     assert len(iso) >= 3
     for t in iso:
-        compute = 10 ** (array(t["x"]) + array(t["y"]))
-        np.testing.assert_allclose(compute, compute[0], rtol=1e-9)  # one budget per line
+        compute = 6.0 * 10 ** (array(t["x"]) + array(t["y"]))
+        np.testing.assert_allclose(compute, compute[0], rtol=1e-9)  # one budget per line,
+        assert abs(np.log10(compute[0]) - round(np.log10(compute[0]))) < 1e-9  # at a power of ten
+    (sample,) = [t for t in fig["data"] if t.get("legendgroup") == "iso" and t.get("showlegend") is not False]
+    assert sample["line"]["color"] != "rgba(255,255,255,0.9)"  # the legend's sample is visible on white
+    labels = [a["text"] for a in fig["layout"]["annotations"]]
+    assert labels and all(re.fullmatch(r"1e\d+", text) for text in labels), labels
+    # real values on the axes: ticks at whole log10 positions, written 10^k
+    for ax in ("xaxis", "yaxis"):
+        vals, texts = fig["layout"][ax]["tickvals"], fig["layout"][ax]["ticktext"]
+        assert vals == [float(round(v)) for v in vals] and texts == [f"10<sup>{round(v)}</sup>" for v in vals]
     runs = load_runs(SAMPLE)
     assert trace(fig, "runs (")["name"] == f"runs ({len(runs)})"
 
@@ -510,3 +520,99 @@ def test_a_family_the_runs_do_not_identify_is_refused_with_its_reason_and_drawn_
     np.testing.assert_allclose(array(broken["y"]), best.predict(x), rtol=1e-9)
     assert sum(str(t.get("name", "")).startswith("Broken power law") for t in fig["data"]) == 1
     assert "1 not identified by these runs, drawn without a band" in at.caption[0].value
+
+
+# ------------------------------------------------------------------------------ issue 22: colours, N*(C)
+
+
+def kept_runs(fig: dict) -> dict:
+    return trace(fig, "runs (")
+
+
+def test_runs_are_coloured_by_budget_by_default_on_an_isoflop_sweep_and_by_size_from_the_url():
+    from scalecore.isoflop import budget_labels
+
+    runs = load_runs(SAMPLE)
+    at = start(n="200", x="params")
+    no_errors(at)
+    assert at.selectbox(key="color").value == "budget"
+    fig = figure_with_trace(at, "runs (")
+    kept = kept_runs(fig)
+    labels, budgets = budget_labels(runs.values("compute"))
+    np.testing.assert_allclose(array(kept["marker"]["color"]), [np.log10(budgets[lab]) for lab in labels], rtol=1e-12)
+    assert kept["marker"]["colorbar"]["ticktext"] == sorted(budgets, key=budgets.get)
+    # the fitted law along each budget's IsoFLOP line, on the params view
+    slices = [t for t in fig["data"] if t.get("legendgroup") == "slices"]
+    assert len(slices) == len(budgets)
+    at.selectbox(key="color").set_value("size").run()
+    no_errors(at)
+    kept = kept_runs(figure_with_trace(at, "runs ("))
+    np.testing.assert_allclose(array(kept["marker"]["color"]), np.log10(runs.values("params")), rtol=1e-12)
+    # a link with the choice (the URL holds the option's label, as for the family pills) opens with it
+    link = start(n="200", x="params", color="model size")
+    no_errors(link)
+    assert link.selectbox(key="color").value == "size"
+    kept = kept_runs(figure_with_trace(link, "runs ("))
+    np.testing.assert_allclose(array(kept["marker"]["color"]), np.log10(runs.values("params")), rtol=1e-12)
+
+
+def test_runs_coloured_by_group_get_a_legend_entry_per_group():
+    at = start(n="200", color="group")
+    assert at.selectbox(key="color").value == "group"
+    no_errors(at)
+    runs = load_runs(SAMPLE)
+    fig = figure_with_trace(at, "Chinchilla")
+    groups = runs.frame["group"].astype(str)
+    names = {t["name"] for t in fig["data"] if t.get("mode") == "markers" and t.get("legendgroup", "").startswith("group ")}
+    assert names == {f"{g} ({n})" for g, n in groups.value_counts().items()}
+
+
+def test_the_compute_optimal_section_draws_n_star_with_its_band_and_a_published_law():
+    at = start(n="200")
+    at.session_state["two_input_tab"] = "N*, D* against compute"
+    at.run()
+    no_errors(at)
+    fig = figure_with_trace(at, "Chinchilla: 95% band")
+    line = next(t for t in fig["data"] if t["name"] == "Chinchilla")
+    band = trace(fig, "Chinchilla: 95% band")
+    cs, n_star = array(line["x"]), array(line["y"])
+    lower, upper = array(band["y"])[: len(cs)], array(band["y"])[len(cs):][::-1]
+    assert np.all(lower <= n_star) and np.all(n_star <= upper)
+    p = expected_boot(n_resamples=200).fit.params  # Chinchilla's closed form, written out
+    a = p["beta"] / (p["alpha"] + p["beta"])
+    g = (p["alpha"] * p["A"] / (p["beta"] * p["B"])) ** (1 / (p["alpha"] + p["beta"]))
+    np.testing.assert_allclose(n_star, g * (cs / 6.0) ** a, rtol=1e-6)
+    assert fig["layout"]["yaxis"]["title"]["text"].startswith("compute-optimal model size N*")
+    # D*/N* with Kaplan et al. 2020 over it: N = 1.3e9 (C / 8.64e19)^0.73, D = C / 6N
+    at.segmented_control(key="optimal").set_value("ratio")
+    at.multiselect(key="published").set_value(["kaplan2020"])
+    at.run()
+    no_errors(at)
+    fig = figure_with_trace(at, "Kaplan")
+    kaplan = trace(fig, "Kaplan")
+    c = array(kaplan["x"])
+    n = 1.3e9 * (c / 8.64e19) ** 0.73
+    np.testing.assert_allclose(array(kaplan["y"]), c / (6.0 * n) / n, rtol=1e-9)
+    assert fig["layout"]["yaxis"]["title"]["text"].startswith("tokens per parameter")
+
+
+def test_a_first_fit_counts_its_resamples_on_a_progress_bar(monkeypatch):
+    """The bar is gone once the fits are done, so the calls are recorded as they are made. Each
+    family's bootstrap is one batched call: the bar moves a family at a time."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    seen = []
+    original = DeltaGenerator.progress
+
+    def progress(self, value, text=None, **kwargs):
+        seen.append((value, text))
+        return original(self, value, text=text, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "progress", progress)
+    at = start(n="200", seed="9173", fam=["Chinchilla", "Kaplan"])  # a seed no other test fits
+    no_errors(at)
+    texts = [t for _, t in seen if t]
+    assert texts[0] == "Bootstrap: 0 of 400 resamples"
+    assert any(t.startswith("Bootstrap of Chinchilla: 0 of 400 resamples done (2 families × 200)") for t in texts), texts
+    assert any(t.startswith("Bootstrap of Kaplan") and ": 200 of 400 resamples done" in t for t in texts), texts
+    assert not at.get("progress")  # emptied once the fits are done

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scalecore import FAMILIES, Estimate, load_runs
-from scalecore import budget, comparison
+from scalecore import budget, comparison, formatting
 from ui import state, widgets
 
 
@@ -95,11 +95,13 @@ def test_run_points_mark_the_excluded_runs_and_keep_only_runs_with_values(tmp_pa
     np.testing.assert_array_equal(pts.y, [3.1, 2.9, 2.7])
     assert list(pts.excluded) == [False, True, False]
     assert list(pts.reasons) == ["", "diverged", ""]
-    assert pts.hover[0] == f"group g1<br>N 1e+08 · D 2e+09 · C {k * 1e8 * 2e9:.3g}"
+    # sizes and compute as formatting writes them (counts with suffixes, FLOPs in scientific notation)
+    assert pts.hover[0] == f"group g1<br>N 100M · D 2.00B · C {formatting.format_value(k * 1e8 * 2e9, 'flops', 3)}"
+    assert (pts.x_kind, pts.y_kind) == ("count", "plain")
     with_acc = widgets.run_points(runs, "loss", "acc", {"r2": "diverged"}, only_with=("acc",))
     assert list(with_acc.run_ids) == ["r1", "r3"] and list(with_acc.excluded) == [False, False]
     np.testing.assert_array_equal(with_acc.y, [0.30, 0.41])
-    assert with_acc.hover[1].startswith("group g2<br>N 4e+08")
+    assert with_acc.hover[1].startswith("group g2<br>N 400M")
 
 
 def test_an_estimate_reads_value_and_interval_rounded_together_or_its_bare_value():
