@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_budget_parser(sub)
     _add_report_parser(sub)
     _add_downstream_parser(sub)
+    _add_compare_parser(sub)
     return parser
 
 
@@ -364,8 +365,64 @@ def _downstream_command(args) -> int:
     return 0
 
 
+def _add_compare_parser(sub) -> None:
+    p = sub.add_parser("compare", help="compare groups of runs: each fitted apart, or jointly with shared parameters",
+                       description="Fit one family to each group of runs (a group column, or one file per group). "
+                                   "Without --shared each group is fitted and bootstrapped on its own (exponent "
+                                   "differences, crossover, multiplier); with --shared the groups are fitted jointly "
+                                   "with those parameters common to all, and a test says whether they differ.")
+    _add_data_args(p)
+    p.add_argument("--by", default="group", metavar="COLUMN", help="the column whose values are the groups, or `file`")
+    p.add_argument("--groups", nargs="+", metavar="NAME", help="the groups to compare (the first is the reference)")
+    p.add_argument("--shared", metavar="NAMES",
+                   help="fit jointly, sharing these parameters: `alpha,beta`, `exponents`, `E` or `none`")
+    p.add_argument("--at", metavar="X", help="scale of the multiplier and P(better) (default: top of the common range)")
+    p.add_argument("--null", type=int, default=999, metavar="N", help="draws of the difference test's null (default 999)")
+    _add_bootstrap_args(p, default_n=1000)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _compare_command(args) -> int:
+    from . import comparison, joint
+    from .data import parse_number
+    from .errors import DataError
+
+    at = None
+    if args.at is not None:
+        try:
+            at = parse_number(args.at)
+        except ValueError:
+            at = math.nan
+        if not (math.isfinite(at) and at > 0):
+            raise DataError(f"`--at` must be a positive number such as 1e22 or 70B; got {args.at!r}")
+    runs = _load(args, [args.y])
+    common = dict(by=args.by, groups=args.groups, x=args.x, y=args.y, exclude=tuple(args.exclude), loss=args.loss,
+                  delta=args.delta, n_resamples=args.bootstrap or 1000, confidence_level=args.confidence, seed=args.seed)
+    if args.shared is None:
+        comp = comparison.compare(runs, args.family, method=args.method, **common)
+        if args.json:
+            print(dumps(comp.to_dict(at)))
+        else:
+            print(repr(comp))
+            for row in comp.summary(at):
+                print(f"  {row['crossover']['text']}; {row['multiplier']['text']}")
+    else:
+        if args.method != "cases":
+            raise DataError("a joint fit (`--shared`) resamples runs within each group (`--method cases`); "
+                            f"got `--method {args.method}`")
+        result = joint.joint_fit(runs, args.family, shared=args.shared, n_null=args.null, **common)
+        if args.json:
+            print(dumps(result.to_dict(at)))
+        else:
+            print(repr(result))
+            for a, b in result.pairs():
+                print(f"  {result.better_text(a, b, at)}; {result.multiplier(a, b, at).text()}")
+    _print_notes(runs)
+    return 0
+
+
 COMMANDS = {"fit": _fit_command, "families": _families_command, "budget": _budget_command,
-            "report": _report_command, "downstream": _downstream_command}
+            "report": _report_command, "downstream": _downstream_command, "compare": _compare_command}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
