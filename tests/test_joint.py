@@ -223,3 +223,23 @@ def test_repr_and_dict(recovered):
     from scalecore.serialize import dumps
 
     assert '"shared_params"' in dumps(d)
+
+
+def test_cli_compare_shared_prints_the_library_s_joint_fit(capsys, tmp_path):
+    import json
+
+    from scalecore.cli import main
+
+    runs = dataset(11, noise=0.003)
+    path = tmp_path / "two.csv"
+    runs.frame.rename(columns={"group": "arch"}).to_csv(path, index=False)
+    assert main(["compare", str(path), "--family", "offset_power_law", "--by", "arch", "--shared", "alpha",
+                 "--bootstrap", "300", "--null", "99", "--seed", "5", "--at", "1e20", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    jf = joint_fit(load_runs(path), "offset_power_law", by="arch", shared="alpha", n_resamples=300, n_null=99, seed=5)
+    assert out["shared_params"]["alpha"]["value"] == pytest.approx(jf.shared_estimates["alpha"].value, rel=1e-12)
+    assert out["shared_params"]["alpha"]["low"] == pytest.approx(jf.shared_estimates["alpha"].low, rel=1e-12)
+    assert out["test"]["p_value"] == jf.test.p_value
+    assert out["pairs"][0]["p_better"] == jf.probability_better("B", "A", 1e20)
+    assert main(["compare", str(path), "--family", "offset_power_law", "--by", "arch", "--shared", "gamma"]) == 2
+    assert "cannot share `gamma`" in capsys.readouterr().err
