@@ -43,14 +43,14 @@ from typing import Sequence
 
 import numpy as np
 
-from . import optimum
+from . import identifiability, optimum
 from .bootstrap import BootstrapResult
 from .comparison import (AXIS_KINDS, Comparison, Multiplier, child_seeds, group_labels, group_names)
-from .errors import DataError, FitError, ScaleCoreError
+from .errors import DataError, FitError, NotIdentified, ScaleCoreError
 from .families import Family, get_family, min_distinct
 from .fitting import Problem, _result, fit_problem, prepare
 from .formatting import format_estimate, format_value, scale_text
-from .solver import _objective, _threshold, distinct_optima, solve
+from .solver import NotSettling, _objective, _threshold, distinct_optima, solve
 from .spec import FitSpec, check_bootstrap
 from .uncertainty import Estimate
 
@@ -255,6 +255,7 @@ class JointFit:
     positions: np.ndarray = field(repr=False)
     group_of: np.ndarray = field(repr=False)
     test: DifferenceTest | None
+    fit: object = field(repr=False)  # the joint FitResult (parameters in the joint order; rmse, AIC, residuals)
     comparison: JointComparison = field(repr=False)
     model: JointModel = field(repr=False)
     n_resamples: int
@@ -538,6 +539,7 @@ def joint_fit(
     seed: int | None = 0,
     paired: bool | None = None,
     n_null: int = N_NULL,
+    refuse_unidentified: bool = True,
 ) -> JointFit:
     """Fit ``family`` to the groups of ``runs`` (column ``by``) jointly, with the parameters
     ``shared`` (names, ``"exponents"``, ``"E"`` or ``"none"``) common to every group, bootstrap it
@@ -546,6 +548,10 @@ def joint_fit(
     ``paired``: None pairs the resamples when every group has the same budgets (True insists,
     raising :class:`FitError` when they do not; False resamples each group on its own). ``n_null``:
     draws of the difference test's null distribution. The same ``seed`` gives identical numbers.
+
+    A joint law the runs do not identify is refused with :class:`~scalecore.errors.NotIdentified`
+    (as a bootstrap is: from the joint fit's curvature, or when the resamples do not settle), naming
+    the joint parameters left open; ``refuse_unidentified=False`` bootstraps it anyway.
     """
     fam = get_family(family)
     names = shared_names(fam, shared)
@@ -579,6 +585,22 @@ def joint_fit(
     model = JointModel.build(fam, names, chosen, sizes)
     separate = JointModel.build(fam, (), chosen, sizes)
     z0, F0, converged, optima = _fit_joint(model, inputs, target, own_z, loss, delta)
+    whole = Problem(family=model.joint, x=problems[0].x, y=problems[0].y, inputs=inputs,
+                    y_values=np.concatenate([p.y_values for p in problems]),
+                    run_ids=np.concatenate([p.run_ids for p in problems]),
+                    groups=np.concatenate([p.groups for p in problems]),
+                    excluded=tuple(e for p in problems for e in p.excluded),
+                    dropped=tuple(e for p in problems for e in p.dropped), loss=loss, delta=float(delta))
+    joint_result = _result(whole, z0, converged, optima, len(optima))
+
+    def refuse(verdict):  # the verdict names the joint parameters (`A[ssm]`) the runs leave open
+        verdict = replace(verdict, family=fam.name)
+        raise NotIdentified(verdict.text(), verdict) from None
+
+    if refuse_unidentified:
+        verdict = identifiability.check(joint_result)
+        if not verdict.identified:
+            refuse(verdict)
 
     positions, same = budget_positions(problems)
     if paired and not same:
@@ -594,9 +616,14 @@ def joint_fit(
     conv = np.zeros(n_resamples, dtype=bool)
     obj = np.full(n_resamples, np.inf)
     starts = [z0] + [o for o in optima[1:]]
-    for start in starts:
-        sol = solve(model.joint, inputs, target, weights[rows], np.repeat(start[None], rows.size, axis=0),
-                    loss=loss, delta=delta)
+    for i, start in enumerate(starts):
+        try:
+            sol = solve(model.joint, inputs, target, weights[rows], np.repeat(start[None], rows.size, axis=0),
+                        loss=loss, delta=delta,
+                        give_up=identifiability.SETTLE_CHECKS if refuse_unidentified and i == 0 else ())
+        except NotSettling as stop:
+            refuse(identifiability.unsettled(joint_result, stop.z, stop.moving, stop.active, stop.total,
+                                             stop.iteration))
         better = sol.objective < obj[rows]
         sel = rows[better]
         z_b[sel], obj[sel], conv[sel] = sol.z[better], sol.objective[better], sol.converged[better]
@@ -645,7 +672,7 @@ def joint_fit(
     return JointFit(family=fam, shared=names, groups=tuple(chosen), by=by, metric=problems[0].y, axis=axis,
                     names=model.joint.param_names, theta=model.joint.to_natural(z0), objective=F0,
                     n_points=int(sum(sizes)), samples=samples, failed=failed, paired=paired, weights=weights,
-                    positions=positions, group_of=group_of, test=test, comparison=comp, model=model,
+                    positions=positions, group_of=group_of, test=test, fit=joint_result, comparison=comp, model=model,
                     n_resamples=n_resamples, confidence_level=float(confidence_level), seed=seed,
                     seconds=time.perf_counter() - t0, warnings=tuple(warnings))
 

@@ -243,3 +243,15 @@ def test_cli_compare_shared_prints_the_library_s_joint_fit(capsys, tmp_path):
     assert out["pairs"][0]["p_better"] == jf.probability_better("B", "A", 1e20)
     assert main(["compare", str(path), "--family", "offset_power_law", "--by", "arch", "--shared", "gamma"]) == 2
     assert "cannot share `gamma`" in capsys.readouterr().err
+
+
+def test_a_joint_law_the_runs_do_not_identify_is_refused():
+    """The crossover sample's runs have one tokens-per-parameter ratio (D/N = 20), so Chinchilla's A/N^alpha
+    cannot be told from B/D^beta, shared exponents or not."""
+    from pathlib import Path
+
+    from scalecore import NotIdentified
+
+    runs = load_runs(Path(__file__).resolve().parents[1] / "sample_runs" / "architectures_crossover.csv")
+    with pytest.raises(NotIdentified, match="one tokens-per-parameter ratio"):
+        joint_fit(runs, "chinchilla", by="arch", shared="exponents", n_resamples=200, seed=0)
