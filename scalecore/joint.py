@@ -45,7 +45,7 @@ from typing import Sequence
 import numpy as np
 
 from . import identifiability, optimum
-from .bootstrap import BootstrapResult
+from .bootstrap import MAX_RESAMPLED_RUNS, BootstrapResult
 from .comparison import (AXIS_KINDS, Comparison, Multiplier, child_seeds, group_labels, group_names)
 from .errors import DataError, FitError, NotIdentified, ScaleCoreError
 from .families import Family, get_family, min_distinct
@@ -584,6 +584,11 @@ def joint_fit(
             raise type(exc)(f"group `{name}`: {exc}") from None
     own_z = np.array([fam.to_internal(f.theta) for f in own_fits])
     sizes = [p.n for p in problems]
+    biggest = max(n_resamples, n_null if names else 0)
+    if biggest * sum(sizes) > MAX_RESAMPLED_RUNS:
+        raise FitError(f"{biggest} resamples of {sum(sizes):,} runs are too many to fit at once (at most "
+                       f"{MAX_RESAMPLED_RUNS:,} resampled runs); use at most {max(MAX_RESAMPLED_RUNS // sum(sizes), 2)} "
+                       "resamples (and null draws), or fewer runs.")
     inputs = {k: np.concatenate([p.inputs[k] for p in problems]) for k in problems[0].inputs}
     target = np.concatenate([p.target for p in problems])
     model = JointModel.build(fam, names, chosen, sizes)

@@ -120,6 +120,27 @@ def test_probability_better_and_multiplier_against_the_truth(recovered):
     assert "joint" in mult.interval
 
 
+def test_probability_and_multiplier_intervals_from_the_joint_samples(recovered):
+    """Read off the joint resamples with the law written out here: at 1e16 the two true curves meet
+    (2.6 each), so P(better) is in between; the multiplier's interval is the percentile interval of
+    the closed-form inversion per resample."""
+    j = recovered
+    ok = ~j.failed
+    col = {n: j.samples[ok, i] for i, n in enumerate(j.names)}
+    alpha = col["alpha"]
+    la = law(col["E[A]"], col["A[A]"], alpha, 1e16)
+    lb = law(col["E[B]"], col["A[B]"], alpha, 1e16)
+    p = j.probability_better("B", "A", 1e16)
+    assert p == pytest.approx(np.mean(lb < la), abs=1e-12)
+    assert 0.02 < p < 0.98
+    at = 1e19
+    target = law(col["E[B]"], col["A[B]"], alpha, at)
+    mult = (col["A[A]"] / (target - col["E[A]"])) ** (1 / alpha) / at
+    low, high = np.percentile(mult, [2.5, 97.5])
+    est = j.multiplier("A", "B", at).multiplier
+    assert est.low == pytest.approx(low, rel=1e-6) and est.high == pytest.approx(high, rel=1e-6)
+
+
 def test_paired_resamples_keep_budget_positions_aligned(recovered):
     j = recovered
     assert j.paired
@@ -255,3 +276,8 @@ def test_a_joint_law_the_runs_do_not_identify_is_refused():
     runs = load_runs(Path(__file__).resolve().parents[1] / "sample_runs" / "architectures_crossover.csv")
     with pytest.raises(NotIdentified, match="one tokens-per-parameter ratio"):
         joint_fit(runs, "chinchilla", by="arch", shared="exponents", n_resamples=200, seed=0)
+
+
+def test_too_many_resampled_runs_are_refused():
+    with pytest.raises(FitError, match="too many to fit at once"):
+        joint_fit(dataset(0), "offset_power_law", by="arch", shared="alpha", n_resamples=90_000, seed=0)
