@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 
@@ -238,6 +238,9 @@ class JointFit:
     (bands, crossover, multiplier). ``weights`` (resamples x runs) are the bootstrap's counts of
     each run, ``positions`` each run's budget position within its group (paired resamples give every
     group the same count at a position)."""
+
+    #: What can be shared, besides parameter names (:data:`SHARED_CHOICES`).
+    CHOICES: ClassVar[tuple[str, ...]] = SHARED_CHOICES
 
     family: Family
     shared: tuple[str, ...]

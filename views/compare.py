@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, Estimate, ScaleCoreError, comparison, formatting, joint, report
+from scalecore import FAMILIES, Estimate, JointFit, ScaleCoreError, comparison, formatting, joint_fit, report
 from ui import analysis, cache, data_source, md, md_message, run_page, show_warnings, state
 from ui import review as rv
 from ui.analysis import AXIS_SHORT
@@ -54,11 +54,11 @@ def pair_rows(key: tuple, _comp, at: float) -> list[dict]:
 @st.cache_resource(max_entries=32, show_spinner=False)
 def run_joint(data_key: str, _runs, family: str, by: str, groups: tuple, x: str | None, metric: str,
               exclude: tuple, settings: tuple, shared: str) -> cache.Outcome:
-    """The groups fitted jointly with ``shared`` common to all (scalecore.joint), cached like run_compare."""
+    """The groups fitted jointly with ``shared`` common to all (scalecore.joint_fit), cached like run_compare."""
     s = dict(settings)
     t0 = time.perf_counter()
     try:
-        value = joint.joint_fit(_runs, family, by=by, groups=list(groups), shared=shared, x=x, y=metric,
+        value = joint_fit(_runs, family, by=by, groups=list(groups), shared=shared, x=x, y=metric,
                                 exclude=exclude, loss=s.get("loss", "huber"), delta=s["delta"],
                                 n_resamples=s["n_resamples"], confidence_level=s["confidence_level"], seed=s["seed"])
     except ScaleCoreError as exc:
@@ -74,7 +74,7 @@ def joint_section(ds, runs, family: str, by: str, groups: list, x, metric: str, 
     """The groups fitted together: shared values, the difference test, P(better), the multiplier."""
     st.subheader("Joint fit")
     fam = FAMILIES[family]
-    options = [o for o in joint.SHARED_CHOICES if o != "E" or "E" in fam.param_names]
+    options = [o for o in JointFit.CHOICES if o != "E" or "E" in fam.param_names]
     keep_valid("cmp_shared", options, options[0])
     shared = st.segmented_control("Shared across the groups", options, required=True, key="cmp_shared",
                                   format_func=SHARED_LABELS.get, **URL,
