@@ -300,3 +300,17 @@ def test_a_joint_law_the_runs_do_not_identify_is_refused():
 def test_too_many_resampled_runs_are_refused():
     with pytest.raises(FitError, match="too many to fit at once"):
         joint_fit(dataset(0), "offset_power_law", by="arch", shared="alpha", n_resamples=90_000, seed=0)
+
+
+def test_nothing_shared_is_each_group_s_own_fit():
+    """With nothing shared the summed objective separates, so the joint optimum is each group's own fit."""
+    from scalecore import fit
+
+    runs = dataset(7)
+    j = joint_fit(runs, "offset_power_law", by="arch", shared="none", n_resamples=50, seed=0)
+    assert j.test is None and j.shared == ()
+    labels = group_labels(runs, "arch")
+    for g in ("A", "B"):
+        own = fit(runs.subset(labels == g), "offset_power_law", x="compute")
+        for name, value in own.params.items():
+            assert j.params[g][name] == pytest.approx(value, rel=1e-5)
