@@ -26,6 +26,7 @@ from .fitting import FitResult, fit, predict
 from .spec import FitSpec, Settings, SpecError
 from .uncertainty import Band, Estimate
 from .isoflop import ApproachComparison, IsoFlopResult, compare_with_approach3, isoflop_profiles
+from .joint import JointFit, joint_fit
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,8 @@ __all__ = [
     "envelope",
     "approach1",
     "isoflop_profiles",
+    "JointFit",
+    "joint_fit",
     "load_curves",
     "FAMILIES",
     "Band",

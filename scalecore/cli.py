@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_downstream_parser(sub)
     _add_next_parser(sub)
     _add_sensitivity_parser(sub)
+    _add_compare_parser(sub)
     return parser
 
 
@@ -426,6 +427,19 @@ def _add_next_parser(sub) -> None:
     p.add_argument("--by", choices=("shrink_per_flop", "shrink"), default="shrink_per_flop",
                    help="rank by the shrink per FLOP (default) or by the shrink alone")
     p.add_argument("--out", metavar="PLAN.csv", help="write the top candidates as a CSV plan")
+def _add_compare_parser(sub) -> None:
+    p = sub.add_parser("compare", help="compare groups of runs: each fitted apart, or jointly with shared parameters",
+                       description="Fit one family to each group of runs (a group column, or one file per group). "
+                                   "Without --shared each group is fitted and bootstrapped on its own (exponent "
+                                   "differences, crossover, multiplier); with --shared the groups are fitted jointly "
+                                   "with those parameters common to all, and a test says whether they differ.")
+    _add_data_args(p)
+    p.add_argument("--by", default="group", metavar="COLUMN", help="the column whose values are the groups, or `file`")
+    p.add_argument("--groups", nargs="+", metavar="NAME", help="the groups to compare (the first is the reference)")
+    p.add_argument("--shared", metavar="NAMES",
+                   help="fit jointly, sharing these parameters: `alpha,beta`, `exponents`, `E` or `none`")
+    p.add_argument("--at", metavar="X", help="scale of the multiplier and P(better) (default: top of the common range)")
+    p.add_argument("--null", type=int, default=999, metavar="N", help="draws of the difference test's null (default 999)")
     _add_bootstrap_args(p, default_n=1000)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -473,6 +487,41 @@ def _next_command(args) -> int:
         except OSError as exc:
             raise DataError(f"cannot write `{args.out}`: {exc.strerror or exc}") from None
         print(f"wrote {args.out}: {min(args.top, len(ranking.table))} runs", file=sys.stderr)
+def _compare_command(args) -> int:
+    from . import comparison, joint
+    from .data import parse_number
+    from .errors import DataError
+
+    at = None
+    if args.at is not None:
+        try:
+            at = parse_number(args.at)
+        except ValueError:
+            at = math.nan
+        if not (math.isfinite(at) and at > 0):
+            raise DataError(f"`--at` must be a positive number such as 1e22 or 70B; got {args.at!r}")
+    runs = _load(args, [args.y])
+    common = dict(by=args.by, groups=args.groups, x=args.x, y=args.y, exclude=tuple(args.exclude), loss=args.loss,
+                  delta=args.delta, n_resamples=args.bootstrap or 1000, confidence_level=args.confidence, seed=args.seed)
+    if args.shared is None:
+        comp = comparison.compare(runs, args.family, method=args.method, **common)
+        if args.json:
+            print(dumps(comp.to_dict(at)))
+        else:
+            print(repr(comp))
+            for row in comp.summary(at):
+                print(f"  {row['crossover']['text']}; {row['multiplier']['text']}")
+    else:
+        if args.method != "cases":
+            raise DataError("a joint fit (`--shared`) resamples runs within each group (`--method cases`); "
+                            f"got `--method {args.method}`")
+        result = joint.joint_fit(runs, args.family, shared=args.shared, n_null=args.null, **common)
+        if args.json:
+            print(dumps(result.to_dict(at)))
+        else:
+            print(repr(result))
+            for a, b in result.pairs():
+                print(f"  {result.better_text(a, b, at)}; {result.multiplier(a, b, at).text()}")
     _print_notes(runs)
     return 0
 
@@ -547,6 +596,7 @@ def _sensitivity_command(args) -> int:
 
 
 COMMANDS["sensitivity"] = _sensitivity_command
+COMMANDS["compare"] = _compare_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

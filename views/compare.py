@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from scalecore import FAMILIES, Estimate, ScaleCoreError, comparison, formatting, report
+from scalecore import FAMILIES, Estimate, JointFit, ScaleCoreError, comparison, formatting, joint_fit, report
 from ui import analysis, cache, data_source, md, md_message, run_page, show_warnings, state
 from ui import review as rv
 from ui.analysis import AXIS_SHORT
@@ -64,6 +64,68 @@ def pair_rows(key: tuple, _comp, at: float) -> list[dict]:
         row["_sentences"] = (cross.text(), mult.text())
         rows.append(row)
     return rows
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def run_joint(data_key: str, _runs, family: str, by: str, groups: tuple, x: str | None, metric: str,
+              exclude: tuple, settings: tuple, shared: str) -> cache.Outcome:
+    """The groups fitted jointly with ``shared`` common to all (scalecore.joint_fit), cached like run_compare."""
+    s = dict(settings)
+    t0 = time.perf_counter()
+    try:
+        value = joint_fit(_runs, family, by=by, groups=list(groups), shared=shared, x=x, y=metric,
+                                exclude=exclude, loss=s.get("loss", "huber"), delta=s["delta"],
+                                n_resamples=s["n_resamples"], confidence_level=s["confidence_level"], seed=s["seed"])
+    except ScaleCoreError as exc:
+        return cache.Outcome(error=str(exc), seconds=time.perf_counter() - t0)
+    return cache.Outcome(value=value, seconds=time.perf_counter() - t0)
+
+
+#: What the joint fit can share, as the page offers it (the floor only for laws that have an E).
+SHARED_LABELS = {"exponents": "exponents", "E": "floor E", "none": "nothing"}
+
+
+def joint_section(ds, runs, family: str, by: str, groups: list, x, metric: str, exclude: tuple, explore, at) -> None:
+    """The groups fitted together: shared values, the difference test, P(better), the multiplier."""
+    st.subheader("Joint fit")
+    fam = FAMILIES[family]
+    options = [o for o in JointFit.CHOICES if o != "E" or "E" in fam.param_names]
+    keep_valid("cmp_shared", options, options[0])
+    shared = st.segmented_control("Shared across the groups", options, required=True, key="cmp_shared",
+                                  format_func=SHARED_LABELS.get, **URL,
+                                  help="Fit every group at once with these parameters common to all (one objective: "
+                                       "the summed Huber loss of all runs), and test whether the groups differ in them.")
+    with st.spinner(f"Fitting {label(family)} to {len(groups)} groups jointly…"):
+        outcome = run_joint(ds.key, runs, family, by, tuple(groups), x, metric, exclude, explore.settings_key, shared)
+    if not outcome.ok:
+        st.error(md_message(outcome.error))
+        return
+    jf = outcome.value
+    if jf.shared:
+        st.dataframe(pd.DataFrame([{"shared": n, "value": estimate_text(e)} for n, e in jf.shared_estimates.items()]),
+                     hide_index=True, key="cmp_joint_shared")
+        st.markdown(md(jf.test.text()[0].upper() + jf.test.text()[1:] + "."))
+    else:
+        st.markdown("Nothing shared: each group keeps its own parameters, fitted and resampled together.")
+    pairs = []
+    for a, b in jf.pairs():
+        mult = jf.multiplier(a, b, at)
+        pairs.append({"pair": f"{a} vs {b}",
+                      "P(better)": formatting.format_value(jf.probability_better(a, b, at), digits=3),
+                      "multiplier": estimate_text(mult.multiplier) + "×" if mult.status == "ok" else "not reached"})
+    st.dataframe(pd.DataFrame(pairs), hide_index=True, width="stretch", key="cmp_joint_pairs")
+    for a, b in jf.pairs():
+        st.markdown(f"- {md(jf.better_text(a, b, at))}")
+        text = jf.multiplier(a, b, at).text()
+        st.markdown(f"- {md(text[0].upper() + text[1:])}")
+    own = [{"group": g, **{n: estimate_text(e) for n, e in jf.estimates[g].items() if n not in jf.shared}}
+           for g in jf.groups]
+    st.dataframe(pd.DataFrame(own), hide_index=True, width="stretch", key="cmp_joint_groups")
+    st.caption(f"Value [low, high]: the joint fit's value and its {jf.interval_label}. The difference test refits "
+               "both ways by least squares and reads its p-value off a parametric bootstrap of the shared law. "
+               f"P(better): the share of joint resamples in which the first group of the pair predicts the better "
+               f"{metric} there. Computed in {outcome.seconds:.2f} s (cached afterwards).")
+    show_warnings(jf.warnings)
 
 
 WHERE = {"inside": "in the fitted range", "beyond": "beyond the fitted range", "below": "below the fitted range"}
@@ -179,6 +241,7 @@ def main() -> None:
     st.subheader("Each group")
     st.dataframe(group_rows(comp), hide_index=True, width="stretch", key="cmp_groups_table")
     show_warnings(comp.warnings)
+    joint_section(ds, runs, family, by, list(groups), x, metric, exclude, explore, at)
     rv.report_button(ds, key="dl_compare_report", label="Download the report (with this comparison)", comparison=comp)
 
 
