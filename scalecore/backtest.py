@@ -126,6 +126,21 @@ class Backtest:
         point, samples = optimum.frontier_on_axis(boot, self.by, xs, k)
         return boot.band_of(point, samples, kind="prediction")
 
+    def forecast(self, kind: str = "prediction", n: int = 120, k: float = FLOPS_PER_TOKEN_PARAM) -> tuple[np.ndarray, Band]:
+        """The grid the forecast is drawn on (from the smallest training run to past the largest
+        held-out run, ``n`` points geometric on ``by``) and :meth:`band` over it."""
+        train = self.train_scale
+        lo, hi = float(np.min(train)) / 1.2, float(np.max(self.table[self.by])) * 1.5
+        xs = np.geomspace(lo, hi, n)
+        return xs, self.band(xs, kind, k)
+
+    @property
+    def train_scale(self) -> np.ndarray:
+        """The training runs' ``by`` values (in the order of ``fit.problem``)."""
+        if self.fit is None:
+            return np.array([])
+        return scale_values(self.fit.problem, self.by if self.fit.family.is_two_input else "compute")[1]
+
     def summary_row(self) -> dict:
         """The family's row of every backtest table (CLI, report, app): formatted text. Why a row
         has no numbers or no interval is :attr:`message` / :attr:`note`, said beside the table."""
