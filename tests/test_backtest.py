@@ -184,3 +184,60 @@ def test_argument_errors():
         backtest(runs, "power_law", x="params", by="params", cutoff=-1)
     with pytest.raises(FitError, match=r"name the family"):
         backtest(runs)
+
+
+# -------------------------------------------------------------------------------- surfaces
+
+
+def test_cli_backtest_prints_the_table(capsys, tmp_path):
+    from scalecore.cli import main
+    from scalecore.formatting import format_value
+
+    df = frame("chinchilla", seed=3, noise=0.01)
+    path = str(tmp_path / "runs.csv")
+    df.to_csv(path, index=False)
+    assert main(["backtest", path, "--family", "chinchilla", "--family", "kaplan", "--cutoff", "3e20",
+                 "--bootstrap", "60", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    runs = runs_of(df)
+    for family in ("chinchilla", "kaplan"):
+        bt = backtest(runs, family, cutoff=3e20, n_resamples=60, seed=2)
+        t = bt.table
+        rel = (t["predicted"] - t["actual"]) / t["actual"]
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(family + " "))
+        assert f" {format_value(100 * rel.mean(), digits=2)}% " in line
+        assert f" {format_value(100 * rel.abs().mean(), digits=2)}% " in line
+        assert f"{int(((t['actual'] >= t['pi_low']) & (t['actual'] <= t['pi_high'])).sum())} of 24 inside" in line
+        assert "48 runs" in line and "24 runs ≥ 3.00e+20 compute" in line
+    assert main(["backtest", path, "--family", "chinchilla", "--rolling"]) == 0
+    out = capsys.readouterr().out
+    assert "RollingBacktest(chinchilla by compute: 5 cutoffs" in out  # 6 budgets: each above the first in turn
+
+
+def test_report_backtest_section_against_scalecore():
+    from html.parser import HTMLParser
+
+    from scalecore import report
+    from scalecore.store import Analysis, DataFile, Settings
+
+    df = frame("chinchilla", seed=4, noise=0.01)
+    data = df.to_csv(index=False).encode()
+    analysis = Analysis(title="bt", files=(DataFile("iso.csv", data),), families=("chinchilla",),
+                        settings=Settings(n_resamples=80, seed=3))
+    text = report.render(analysis)
+    cells = {}
+
+    class Cells(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "td" and "data-field" in a:
+                cells[a["data-field"]] = float(a["data-raw"])
+
+    Cells().feed(text)
+    # the top 20% of 72 runs reach into the 3e20 budget: 3e20 and 1e21 held out whole
+    bt = backtest(runs_of(df), "chinchilla", cutoff=3e20, n_resamples=80, seed=3)
+    t = bt.table
+    assert cells["bias_pct"] == pytest.approx(100 * ((t["predicted"] - t["actual"]) / t["actual"]).mean())
+    assert cells["mape_pct"] == pytest.approx(100 * ((t["predicted"] - t["actual"]) / t["actual"]).abs().mean())
+    assert cells["n_inside"] == ((t["actual"] >= t["pi_low"]) & (t["actual"] <= t["pi_high"])).sum()
+    assert '<section id="backtest">' in text and "every held-out run (24)" in text
