@@ -135,7 +135,7 @@ def test_prediction_interval_coverage_on_200_seeded_datasets():
     Chinchilla's law (Besiroglu et al.'s constants) on six IsoFLOP budgets of 12 runs, log-normal
     noise of sd 0.01; the two largest budgets (3e20, 1e21: half a decade and one decade beyond
     the training runs) are held out. 50 resamples per dataset keep the test near 15 s (measured
-    0.936 at this seed range; 0.949 with 100 resamples)."""
+    4,467 of 4,800 held-out runs inside: 0.931)."""
     inside = total = 0
     for s in range(200):
         bt = backtest(runs_of(frame("chinchilla", seed=1000 + s, noise=0.01)), "chinchilla", cutoff=3e20,
