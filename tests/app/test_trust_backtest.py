@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scalecore import load_runs
-from scalecore.backtest import backtest
+from scalecore.backtest import backtest, rolling_backtest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -89,6 +89,17 @@ def test_backtest_tab_shows_scalecores_numbers():
     assert f"training runs ({bt.n_train})" in names and f"held-out runs ({bt.n_test})" in names
     forecast = next(t for t in spec["data"] if t.get("name") == "Chinchilla: held-out forecasts")
     np.testing.assert_allclose(array(forecast["y"]), held["predicted"], rtol=1e-9)
+
+    # every cutoff in turn: each point is a held-out run's error against its decades beyond the training runs
+    rolled = rolling_backtest(load_runs(SAMPLE), "chinchilla", by="compute")
+    spec = next(json.loads(el.proto.spec) for el in at.get("plotly_chart")
+                if "rolling" in json.loads(el.proto.spec)["layout"]["title"]["text"].lower())
+    (points,) = [t for t in spec["data"] if t.get("name") == "Chinchilla"]
+    np.testing.assert_allclose(array(points["x"]), rolled.table["decades"], rtol=1e-9)
+    np.testing.assert_allclose(array(points["y"]), rolled.table["error_pct"], rtol=1e-9)
+    budgets_left = np.unique(compute)
+    # every budget but the first (6 N D of the rounded sizes is within 1e-5 of the budget)
+    assert sorted(set(rolled.table["cutoff"])) == pytest.approx(list(budgets_left[1:]), rel=1e-5)
 
     # the other band: the caption says so, and the error bars are the confidence interval of the mean
     at.radio(key="trust_bt_band").set_value("confidence").run()
