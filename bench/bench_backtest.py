@@ -2,15 +2,16 @@
 
 A cutoff move costs what the tab's cached call computes for every switched-on family
 (ui/trust/backtest.py::backtest): the backtest at the new cutoff -- the point fit of the runs below it
-and its bootstrap with the Explore page's settings (1,000 cases resamples, 95%) -- and the forecast
-over a grid with both bands. The reference, timed in the same process, is a plain fit and bootstrap of
+and its bootstrap (95%, cases; the tab uses the Explore page's resamples capped at 400,
+ui/trust/backtest.py::MAX_RESAMPLES, the default here; --resamples 1000 for Explore's default) -- and
+the forecast over a grid with both bands. The reference, timed in the same process, is a plain fit and bootstrap of
 the full data for the same families (what Explore computes when a family is switched on).
 
 Data: sample_runs/chinchilla_like.csv (243 runs); families: chinchilla and kaplan (two laws in N and
 D) by default. Every cutoff on compute is timed (the median of --repeats), and the last line gives
 the worst move against the 1 s target.
 
-Usage: python bench/bench_backtest.py [--resamples 1000] [--families chinchilla kaplan] [--repeats 3]
+Usage: python bench/bench_backtest.py [--resamples 400] [--families chinchilla kaplan] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ TARGET_S = 1.0
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--resamples", type=int, default=1000)
+    ap.add_argument("--resamples", type=int, default=400, help="the Trust tab's cap (ui/trust/backtest.py)")
     ap.add_argument("--families", nargs="+", default=["chinchilla", "kaplan"])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()

@@ -40,8 +40,8 @@ def open_tab() -> AppTest:
 
 
 def expected(cutoff: float, family: str = "chinchilla"):
-    """Explore's defaults: 1000 cases resamples, 95%, seed 0, Huber delta 1e-3."""
-    return backtest(load_runs(SAMPLE), family, cutoff=cutoff, by="compute", n_resamples=1000, level=0.95, seed=0)
+    """Explore's defaults (95%, seed 0, Huber delta 1e-3, cases), its 1000 resamples capped at the tab's 400."""
+    return backtest(load_runs(SAMPLE), family, cutoff=cutoff, by="compute", n_resamples=400, level=0.95, seed=0)
 
 
 def summary_table(at) -> pd.DataFrame:
@@ -82,6 +82,7 @@ def test_backtest_tab_shows_scalecores_numbers():
     # the figure: training and held-out runs as split, and the prediction band named in the caption
     captions = " ".join(c.value for c in at.caption)
     assert "Drawn: the 95% prediction band, which adds run-to-run noise" in captions
+    assert "400 cases resamples of the runs below the cutoff, of the Explore page's 1000" in captions
     spec = next(json.loads(el.proto.spec) for el in at.get("plotly_chart") if "backtest" in json.loads(
         el.proto.spec)["layout"]["title"]["text"].lower() and "rolling" not in json.loads(
         el.proto.spec)["layout"]["title"]["text"].lower())

@@ -25,6 +25,15 @@ BY_NAMES = {"compute": "compute C", "params": "model size N"}
 KINDS = ("prediction", "confidence")
 #: Share of the runs held out when the tab opens (the cutoff whose runs at or above it come closest).
 DEFAULT_HELD_OUT = 0.2
+#: Most bootstrap resamples of a backtest here (fewer when Explore asks for fewer): with 1,000 a cutoff
+#: move on 243 runs and two laws in N and D took up to 1.35 s on a loaded machine, with 400 up to 0.68 s
+#: (bench/bench_backtest.py), and the coverage counts moved by a run or two.
+MAX_RESAMPLES = 400
+
+
+def resamples(settings) -> int:
+    """The resamples a backtest here uses: the Explore page's, at most :data:`MAX_RESAMPLES`."""
+    return min(int(settings.n_resamples), MAX_RESAMPLES)
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -36,7 +45,7 @@ def backtest(data_key: str, _runs, family: str, axis: str | None, metric: str, e
 
     def run():
         spec = analysis.spec_for(family, axis, metric, exclude, s.loss, s.delta)
-        bt = run_backtest(_runs, spec, cutoff=cutoff, by=by, n_resamples=s.n_resamples, level=s.confidence_level,
+        bt = run_backtest(_runs, spec, cutoff=cutoff, by=by, n_resamples=resamples(s), level=s.confidence_level,
                           seed=s.seed, method=s.method)
         return bt, ({kind: bt.forecast(kind) for kind in KINDS} if bt.ok else {})
 
@@ -147,7 +156,9 @@ def render(ds, choices) -> None:
 
 def _drawn(kind: str, level: float, settings) -> str:
     """The caption that says which band is drawn."""
-    boot = f"{settings.n_resamples} {settings.method} resamples of the runs below the cutoff"
+    n = resamples(settings)
+    capped = f", of the Explore page's {settings.n_resamples}, so that a cutoff move stays quick" if n < settings.n_resamples else ""
+    boot = f"{n} {settings.method} resamples of the runs below the cutoff{capped}"
     if kind == "confidence":
         return (f"Drawn: the {level:.0%} confidence band of the mean ({boot}): where the law itself may lie. "
                 "It leaves out run-to-run noise, so held-out runs can fall outside it even when the law is right.")
