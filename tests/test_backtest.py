@@ -154,6 +154,11 @@ def test_prediction_interval_adds_noise_to_the_confidence_interval():
     assert np.all(np.log(t["pi_high"] / t["pi_low"]) > 0.06)
     assert np.all(np.log(t["ci_high"] / t["ci_low"]) < np.log(t["pi_high"] / t["pi_low"]))
     assert bt.n_inside == int(((t["actual"] >= t["pi_low"]) & (t["actual"] <= t["pi_high"])).sum())
+    # adding independent noise of sd 0.02 (in log) to the mean's uncertainty: half-widths add in quadrature,
+    # sqrt(ci^2 + (1.96 x 0.02)^2), up to the spread of 200 resamples and the fitted residuals' shrinkage
+    ci_half, pi_half = np.log(t["ci_high"] / t["ci_low"]) / 2, np.log(t["pi_high"] / t["pi_low"]) / 2
+    ratio = pi_half / np.sqrt(ci_half**2 + (1.96 * 0.02) ** 2)
+    assert np.all((ratio > 0.75) & (ratio < 1.25)), ratio
     # the drawn forecast: the compute-optimal frontier, its prediction band wider than its confidence band
     xs = np.geomspace(3e20, 1e21, 5)
     conf, pred = bt.band(xs, "confidence"), bt.band(xs, "prediction")
