@@ -148,7 +148,8 @@ class Backtest:
                "held out": f"{self.n_test} runs ≥ {format_value(self.cutoff, digits=3)} {self.by}"}
         if not self.ok:
             return {**row, "bias": "—", "mean abs error": "—", f"inside the {self.level:.0%} PI": "—"}
-        return {**row, "bias": f"{format_value(self.bias_pct, digits=2)}%",
+        sign = "+" if self.bias_pct > 0 else ""  # a signed error says its sign
+        return {**row, "bias": f"{sign}{format_value(self.bias_pct, digits=2)}%",
                 "mean abs error": f"{format_value(self.mape_pct, digits=2)}%",
                 f"inside the {self.level:.0%} PI": self.coverage_text}
 

@@ -210,7 +210,7 @@ def test_cli_backtest_prints_the_table(capsys, tmp_path):
         t = bt.table
         rel = (t["predicted"] - t["actual"]) / t["actual"]
         line = next(ln for ln in out.splitlines() if ln.strip().startswith(family + " "))
-        assert f" {format_value(100 * rel.mean(), digits=2)}% " in line
+        assert f" {'+' if rel.mean() > 0 else ''}{format_value(100 * rel.mean(), digits=2)}% " in line
         assert f" {format_value(100 * rel.abs().mean(), digits=2)}% " in line
         assert f"{int(((t['actual'] >= t['pi_low']) & (t['actual'] <= t['pi_high'])).sum())} of 24 inside" in line
         assert "48 runs" in line and "24 runs ≥ 3.00e+20 compute" in line
