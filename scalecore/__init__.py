@@ -17,7 +17,8 @@ from .comparison import Comparison, compare
 from .budget import chinchilla_optimum, iso_flop_optimum
 from .curves import Approach1Fit, Curves, Envelope, approach1, envelope, load_curves
 from .data import Runs, load_runs, parse_number
-from .diagnostics import UNSUPPORTED_DELTA_AIC, unsupported, backtest, compare_families, influence, residual_table, suggest_outliers
+from .backtest import Backtest, RollingBacktest, backtest, rolling_backtest
+from .diagnostics import UNSUPPORTED_DELTA_AIC, unsupported, compare_families, influence, residual_table, suggest_outliers
 from .diagnostics import RESIDUAL_HEADERS, residual_header, run_residuals, shown_residuals, with_without
 from .downstream import ACCURACY_FORMULA, ChainedPrediction, DownstreamResult, fit_downstream
 from .errors import NotIdentified, DataError, FitError, ScaleCoreError
@@ -64,7 +65,10 @@ __all__ = [
     "Settings",
     "SpecError",
     "__version__",
+    "Backtest",
+    "RollingBacktest",
     "backtest",
+    "rolling_backtest",
     "compare",
     "compare_families",
     "influence",

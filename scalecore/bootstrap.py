@@ -125,6 +125,16 @@ class BootstrapResult:
             raise FitError(f"`kind` must be one of {', '.join(BAND_KINDS)}; got {kind!r}")
         point = self.fit.predict(x, params=params, tokens=tokens)
         curves = predict(self.family, self.good, x, params=params, tokens=tokens)
+        return self.band_of(point, curves, kind)
+
+    def band_of(self, point, curves, kind: str = "confidence") -> Band:
+        """The band of resampled values ``curves`` (resamples x grid; NaN left out) around ``point``.
+
+        ``kind="prediction"`` adds to every value one of the fit's residuals, drawn with
+        replacement (seeded ``seed + 1``) in the family's residual space (log for losses).
+        """
+        if kind not in BAND_KINDS:
+            raise FitError(f"`kind` must be one of {', '.join(BAND_KINDS)}; got {kind!r}")
         if kind == "prediction":
             rng = np.random.default_rng(None if self.seed is None else self.seed + 1)
             noise = rng.choice(self.fit.residuals, size=curves.shape)

@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_next_parser(sub)
     _add_sensitivity_parser(sub)
     _add_compare_parser(sub)
+    _add_backtest_parser(sub)
     return parser
 
 
@@ -597,6 +598,79 @@ def _sensitivity_command(args) -> int:
 
 COMMANDS["sensitivity"] = _sensitivity_command
 COMMANDS["compare"] = _compare_command
+
+
+def _add_backtest_parser(sub) -> None:
+    p = sub.add_parser("backtest", help="fit below a cutoff, predict the larger runs: would the forecast have been right?",
+                       description="Fit each family to the runs below --cutoff (on --by), predict the held-out larger "
+                                   "runs, and print per family the bias, the mean absolute relative error and how many "
+                                   "held-out runs fall inside the prediction interval (bootstrap plus run-to-run "
+                                   "noise); --rolling takes every cutoff in turn.")
+    p.add_argument("runs", nargs="+", metavar="RUNS.csv", help="one or more CSV files of runs")
+    p.add_argument("--family", action="append", required=True, help="fit family; repeat for several")
+    p.add_argument("--x", choices=("params", "tokens", "compute"), help="input of the one-input families")
+    p.add_argument("--y", "--metric", dest="y", help="metric column (default: the first detected)")
+    _add_column_args(p)
+    p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
+    p.add_argument("--loss", choices=("huber", "ls"), default="huber")
+    p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
+    p.add_argument("--cutoff", metavar="X", help="hold out the runs at or above this scale, e.g. 1e20 or 1B "
+                                                 "(default: the largest 20%%)")
+    p.add_argument("--by", choices=("compute", "params", "tokens"), default="compute", help="the axis of the cutoff")
+    p.add_argument("--rolling", action="store_true", help="every cutoff in turn: error against decades extrapolated")
+    p.add_argument("--runs", action="store_true", dest="per_run", help="also print every held-out run")
+    _add_bootstrap_args(p, default_n=200)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _backtest_command(args) -> int:
+    import pandas as pd
+
+    from .backtest import backtest, rolling_backtest
+    from .data import parse_number
+    from .errors import DataError
+    from .spec import FitSpec
+
+    cutoff = None
+    if args.cutoff is not None:
+        try:
+            cutoff = parse_number(args.cutoff)
+        except ValueError:
+            raise DataError(f"`--cutoff` must be a positive number such as 1e20 or 1B; got {args.cutoff!r}") from None
+    runs = _load(args, [args.y])
+    out, results = {}, []
+    for family in dict.fromkeys(args.family):
+        spec = FitSpec(family, x=args.x, y=args.y, exclude=tuple(args.exclude), loss=args.loss, delta=args.delta)
+        if args.rolling:
+            rb = rolling_backtest(runs, spec, by=args.by)
+            out[family] = {"rolling": rb.table.to_dict(orient="records"), "skipped": [list(s) for s in rb.skipped]}
+            results.append(rb)
+        else:
+            bt = backtest(runs, spec, cutoff=cutoff, by=args.by, n_resamples=args.bootstrap, level=args.confidence,
+                          seed=args.seed, method=args.method)
+            out[family] = bt.to_dict()
+            results.append(bt)
+    if args.json:
+        print(dumps(out))
+    elif args.rolling:
+        for rb in results:
+            print(repr(rb))
+            table = rb.by_distance()
+            table["mean abs error"] = [f"{v:.2g}%" for v in table.pop("mean abs error_pct")]
+            table["bias"] = [f"{v:+.2g}%" for v in table.pop("bias_pct")]
+            table["decades"] = [f"≤ {d:g}" for d in table["decades"]]
+            print(table.to_string(index=False) if len(table) else "  no cutoff leaves enough training runs")
+    else:
+        print(pd.DataFrame([bt.summary_row() for bt in results]).to_string(index=False))
+        for bt in results:
+            print(f"{bt.family}: {bt.message}" + (f"; {bt.note}" if bt.note else ""))
+            if args.per_run and bt.ok:
+                print(bt.table_text().drop(columns=["inside_pi"]).to_string(index=False))
+    _print_notes(runs)
+    return 0
+
+
+COMMANDS["backtest"] = _backtest_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,5 @@
-"""Diagnostics of a fit: outlier suggestions, leave-one-out influence, an extrapolation
-backtest, and information criteria across families.
+"""Diagnostics of a fit: outlier suggestions, leave-one-out influence, and information criteria
+across families (the extrapolation backtest is :mod:`scalecore.backtest`).
 
 Everything works on the arrays of a :class:`~scalecore.fitting.Problem` and on
 :class:`~scalecore.fitting.FitResult`; fits go through :func:`fitting.fit_problem` and
@@ -24,11 +24,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .budget import FLOPS_PER_TOKEN_PARAM
 from .errors import FitError, NotIdentified, ScaleCoreError
 from .families import FAMILIES
 from .data import metric_kind
-from .fitting import FitResult, Problem, check_size, distinct_optima, fit, fit_problem, solve
+from .fitting import FitResult, Problem, check_size, distinct_optima, fit, solve
 from .identifiability import ALTERNATIVES, Verdict, check
 
 #: Consistency constants: sigma of a normal sample from its median absolute deviation and from
@@ -43,10 +42,6 @@ SCALE_FLOOR = 1e-12
 #: A run is never suggested as an outlier when it is this close to the median residual (in the
 #: residual space): on noise-free data rounding-level residuals would otherwise score high.
 MIN_EFFECT = 1e-6
-
-#: Runs whose ``by`` values are within this relative distance of the backtest cutoff are treated
-#: as the same scale (all runs of one IsoFLOP budget are held out together).
-TIE_RTOL = 1e-9
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -353,128 +348,6 @@ def with_without(with_runs, without_runs, at_with=None, at_without=None, *, kind
     if at_with is not None and at_without is not None:
         rows.append(row(f"{fit_a.y} at the target", at_with.value, at_without.value, at_with, at_without, kind))
     return pd.DataFrame(rows)
-
-
-# ------------------------------------------------------------------------------ backtest
-
-BACKTEST_BY = ("compute", "params", "tokens")
-
-
-@dataclass(frozen=True, eq=False)
-class Backtest:
-    """An extrapolation backtest: fit on the smaller runs, predict the largest ones.
-
-    ``table`` has one row per held-out run: run_id, the ``by`` value, actual, predicted and
-    ``error_pct`` = 100 (predicted - actual) / actual. Summary numbers are over the held-out
-    runs: ``rmse_log`` (of log predicted - log actual), ``mape_pct`` (mean |error_pct|),
-    ``max_abs_pct`` and ``bias_pct`` (mean signed error_pct: negative = the law underestimates
-    the metric at large scale). When the training runs cannot be fitted, ``ok`` is False,
-    ``message`` says why and the numbers are NaN.
-    """
-
-    ok: bool
-    message: str
-    family: str
-    by: str
-    holdout_fraction: float
-    cutoff: float
-    n_train: int
-    n_test: int
-    table: pd.DataFrame = field(repr=False)
-    rmse_log: float = math.nan
-    mape_pct: float = math.nan
-    max_abs_pct: float = math.nan
-    bias_pct: float = math.nan
-    fit: FitResult | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict:
-        """Plain types only (JSON-ready)."""
-        return {
-            "ok": self.ok,
-            "message": self.message,
-            "family": self.family,
-            "by": self.by,
-            "holdout_fraction": self.holdout_fraction,
-            "cutoff": self.cutoff,
-            "n_train": self.n_train,
-            "n_test": self.n_test,
-            "rmse_log": self.rmse_log,
-            "mape_pct": self.mape_pct,
-            "max_abs_pct": self.max_abs_pct,
-            "bias_pct": self.bias_pct,
-            "runs": self.table.to_dict(orient="records"),
-        }
-
-
-def scale_values(problem: Problem, by: str = "compute") -> tuple[str, np.ndarray]:
-    """The axis runs are ordered by in a backtest, and its values.
-
-    ``compute`` is 6 N D for two-input families; a one-input family fitted against compute uses
-    its x. A one-input family fitted against params or tokens has no other axis, so its own x
-    is used whatever ``by`` asks for, and the returned name says so.
-    """
-    if by not in BACKTEST_BY:
-        raise FitError(f"`by` must be one of {', '.join(BACKTEST_BY)}; got {by!r}")
-    if problem.family.is_two_input:
-        n, d = problem.inputs["params"], problem.inputs["tokens"]
-        if by == "compute":
-            return "compute", FLOPS_PER_TOKEN_PARAM * n * d
-        return by, np.asarray(problem.inputs[by], float)
-    return problem.x, np.asarray(problem.inputs["x"], float)
-
-
-def backtest(problem: Problem, holdout_fraction: float = 0.2, by: str = "compute") -> Backtest:
-    """Fit on the runs below the top ``holdout_fraction`` of ``by``; predict the held-out ones.
-
-    The ``ceil(holdout_fraction * n)`` largest runs by ``by`` (see :func:`scale_values`) are held
-    out, together with every run at the same scale as the smallest of them (so a whole IsoFLOP
-    budget is held out or kept); ``cutoff`` is that smallest held-out value. The training runs
-    are fitted with :func:`fitting.fit_problem` exactly as the full fit is. Argument errors
-    raise :class:`FitError`; a training set that cannot be fitted returns ``ok=False``.
-    """
-    if isinstance(holdout_fraction, bool) or not isinstance(holdout_fraction, (int, float)) or not 0 < holdout_fraction < 1:
-        raise FitError(f"`holdout_fraction` must be between 0 and 1 (e.g. 0.2); got {holdout_fraction!r}")
-    fam = problem.family
-    axis, scale = scale_values(problem, by)
-    k = max(1, math.ceil(holdout_fraction * problem.n))
-    cutoff = float(np.sort(scale)[::-1][k - 1])
-    test = scale >= cutoff * (1 - TIE_RTOL)
-    n_test, n_train = int(test.sum()), int((~test).sum())
-    base = dict(family=fam.name, by=axis, holdout_fraction=float(holdout_fraction), cutoff=cutoff, n_train=n_train, n_test=n_test)
-
-    def failed(why: str) -> Backtest:
-        empty = pd.DataFrame(columns=["run_id", axis, "actual", "predicted", "error_pct"])
-        return Backtest(ok=False, message=why, table=empty, **base)
-
-    try:
-        train = fit_problem(subset_problem(problem, ~test))
-    except FitError as exc:
-        return failed(
-            f"cannot backtest: holding out the {n_test} largest run(s) by {axis} (>= {cutoff:.3g}) "
-            f"leaves {n_train} to fit: {exc}"
-        )
-    held = {name: np.asarray(arr)[test] for name, arr in problem.inputs.items()}
-    predicted = fam.predict(train.theta, held)
-    actual = problem.y_values[test]
-    err = (predicted - actual) / actual
-    with np.errstate(all="ignore"):
-        log_err = np.log(predicted) - np.log(actual)
-    table = pd.DataFrame(
-        {"run_id": problem.run_ids[test].astype(str), axis: scale[test], "actual": actual, "predicted": predicted, "error_pct": 100 * err}
-    ).sort_values(axis, kind="stable").reset_index(drop=True)
-    rmse_log = float(np.sqrt(np.mean(log_err**2))) if np.all(np.isfinite(log_err)) else math.nan
-    mape = float(100 * np.mean(np.abs(err)))
-    bias = float(100 * np.mean(err))
-    message = (
-        f"trained on {n_train} run(s) below {axis} {cutoff:.3g}, predicted {n_test} held-out run(s): "
-        f"mean absolute error {mape:.2g}%, bias {bias:+.2g}%"
-    )
-    if not train.success:
-        message += f"; the training fit {train.message}"
-    return Backtest(
-        ok=True, message=message, table=table, rmse_log=rmse_log, mape_pct=mape,
-        max_abs_pct=float(100 * np.max(np.abs(err))), bias_pct=bias, fit=train, **base,
-    )
 
 
 # ------------------------------------------------------------------------------ influence

@@ -1080,3 +1080,82 @@ def sensitivity_tornado(result, quantity: str | None = None, *, height: int | No
                         height=height or max(300, 80 + 28 * len(rows)),
                         layout=dict(showlegend=False, margin=dict(l=300), shapes=shapes),
                         yaxis=dict(type="category", showgrid=False, automargin=True))
+# ------------------------------------------------------------------------------ backtest
+
+BAND_NAMES = {"confidence": "confidence band of the mean", "prediction": "prediction band (adds run-to-run noise)"}
+
+
+def backtest_figure(backtests: Sequence, forecasts: dict, *, kind: str, x_title: str, y_title: str,
+                    title: str = "Backtest: fitted below the cutoff, predicted above it", height: int = 540) -> go.Figure:
+    """The runs a backtest trained on (filled), the held-out runs (open circles), each family's
+    forecast over a grid with its band (``forecasts``: family -> (xs, Band) from
+    :meth:`scalecore.backtest.Backtest.forecast`), each held-out run's forecast with its
+    ``kind`` interval as an error bar, and the cutoff as a dotted line.
+
+    For a law in N and D the drawn curve is its compute-optimal frontier, and runs off the optimum
+    lie above it: their own forecasts are the error bars."""
+    fig = new_figure()
+    ok = [bt for bt in backtests if bt.ok]
+    for bt in ok:
+        if bt.family in forecasts:
+            xs, band = forecasts[bt.family]
+            label = FAMILIES[bt.family].label if bt.family in FAMILIES else bt.family
+            trace = _band_trace(CurveSpec(bt.family, label, xs, band.point, band.lower, band.upper))
+            if trace is not None:
+                fig.add_trace(trace)
+    shapes = []
+    if ok:
+        first = ok[0]
+        prob = first.fit.problem
+        fig.add_trace(go.Scatter(
+            x=first.train_scale, y=prob.y_values, mode="markers", name=f"training runs ({first.n_train})",
+            customdata=hover_text(prob.run_ids), marker=dict(size=7, color=KEPT_COLOR, opacity=0.75),
+            hovertemplate=f"<b>%{{customdata}}</b> (training)<br>%{{x:.3s}}<br>{y_title} %{{y:.4g}}<extra></extra>"))
+        held = first.table
+        fig.add_trace(go.Scatter(
+            x=held[first.by], y=held["actual"], mode="markers", name=f"held-out runs ({first.n_test})",
+            customdata=hover_text(held["run_id"]),
+            marker=dict(size=9, color="white", line=dict(width=1.5, color=KEPT_COLOR)),
+            hovertemplate=f"<b>%{{customdata}}</b> (held out)<br>%{{x:.3s}}<br>{y_title} %{{y:.4g}}<extra></extra>"))
+        shapes.append(_vline(first.cutoff, dict(color="#b7791f", width=1.5, dash="dot")))
+    lo, hi = ("ci_low", "ci_high") if kind == "confidence" else ("pi_low", "pi_high")
+    for bt in ok:
+        label = FAMILIES[bt.family].label if bt.family in FAMILIES else bt.family
+        color = family_color(bt.family)
+        if bt.family in forecasts:
+            xs, band = forecasts[bt.family]
+            fig.add_trace(_curve_trace(CurveSpec(bt.family, f"{label} forecast", xs, band.point)))
+        t = bt.table
+        pred = t["predicted"].to_numpy(float)
+        err_hi = np.nan_to_num(t[hi].to_numpy(float) - pred)
+        err_lo = np.nan_to_num(pred - t[lo].to_numpy(float))
+        fig.add_trace(go.Scatter(
+            x=t[bt.by], y=pred, mode="markers", legendgroup=bt.family, name=f"{label}: held-out forecasts",
+            customdata=hover_text(t["run_id"]),
+            marker=dict(symbol="diamond", size=7, color=color),
+            error_y=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo, color=color, thickness=1.2,
+                         width=3),
+            hovertemplate=f"{label} for <b>%{{customdata}}</b><br>%{{y:.4g}}<extra></extra>"))
+    return _base_layout(fig, title=title, x_title=x_title, y_title=y_title, log_x=True, log_y=True, height=height,
+                        layout={"shapes": shapes})
+
+
+def rolling_backtest_figure(rollings: Sequence, *, title: str = "Rolling backtest: error against distance",
+                            height: int = 420) -> go.Figure:
+    """Every cutoff in turn (:class:`scalecore.backtest.RollingBacktest`): each held-out run's
+    signed relative error (%) against how far it lies beyond the largest training run, in decades."""
+    fig = new_figure()
+    for rb in rollings:
+        t = rb.table
+        if t.empty:
+            continue
+        label = FAMILIES[rb.family].label if rb.family in FAMILIES else rb.family
+        fig.add_trace(go.Scatter(
+            x=t["decades"], y=t["error_pct"], mode="markers", name=label,
+            customdata=np.column_stack([hover_text(t["run_id"]), t["cutoff"].to_numpy(float)]),
+            marker=dict(size=6, color=family_color(rb.family), opacity=0.5),
+            hovertemplate=(f"{label}: <b>%{{customdata[0]}}</b><br>%{{x:.2f}} decades out, cutoff %{{customdata[1]:.3s}}"
+                           "<br>error %{y:+.2f}%<extra></extra>")))
+    return _base_layout(fig, title=title, x_title="decades beyond the largest training run",
+                        y_title="error (predicted − actual) / actual, %", log_x=False, log_y=False, height=height,
+                        layout={"shapes": [_hline(0.0, dict(color="#9aa5b1", width=1))]})

@@ -153,6 +153,7 @@ def render(analysis: Analysis, *, results: Mapping | None = None, errors: Mappin
         _residual_plot(analysis, runs, results, figures),
         _predictions(analysis, runs, results),
         _compute_optimal_plot(analysis, runs, results, figures),
+        backtest_section(analysis, runs, results, figures),
         _scenarios(analysis.scenarios),
         _comparison(analysis, runs, comparison, comparison_error, figures),
         checklist_section(analysis, runs, results),
@@ -978,3 +979,68 @@ def checklist_section(a: Analysis, runs, results) -> str:
     from .checklist import checklist_html, of_analysis
 
     return checklist_html(a.checklist or of_analysis(a, runs, results))
+# ------------------------------------------------------------------------------ backtest
+
+
+def backtest_section(a: Analysis, runs, results, figures: _Figures) -> str:
+    """Would the forecast have been right? Each fitted family refitted on the runs below the top 20%
+    of compute (a one-input family: of its own x), with the analysis's bootstrap settings
+    (:func:`scalecore.backtest.backtest`): per family the bias, the mean absolute relative error and
+    the held-out runs inside the prediction interval, every held-out run, and the forecast figure."""
+    from . import plots
+    from .backtest import backtest
+
+    if not results:
+        return ""
+    s = a.settings
+    done, failed = [], {}
+    for family, boot in results.items():
+        try:
+            done.append(backtest(boot.fit.problem, holdout_fraction=0.2, by="compute", n_resamples=s.n_resamples,
+                                 level=s.confidence_level, seed=s.seed, method=s.method))
+        except ScaleCoreError as exc:
+            failed[family] = str(exc)
+    parts = ["<section id=\"backtest\"><h2>Backtest</h2>",
+             "<p class=\"caption\">Each law refitted to the runs below the largest 20% and asked to predict those: "
+             "bias is the mean of (predicted − actual) / actual over the held-out runs, the mean absolute error the "
+             f"mean of its absolute value; the {s.confidence_level:.0%} prediction interval adds run-to-run noise "
+             "(each bootstrap resample's prediction plus a residual of the training fit drawn at random).</p>"]
+    rows = []
+    for bt in done:
+        row = bt.summary_row()
+        rows.append(_tr(_td(_label(bt.family)), _td(row["trained on"]), _td(row["held out"]),
+                        _num_cell(row["bias"], bt.bias_pct, family=bt.family, field="bias_pct"),
+                        _num_cell(row["mean abs error"], bt.mape_pct, family=bt.family, field="mape_pct"),
+                        _num_cell(row[f"inside the {bt.level:.0%} PI"], bt.n_inside, family=bt.family,
+                                  field="n_inside")))
+    if rows:
+        parts.append(_table(["family", "trained on", "held out", "bias", "mean abs error",
+                             f"inside the {s.confidence_level:.0%} PI"], rows, "backtest"))
+    for bt in done:
+        if not bt.ok:
+            parts.append(f"<p class=\"warning\">⚠ {e(_label(bt.family))}: {e(bt.message)}</p>")
+        elif bt.note:
+            parts.append(f"<p class=\"caption\">{e(_label(bt.family))}: {e(bt.note)}</p>")
+    for family, why in failed.items():
+        parts.append(f"<p class=\"error\">{e(_label(family))}: {e(why)}</p>")
+    ok = [bt for bt in done if bt.ok]
+    if ok:
+        forecasts = {bt.family: bt.forecast("prediction") for bt in ok}
+        by = ok[0].by
+        fig = plots.backtest_figure(ok, forecasts, kind="prediction", x_title=AXIS_TITLES.get(by, by),
+                                    y_title=html.escape(_metric(a, runs, results)))
+        parts.append(figures.html(fig))
+        parts.append("<p class=\"caption\">Drawn: each law's forecast with its prediction band (adds run-to-run "
+                     "noise; a law in N and D along its compute-optimal frontier), the training runs (filled), the "
+                     "held-out runs (open) and each held-out run's own prediction interval (error bars).</p>")
+    for bt in ok:
+        t = bt.table_text()
+        head = ["run", bt.by, "actual", "predicted", "error %", "PI low", "PI high", "inside", "decades out"]
+        body = [_tr(f"<td><code>{e(r['run_id'])}</code></td>", _td(r[bt.by]), _td(r["actual"]), _td(r["predicted"]),
+                    _td(r["error_pct"]), _td(r["pi_low"]), _td(r["pi_high"]),
+                    _td({True: "yes", False: "no"}.get(r["inside_pi"], "")), _td(r["decades"]))
+                for _, r in t.iterrows()]
+        parts.append(f"<details><summary>{e(_label(bt.family))}: every held-out run ({bt.n_test})</summary>"
+                     + _table(head, body, f"backtest-runs backtest-{bt.family}") + "</details>")
+    parts.append("</section>")
+    return "".join(parts)

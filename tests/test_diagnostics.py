@@ -1,4 +1,4 @@
-"""diagnostics: outlier suggestions, backtest, influence and information criteria against known truth."""
+"""diagnostics: outlier suggestions, influence and information criteria against known truth."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from scalecore import FitError, fit
 from scalecore.diagnostics import (
     Suggestion,
-    backtest,
     compare_families,
     influence,
     residual_header,
@@ -24,7 +23,7 @@ from scalecore.diagnostics import (
     with_without,
 )
 from scalecore.fitting import fit_problem, prepare
-from tests.synth import TRUTH, frame, runs_of
+from tests.synth import frame, runs_of
 
 CORRUPTED = [4, 11, 19]
 
@@ -168,64 +167,6 @@ def test_with_without_puts_the_two_fits_side_by_side():
 
 
 # -------------------------------------------------------------------------------- backtest
-
-
-def test_backtest_on_exact_data_predicts_the_held_out_runs():
-    problem = prepare(runs_of(frame("offset_power_law", noise=0.0)), "offset_power_law", x="params")
-    bt = backtest(problem, holdout_fraction=0.2)
-    assert bt.ok, bt.message
-    assert (bt.n_train, bt.n_test, bt.by) == (20, 5, "params")
-    assert bt.cutoff == pytest.approx(np.geomspace(1e7, 1e11, 25)[20], rel=1e-12)
-    assert list(bt.table["run_id"]) == [f"r{i:03d}" for i in range(20, 25)]
-    assert np.max(np.abs(bt.table["error_pct"])) < 1e-4  # relative error < 1e-6
-    assert bt.max_abs_pct < 1e-4 and bt.mape_pct < 1e-4 and abs(bt.bias_pct) < 1e-4 and bt.rmse_log < 1e-6
-    for name, true in TRUTH["offset_power_law"].items():
-        assert bt.fit.params[name] == pytest.approx(true, rel=1e-6)
-
-
-def test_backtest_two_input_holds_out_whole_budgets_by_compute():
-    problem = prepare(runs_of(frame("chinchilla", noise=0.0)), "chinchilla")
-    bt = backtest(problem, holdout_fraction=0.2)
-    # 72 runs on 6 IsoFLOP budgets: the 15 largest reach into the 3e20 budget, held out whole
-    assert bt.ok and bt.by == "compute" and bt.cutoff == pytest.approx(3e20)
-    assert (bt.n_train, bt.n_test) == (48, 24)
-    assert np.all(bt.table["compute"] >= 3e20 * (1 - 1e-9))
-    assert bt.max_abs_pct < 1e-4
-
-
-def test_backtest_of_a_wrong_family_shows_its_bias():
-    # a pure power law has no floor: fitted to saturating data it falls too fast, so it
-    # underestimates the loss of the larger runs
-    problem = prepare(runs_of(frame("offset_power_law", seed=3)), "power_law", x="params")
-    bt = backtest(problem, holdout_fraction=0.2)
-    assert bt.ok
-    assert bt.bias_pct < -5
-    assert np.all(bt.table["error_pct"] < 0)
-    err = bt.table["error_pct"].to_numpy() / 100
-    assert bt.mape_pct == pytest.approx(100 * np.mean(np.abs(err)))
-    assert bt.max_abs_pct == pytest.approx(100 * np.max(np.abs(err)))
-    log_err = np.log(bt.table["predicted"]) - np.log(bt.table["actual"])
-    assert bt.rmse_log == pytest.approx(np.sqrt(np.mean(log_err**2)))
-    # errors grow with the distance of the extrapolation
-    assert np.all(np.diff(bt.table["error_pct"]) < 0)
-
-
-def test_backtest_with_too_few_training_runs_is_not_ok():
-    runs = runs_of(frame("chinchilla", per_budget=3))  # 18 runs, 3 per budget
-    bt = backtest(prepare(runs, "chinchilla"), holdout_fraction=0.8)
-    assert not bt.ok and bt.fit is None
-    assert (bt.n_train, bt.n_test) == (3, 15)
-    assert "leaves 3 to fit: found 3 usable run(s); the chinchilla family has 5 parameters and needs at least 6" in bt.message
-    assert math.isnan(bt.mape_pct) and bt.table.empty
-    assert bt.to_dict()["ok"] is False
-
-
-def test_backtest_argument_errors():
-    problem = prepare(runs_of(frame("power_law")), "power_law", x="params")
-    with pytest.raises(FitError, match=r"`holdout_fraction` must be between 0 and 1 \(e.g. 0.2\); got 1"):
-        backtest(problem, holdout_fraction=1)
-    with pytest.raises(FitError, match=r"`by` must be one of compute, params, tokens; got 'loss'"):
-        backtest(problem, by="loss")
 
 
 def test_subset_problem():

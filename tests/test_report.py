@@ -123,7 +123,7 @@ def test_report_is_self_contained_and_offline(cli_report):
     assert not [link for link in cells.links if link[0] in ("script", "link", "img")]
     assert not re.search(r"<script[^>]*\bsrc=", cli_report)
     assert "cdn.plot.ly" not in "".join(re.findall(r"<script[^>]*>", cli_report))
-    assert cli_report.count("Plotly.newPlot(") == 3  # three figures (fit, residuals, comparison) ...
+    assert cli_report.count("Plotly.newPlot(") == 4  # fits, residuals, backtest, comparison ...
     assert len(re.findall(r"plotly\.js (?:\(basic - minified\) )?v\d", cli_report)) == 1  # ... plotly.js inlined once
     # scatter traces only: the basic bundle, so two families and a comparison stay under 1.5 MB
     assert "plotly.js (basic - minified) v4.1.1" in cli_report

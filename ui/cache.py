@@ -185,10 +185,11 @@ def backtest(data_key: str, _runs, family: str, axis: str | None, metric: str, e
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _backtest(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, loss: str,
               delta: float) -> Outcome:
-    from scalecore import diagnostics
+    from scalecore.backtest import backtest
 
     def run():
-        return diagnostics.backtest(analysis.problem_for(_runs, family, axis, metric, exclude, loss, delta), 0.2, "compute")
+        return backtest(analysis.problem_for(_runs, family, axis, metric, exclude, loss, delta), holdout_fraction=0.2,
+                        by="compute")
 
     return _guard(run)
 
