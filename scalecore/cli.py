@@ -428,6 +428,10 @@ def _add_next_parser(sub) -> None:
     p.add_argument("--by", choices=("shrink_per_flop", "shrink"), default="shrink_per_flop",
                    help="rank by the shrink per FLOP (default) or by the shrink alone")
     p.add_argument("--out", metavar="PLAN.csv", help="write the top candidates as a CSV plan")
+    _add_bootstrap_args(p, default_n=1000)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def _add_compare_parser(sub) -> None:
     p = sub.add_parser("compare", help="compare groups of runs: each fitted apart, or jointly with shared parameters",
                        description="Fit one family to each group of runs (a group column, or one file per group). "
@@ -488,6 +492,10 @@ def _next_command(args) -> int:
         except OSError as exc:
             raise DataError(f"cannot write `{args.out}`: {exc.strerror or exc}") from None
         print(f"wrote {args.out}: {min(args.top, len(ranking.table))} runs", file=sys.stderr)
+    _print_notes(runs)
+    return 0
+
+
 def _compare_command(args) -> int:
     from . import comparison, joint
     from .data import parse_number

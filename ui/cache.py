@@ -39,7 +39,7 @@ class Outcome:
         return self.error is None
 
 
-def _guard(fn, *args, **kwargs) -> Outcome:
+def guard(fn, *args, **kwargs) -> Outcome:
     t0 = time.perf_counter()
     try:
         value = fn(*args, **kwargs)
@@ -73,7 +73,7 @@ def fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclud
     outcome = _resampled(data_key, _runs, family, axis, metric, exclude, at_any_level(settings))
     if not outcome.ok:
         return outcome
-    level = _guard(outcome.value.at_level, _settings(settings).confidence_level)
+    level = guard(outcome.value.at_level, _settings(settings).confidence_level)
     return replace(level, seconds=outcome.seconds + level.seconds)  # the fit's own time, not just the lookup
 
 
@@ -99,7 +99,7 @@ def _resampled(data_key: str, _runs, family: str, axis: str | None, metric: str,
     best = best_fit(data_key, _runs, family, axis, metric, exclude, settings)
     out = best
     if best.ok:
-        out = _guard(analysis.fit_family, _runs, family, axis, metric, exclude, _settings(settings), fit=best.value)
+        out = guard(analysis.fit_family, _runs, family, axis, metric, exclude, _settings(settings), fit=best.value)
         out = replace(out, seconds=out.seconds + best.seconds)
     _RESAMPLED.add((data_key, family, axis, metric, exclude, settings))
     return out
@@ -115,7 +115,7 @@ def best_fit(data_key: str, _runs, family: str, axis: str | None, metric: str, e
 @st.cache_resource(max_entries=256, show_spinner=False)
 def point_fit(data_key: str, _runs, family: str, axis: str | None, metric: str, exclude: tuple, loss: str,
               delta: float) -> Outcome:
-    return _guard(analysis.point_fit, _runs, family, axis, metric, exclude, loss, delta)
+    return guard(analysis.point_fit, _runs, family, axis, metric, exclude, loss, delta)
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
@@ -124,7 +124,7 @@ def curve(data_key: str, _runs, family: str, axis: str, metric: str, exclude: tu
     outcome = fit(data_key, _runs, family, fit_axis(family, axis), metric, exclude, settings)
     if not outcome.ok:
         return outcome
-    return _guard(analysis.curve, outcome.value, axis, lo, hi, k)
+    return guard(analysis.curve, outcome.value, axis, lo, hi, k)
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
@@ -133,7 +133,7 @@ def at_target(data_key: str, _runs, family: str, axis: str, metric: str, exclude
     outcome = fit(data_key, _runs, family, fit_axis(family, axis), metric, exclude, settings)
     if not outcome.ok:
         return outcome
-    return _guard(analysis.predict_target, outcome.value, axis, target, k)
+    return guard(analysis.predict_target, outcome.value, axis, target, k)
 
 
 def fit_axis(family: str, axis: str) -> str | None:
@@ -149,7 +149,7 @@ def contour(data_key: str, _runs, family: str, metric: str, exclude: tuple, sett
     outcome = fit(data_key, _runs, family, None, metric, exclude, settings)
     if not outcome.ok:
         return outcome
-    return _guard(_contour, outcome.value, _runs, k)
+    return guard(_contour, outcome.value, _runs, k)
 
 
 def _contour(boot, runs, k):
@@ -191,7 +191,7 @@ def _backtest(data_key: str, _runs, family: str, axis: str | None, metric: str, 
         return backtest(analysis.problem_for(_runs, family, axis, metric, exclude, loss, delta), holdout_fraction=0.2,
                         by="compute")
 
-    return _guard(run)
+    return guard(run)
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
@@ -208,4 +208,4 @@ def influence(data_key: str, _runs, family: str, axis: str, metric: str, exclude
         at = analysis.target_point(outcome.value, axis, target, k)
         return diagnostics.influence(outcome.value.fit, at)
 
-    return _guard(run)
+    return guard(run)

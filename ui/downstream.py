@@ -19,7 +19,7 @@ from scalecore import FAMILIES, Settings  # noqa: F401
 from scalecore.downstream import ACCURACY_PARAMS, ChainedPrediction, DownstreamResult, default_metrics, fit_downstream
 from scalecore.formatting import format_interval, format_number
 
-from .cache import Outcome, _guard
+from .cache import Outcome, guard
 
 #: The held-out run of sample_runs/downstream_accuracy.csv (30B parameters on 600B tokens), as the
 #: default target: fixed, so a link without a target reproduces the same target on any dataset.
@@ -129,7 +129,7 @@ def residuals_by_run(result: DownstreamResult) -> dict:
 def fit(data_key: str, _runs, family: str, x: str | None, loss_metric: str, accuracy_metric: str, exclude: tuple,
         settings: tuple) -> Outcome:
     s = dict(settings)
-    return _guard(fit_downstream, _runs, family, x, loss_metric=loss_metric, accuracy_metric=accuracy_metric,
+    return guard(fit_downstream, _runs, family, x, loss_metric=loss_metric, accuracy_metric=accuracy_metric,
                   exclude=exclude, loss=s.get("loss", "huber"), delta=s["delta"], accuracy_delta=s["accuracy_delta"],
                   n_resamples=s["n_resamples"], confidence_level=s["confidence_level"], seed=s["seed"])
 
@@ -140,4 +140,4 @@ def drawn(data_key: str, _runs, family: str, x: str | None, loss_metric: str, ac
     outcome = fit(data_key, _runs, family, x, loss_metric, accuracy_metric, exclude, settings)
     if not outcome.ok:
         return outcome
-    return _guard(draw, outcome.value, _runs, dict(target) if target else None, k)
+    return guard(draw, outcome.value, _runs, dict(target) if target else None, k)

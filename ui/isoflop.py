@@ -20,7 +20,7 @@ from scalecore.plots import CurveSpec
 from scalecore.stats import percentile_interval
 
 from . import analysis, cache, state
-from .cache import Outcome, _guard
+from .cache import Outcome, guard
 from .data_source import SAMPLES_DIR
 
 CURVES_DIR = SAMPLES_DIR / "curves"
@@ -39,7 +39,7 @@ PLOT_REASON = "selected on the plot"
 @st.cache_resource(max_entries=128, show_spinner=False)
 def isoflop(data_key: str, _runs, metric: str, exclude: tuple, budgets: str | None, robust: bool,
             include_unbracketed: bool, n_resamples: int, confidence_level: float, seed: int, method: str) -> Outcome:
-    return _guard(sc_isoflop.isoflop_profiles, _runs, y=metric, exclude=exclude, budgets=budgets, robust=robust,
+    return guard(sc_isoflop.isoflop_profiles, _runs, y=metric, exclude=exclude, budgets=budgets, robust=robust,
                   include_unbracketed=include_unbracketed, n_resamples=n_resamples,
                   confidence_level=confidence_level, seed=seed, method=method)
 
@@ -139,7 +139,7 @@ def load_curves(source_id: str, tokens_per_step: float | None, stamp: float) -> 
         curves = sc_curves.load_curves(data, tokens_per_step=tokens_per_step, name=name)
         return curves, curves.content_key()
 
-    return _guard(run)
+    return guard(run)
 
 
 def stamp(source_id: str) -> float:
@@ -151,7 +151,7 @@ def stamp(source_id: str) -> float:
 @st.cache_resource(max_entries=64, show_spinner=False)
 def curves_approach1(curves_key: str, _curves, exclude: tuple, skip_steps: float, smoothing: int, n_grid: int,
                     bracketed_only: bool, n_resamples: int, confidence_level: float, seed: int) -> Outcome:
-    return _guard(sc_curves.approach1, _curves, exclude=exclude, skip_steps=skip_steps, smoothing=smoothing,
+    return guard(sc_curves.approach1, _curves, exclude=exclude, skip_steps=skip_steps, smoothing=smoothing,
                   n_grid=n_grid, bracketed_only=bracketed_only, n_resamples=n_resamples,
                   confidence_level=confidence_level, seed=seed)
 

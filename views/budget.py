@@ -12,10 +12,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from scalecore import Estimate, budget
-from scalecore.formatting import format_value as fv
+from scalecore import Estimate, budget, formatting
 from ui import budget_state, data_source, md_message, review, run_page, show_warnings, state
 from ui.widgets import CHART_CONFIG, URL, default_law_text, label, number_box
+
+fv = formatting.format_value
 
 # Bound widgets write their shown labels to the URL, so options are the labels themselves (stable
 # words), presets their short names, and the size factors plain fractions.

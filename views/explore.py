@@ -506,7 +506,7 @@ def optimal_curves(data_key: str, _runs, family: str, metric: str, exclude: tupl
     if not o.ok:
         return o
     cs = np.geomspace(lo, hi, 80)
-    return cache._guard(lambda: (cs, analysis.compute_optimal_bands(o.value, cs, k)))
+    return cache.guard(lambda: (cs, analysis.compute_optimal_bands(o.value, cs, k)))
 
 
 def optimal_range(runs, axis: str, target: float | None) -> tuple[float, float]:

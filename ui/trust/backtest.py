@@ -49,7 +49,7 @@ def backtest(data_key: str, _runs, family: str, axis: str | None, metric: str, e
                           seed=s.seed, method=s.method)
         return bt, ({kind: bt.forecast(kind) for kind in KINDS} if bt.ok else {})
 
-    return cache._guard(run)
+    return cache.guard(run)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -57,7 +57,7 @@ def rolling(data_key: str, _runs, family: str, axis: str | None, metric: str, ex
             by: str) -> cache.Outcome:
     """Every cutoff in turn (point fits: it depends on the runs and the loss only)."""
     spec = analysis.spec_for(family, axis, metric, exclude, loss, delta)
-    return cache._guard(rolling_backtest, _runs, spec, by=by)
+    return cache.guard(rolling_backtest, _runs, spec, by=by)
 
 
 def cutoff_options(runs, by: str) -> list[float]:

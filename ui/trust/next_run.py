@@ -33,14 +33,14 @@ def ranking(data_key: str, family: str, metric: str, exclude: tuple, settings: t
     """The ranked candidates of a 20x20 grid (one cached call per target and limit; ``target`` is
     the :class:`~scalecore.design.Target`'s fields, hashable). ``_boot`` is the fit refitted with
     the ``chosen`` runs, so the ranking says what to run next given them."""
-    return cache._guard(design.rank_candidates, _boot, design.Target(*target), max_compute, grid=20, k=k, by=by)
+    return cache.guard(design.rank_candidates, _boot, design.Target(*target), max_compute, grid=20, k=k, by=by)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def hypothetical(data_key: str, family: str, metric: str, exclude: tuple, settings: tuple, target: tuple,
                  chosen: tuple, k: float, _boot) -> cache.Outcome:
     """The target's interval refitted with the chosen runs added at the fit's prediction."""
-    return cache._guard(design.with_hypothetical, _boot, list(chosen), design.Target(*target), k=k)
+    return cache.guard(design.with_hypothetical, _boot, list(chosen), design.Target(*target), k=k)
 
 
 def _number(label: str, key: str, default: str, help: str) -> float | None:

@@ -15,7 +15,7 @@ from scalecore.flops import TransformerConfig
 from scalecore.plots import sensitivity_tornado
 from scalecore.sensitivity import E_PUBLISHED, N_RESAMPLES, sensitivity
 from ui import analysis, md_message, state
-from ui.cache import Outcome, _guard, _settings
+from ui.cache import Outcome, guard, _settings
 from ui.widgets import label
 
 FAMILY, TARGET, CUT, E_VALUE, RESAMPLES = "sens_family", "sens_target", "sens_cut", "sens_e", "sens_resamples"
@@ -49,7 +49,7 @@ def compute(data_key: str, _runs, family: str, axis: str | None, metric: str, ex
                            config=TransformerConfig(**dict(config)) if config else None, other_params=other,
                            embedding_params=emb_params, min_params=min_params, fixed_E=fixed_e)
 
-    return _guard(run)
+    return guard(run)
 
 
 def _default_target(runs, choices, two_input: bool) -> str:
