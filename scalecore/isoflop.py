@@ -33,6 +33,7 @@ from . import optimum
 from .bootstrap import BootstrapResult, Estimate
 from .errors import DataError, FitError, format_rows
 from .formatting import format_estimate, format_interval, format_number
+from .stats import percentile_interval
 
 METHODS = ("runs", "budgets")
 #: Huber tuning constant for the IRLS parabola fits (95% efficiency under Gaussian noise).
@@ -144,17 +145,15 @@ class IsoFlopResult:
 
     def _quantiles(self, values: np.ndarray) -> tuple[float, float]:
         values = np.asarray(values, float)
-        values = values[np.isfinite(values)]
-        if values.size < 2:
+        if (~np.isnan(values)).sum() < 2:
             return math.nan, math.nan
-        lvl = self.confidence_level
-        lo, hi = np.quantile(values, [(1 - lvl) / 2, (1 + lvl) / 2])
+        lo, hi = percentile_interval(values, self.confidence_level)  # NaN left out, an overflow (inf) counted
         return float(lo), float(hi)
 
     def _estimate(self, point: float, values: np.ndarray) -> Estimate:
         values = np.asarray(values, float)
         good = values[np.isfinite(values)]
-        lo, hi = self._quantiles(good)
+        lo, hi = self._quantiles(values)  # an overflow (inf) counts as the largest, NaN is left out
         with np.errstate(all="ignore"):  # k_N of a wild resample can overflow a square: se is then inf
             se = float(np.std(good, ddof=1)) if good.size >= 2 else math.nan
         return Estimate(float(point), lo, hi, se)
@@ -164,7 +163,8 @@ class IsoFlopResult:
         """Per resample (failed ones dropped): a, k_N, b, k_D."""
         good = self.samples[~self.failed]
         a, lk = good[:, 0], good[:, 1]
-        return {"a": a, "k_N": np.exp(lk), "b": 1.0 - a, "k_D": np.exp(-lk) / self.k}
+        with np.errstate(over="ignore"):  # a wild resample's intercept: k_N = inf, counted as the largest
+            return {"a": a, "k_N": np.exp(lk), "b": 1.0 - a, "k_D": np.exp(-lk) / self.k}
 
     @property
     def confidence_interval(self) -> dict[str, tuple[float, float]]:
@@ -180,7 +180,8 @@ class IsoFlopResult:
         if not (math.isfinite(c) and c > 0):
             raise FitError(f"`compute` must be a positive number; got {compute!r}")
         good = self.samples[~self.failed]
-        n_s = np.exp(good[:, 1] + good[:, 0] * math.log(c))
+        with np.errstate(over="ignore"):
+            n_s = np.exp(good[:, 1] + good[:, 0] * math.log(c))
         n_p = self.params["k_N"] * c ** self.params["a"]
         return {"params": self._estimate(n_p, n_s), "tokens": self._estimate(c / (self.k * n_p), c / (self.k * n_s))}
 
@@ -188,9 +189,9 @@ class IsoFlopResult:
         """N*(C) on a grid: the point line and the percentile band (lower, upper)."""
         c = np.asarray(compute, float)
         good = self.samples[~self.failed]
-        curves = np.exp(good[:, 1:2] + good[:, 0:1] * np.log(c)[None, :])
-        lvl = self.confidence_level
-        lo, hi = np.quantile(curves, [(1 - lvl) / 2, (1 + lvl) / 2], axis=0)
+        with np.errstate(over="ignore"):
+            curves = np.exp(good[:, 1:2] + good[:, 0:1] * np.log(c)[None, :])
+        lo, hi = percentile_interval(curves, self.confidence_level)
         return self.params["k_N"] * c ** self.params["a"], lo, hi
 
     # -------------------------------------------------------------------- output
@@ -368,7 +369,7 @@ def find_budgets(compute: np.ndarray, rtol: float | None = None) -> Budgeting:
 
 
 #: A float with an exponent in a run name: 6e+19, 1e20, 3E18, 1.5e21 (not part of a longer word or number).
-_BUDGET_IN_NAME = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w.])")
+_BUDGET_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![A-Za-z0-9.])")
 #: A number found in a name is a FLOP budget only from this size up (a learning rate 3e-4 is not).
 _MIN_NAMED_BUDGET = 1e9
 
@@ -755,8 +756,7 @@ def isoflop_profiles(
     for g, lab in enumerate(fittable):
         m = members_of[lab]
         s = n_opt_samples[:, g]
-        s = s[np.isfinite(s)]
-        lo, hi = (np.quantile(s, [(1 - level) / 2, (1 + level) / 2]) if s.size >= 2 else (math.nan, math.nan))
+        lo, hi = percentile_interval(s, level) if (~np.isnan(s)).sum() >= 2 else (math.nan, math.nan)
         note = ""
         if not ok[g]:
             note = "fewer than 3 distinct sizes"
@@ -851,6 +851,11 @@ class ApproachComparison:
                 "n_pairs": self.n_pairs, "interval": self.interval_label}
 
 
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.asarray(a, float) / np.asarray(b, float)
+
+
 def compare_with_approach3(iso: IsoFlopResult, boot3: BootstrapResult, compute: Sequence[float] = ()) -> ApproachComparison:
     """Approach 2 against the chinchilla family's frontier (Approach 3): the exponent a and N* at
     the given budgets, with intervals on ``a2 - a3`` and on ``N*_2 / N*_3``.
@@ -873,11 +878,13 @@ def compare_with_approach3(iso: IsoFlopResult, boot3: BootstrapResult, compute: 
 
     def est(point, values):
         values = np.asarray(values, float)
-        values = values[np.isfinite(values)]
-        if values.size < 2:
+        finite = values[np.isfinite(values)]
+        if (~np.isnan(values)).sum() < 2:
             return Estimate(float(point), math.nan, math.nan, math.nan)
-        lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
-        return Estimate(float(point), float(lo), float(hi), float(np.std(values, ddof=1)))
+        lo, hi = percentile_interval(values, level)  # an overflowed N* (inf) counts as the largest
+        with np.errstate(all="ignore"):
+            se = float(np.std(finite, ddof=1)) if finite.size >= 2 else math.nan
+        return Estimate(float(point), float(lo), float(hi), se)
 
     a3_point = float(optimum.compute_optimum(fam3, boot3.fit.theta, 1.0, k)["a"])
     a3_s = optimum.compute_optimum(fam3, s3, 1.0, k)["a"]
@@ -886,10 +893,11 @@ def compare_with_approach3(iso: IsoFlopResult, boot3: BootstrapResult, compute: 
     for c in compute:
         c = float(c)
         n2_p = iso.params["k_N"] * c ** a2_point
-        n2_s = np.exp(s2[:, 1] + s2[:, 0] * math.log(c))
+        with np.errstate(over="ignore", invalid="ignore"):
+            n2_s = np.exp(s2[:, 1] + s2[:, 0] * math.log(c))
         n3_p = float(optimum.compute_optimum(fam3, boot3.fit.theta, c, k)["params"])
         n3_s = optimum.compute_optimum(fam3, s3, c, k)["params"]
-        out[c] = {"approach2": est(n2_p, n2_s), "approach3": est(n3_p, n3_s), "ratio": est(n2_p / n3_p, n2_s / n3_s)}
+        out[c] = {"approach2": est(n2_p, n2_s), "approach3": est(n3_p, n3_s), "ratio": est(n2_p / n3_p, _ratio(n2_s, n3_s))}
     label = (f"{level:.0%} bootstrap percentile intervals; Approach 2: {iso.method} resampled; Approach 3: "
              f"{boot3.method} bootstrap; {n} independent resamples paired by index for the difference and ratio")
     return ApproachComparison(a2=est(a2_point, s2[:, 0]), a3=est(a3_point, a3_s),
