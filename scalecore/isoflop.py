@@ -253,7 +253,8 @@ class IsoFlopResult:
         for p in self.profiles:
             mark = ("" if p.bracketed else "  (reported, not fitted)" if not p.fitted
                     else "  (does not bracket its minimum)")
-            lines.append(f"  {p.label:>10}: {p.n_runs:3d} runs, N* {format_number(p.n_opt)}{mark}")
+            n_text = format_number(p.n_opt) if p.fitted else "—"
+            lines.append(f"  {p.label:>10}: {p.n_runs:3d} runs, N* {n_text}{mark}")
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
