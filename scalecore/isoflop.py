@@ -926,6 +926,18 @@ def _pooled_groups(runs, labels: np.ndarray, keep: np.ndarray) -> str:
             f"analyse one per group (by=\"{column}\")")
 
 
+def groups_share_budgets(runs) -> bool:
+    """Whether the runs' group column holds configurations (several groups at one compute budget,
+    found as :func:`isoflop_profiles` finds them) rather than naming the budgets themselves."""
+    ok = np.isfinite(runs.values("compute")) & (runs.values("compute") > 0)
+    if not ok.any():
+        return False
+    labels = np.empty(len(ok), dtype=object)
+    labels[:] = ""
+    labels[ok] = find_budgets(runs.values("compute")[ok]).labels
+    return bool(_pooled_groups(runs, labels, ok))
+
+
 @dataclass(frozen=True, eq=False)
 class IsoFlopGroups:
     """One Approach 2 analysis per group (configuration): never a pooled one.
