@@ -300,18 +300,15 @@ def budget_tolerance(compute: np.ndarray) -> tuple[float, str]:
     lc = np.sort(np.log(np.asarray(compute, float)))
     floor = math.log1p(BUDGET_RTOL)
     gaps = np.sort(np.diff(lc))
-    n = len(lc)
-    best, best_j = 0.0, -1
-    for j in range(len(gaps)):
-        # split after sorted gap j-1: gaps[:j] within budgets, gaps[j:] between them
-        between = gaps[j]
-        k = len(gaps) - j + 1  # budgets
-        if between <= floor or k > max(1, n // 2) or (j > 0 and gaps[j - 1] == between):
-            continue
-        within = max(gaps[j - 1], floor) if j > 0 else floor
-        score = between / within
-        if score > best:
-            best, best_j = score, j
+    n, m = len(lc), len(gaps)
+    # split j: gaps[:j] inside budgets, gaps[j:] between them (m - j + 1 budgets)
+    j = np.arange(m)
+    within_all = np.maximum(np.concatenate([[floor], gaps[:-1]]), floor) if m else np.zeros(0)
+    eligible = (gaps > floor) & (m - j + 1 <= max(1, n // 2))
+    eligible &= np.concatenate([[True], gaps[1:] != gaps[:-1]]) if m else eligible  # not inside a run of ties
+    score = np.where(eligible, gaps / np.where(within_all > 0, within_all, floor), 0.0)
+    best_j = int(np.argmax(score)) if m and score.max() > 0 else -1
+    best = float(score[best_j]) if best_j >= 0 else 0.0
     if best_j < 0 or best < BUDGET_JUMP:
         why = (f"no clear gap between budgets in the compute values (the best split's ratio is {best:.2g}, "
                f"under {BUDGET_JUMP:g})" if best_j >= 0 else "no two compute values differ by more than "

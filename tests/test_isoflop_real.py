@@ -183,6 +183,21 @@ def test_exact_budgets_give_the_numbers_they_gave_before():
     assert all(p.spread == 1.0 for p in res.profiles)
 
 
+def test_chinchilla_like_with_compute_from_the_tokens_seen_finds_its_nine_budgets():
+    """chinchilla_like.csv with each run's C off its budget by up to ±16% (as when C = 6ND is computed from the
+    tokens a run actually saw): the budgets are the file's nine, the 5% rule splits them, and a stays right."""
+    df = pd.read_csv(REAL.parents[2] / "sample_runs" / "chinchilla_like.csv")
+    exact = df["compute"].to_numpy()
+    df["compute"] = exact * np.exp(np.random.default_rng(5).uniform(-0.15, 0.15, len(df)))
+    runs = load_runs(io.BytesIO(df.to_csv(index=False).encode()), names=["jittered.csv"])
+    found = find_budgets(runs.values("compute"))
+    assert len(set(zip(found.labels.tolist(), exact.tolist()))) == len(set(exact)) == len(found.values) == 9
+    assert len(find_budgets(runs.values("compute"), 0.05).values) > 9
+    res = isoflop_profiles(runs, n_resamples=1000, seed=0)
+    a_true = 0.3658 / (0.3478 + 0.3658)  # the file's law (sample_runs/README.md)
+    assert len(res.used) == 9 and res.estimates["a"].low <= a_true <= res.estimates["a"].high
+
+
 # ------------------------------------------------------------------------------ one analysis per configuration
 
 
