@@ -51,19 +51,17 @@ POOLED = "all runs together"
 
 
 def group_choices(runs) -> list[str]:
-    """How to split the runs: per value of the group column (first, the default when it holds
-    configurations, i.e. several groups share a budget), or all runs pooled."""
-    if "group" in runs.derived or runs.frame["group"].nunique() < 2:
+    """How to split the runs: per value of the group column (first: the default) when it holds
+    configurations -- several groups at one compute budget -- then all runs pooled. A group column
+    that names the budgets themselves (chinchilla_like's C=1e20) offers nothing to split by."""
+    if "group" in runs.derived or runs.frame["group"].nunique() < 2 or not sc_isoflop.groups_share_budgets(runs):
         return [POOLED]
-    name = runs.roles.get("group") or "group"
-    return [name, POOLED]
+    return [runs.roles.get("group") or "group", POOLED]
 
 
 def default_grouping(runs) -> str:
-    """Per group when the group column is a configuration (several groups at one compute); pooled when
-    it names the budgets themselves (chinchilla_like's C=1e20 column): then there is nothing to pool."""
-    choices = group_choices(runs)
-    return choices[0] if len(choices) > 1 and sc_isoflop.groups_share_budgets(runs) else POOLED
+    """One analysis per group whenever the runs have configurations; pooled only when asked."""
+    return group_choices(runs)[0]
 
 
 def approach3_settings(n_resamples: int, confidence_level: float, seed: int) -> tuple:
