@@ -1,6 +1,10 @@
 """IsoFLOP profiles: Hoffmann et al.'s (2022) Approach 2, with bootstrap intervals.
 
-Runs are grouped by compute budget (repeated values of C, or a budget column). For each budget a
+Runs are grouped by compute budget: by gaps in ln C with a tolerance chosen from the data (compute
+exported by trackers is rarely repeated exactly), or by a budget column, or by the budget written in
+each run's name (``isoflop-6e+19-d512-L8``); a budget with too few runs or sizes is reported, not
+fitted. A file with several configurations gets one analysis per group (``by=``, an
+:class:`IsoFlopGroups`), never a pooled one without a warning. For each budget a
 parabola of log loss against ``u = ln N`` is fitted robustly (Huber IRLS with a MAD scale, so a
 diverged run barely moves it), and its vertex is that budget's loss-minimising model size N*(C).
 The frontier ``N*(C) = k_N C^a`` is a straight line through the vertices in log-log; with
@@ -278,8 +282,8 @@ class Budgeting:
     and where the tolerance came from, in words for the result's notes.
     """
 
-    labels: np.ndarray
-    values: dict
+    labels: np.ndarray = field(repr=False)
+    values: dict = field(repr=False)
     tolerance: float = math.nan
     source: str = "compute"
     note: str = ""
@@ -425,6 +429,8 @@ def _budget_column_labels(runs, column: str, compute: np.ndarray, keep: np.ndarr
     values = {}
     for v in sorted(set(parsed[keep].tolist())):
         label = _short(v)
+        while label in values:  # 1e20 and 1.04e20 round alike
+            label += "'"
         values[label] = float(v)
         labels[keep & (parsed == v)] = label
     return Budgeting(labels=labels, values=values, source=f"names in column `{column}`",
