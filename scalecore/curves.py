@@ -242,6 +242,10 @@ def load_curves(
     at_zero = keep & (tokens == 0)
     n_zero = int(at_zero.sum())
     keep &= ~at_zero
+    if n_zero and not keep.any():
+        raise DataError(f"`{fname}`, column `{cols['tokens'] or cols['step']}`: every point is at step 0 (0 tokens "
+                        "seen), where there is no compute to place it at. A curve needs points after the start of "
+                        "training.")
     bad_t = keep & ~(np.isfinite(tokens) & (tokens > 0))
     what = cols["tokens"] or cols["step"]
     if bad_t.any():

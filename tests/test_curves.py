@@ -275,6 +275,8 @@ def test_checkpoints_from_step_0_load_with_step_0_left_out_and_counted():
     assert any(f"{len(zero)} point(s) at step 0" in n for n in with_zero.notes)
     with pytest.raises(DataError, match="steps must be positive numbers"):  # a negative step is still refused
         load_curves(bad.with_name("negative_step.csv"), tokens_per_step=1000)
+    with pytest.raises(DataError, match="column `step`: every point is at step 0"):
+        load_curves(b"run,N,step,loss\nm0,1e8,0,3.5\nm1,1e9,0,3.1\n", tokens_per_step=1000)
 
 
 # ------------------------------------------------------------------------------ the frontier (known truth)
