@@ -141,7 +141,7 @@ def isoflop_view() -> None:
     st.caption(f"Value [low, high]{of}: {res.interval_label}. {len(res.used)} of {len(res.profiles)} budgets in the "
                f"frontier fit; {len(items)} run(s) excluded. D* = C / ({res.k:g}·N*).")
     if res.notes:
-        st.caption("Budgets: " + " ".join(f"{n[0].upper()}{n[1:]}." for n in res.notes))
+        st.caption(" ".join(f"{n[0].upper()}{n[1:]}." for n in res.notes))
 
     mine = {r: why for r, why in items.items() if r not in set(others)}
     fig = plots.isoflop_profiles_figure(res, excluded_points(runs, metric, mine), y_title=metric,

@@ -156,6 +156,7 @@ def test_several_configurations_get_one_analysis_each_never_a_pooled_one():
     assert table["a in N* ∝ C^a"].tolist() == [text(groups[g].estimates["a"]) for g in groups]
     assert at.selectbox(key="f_by").value == "config"  # configurations are analysed one by one by default
     assert shows(at, "a in N* ∝ C^a (Approach 2)", groups["baseline"].estimates["a"])
+    assert any(c.value.startswith("Budgets from the compute values") and "tolerance" in c.value for c in at.caption)
     at.selectbox(key="f_group").set_value("moe-8x").run()
     no_errors(at)
     assert shows(at, "a in N* ∝ C^a (Approach 2)", groups["moe-8x"].estimates["a"])
