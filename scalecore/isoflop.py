@@ -651,10 +651,9 @@ def isoflop_profiles(
         widest = max(spreads, key=spreads.get)
         notes.append(f"spread of compute within a budget (largest C / smallest C): at most "
                      f"{_percent(spreads[widest] - 1)} (budget {widest}); per budget in the table")
-    if budgets is None:
-        pooled = _pooled_groups(runs, labels, keep)
-        if pooled:
-            warnings.append(pooled)
+    pooled = _pooled_groups(runs, labels, keep)
+    if pooled:
+        warnings.append(pooled)
 
     # -- the budgets with enough runs
     order = sorted(values, key=lambda lab: values[lab])
