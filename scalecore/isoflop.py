@@ -36,7 +36,7 @@ import numpy as np
 from . import optimum
 from .bootstrap import BootstrapResult, Estimate
 from .errors import DataError, FitError, format_rows
-from .formatting import format_estimate, format_interval, format_number
+from .formatting import format_estimate, format_interval, format_number, format_value
 from .stats import percentile_interval
 
 METHODS = ("runs", "budgets")
@@ -214,7 +214,7 @@ class IsoFlopResult:
                 f"{self.y} at N*": format_number(p.loss_opt), "brackets its minimum": "yes" if p.bracketed else "NO",
                 "position in sweep": f"{p.position:.0%}" if math.isfinite(p.position) else "—",
                 "in frontier fit": "yes" if p.used else "no" if p.fitted else "no (reported, not fitted)",
-                "C spread": f"×{p.spread:.3g}", "note": p.note,
+                "C spread": "×" + format_value(p.spread, digits=3), "note": p.note,
                 "raw N*": p.n_opt, "raw N* low": p.n_opt_low, "raw N* high": p.n_opt_high,
             })
         return pd.DataFrame(rows)
@@ -328,7 +328,7 @@ def budget_tolerance(compute: np.ndarray) -> tuple[float, str]:
 
 
 def _percent(x: float) -> str:
-    return f"{x:.0%}" if x >= 0.1 else f"{x:.1%}" if x >= 0.001 else "0%" if x == 0 else f"{x:.2g}"
+    return format_value(x, "fraction", digits=2)
 
 
 def budget_labels(compute: np.ndarray, rtol: float | None = BUDGET_RTOL) -> tuple[np.ndarray, dict[str, float]]:

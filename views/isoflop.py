@@ -143,7 +143,8 @@ def isoflop_view() -> None:
     if res.notes:
         st.caption(" ".join(f"{n[0].upper()}{n[1:]}." for n in res.notes))
 
-    mine = {r: why for r, why in items.items() if r not in set(others)}
+    other_ids = set(others)
+    mine = {r: why for r, why in items.items() if r not in other_ids}
     fig = plots.isoflop_profiles_figure(res, excluded_points(runs, metric, mine), y_title=metric,
                                         title=f"IsoFLOP profiles{of}: {metric} against model size at each compute budget")
     chart(fig, "iso_chart", ds, known)
