@@ -38,6 +38,11 @@ FAR_SCORE = 6.0
 SCREEN_ITERATIONS = 6
 #: ... and the relative margin to its current best objective within which it is solved fully.
 SCREEN_MARGIN = 0.02
+#: A resample that has not converged from any start is tried again from the optima of this many of its
+#: nearest converged resamples.
+NEIGHBOUR_STARTS = 3
+#: ... for at most this many iterations each: a start that close that does not converge by then is not rescued.
+NEIGHBOUR_ITERATIONS = 100
 BAND_KINDS = ("confidence", "prediction")
 
 
@@ -299,6 +304,15 @@ def bootstrap_problem(
         close = screen.objective <= obj_best[rows] * (1 + SCREEN_MARGIN)
         keep_better(rows[close], solve_from(screen.z[close], rows[close], 400))
 
+    # 3. resamples still unconverged: warm starts from the optima of their nearest converged neighbours
+    #    (fewest runs drawn differently), which sit in the valley they slid along
+    stuck = rows[~conv_best[rows]]
+    done = rows[conv_best[rows]]
+    if stuck.size and done.size:
+        W = weights[stuck] @ weights[done].T  # runs in common, counted with multiplicity
+        near = np.argsort(-W, axis=1, kind="stable")[:, :NEIGHBOUR_STARTS]
+        again = np.repeat(stuck, near.shape[1])
+        keep_better(again, solve_from(z_best[done[near.ravel()]], again, NEIGHBOUR_ITERATIONS))
     failed = ~usable | ~np.isfinite(obj_best) | ~conv_best
     samples = fam.to_natural(z_best)
     samples[failed] = np.nan

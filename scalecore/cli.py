@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_parser(sub)
     _add_downstream_parser(sub)
     _add_isoflop_parser(sub)
+    _add_next_parser(sub)
+    _add_sensitivity_parser(sub)
     return parser
 
 
@@ -147,7 +149,9 @@ def _add_budget_parser(sub) -> None:
     p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
     law = p.add_mutually_exclusive_group()
     law.add_argument("--law", metavar="TEXT", help='constants instead of a CSV: "E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28"')
-    law.add_argument("--preset", metavar="NAME", help="a published law instead of a CSV: besiroglu2024, hoffmann2022, hoffmann2022_tex")
+    law.add_argument("--preset", metavar="NAME", help="a published law instead of a CSV: besiroglu2024, hoffmann2022, "
+                                                     "hoffmann2022_tex; with --bootstrap N, intervals from N draws of "
+                                                     "the paper's published standard errors (where it gives them)")
     p.add_argument("--compute", metavar="FLOPS", help="training budget in FLOPs, e.g. 1e24")
     p.add_argument("--accelerator", metavar="NAME", help='hardware preset, e.g. "NVIDIA H100 SXM" (see the budget page)')
     p.add_argument("--peak-flops", metavar="FLOPS", help="peak dense FLOP/s per accelerator (overrides the preset)")
@@ -158,7 +162,12 @@ def _add_budget_parser(sub) -> None:
     p.add_argument("--target-loss", metavar="LOSS", help="also: the least compute that reaches this loss")
     p.add_argument("--inference-tokens", metavar="TOKENS", help="lifetime inference tokens -> inference-aware sizing")
     p.add_argument("--unique-tokens", metavar="TOKENS", help="unique training tokens available -> epochs, warning")
-    p.add_argument("--data-constrained", action="store_true", help="loss with repeated data (Muennighoff et al. 2023)")
+    p.add_argument("--data-constrained", action="store_true",
+                   help="with --unique-tokens: the loss with repeated data and N, D re-optimised for it "
+                        "(Muennighoff et al. 2023)")
+    p.add_argument("--approach2", action="store_true",
+                   help="also plan from Approach 2, the IsoFLOP frontier of RUNS.csv (budgets = runs of equal "
+                        "compute), beside the law's plan (Approach 3; RUNS.csv may then come with --preset/--law)")
     _add_bootstrap_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -200,8 +209,34 @@ def _budget_command(args) -> int:
                          data_constrained=args.data_constrained)
     target = number("target-loss", args.target_loss)
     inverse = budget.compute_for_loss(law, target, hardware=hardware) if target is not None else None
-    print(dumps(budget.summary(result, inverse, target)) if args.json else budget.summary_text(result, inverse, target))
+    approaches = _approach2(args, law, compute) if args.approach2 else None
+    if args.json:
+        out = budget.summary(result, inverse, target)
+        if approaches is not None:
+            out["approaches"] = approaches.to_dict()
+        print(dumps(out))
+    else:
+        text = budget.summary_text(result, inverse, target)
+        if approaches is not None:
+            text += ("\n\nApproach 2 (IsoFLOP frontier of the runs) beside Approach 3 (the law):\n"
+                     + approaches.table().to_string(index=False) + "\n" + approaches.sentence
+                     + f"\nApproach 2 intervals: {approaches.interval2}\nApproach 3 intervals: {approaches.interval3}")
+        print(text)
     return 0
+
+
+def _approach2(args, law, compute):
+    """Approach 2 on RUNS.csv beside Approach 3 (the law) at ``compute``: budget.compare_approaches."""
+    from . import budget
+    from .errors import DataError
+    from .isoflop import isoflop_profiles
+
+    if not args.runs:
+        raise DataError("`--approach2` reads the IsoFLOP frontier from RUNS.csv: give the runs too")
+    runs = _load(args, [args.y])
+    iso = isoflop_profiles(runs, y=args.y, exclude=args.exclude, n_resamples=args.bootstrap or 1000,
+                           confidence_level=args.confidence, seed=args.seed)
+    return budget.compare_approaches(law, iso, compute)
 
 
 def _budget_law(args):
@@ -209,9 +244,13 @@ def _budget_law(args):
     from .errors import DataError
 
     if args.law is not None or args.preset is not None:
-        if args.runs:
-            raise DataError("give either RUNS.csv or `--law`/`--preset`, not both")
-        return budget.Law.preset(args.preset) if args.preset is not None else budget.Law.parse(args.law, args.family)
+        if args.runs and not getattr(args, "approach2", False):
+            raise DataError("give either RUNS.csv or `--law`/`--preset`, not both (or add `--approach2` to read "
+                            "the IsoFLOP frontier of RUNS.csv beside the law)")
+        if args.preset is not None:  # --bootstrap N: N draws from the paper's published standard errors, if any
+            return budget.Law.preset(args.preset, n_samples=args.bootstrap, seed=args.seed,
+                                     confidence_level=args.confidence)
+        return budget.Law.parse(args.law, args.family)
     if not args.runs:
         raise DataError("give RUNS.csv to fit, or a law with `--law \"E=..., A=..., B=..., alpha=..., beta=...\"` "
                         "or `--preset besiroglu2024`")
@@ -410,8 +449,151 @@ def _isoflop_command(args) -> int:
     return 0
 
 
+def _add_next_parser(sub) -> None:
+    p = sub.add_parser("next", help="rank candidate runs by how much each would shrink a target's interval per FLOP",
+                       description="Fit a law in N and D with a bootstrap, score a grid of candidate runs (N, D) "
+                                   "within a compute limit by the expected shrink of the target's interval per FLOP "
+                                   "(scalecore.design), print the best and write them as a CSV plan.")
+    p.add_argument("runs", nargs="+", metavar="RUNS.csv", help="one or more CSV files of runs")
+    p.add_argument("--family", default="chinchilla", help="a law in N and D (default chinchilla)")
+    p.add_argument("--y", "--metric", dest="y", help="metric column (default: the first detected)")
+    _add_column_args(p)
+    p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
+    p.add_argument("--loss", choices=("huber", "ls"), default="huber")
+    p.add_argument("--delta", type=float, default=1e-3, help="Huber threshold in log space (default 1e-3)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target-compute", metavar="FLOPS", help="target: the compute-optimal run at this budget")
+    target.add_argument("--planned", metavar="N,D", help="target: the metric of a planned run, e.g. 70B,1.4T")
+    p.add_argument("--quantity", choices=("params", "tokens", "loss"), default="params",
+                   help="with --target-compute: N* (default), D* or L*")
+    p.add_argument("--max-compute", metavar="FLOPS", help="most FLOPs one candidate run may cost (default: 10x the largest run)")
+    p.add_argument("--grid", type=int, default=20, help="N and D grid size (default 20: 20x20)")
+    p.add_argument("--top", type=int, default=10, help="candidates printed and written (default 10)")
+    p.add_argument("--by", choices=("shrink_per_flop", "shrink"), default="shrink_per_flop",
+                   help="rank by the shrink per FLOP (default) or by the shrink alone")
+    p.add_argument("--out", metavar="PLAN.csv", help="write the top candidates as a CSV plan")
+    _add_bootstrap_args(p, default_n=1000)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _next_command(args) -> int:
+    from . import design
+    from .data import parse_number
+    from .errors import DataError
+    from .fitting import fit
+
+    def number(flag, text):
+        if text is None:
+            return None
+        try:
+            value = parse_number(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise DataError(f"`--{flag}` must be a positive number such as 70B or 1e24; got {text!r}")
+        return value
+
+    if args.planned is not None:
+        parts = args.planned.split(",")
+        if len(parts) != 2:
+            raise DataError(f"`--planned` is N,D such as 70B,1.4T; got {args.planned!r}")
+        target = design.Target.planned(number("planned", parts[0].strip()), number("planned", parts[1].strip()))
+    else:
+        target = design.Target.optimum(number("target-compute", args.target_compute), args.quantity)
+    if args.top < 1:
+        raise DataError(f"`--top` must be a positive integer; got {args.top}")
+    runs = _load(args, [args.y])
+    from .spec import FitSpec
+
+    result = fit(runs, FitSpec(args.family, y=args.y, exclude=tuple(args.exclude), loss=args.loss, delta=args.delta))
+    from .diagnostics import bootstrap_or_refuse
+
+    boot = bootstrap_or_refuse(runs, result, n_resamples=args.bootstrap or 1000, confidence_level=args.confidence,
+                               seed=args.seed, method=args.method)
+    ranking = design.rank_candidates(boot, target, number("max-compute", args.max_compute), grid=args.grid,
+                                     k=runs.flops_per_token_param, by=args.by)
+    print(dumps(ranking.to_dict(args.top)) if args.json else ranking.text(args.top))
+    if args.out:
+        try:
+            ranking.plan().head(args.top).to_csv(args.out, index=False)
+        except OSError as exc:
+            raise DataError(f"cannot write `{args.out}`: {exc.strerror or exc}") from None
+        print(f"wrote {args.out}: {min(args.top, len(ranking.table))} runs", file=sys.stderr)
+    _print_notes(runs)
+    return 0
+
+
 COMMANDS = {"fit": _fit_command, "families": _families_command, "budget": _budget_command,
-            "report": _report_command, "downstream": _downstream_command, "isoflop": _isoflop_command}
+            "report": _report_command, "downstream": _downstream_command, "next": _next_command}
+
+
+def _add_sensitivity_parser(sub) -> None:
+    p = sub.add_parser("sensitivity", help="how far N*, D* and the loss at a target move under the analyst's choices",
+                       description="Refit under each FLOPs definition, parameter count, Huber delta, fit range and "
+                                   "E fixed or free, and show the answers at the target with their shifts.")
+    _add_data_args(p)
+    p.add_argument("--target", required=True, metavar="C", help="training FLOPs (laws in N and D) or the x of a one-input law")
+    p.add_argument("--bootstrap", type=int, default=200, metavar="N", help="resamples per row (default 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
+    p.add_argument("--min-params", metavar="N", help="fit range: drop runs below this size (default: the smallest quarter)")
+    p.add_argument("--fixed-E", type=float, default=1.69, dest="fixed_e", help="the value E is held at (default 1.69)")
+    p.add_argument("--other-params", metavar="COLUMN", help="a column with the other parameter count")
+    p.add_argument("--embedding-params", metavar="N", help="embedding parameters (vocab x width) taken off N")
+    p.add_argument("--config", metavar="L,D,H,CTX,V", help="a transformer config for Kaplan's and Hoffmann's FLOP "
+                                                            "counts: layers, d_model, heads, context, vocabulary")
+    p.add_argument("--config-columns", metavar="FIELD=COLUMN,...",
+                   help="each run's config from columns (or numbers), e.g. n_layers=n_layer,d_model=width,n_heads=8,"
+                        "n_ctx=2048,vocab=32000: a law in compute is refitted on each run's FLOPs")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _sensitivity_command(args) -> int:
+    from .data import parse_number
+    from .errors import DataError
+    from .flops import TransformerConfig
+    from .sensitivity import sensitivity
+    from .spec import Settings
+
+    def number(flag, text):
+        if text is None:
+            return None
+        try:
+            return parse_number(text)
+        except ValueError:
+            raise DataError(f"`--{flag}` must be a number such as 1e24 or 100M; got {text!r}") from None
+
+    config = None
+    if args.config:
+        parts = args.config.split(",")
+        if len(parts) != 5:
+            raise DataError(f"`--config` takes five numbers: layers,d_model,heads,context,vocabulary; got {args.config!r}")
+        config = TransformerConfig(*(int(number("config", v)) for v in parts))
+    columns = None
+    if args.config_columns:
+        columns = {}
+        for part in args.config_columns.split(","):
+            field, _, col = part.partition("=")
+            if not field.strip() or not col.strip():
+                raise DataError(f"`--config-columns` takes FIELD=COLUMN pairs separated by commas; got {part!r}")
+            try:
+                columns[field.strip()] = parse_number(col.strip())
+            except ValueError:
+                columns[field.strip()] = col.strip()
+    runs = _load(args, [args.y])
+    settings = Settings(n_resamples=max(args.bootstrap, 2), seed=args.seed, confidence_level=args.confidence)
+    result = sensitivity(runs, _spec(args), number("target", args.target), settings=settings,
+                         n_resamples=args.bootstrap, config=config, config_columns=columns,
+                         other_params=args.other_params,
+                         embedding_params=number("embedding-params", args.embedding_params),
+                         min_params=number("min-params", args.min_params), fixed_E=args.fixed_e)
+    print(dumps(result.to_dict()) if args.json else repr(result))
+    _print_notes(runs)
+    return 0
+
+
+COMMANDS["sensitivity"] = _sensitivity_command
+COMMANDS["isoflop"] = _isoflop_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

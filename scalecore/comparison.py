@@ -34,6 +34,7 @@ from .bootstrap import Band, BootstrapResult, Estimate
 from .errors import DataError, FitError, ScaleCoreError
 from .families import COMPUTE_EXPONENT, FAMILIES, Family, get_family  # noqa: F401 (COMPUTE_EXPONENT: re-exported)
 from .fitting import fit
+from .identifiability import check
 from .formatting import format_estimate, format_value, scale_text
 from .spec import FitSpec
 from .stats import percentile_interval
@@ -553,6 +554,41 @@ def compare(
     metric = next(iter(results.values())).fit.y
     return Comparison(family=fam, axis=axis, metric=metric, by=by, results=results, seeds=seed_of,
                       ranges=ranges, seed=seed, k=k)
+
+
+def identified_family(runs, candidates: Sequence[str], *, by: str = "group", groups: Sequence[str] | None = None,
+                      x: str | None = None, y: str | None = None, exclude: Sequence[str] = (),
+                      loss: str = "huber", delta: float = 1e-3) -> tuple[str | None, dict[str, str]]:
+    """The first of ``candidates`` that every group's runs identify (the best fit of each group,
+    judged by :func:`scalecore.identifiability.check`: no bootstrap), and why each one before it
+    was passed over ({family: reason}). ``None`` when no candidate is identified in every group.
+
+    What a comparison page opens with: Chinchilla's law on groups that each hold one
+    tokens-per-parameter ratio is refused in milliseconds here, instead of being fitted and bootstrapped
+    for every group before the refusal."""
+    labels = group_labels(runs, by)
+    chosen = list(dict.fromkeys(str(g) for g in (groups if groups is not None else group_names(runs, by))))
+    excluded = {str(e) for e in exclude}
+    skipped: dict[str, str] = {}
+    for name in candidates:
+        fam = get_family(name)
+        why = None
+        for g in chosen:
+            sub = runs.subset(labels == g)
+            own = [e for e in sub.run_ids.tolist() if e in excluded]
+            try:
+                spec = FitSpec(fam, x=x if not fam.is_two_input else None, y=y, exclude=own, loss=loss, delta=delta)
+                v = check(fit(sub, spec))
+            except ScaleCoreError as exc:
+                why = f"group `{g}`: {exc}"
+                break
+            if not v.identified:
+                why = f"group `{g}`: {'; '.join(v.reasons)}"
+                break
+        if why is None:
+            return name, skipped
+        skipped[name] = why
+    return None, skipped
 
 
 # ------------------------------------------------------------------------------ root finding

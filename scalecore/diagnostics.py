@@ -23,6 +23,7 @@ import pandas as pd
 from .budget import FLOPS_PER_TOKEN_PARAM
 from .errors import FitError, NotIdentified, ScaleCoreError
 from .families import FAMILIES
+from .data import metric_kind
 from .fitting import FitResult, Problem, check_size, distinct_optima, fit, fit_problem, solve
 from .identifiability import ALTERNATIVES, Verdict, check
 
@@ -486,8 +487,9 @@ def verdict(runs, fit_result: FitResult, *, base: Verdict | None = None,
         return v
     problem = fit_result.problem
     axes = [a for a in ("compute", "params", "tokens") if runs.has(a)]
+    kind = metric_kind(runs, problem.y)  # a loss law refused on an accuracy gets a law for accuracies
     for name in alternatives:
-        if name == v.family or name not in FAMILIES or FAMILIES[name].metric_kind != fit_result.family.metric_kind:
+        if name == v.family or name not in FAMILIES or FAMILIES[name].metric_kind != kind:
             continue
         for axis in axes:
             try:

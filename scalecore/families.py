@@ -31,6 +31,7 @@ module asks a family its name to do maths. :func:`register_family` adds a family
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Protocol
@@ -147,6 +148,9 @@ class Family:
     log_tokens_for_loss: TokensForLossHook | None = field(default=None, repr=False)
     compute_for_loss: ComputeForLossHook | None = field(default=None, repr=False)
     exponents: ExponentsHook | None = field(default=None, repr=False)
+    #: Parameters held at a value, as ``((name, value), ...)``: set by :func:`fix_parameters` on
+    #: the family it derives (they are then not among :attr:`param_names`).
+    fixed: tuple = ()
 
     @property
     def n_params(self) -> int:
@@ -438,12 +442,14 @@ def _grid(*axes) -> np.ndarray:
 
 
 def _guess_power_law(X, y):
+    """A straight line fitted to log y against log x."""
     lx = np.log(X["x"])
     slope, intercept = np.polyfit(lx, np.log(y), 1)
     return np.array([[np.exp(intercept), -slope]])
 
 
 def _guess_offset_power_law(X, y):
+    """40 exponents alpha from 0.005 to 3 (log-spaced); E and A solved by non-negative least squares at each (variable projection)."""
     x = X["x"]
     alphas = np.geomspace(0.005, 3.0, 40)
     coef = _linear_coefficients(
@@ -453,6 +459,7 @@ def _guess_offset_power_law(X, y):
 
 
 def _guess_broken_power_law(X, y):
+    """A grid of 8 exponents x 7 changes c x 5 breaks (quantiles of x) x 2 sharpnesses; E and A solved by non-negative least squares at each (variable projection)."""
     x = X["x"]
     lx = np.log(x)
     breaks = np.exp(np.quantile(lx, [0.2, 0.35, 0.5, 0.65, 0.8]))
@@ -468,6 +475,7 @@ def _guess_broken_power_law(X, y):
 
 
 def _guess_chinchilla(X, y):
+    """A 16 x 16 grid of alpha and beta from 0.02 to 2.5 (log-spaced); E, A and B solved by non-negative least squares at each (variable projection, as Open-Athena's vpnls)."""
     n, d = X["params"], X["tokens"]
     grid = _grid(np.geomspace(0.02, 2.5, 16), np.geomspace(0.02, 2.5, 16))
     coef = _linear_coefficients(
@@ -477,6 +485,7 @@ def _guess_chinchilla(X, y):
 
 
 def _guess_kaplan(X, y):
+    """A 12 x 12 grid of alpha_D (0.02 to 1) and alpha_N/alpha_D (0.1 to 5); N_c and D_c solved by non-negative least squares at each (variable projection)."""
     # With alpha_D and p = alpha_N/alpha_D fixed: y^(1/alpha_D) = N_c^p N^-p + D_c D^-1 is linear;
     # weighted by 1/y^(1/alpha_D), so the target is 1. All (alpha_D, p) pairs in one batch.
     n, d = X["params"], X["tokens"]
@@ -501,6 +510,7 @@ def _guess_kaplan(X, y):
 
 
 def _guess_logistic(X, y):
+    """A grid of 8 slopes x 7 midpoints (quantiles of log10 x); y0 and y1 solved by least squares at each (variable projection)."""
     t = np.log10(X["x"])
     slopes = np.geomspace(0.5, 20.0, 8)
     grid = _grid(slopes, np.quantile(t, [0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9]))
@@ -851,6 +861,82 @@ def get_family(name) -> Family:
         raise FitError(
             f"unknown family `{name}`; choose one of: {', '.join(FAMILIES)}"
         ) from None
+
+
+def fix_parameters(family, values: Mapping[str, float]) -> Family:
+    """``family`` with the parameters in ``values`` held at those values (``{"E": 1.69}``): a
+    derived :class:`Family` whose free parameters are the others.
+
+    The one way a fit holds a parameter (``FitSpec(..., fixed={"E": 1.69})``): the derived family's
+    ``evaluate`` puts the held values back in before calling the original one and drops their
+    Jacobian planes, and every hook gets the full parameter vector back, so the solver, the
+    bootstrap, the frontier and the identifiability check work on it unchanged; its starting points
+    are the original family's with the held columns dropped. ``fixed`` records the held values.
+    The same arguments give the same object (cached), so equal specs give equal fits.
+    """
+    fam = get_family(family)
+    items = tuple(sorted((str(k), float(v)) for k, v in dict(values).items()))
+    return _fixed_family(fam, items) if items else fam
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_family(fam: Family, items: tuple) -> Family:
+    names = dict(items)
+    unknown = [n for n in names if n not in fam.param_names]
+    if unknown:
+        raise FitError(f"cannot hold {', '.join(unknown)} fixed: the {fam.name} family's parameters are "
+                       f"{', '.join(fam.param_names)}")
+    for name, value in names.items():
+        lo, hi = fam.bounds[fam.param_names.index(name)]
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise FitError(f"`{name}` cannot be held at {value!r}: the {fam.name} family bounds it to [{lo:g}, {hi:g}]")
+        if name in fam.log_params and value <= 0:
+            raise FitError(f"`{name}` cannot be held at {value!r}: it must be positive")
+    free = np.array([n not in names for n in fam.param_names])
+    held = np.array([names.get(n, 0.0) for n in fam.param_names])
+    held_z = fam.to_internal(held)
+
+    def full(theta):  # free natural parameters (..., q) -> all (..., p)
+        theta = np.asarray(theta, float)
+        out = np.broadcast_to(held, theta.shape[:-1] + held.shape).copy()
+        out[..., free] = theta
+        return out
+
+    def evaluate(z, inputs, jac=True):
+        z = np.asarray(z, float)
+        zf = np.broadcast_to(held_z, (z.shape[0], held_z.size)).copy()
+        zf[:, free] = z
+        f, J = fam.evaluate(zf, inputs, jac=jac)
+        return f, (None if J is None else np.ascontiguousarray(J[free]))
+
+    def guesses(inputs, y):
+        return np.asarray(fam.initial_guesses(inputs, y), float)[:, free]
+
+    guesses.__doc__ = f"{fam.initial_guesses.__doc__ or ''} The held columns dropped ({', '.join(names)})."
+
+    def wrap(hook):
+        return None if hook is None else (lambda theta, *args: hook(full(theta), *args))
+
+    def for_values(derived, y):
+        base = fam.for_metric(y)
+        return derived if base is fam else _fixed_family(base, items)
+
+    keep = [n for n in fam.param_names if n not in names]
+    held_text = ", ".join(f"{n} = {v:g}" for n, v in items)
+    return replace(
+        fam,
+        label=f"{fam.label} ({held_text})",
+        param_names=tuple(keep),
+        bounds=tuple(b for b, f in zip(fam.bounds, free) if f),
+        log_params=tuple(n for n in fam.log_params if n in keep),
+        evaluate=evaluate,
+        initial_guesses=guesses,
+        exponent_params=tuple(n for n in fam.exponent_params if n in keep),
+        scatter_pair=tuple(n for n in fam.scatter_pair if n in keep),
+        for_values=None if fam.for_values is None else for_values,
+        fixed=items,
+        **{hook: wrap(getattr(fam, hook)) for hook in HOOKS},
+    )
 
 
 def min_distinct(family: Family) -> int:

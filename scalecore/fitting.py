@@ -303,6 +303,7 @@ class FitResult:
             "message": self.message,
             "at_bound": list(self.at_bound),
             "warnings": list(self.warnings),
+            **({"fixed": dict(self.family.fixed)} if self.family.fixed else {}),
         }
 
     def __str__(self) -> str:

@@ -29,6 +29,8 @@ The rules, the same for every kind:
 - a nonzero number that would round to zero at that place keeps two significant digits of its own
   ("0" would read as a bound at zero, or as an answer of zero), except the near end of a one-sided
   interval whose value is exactly zero, which reads as the value does (``0.000 [0.000, 0.023]``);
+- counts and money so far apart that one suffix would write a number below 1 (``0.0045T``) give
+  each number its own suffix and two significant digits (``70B [4.5B, 1.3T]``);
 - an infinite end is ``unbounded`` (the value and the finite end then keep three significant
   digits); no interval (NaN ends) or an exact one (low == high) gives the value alone, with
   ``digits`` significant digits.
@@ -155,6 +157,8 @@ def _texts(v: float, lo: float, hi: float, kind: str, digits: int) -> tuple[str,
         scale, post = 0.01, "%"
     elif kind in ("count", "money") and size >= _COUNT_LIMIT:
         mode, compact = "always", True
+    elif kind in ("count", "money") and size >= 1e3 and _wide(v, lo, hi, size):
+        return tuple(_suffixed(x, pre="$" if kind == "money" else "") for x in (v, lo, hi))
     elif kind in ("count", "money") and size >= 1e3:
         scale, post = next((f, sfx) for f, sfx in COUNT_SUFFIXES if size >= f)
     elif kind == "flops":
@@ -179,6 +183,26 @@ def _texts(v: float, lo: float, hi: float, kind: str, digits: int) -> tuple[str,
     else:
         a, b, c = _interval(v, lo, hi, mode, compact)
     return wrap(a), wrap(b), wrap(c)
+
+
+def _wide(v: float, lo: float, hi: float, size: float) -> bool:
+    """Counts so far apart that the largest one's suffix writes a smaller one below 1 (``0.0045T``):
+    each then gets its own suffix (``70B [4.5B, 1.3T]``)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
+        return False
+    unit = next(f for f, _ in COUNT_SUFFIXES if size >= f)
+    return any(0 < abs(x) < unit for x in (v, lo, hi))
+
+
+def _suffixed(x: float, pre: str = "") -> str:
+    """One count with its own suffix and two significant digits (an interval this wide supports no
+    more): 4.5e9 -> "4.5B", 1.33e12 -> "1.3T", 540 -> "540"."""
+    a = float(f"{abs(x):.2g}")  # rounded first: 9.99e11 is "1T", not "1000B"
+    sign = "-" if x < 0 else ""
+    for factor, sfx in COUNT_SUFFIXES:
+        if a >= factor:
+            return f"{sign}{pre}{float(f'{a / factor:.2g}'):g}{sfx}"
+    return f"{sign}{pre}{a:g}"
 
 
 def _three(value_or_estimate, low, high) -> tuple[float, float, float]:

@@ -637,3 +637,111 @@ def loss_curves_figure(curves, env, *, excluded: dict | None = None, max_points:
                           "<extra></extra>"))
     return _base_layout(fig, title=title, x_title="training compute C = 6·N·tokens (FLOP)", y_title=curves.metric,
                         log_x=True, log_y=True, height=height)
+
+
+def candidates_figure(ranking, chosen: Sequence[tuple[float, float]] = (), *, title: str | None = None,
+                      height: int = 520) -> go.Figure:
+    """What to run next (:class:`scalecore.design.Ranking`): the candidate runs in the N-D plane
+    coloured by the expected shrink of the target's interval per FLOP (log colour scale), the runs
+    the law was fitted to, the compute limit per run (C = k·N·D) and the ``chosen`` hypothetical
+    runs. Each candidate's ``customdata`` is ``("candidate", params, tokens, hover text)``, so a
+    click or a box selection names the candidate's N and D."""
+    from .formatting import format_value
+
+    t = ranking.table
+    fig = new_figure()
+    n_grid = np.geomspace(float(t["params"].min()), float(t["params"].max()), 50)
+    fig.add_trace(go.Scatter(
+        x=n_grid, y=ranking.max_compute / (ranking.k * n_grid), mode="lines", name="compute limit per run",
+        line=dict(color="#9aa5b1", width=1.2, dash="dot"), hoverinfo="skip"))
+    spf = np.asarray(t["shrink_per_flop"], float)
+    with np.errstate(divide="ignore"):
+        colour = np.log10(np.where(spf > 0, spf, np.nan))
+    finite = colour[np.isfinite(colour)]
+    floor = float(finite.min()) if finite.size else 0.0
+    colour = np.where(np.isfinite(colour), colour, floor)
+    kind = ranking.target.format_kind
+    hover = [f"rank {int(r)}<br>N {format_value(n, 'count')}, D {format_value(d, 'count')}<br>"
+             f"C {format_value(c, 'flops')} FLOPs<br>interval after [{format_value(lo, kind)}, "
+             f"{format_value(hi, kind)}]<br>shrink {format_value(s, 'fraction')}"
+             for r, n, d, c, lo, hi, s in zip(t["rank"], t["params"], t["tokens"], t["compute"], t["low_after"],
+                                              t["high_after"], t["shrink_fraction"])]
+    custom = np.empty((len(t), 4), dtype=object)
+    custom[:, 0], custom[:, 1], custom[:, 2], custom[:, 3] = "candidate", t["params"], t["tokens"], hover
+    ticks = np.arange(np.floor(colour.min()), np.ceil(colour.max()) + 1) if len(colour) else []
+    fig.add_trace(go.Scatter(
+        x=t["params"], y=t["tokens"], mode="markers", name="candidate runs", customdata=custom,
+        marker=dict(size=11, symbol="square", color=colour, colorscale="Viridis",
+                    colorbar=dict(title=dict(text="shrink per FLOP", side="right"), tickvals=list(ticks),
+                                  ticktext=[short_number(10 ** v) for v in ticks], x=1.02),
+                    line=dict(width=0)),
+        hovertemplate="%{customdata[3]}<extra></extra>"))
+    runs_custom = np.array([["run", n, d, f"run: N {format_value(n, 'count')}, D {format_value(d, 'count')}"]
+                            for n, d in zip(ranking.runs_params, ranking.runs_tokens)], dtype=object).reshape(-1, 4)
+    fig.add_trace(go.Scatter(
+        x=ranking.runs_params, y=ranking.runs_tokens, mode="markers", name=f"runs fitted ({len(ranking.runs_params)})",
+        customdata=runs_custom, marker=dict(size=6, color="white", line=dict(width=1, color=KEPT_COLOR)),
+        hovertemplate="%{customdata[3]}<extra></extra>"))
+    top = t.iloc[0]
+    # the marks drawn over candidates carry the same customdata, so a click on them names the candidate too
+    fig.add_trace(go.Scatter(
+        x=[top["params"]], y=[top["tokens"]], mode="markers", name="top candidate",
+        customdata=custom[:1], marker=dict(size=18, symbol="square-open", color="#D55E00", line=dict(width=2.5)),
+        hovertemplate="%{customdata[3]}<extra></extra>"))
+    if len(chosen):
+        ch = np.asarray(chosen, float).reshape(-1, 2)
+        ch_custom = np.array([["candidate", n, d, f"chosen: N {format_value(n, 'count')}, D {format_value(d, 'count')}"
+                               "<br>click to remove"] for n, d in ch], dtype=object)
+        fig.add_trace(go.Scatter(
+            x=ch[:, 0], y=ch[:, 1], mode="markers", name=f"chosen ({len(ch)})", customdata=ch_custom,
+            marker=dict(size=16, symbol="star", color="#CC79A7", line=dict(width=1, color=KEPT_COLOR)),
+            hovertemplate="%{customdata[3]}<extra></extra>"))
+    return _base_layout(fig, title=title or f"Where a new run shrinks the interval of the {ranking.target.label}",
+                        x_title="model size N (parameters)", y_title="training tokens D", log_x=True, log_y=True,
+                        height=height, layout=dict(legend=dict(orientation="h", x=0.0, y=-0.16, xanchor="left",
+                                                               yanchor="top")),
+                        yaxis=dict(exponentformat="power"))
+def sensitivity_tornado(result, quantity: str | None = None, *, height: int | None = None) -> go.Figure:
+    """Tornado plot of a :class:`~scalecore.sensitivity.Sensitivity`: one horizontal bar per
+    alternative, its shift of ``quantity`` (N* or D* in decades, the loss in percent) against the
+    baseline, largest at the top; whiskers are the alternative's interval in the same units, the
+    shaded band the baseline's. Rows that could not be fitted are left out."""
+    from .sensitivity import QUANTITIES, shift, shift_text
+    from .uncertainty import Estimate
+
+    q = quantity or result.quantities[0]
+    if q not in QUANTITIES:
+        raise ValueError(f"`quantity` must be one of {', '.join(QUANTITIES)}; got {quantity!r}")
+    base = result.baseline.value(q)
+    unit = "decades" if q in ("params", "tokens") else "%"
+    title_q = {"params": "N*", "tokens": "D*", "loss": "loss at the target"}[q]
+
+    def moved(v: float) -> float:
+        return shift(base, Estimate(v, v, v), q)
+
+    rows = [r for r in result.rows if r.ok and np.isfinite(result.shift(r, q))]
+    rows.sort(key=lambda r: abs(result.shift(r, q)))  # plotly draws the first bar at the bottom
+    labels = [f"{r.choice}: {r.alternative}" for r in rows]
+    values = np.array([result.shift(r, q) for r in rows], float)
+    lows = np.array([moved(r.value(q).low) for r in rows], float)
+    highs = np.array([moved(r.value(q).high) for r in rows], float)
+    texts = [shift_text(v, q) for v in values]
+    color = _COLORS[0]
+    fig = new_figure(go.Bar(
+        x=values, y=labels, orientation="h", name=f"shift of {title_q}",
+        marker=dict(color=[color if v >= 0 else _rgba(color, 0.55) for v in values]),
+        error_x=dict(type="data", symmetric=False, array=np.nan_to_num(highs - values),
+                     arrayminus=np.nan_to_num(values - lows), color="#52606d", thickness=1.2),
+        text=texts, textposition="outside", cliponaxis=False,
+        customdata=np.array([[r.value(q).text(QUANTITIES[q])] for r in rows], dtype=object).reshape(-1, 1),
+        hovertemplate="<b>%{y}</b><br>shift %{text}<br>" + title_q + " %{customdata[0]}<extra></extra>",
+    ))
+    shapes = [_vline(0.0, dict(color="#1f2933", width=1))]
+    b_lo, b_hi = moved(base.low), moved(base.high)
+    if np.isfinite(b_lo) and np.isfinite(b_hi):
+        shapes.insert(0, _vrect(b_lo, b_hi, fillcolor="rgba(31,41,51,0.08)", line=dict(width=0), layer="below"))
+    return _base_layout(fig, title=f"How far {title_q} moves (baseline {base.text(QUANTITIES[q])})",
+                        x_title=f"shift against the baseline ({unit})", y_title="", log_x=False, log_y=False,
+                        height=height or max(300, 80 + 28 * len(rows)),
+                        layout=dict(showlegend=False, margin=dict(l=300), shapes=shapes),
+                        yaxis=dict(type="category", showgrid=False, automargin=True))

@@ -149,6 +149,7 @@ def render(analysis: Analysis, *, results: Mapping | None = None, errors: Mappin
         _predictions(analysis, runs, results),
         _scenarios(analysis.scenarios),
         _comparison(analysis, runs, comparison, comparison_error, figures),
+        checklist_section(analysis, runs, results),
         _reproduce(analysis, results),
     ]
     return (
@@ -644,3 +645,11 @@ def _reproduce(a: Analysis, results) -> str:
             + f"<pre>{e(command_line(a))}</pre>"
             + "<details><summary>the analysis record (JSON)</summary><pre>"
             + e(dumps(record, ensure_ascii=False)) + "</pre></details></section>")
+
+
+def checklist_section(a: Analysis, runs, results) -> str:
+    """The Li et al. (2025) reporting checklist: the one saved with the analysis, else filled in
+    from these runs and results (:mod:`scalecore.checklist`)."""
+    from .checklist import checklist_html, of_analysis
+
+    return checklist_html(a.checklist or of_analysis(a, runs, results))

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping, Sequence
 
 from .errors import FitError
-from .families import FAMILIES, ONE_INPUT_AXES, Family, get_family
+from .families import FAMILIES, ONE_INPUT_AXES, Family, fix_parameters, get_family
 
 LOSSES = ("huber", "ls")
 METHODS = ("cases", "residuals", "groups")
@@ -74,7 +74,9 @@ class FitSpec:
     against (``"params"``, ``"tokens"`` or ``"compute"``; None: compute, else params, else tokens);
     a law in N and D takes no ``x`` (``"params"``/``"tokens"`` are accepted and mean the same, so
     they become None). ``y`` is the metric column (None: the runs' first metric). ``exclude`` is
-    kept as a tuple of run ids, in order, without repeats.
+    kept as a tuple of run ids, in order, without repeats. ``fixed`` holds parameters at given
+    values (``{"E": 1.69}``; kept as sorted ``(name, value)`` pairs): the fit is of the family
+    :func:`~scalecore.families.fix_parameters` derives, whose free parameters are the others.
     """
 
     family: Any
@@ -83,6 +85,7 @@ class FitSpec:
     exclude: tuple = ()
     loss: str = "huber"
     delta: float = 1e-3
+    fixed: Any = ()
 
     def __post_init__(self) -> None:
         fam = get_family(self.family)  # FitError naming the valid families
@@ -109,11 +112,21 @@ class FitSpec:
         object.__setattr__(self, "exclude", exclude)
         check_loss(self.loss, self.delta)
         object.__setattr__(self, "delta", float(self.delta))
+        try:
+            pairs = tuple(sorted((str(k), float(v)) for k, v in dict(self.fixed or ()).items()))
+        except (TypeError, ValueError):
+            raise SpecError(f"`fixed` must map parameter names to numbers, e.g. {{'E': 1.69}}; got {self.fixed!r}") from None
+        object.__setattr__(self, "fixed", pairs)
+        if pairs:
+            try:
+                fix_parameters(fam, dict(pairs))
+            except FitError as exc:
+                raise SpecError(str(exc)) from None
 
     @property
     def model(self) -> Family:
-        """The :class:`Family` object."""
-        return get_family(self.family)
+        """The :class:`Family` object (with the ``fixed`` parameters held, if any)."""
+        return fix_parameters(get_family(self.family), dict(self.fixed))
 
     @classmethod
     def of(cls, family, *, x=None, y=None, exclude: Sequence[str] = (), loss: str = "huber",
@@ -128,8 +141,11 @@ class FitSpec:
         return cls(family, x=x, y=y, exclude=exclude, loss=loss, delta=delta)
 
     def to_dict(self) -> dict:
-        return {"family": self.model.name, "x": self.x, "y": self.y, "exclude": list(self.exclude),
-                "loss": self.loss, "delta": self.delta}
+        d = {"family": self.model.name, "x": self.x, "y": self.y, "exclude": list(self.exclude),
+             "loss": self.loss, "delta": self.delta}
+        if self.fixed:
+            d["fixed"] = dict(self.fixed)
+        return d
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,12 @@ class Analysis:
     updated: str = ""
     id: str | None = None
     summary: dict = field(default_factory=dict)
+    #: The Li et al. (2025) reporting checklist, ``((item, value), ...)``, filled when the analysis
+    #: is saved with its results (:func:`with_checklist`), so a shared link shows what was used.
+    checklist: tuple = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "checklist", tuple((str(k), str(v)) for k, v in self.checklist))
         object.__setattr__(self, "files", tuple(self.files))
         object.__setattr__(self, "families", tuple(self.families))
         object.__setattr__(self, "scenarios", tuple(dict(s) for s in self.scenarios))
@@ -154,6 +158,7 @@ class Analysis:
             "created": self.created,
             "updated": self.updated,
             "summary": self.summary,
+            "checklist": [[k, v] for k, v in self.checklist],
         }
 
     @classmethod
@@ -204,6 +209,7 @@ class Analysis:
             updated=str(d.get("updated") or d.get("created") or ""),
             id=d.get("id"),
             summary=dict(d.get("summary") or {}),
+            checklist=tuple(tuple(item) for item in d.get("checklist") or ()),
         )
 
     # ---------------------------------------------------------------- reproducing
@@ -250,6 +256,17 @@ def reproduce(analysis: Analysis, runs=None) -> tuple[dict, dict]:
         except ScaleCoreError as exc:
             errors[family] = str(exc)
     return results, errors
+
+
+def with_checklist(analysis: Analysis, runs=None, results: Mapping | None = None) -> Analysis:
+    """``analysis`` carrying its Li et al. (2025) checklist (:func:`scalecore.checklist.of_analysis`),
+    computed from ``runs`` and ``results`` (read and refitted from its bytes when not given)."""
+    from .checklist import of_analysis
+
+    runs = analysis.runs() if runs is None else runs
+    if results is None:
+        results, _ = reproduce(analysis, runs)
+    return replace(analysis, checklist=tuple(of_analysis(analysis, runs, results)))
 
 
 def _num(v) -> float | None:
@@ -446,9 +463,15 @@ def _check_title(title: Any) -> str:
     return title
 
 
+#: The characters of a new id: lower-case letters and digits without the ones read alike aloud or on
+#: a projector (0/o, 1/l/i), nor upper case, so an id copied by hand comes out right.
+ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+ID_LENGTH = 10  # 31^10: about 49.5 random bits
+
+
 def new_id() -> str:
-    """A short random url-safe id (8 characters, 48 random bits)."""
-    return secrets.token_urlsafe(6)
+    """A short random id of :data:`ID_ALPHABET` characters (ids saved before keep working)."""
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
 
 
 # ------------------------------------------------------------------------------ the API

@@ -4,6 +4,7 @@ inference-aware sizing, data limits, strict law parsing, hardware, scenarios."""
 import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -360,7 +361,7 @@ def test_epochs_and_warning(law):
     assert enough.answers["epochs"].value == pytest.approx(0.5) and not enough.warnings
     short = budget.plan(law, c, unique_tokens=d / 3)
     assert short.answers["epochs"].value == pytest.approx(3.0)
-    assert any("3 epochs" in w for w in short.warnings)
+    assert any("3.00 epochs" in w for w in short.warnings)
 
 
 def test_effective_tokens_of_muennighoff():
@@ -592,3 +593,248 @@ def test_format_answer_one_sided_interval():
 
     assert budget.format_answer(Estimate(0.0, 3e-12, 0.0234, 0.01)) == "0.000 [0.000, 0.023]"
     assert budget.format_answer(Estimate(0.0, 2e9, 6.3e22, 1e22), "flops") == "0 [0, 6e22]"
+
+
+# ------------------------------------------------------------------------------ data-constrained re-optimisation
+# Muennighoff et al. 2023 written out here, independently of scalecore.budget.planning: effective
+# data D' = U + U R_D* (1 - exp(-R_D/R_D*)), R_D = D/U - 1 (eq. 5); effective parameters N' the same
+# with U_N = the compute-optimal size for U tokens and R_N* (eq. 6); minimise E + A/N'^alpha + B/D'^beta
+# over N along 6ND = C with scipy.
+
+
+def _muennighoff_reference(params: dict, c: float, u: float, r_d=15.4, r_n=5.3) -> dict:
+    from scipy.optimize import minimize_scalar
+
+    E, A, B, al, be = (params[k] for k in ("E", "A", "B", "alpha", "beta"))
+    G = (al * A / (be * B)) ** (1 / (al + be))  # Hoffmann et al. eq. 4: N* = G (C/6)^a, D* = (C/6)^b / G
+    a, b = be / (al + be), al / (al + be)
+    u_n = G * (u * G) ** (a / b)  # N* at the budget whose D* = U: C/6 = (U G)^(1/b)
+
+    def eff(x, unique, r):
+        return unique + unique * r * (1 - math.exp(-(x / unique - 1) / r)) if x > unique else x
+
+    def loss(log_n):
+        n = math.exp(log_n)
+        d = c / (6 * n)
+        return E + A / eff(n, u_n, r_n) ** al + B / eff(d, u, r_d) ** be
+
+    n_star = G * (c / 6) ** a
+    res = minimize_scalar(loss, bounds=(math.log(n_star) - 12, math.log(n_star) + 12), method="bounded",
+                          options={"xatol": 1e-10})
+    n = math.exp(res.x)
+    return {"params": n, "tokens": c / (6 * n), "loss": res.fun, "naive_loss": loss(math.log(n_star)),
+            "naive_params": n_star, "unique_params": u_n}
+
+
+def test_effective_params_of_muennighoff():
+    u = 1e9
+    assert budget.effective_params(0.5 * u, u) == 0.5 * u
+    three = budget.effective_params(3 * u, u)  # R_N = 2: N' = U_N (1 + 5.3 (1 - e^(-2/5.3)))
+    assert three == pytest.approx(u * (1 + 5.3 * (1 - math.exp(-2 / 5.3))), rel=1e-12)
+    assert budget.effective_params(1e5 * u, u) == pytest.approx(u * 6.3, rel=1e-6)  # saturates at (1 + R_N*) U_N
+    assert budget.MUENNIGHOFF_R_N == 5.3 and budget.MUENNIGHOFF_R_D == 15.4
+
+
+@pytest.mark.parametrize("fraction", [1.0001, 3.0])
+def test_data_constrained_equals_unconstrained_when_the_data_suffices(law, fraction):
+    c = 1e23
+    free = budget.compute_optimal(law, c)
+    most = float(_optimum_rows(law, c, 6.0)["tokens"].max())  # U at least every resample's D*
+    dc = budget.data_constrained_optimal(law, c, most * fraction)
+    for key in ("params", "tokens", "loss"):
+        assert dc[key].as_tuple() == pytest.approx(free[key].as_tuple(), rel=1e-12), key
+    assert dc["gain"].as_tuple() == (0, 0, 0)
+    # a limit just above the point's D* leaves the point unconstrained (resamples with more tokens are not)
+    point = budget.data_constrained_optimal(law, c, free["tokens"].value * fraction)
+    assert point["params"].value == free["params"].value and point["loss"].value == free["loss"].value
+    # and the independent reference agrees that no other N does better (its optimum is N* itself)
+    ref = _muennighoff_reference(law.params, c, free["tokens"].value * fraction)
+    assert ref["params"] == pytest.approx(free["params"].value, rel=1e-4)
+    assert ref["loss"] == pytest.approx(free["loss"].value, rel=1e-10)
+
+
+@pytest.mark.parametrize("share", [1 / 4, 1 / 30])
+def test_data_constrained_optimum_matches_scipy_and_beats_the_naive_plan(law, share):
+    c = 1e23
+    free = budget.compute_optimal(law, c)
+    u = free["tokens"].value * share
+    dc = budget.data_constrained_optimal(law, c, u)
+    ref = _muennighoff_reference(law.params, c, u)
+    assert dc["params"].value == pytest.approx(ref["params"], rel=1e-4)
+    assert dc["tokens"].value == pytest.approx(ref["tokens"], rel=1e-4)
+    assert dc["loss"].value == pytest.approx(ref["loss"], rel=1e-9)
+    assert dc["naive_loss"].value == pytest.approx(ref["naive_loss"], rel=1e-12)
+    assert dc["unique_params"].value == pytest.approx(ref["unique_params"], rel=1e-9)
+    assert dc["epochs"].value == pytest.approx(ref["tokens"] / u, rel=1e-4)
+    # re-optimising never loses: the loss is at most the naive plan's (N*, D* on repeated data)
+    assert dc["loss"].value <= dc["naive_loss"].value
+    assert dc["gain"].value == pytest.approx(dc["naive_loss"].value - dc["loss"].value, rel=1e-9, abs=1e-15)
+    # the direction Muennighoff et al. report (their Figure 1, right; section 5): a smaller model trained
+    # for more epochs than the naive plan, because excess parameters lose value faster (R_N* < R_D*)
+    assert dc["params"].value < free["params"].value
+    assert dc["epochs"].value > dc["naive_epochs"].value
+    # the interval: every resample is re-optimised (vectorised); the reference row by row
+    rows = [_muennighoff_reference(law.family.params_dict(t), c, u) for t in law.samples[:60]]
+    sub = Law(law.family, law.thetas[:61], law.source, confidence_level=law.confidence_level)
+    got = budget.data_constrained_optimal(sub, c, u)
+    lo, hi, _ = interval_of(np.array([r["params"] for r in rows]), law.confidence_level)
+    assert (got["params"].low, got["params"].high) == pytest.approx((lo, hi), rel=1e-4)
+    lo, hi, _ = interval_of(np.array([r["loss"] for r in rows]), law.confidence_level)
+    assert (got["loss"].low, got["loss"].high) == pytest.approx((lo, hi), rel=1e-9)
+
+
+def test_plan_carries_the_data_constrained_answers(law):
+    c = 1e23
+    d = budget.compute_optimal(law, c)["tokens"].value
+    p = budget.plan(law, c, unique_tokens=d / 10, data_constrained=True)
+    dc = budget.data_constrained_optimal(law, c, d / 10)
+    for key in ("params", "tokens", "epochs", "loss", "gain"):
+        assert p.answers[f"dc_{key}"] == dc[key], key
+    assert p.answers["loss_repeated"].value == pytest.approx(dc["naive_loss"].value, rel=1e-12)
+    text = budget.summary_text(p)
+    assert "data-constrained model size N" in text
+    assert not re.search(r"(?<![\d.])0[KMBT]\b", text)  # no count rounded to "0T"
+
+
+# ------------------------------------------------------------------------------ Approach 2 beside Approach 3
+
+
+def _exact_isoflop_runs(g: float, a: float, budgets=(1e18, 1e19, 1e20, 1e21), sizes=9):
+    """IsoFLOP sweeps whose log loss is an exact parabola in ln N with its vertex at N* = g C^a: the
+    frontier Approach 2 must find is known exactly."""
+    import pandas as pd
+
+    rows = []
+    for c in budgets:
+        n_opt = g * c**a
+        for i, v in enumerate(np.linspace(-1.5, 1.5, sizes)):
+            n = n_opt * math.exp(v)
+            rows.append({"run_id": f"c{c:.0e}-{i}", "params": n, "tokens": c / (6 * n), "compute": c,
+                         "loss": math.exp(1.0 - 0.02 * math.log10(c) + 0.05 * v * v)})
+    return runs_of(pd.DataFrame(rows), "exact_isoflop.csv")
+
+
+def test_compare_approaches_on_exact_parabolas(law):
+    from scalecore.isoflop import isoflop_profiles
+
+    c = 3.8e25
+    n3 = budget.compute_optimal(law, c)
+    a = 0.5
+    g = 2.3 * n3["params"].value / c**a  # Approach 2's N* is 2.3 times Approach 3's at C
+    iso = isoflop_profiles(_exact_isoflop_runs(g, a), n_resamples=200, seed=0)
+    assert iso.params["a"] == pytest.approx(a, rel=1e-9)
+    r = budget.compare_approaches(law, iso, c)
+    assert r.approach2["params"].value == pytest.approx(2.3 * n3["params"].value, rel=1e-8)
+    assert r.approach2["tokens"].value == pytest.approx(c / (6 * 2.3 * n3["params"].value), rel=1e-8)
+    assert r.approach3["params"] == n3["params"] and r.approach3["loss"] == n3["loss"]
+    assert r.ratio.value == pytest.approx(2.3, rel=1e-8)
+    assert r.overlap is False
+    assert r.sentence.startswith("Approach 2 and 3 differ by 2.3x in N* at 3.8e25 FLOPs")
+    assert "their intervals do not overlap" in r.sentence
+    # exact data: every resample finds the same frontier, so the ratio's interval is 2.3 / Approach 3's
+    # N* over the resamples paired with Approach 2's (the first m of each)
+    m = min(int((~iso.failed).sum()), law.n_samples)
+    n3_rows = _optimum_rows(law, c, 6.0)["params"][1:m + 1]
+    lo, hi, _ = interval_of(2.3 * n3["params"].value / n3_rows, law.confidence_level)
+    assert (r.ratio.low, r.ratio.high) == pytest.approx((lo, hi), rel=1e-6)
+    table = r.table()
+    assert list(table["quantity"]) == ["model size N*", "tokens D*", "N* of Approach 2 / N* of Approach 3"]
+    json.dumps(r.to_dict())
+    assert "differ by 2.3x" in repr(r)
+
+
+def test_compare_approaches_with_a_preset_and_agreement():
+    from scalecore.isoflop import isoflop_profiles
+
+    law = Law.preset("besiroglu2024")
+    c = 1e24
+    opt = budget.compute_optimal(law, c)
+    a = float(opt["a"].value)
+    g = opt["params"].value / c**a  # Approach 2 on the law's own frontier
+    iso = isoflop_profiles(_exact_isoflop_runs(g, a), n_resamples=50, seed=0)
+    r = budget.compare_approaches(law, iso, c)
+    assert r.ratio.value == pytest.approx(1.0, rel=1e-8)
+    assert r.overlap is None
+    assert r.sentence == ("Approach 2 and 3 agree in N* at 1.0e24 FLOPs; Approach 3 has no interval (published or "
+                          "typed constants carry no parameter samples).")
+
+
+def test_cli_approach2_json(tmp_path, capsys):
+    from scalecore.cli import main
+
+    law = Law.preset("besiroglu2024")
+    opt = budget.compute_optimal(law, 1e24)
+    g = 0.5 * opt["params"].value / 1e24**0.5
+    path = tmp_path / "iso.csv"
+    _exact_isoflop_runs(g, 0.5).frame.to_csv(path, index=False)
+    assert main(["budget", str(path), "--preset", "besiroglu2024", "--approach2", "--compute", "1e24",
+                 "--bootstrap", "50", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["approaches"]["ratio"]["value"] == pytest.approx(0.5, rel=1e-8)
+    assert out["approaches"]["sentence"].startswith("Approach 2 and 3 differ by 2.0x in N* at 1.0e24 FLOPs "
+                                                    "(Approach 3 gives the larger model)")
+    assert out["params_opt"] == pytest.approx(opt["params"].value, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ published intervals of presets
+
+
+def test_presets_have_paper_titles_and_published_standard_errors():
+    p = budget.PRESETS["besiroglu2024"]
+    assert p.title == "Besiroglu et al. 2024"
+    # Besiroglu et al. 2024 (arXiv:2404.10102), the estimates with their standard errors in parentheses
+    assert dict(p.standard_errors) == {"E": 0.03, "A": 124.58, "B": 1293.23, "alpha": 0.02, "beta": 0.02}
+    for name in ("hoffmann2022", "hoffmann2022_tex"):
+        h = budget.PRESETS[name]
+        assert h.title.startswith("Hoffmann et al. 2022") and not h.has_interval
+        assert "no intervals" in h.uncertainty
+        assert Law.preset(name, n_samples=500).n_samples == 0  # none published: none invented
+    assert len({q.title for q in budget.PRESETS.values()}) == len(budget.PRESETS)
+
+
+def test_preset_samples_follow_the_published_errors_and_propagate():
+    law = Law.preset("besiroglu2024", n_samples=4000, seed=3)
+    assert law.n_samples == 4000 and law.has_interval and "published standard errors" in law.interval
+    s = dict(zip(law.family.param_names, law.samples.T))
+    for name in ("E", "alpha", "beta"):  # normal: mean and standard deviation as published
+        assert np.mean(s[name]) == pytest.approx(EPOCH[name], abs=4 * 0.03 / math.sqrt(4000))
+        assert np.std(s[name]) == pytest.approx(budget.PRESETS["besiroglu2024"].standard_errors[name], rel=0.05)
+    for name in ("A", "B"):  # log-normal with the published relative spread
+        se = budget.PRESETS["besiroglu2024"].standard_errors[name]
+        assert np.std(np.log(s[name])) == pytest.approx(se / EPOCH[name], rel=0.05)
+        assert np.all(s[name] > 0)
+    # N* of every draw from Hoffmann et al.'s eq. 4 written out: G (C/6)^(beta/(alpha+beta))
+    c = 1e24
+    g = (s["alpha"] * s["A"] / (s["beta"] * s["B"])) ** (1 / (s["alpha"] + s["beta"]))
+    n_star = g * (c / 6) ** (s["beta"] / (s["alpha"] + s["beta"]))
+    lo, hi, _ = interval_of(n_star, 0.95)
+    got = budget.compute_optimal(law, c)["params"]
+    assert (got.low, got.high) == pytest.approx((lo, hi), rel=1e-9)
+    assert got.value == budget.compute_optimal(Law.preset("besiroglu2024"), c)["params"].value
+    assert got.low < got.value < got.high
+    assert Law.preset("besiroglu2024", n_samples=100, seed=3).key == Law.preset("besiroglu2024", 100, 3).key
+
+
+def test_cli_preset_with_bootstrap_has_the_published_intervals(capsys):
+    from scalecore.cli import main
+
+    assert main(["budget", "--preset", "besiroglu2024", "--compute", "1e24", "--bootstrap", "500", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    law = Law.preset("besiroglu2024", n_samples=500, seed=0)
+    expected = budget.compute_optimal(law, 1e24)["params"]
+    assert out["ci"]["params_opt"] == pytest.approx([expected.low, expected.high], rel=1e-12)
+    assert "published standard errors" in out["interval"]
+    assert main(["budget", "--preset", "hoffmann2022", "--compute", "1e24", "--bootstrap", "500", "--json"]) == 0
+    assert "ci" not in json.loads(capsys.readouterr().out)  # none published, none invented
+
+
+def test_data_constrained_optimum_without_closed_forms(law):
+    """Without the family's hooks (U_N from the numerical inverse of D*(C), the numerical optimum),
+    the answer is the closed-form path's."""
+    sub = Law(law.family, law.thetas[:21], law.source, confidence_level=law.confidence_level)
+    c = 1e23
+    u = budget.compute_optimal(sub, c)["tokens"].value / 8
+    closed = budget.data_constrained_optimal(sub, c, u)
+    generic = budget.data_constrained_optimal(as_generic(sub), c, u)
+    for key in ("params", "tokens", "loss", "unique_params", "naive_loss"):
+        assert generic[key].as_tuple() == pytest.approx(closed[key].as_tuple(), rel=1e-5), key

@@ -189,3 +189,13 @@ def test_every_kind_has_a_streamlit_column_format():
     from scalecore.formatting import KINDS, STREAMLIT_FORMATS
 
     assert set(STREAMLIT_FORMATS) == set(KINDS)
+
+
+@pytest.mark.parametrize("value, low, high, kind, expected", [
+    (7e10, 4.5e9, 1.33e12, "count", "70B [4.5B, 1.3T]"),  # was "0.07T [0.0045T, 1.33T]"
+    (6.9e3, 54.0, 2.3e6, "money", "$6.9K [$54, $2.3M]"),  # was "$0.0069M [$5.4e-05M, $2.3M]"
+    (9.99e11, 1e10, 1e13, "count", "1T [10B, 10T]"),  # rounded before the suffix is chosen
+    (7.2e10, 6.5e10, 1.3e11, "count", "72B [65B, 130B]"),  # a factor 2: one suffix, as before
+])
+def test_an_interval_spanning_decades_gives_each_count_its_own_suffix(value, low, high, kind, expected):
+    assert format_estimate(value, low, high, kind=kind) == expected

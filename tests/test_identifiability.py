@@ -125,3 +125,44 @@ def test_a_family_the_fit_already_shows_unidentified_is_refused_before_any_resam
     assert "one tokens-per-parameter ratio" in str(info.value)
     enriched = verdict(runs, result, base=info.value.verdict)
     assert enriched.alternative == "offset_power_law" and enriched.alternative_x == "compute"
+
+
+def test_a_loss_law_on_a_rising_accuracy_is_refused_and_the_logistic_law_is_named():
+    # Accuracy rising with N and D: E + A/N^alpha + B/D^beta (A, B >= 0) can only fall, so its best
+    # fit is the constant E with A and B at zero -- in log space a location estimate: with Huber's
+    # delta = 1e-3 (nearly L1) the median of log accuracy, written out here.
+    rng = np.random.default_rng(5)
+    n = 10 ** rng.uniform(7, 10, 60)
+    d = n * 10 ** rng.uniform(0.5, 2.0, 60)
+    acc = 0.25 + 0.5 / (1 + np.exp(-2.5 * (np.log10(6 * n * d) - 20.0)))
+    acc *= np.exp(rng.normal(0, 0.01, 60))
+    import pandas as pd
+
+    runs = load_runs(pd.DataFrame({"params": n, "tokens": d, "accuracy": acc}))
+    f = fit(runs, "chinchilla")
+    pinned = {"A", "B"} & set(f.at_bound)
+    assert pinned == {"A", "B"}
+    assert math.isclose(f.params["E"], math.exp(np.median(np.log(acc))), rel_tol=0.01)
+    v = verdict(runs, f)
+    assert not v.identified  # with A = B = 0 the exponents change nothing: undetermined
+    assert v.alternative == "logistic"  # a law for accuracies, not offset/plain power laws for losses
+    with pytest.raises(NotIdentified):
+        f.bootstrap(200, seed=0)
+
+
+def test_chinchilla_on_gadre_accuracies_collapses_onto_its_bounds():
+    # Gadre et al.'s 17-task average (the excerpt in tests/fixtures/real): Chinchilla's law puts A,
+    # B, alpha and beta at their bounds, i.e. the constant E, which with Huber's delta = 1e-3 in log
+    # space is (nearly) the median of log accuracy. Its bootstrap took 1.3 s to say as much.
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "real" / "gadre2024_runs_excerpt.csv"
+    runs = load_runs(path, mapping={"metric": "accuracy_avg17"})
+    f = fit(runs, "chinchilla")
+    assert set(f.at_bound) == {"A", "B", "alpha", "beta"}
+    acc = runs.frame["accuracy_avg17"].to_numpy(float)
+    assert math.isclose(f.params["E"], math.exp(np.median(np.log(acc))), rel_tol=0.02)
+    v = verdict(runs, f)
+    assert not v.identified
+    assert any("collapses onto its bounds (4 of its 5 parameters" in r for r in v.reasons), v.reasons
+    assert v.alternative == "logistic"

@@ -139,7 +139,7 @@ def test_list_rename_delete_and_data_deduplicated(db):
 
 def test_ids_are_short_url_safe_and_checked(db):
     aid = store.save(make_analysis())
-    assert len(aid) == 8 and all(c.isalnum() or c in "-_" for c in aid)
+    assert len(aid) == 10 and all(c in store.ID_ALPHABET for c in aid)
     for bad in ("../etc", "a b", "", "x" * 80, None):
         with pytest.raises(DataError, match="is not a saved-analysis id"):
             store.load(bad)
@@ -350,3 +350,12 @@ def test_reproduce_is_the_public_fit_and_bootstrap_of_the_settings():
     want = fit(analysis.runs(), spec).bootstrap(150, seed=3, confidence_level=0.9, method="cases")
     assert got["offset_power_law"].samples.tobytes() == want.samples.tobytes()
     assert got["offset_power_law"].fit.n_excluded == 2
+
+
+def test_new_ids_have_no_characters_read_alike():
+    ids = {store.new_id() for _ in range(2000)}
+    assert len(ids) == 2000  # 31^10 possibilities: a clash here would be a broken generator
+    used = set("".join(ids))
+    assert used <= set("23456789abcdefghjkmnpqrstuvwxyz")
+    assert not used & set("0O1lIiL")
+    assert all(len(i) == 10 for i in ids)

@@ -17,6 +17,7 @@ import streamlit as st
 
 from scalecore import FAMILIES, ScaleCoreError, budget
 from scalecore.budget import Law, Scenario
+from scalecore.formatting import format_value
 
 from . import analysis, cache, state
 
@@ -89,6 +90,37 @@ def _law_of(data_key, family, metric, exclude, settings, _boot, source) -> Law:
     return Law.from_bootstrap(_boot, source=source)
 
 
+#: Draws from a preset's published standard errors (Law.preset's n_samples), seeded.
+PRESET_SAMPLES = 2000
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def preset_law(name: str, with_interval: bool) -> Law:
+    """A published law; with its published standard errors propagated (when the paper gives them)."""
+    return Law.preset(name, n_samples=PRESET_SAMPLES if with_interval else 0, seed=0)
+
+
+def isoflop_for_budget(ds, metric: str) -> cache.Outcome:
+    """Approach 2 on the loaded runs with the Explore page's bootstrap settings (budgets = runs of
+    equal compute, robust parabolas): the IsoFLOP page's cached call, so the same settings are a hit."""
+    from . import isoflop as iso_ui
+
+    s = explore_settings()
+    exclude = tuple(sorted(state.exclusions(ds.id, ds.runs.run_ids)))
+    return iso_ui.isoflop(ds.key, ds.runs, metric, exclude, None, True, False, int(s.n_resamples),
+                          float(s.confidence_level), int(s.seed), "runs")
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def approaches(law_key: str, _law: Law, iso_key: tuple, _iso, compute: float) -> budget.ApproachPlans:
+    return budget.compare_approaches(_law, _iso, compute)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def data_constrained(law_key: str, _law: Law, compute: float, unique_tokens: float, k: float) -> dict:
+    return budget.data_constrained_optimal(_law, compute, unique_tokens, k)
+
+
 # ------------------------------------------------------------------------------ cached calls
 
 
@@ -145,17 +177,17 @@ def tradeoff_figure(t: budget.TradeOff, chosen: float | None, chosen_loss: float
                                  y=np.concatenate([t.lower[ok], t.upper[ok][::-1]]),
                                  mode="lines", fill="toself", fillcolor="rgba(0,114,178,0.16)", line=dict(width=0),
                                  hoverinfo="skip", name=interval.split(" (")[0].replace("interval", "band")))
-    fig.add_trace(go.Scatter(x=t.params, y=t.loss, mode="lines", name=f"loss at C = {t.compute:.3g} FLOPs",
+    fig.add_trace(go.Scatter(x=t.params, y=t.loss, mode="lines", name=f"loss at C = {format_value(t.compute, 'flops', 3)} FLOPs",
                              line=dict(color=color, width=2.5),
                              customdata=t.tokens,
                              hovertemplate="N %{x:.3s}<br>D %{customdata:.3s}<br>loss %{y:.4f}<extra></extra>"))
     n_star, l_star = t.optimum["params"].value, t.optimum["loss"].value
-    fig.add_trace(go.Scatter(x=[n_star], y=[l_star], mode="markers", name=f"compute-optimal N* = {n_star:.3g}",
+    fig.add_trace(go.Scatter(x=[n_star], y=[l_star], mode="markers", name=f"compute-optimal N* = {format_value(n_star, 'count', 3)}",
                              marker=dict(color=color, size=11, symbol="diamond", line=dict(color="white", width=1)),
                              hovertemplate="N* %{x:.3s}<br>loss %{y:.4f}<extra></extra>"))
     shapes = []
     if chosen is not None and chosen_loss is not None and not math.isclose(chosen, n_star, rel_tol=1e-9):
-        fig.add_trace(go.Scatter(x=[chosen], y=[chosen_loss], mode="markers", name=f"your choice N = {chosen:.3g}",
+        fig.add_trace(go.Scatter(x=[chosen], y=[chosen_loss], mode="markers", name=f"your choice N = {format_value(chosen, 'count', 3)}",
                                  marker=dict(color="#D55E00", size=11, line=dict(color="white", width=1)),
                                  hovertemplate="N %{x:.3s}<br>loss %{y:.4f}<extra></extra>"))
         shapes.append(dict(type="line", x0=chosen, x1=chosen, y0=l_star, y1=chosen_loss,
@@ -201,3 +233,50 @@ def save_scenario(p: budget.Plan, name: str) -> str:
 
 def clear_scenarios() -> None:
     st.session_state[SCENARIOS] = []
+
+
+def saved_analyses_with_scenarios() -> list[tuple[str, str, int]]:
+    """(id, title, number of scenarios) of the saved analyses that hold budget scenarios, newest first.
+    The scenarios of the current session go into an analysis when it is saved (Review page)."""
+    from scalecore import store
+
+    out = []
+    for item in store.list_analyses()[:RECENT_ANALYSES]:
+        n = 0 if item.damaged else _scenario_count(item.id, item.updated)
+        if n:
+            out.append((item.id, item.title, n))
+    return out
+
+
+#: The Budget page offers the scenarios of this many most recent saved analyses.
+RECENT_ANALYSES = 50
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _scenario_count(analysis_id: str, updated: str) -> int:
+    """Scenarios in a saved analysis, read once per version (``updated``) of it."""
+    from scalecore import store
+
+    try:
+        return len(store.load(analysis_id).scenarios)
+    except ScaleCoreError:
+        return 0
+
+
+def load_scenarios(analysis_id: str) -> int:
+    """Add the scenarios of a saved analysis to this session's (names made unique); how many."""
+    from scalecore import store
+
+    items = list(st.session_state.get(SCENARIOS, []))
+    taken = {d["name"] for d in items}
+    added = 0
+    for d in store.load(analysis_id).scenarios:
+        d = dict(d)
+        base, i = d["name"], 2
+        while d["name"] in taken:
+            d["name"], i = f"{base} ({i})", i + 1
+        taken.add(d["name"])
+        items.append(d)
+        added += 1
+    st.session_state[SCENARIOS] = items
+    return added

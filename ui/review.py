@@ -96,13 +96,21 @@ def current_analysis(ds, choices: Choices, *, title: str = "", note: str = "", r
                         confidence_level=float(s.confidence_level), delta=float(s.delta), seed=int(s.seed),
                         method=str(s.method), loss=str(s.loss), target=choices.target,
                         flops_per_token_param=float(ds.runs.flops_per_token_param))
-    return Analysis(
+    a = Analysis(
         title=title or default_title(ds, choices), files=files, families=choices.families, settings=settings,
         mapping=dict(ds.mapping), exclusions=state.exclusions(ds.id, ds.runs.run_ids),
         scenarios=tuple(st.session_state.get(SCENARIOS, [])), comparison=comparison_spec(ds), note=note,
         dataset=ds.label.split("  (")[0], source=ds.id,
         summary=store.summarize(results) if results else {},
     )
+    return store.with_checklist(a, ds.runs, results) if results else a
+
+
+def checklist_items(a: Analysis, runs, results) -> tuple:
+    """The Li et al. (2025) checklist saved with ``a``, else filled in from its refit."""
+    from scalecore.checklist import of_analysis
+
+    return a.checklist or tuple(of_analysis(a, runs, results))
 
 
 def default_title(ds, choices: Choices) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import Estimate, budget
+from scalecore.formatting import format_value as fv
 from ui import budget_state, data_source, md_message, review, run_page, show_warnings, state
 from ui.widgets import CHART_CONFIG, URL, default_law_text, label, number_box
 
@@ -84,13 +85,24 @@ def _law_from_fit(ds) -> budget.Law | None:
     return law
 
 
+def _preset_title(name: str) -> str:
+    return budget.PRESETS[name].title or name
+
+
 def _law_from_preset() -> budget.Law:
     c1, c2 = st.columns([1, 3])
-    name = c1.selectbox("Published law", list(budget.PRESETS), key="b_preset", **URL)
+    # shown (and written to the link) by the paper's name, e.g. ?b_preset=Besiroglu+et+al.+2024
+    name = c1.selectbox("Published law", list(budget.PRESETS), key="b_preset", format_func=_preset_title, **URL)
     p = budget.PRESETS[name]
-    c2.caption(f"**{p.label}.** {p.citation}  \n{p.note}")
-    law = budget.Law.preset(name)
-    _law_parameters(law)
+    with_interval = False
+    if p.has_interval:
+        with_interval = c1.toggle("Published intervals", value=True, key="b_pubci", **URL,
+                                  help="Carry the paper's standard errors through every answer: "
+                                       + budget.PUBLISHED_SAMPLING + ".")
+    c2.caption(f"**{p.label}.** {p.citation}  \n{p.note}  \n{p.uncertainty}"
+               + (f"  \nIntervals below: {budget.PUBLISHED_SAMPLING}." if with_interval else ""))
+    law = budget_state.preset_law(name, with_interval)
+    _law_parameters(law, p)
     return law
 
 
@@ -110,11 +122,16 @@ def _law_from_text() -> budget.Law | None:
     return law
 
 
-def _law_parameters(law: budget.Law) -> None:
+def _law_parameters(law: budget.Law, preset: budget.Preset | None = None) -> None:
     with st.expander(f"Parameters: {label(law.family.name)}", expanded=False):
         st.latex(law.family.formula)
         rows = [{"parameter": n, "value": budget.format_answer(e), "raw value": e.value}
                 for n, e in law.param_estimates().items()]
+        if preset is not None:
+            for row in rows:
+                se = preset.standard_errors.get(row["parameter"])
+                row["published standard error"] = "none published" if se is None else budget.format_answer(
+                    Estimate(float(se), math.nan, math.nan, math.nan))
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         st.caption(f"Intervals: {law.interval}")
 
@@ -146,8 +163,8 @@ def choose_budget():
                          help="Presets are the vendors' peak dense BF16 throughput (no sparsity).")
     preset = budget.ACCELERATORS[acc].peak_flops
     peak = number(h[1], "Peak FLOP/s each", "b_peak", "",
-                  f"Blank: the datasheet value, {preset:.4g} FLOP/s dense BF16 ({budget.ACCELERATORS[acc].source}).",
-                  placeholder=f"{preset:.4g}")
+                  f"Blank: the datasheet value, {fv(preset, 'flops', 3)} FLOP/s dense BF16 ({budget.ACCELERATORS[acc].source}).",
+                  placeholder=fv(preset, "flops", 3))
     count = h[2].number_input("Count", min_value=1, max_value=10_000_000, value=1024, step=1, key="b_count", **URL)
     mfu = h[3].number_input("MFU", min_value=0.01, max_value=1.0, value=0.4, step=0.05, key="b_mfu", **URL,
                             help="Model FLOPs utilisation: the share of peak a training run achieves (0.3–0.5 is "
@@ -157,11 +174,11 @@ def choose_budget():
     hardware = budget.Hardware(peak or preset, int(count), float(mfu), None if price is None else float(price), acc)
     if mode == HARDWARE:
         compute = hardware.compute(days)
-        top[1].markdown(f"&nbsp;  \n= **{compute:.3g} FLOPs** ({int(count)} × {hardware.peak_flops:.3g} FLOP/s × "
+        top[1].markdown(f"&nbsp;  \n= **{fv(compute, 'flops', 3)} FLOPs** ({int(count)} × {fv(hardware.peak_flops, 'flops', 3)} FLOP/s × "
                         f"MFU {mfu:g} × {days:g} days × 86,400 s)")
     elif compute is not None:
-        top[1].markdown(f"&nbsp;  \n= **{hardware.days(compute):.3g} days** on {int(count)} × {acc} at MFU {mfu:g} "
-                        f"({hardware.accelerator_hours(compute):.3g} accelerator-hours)")
+        top[1].markdown(f"&nbsp;  \n= **{fv(hardware.days(compute), 'days', 3)} days** on {int(count)} × {acc} at MFU {mfu:g} "
+                        f"({fv(hardware.accelerator_hours(compute), 'count', 3)} accelerator-hours)")
     return compute, hardware
 
 
@@ -200,6 +217,26 @@ def answer_frame(answers: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def approach2(ds, law: budget.Law, compute: float) -> None:
+    """Approach 2 (the IsoFLOP frontier of the loaded runs) beside this law's plan, when the runs are
+    IsoFLOP sweeps."""
+    if ds is None or not ds.runs.has("params") or not ds.runs.has("compute"):
+        return
+    outcome = budget_state.isoflop_for_budget(ds, _metric(ds))
+    with st.expander("Approach 2: the IsoFLOP frontier of the loaded runs", expanded=outcome.ok):
+        if not outcome.ok:
+            st.caption(f"No Approach 2 plan from these runs: {md_message(outcome.error)}")
+            return
+        iso = outcome.value
+        iso_key = (ds.key, _metric(ds), iso.n_resamples, iso.seed, iso.confidence_level, iso.excluded)
+        r = budget_state.approaches(law.key, law, iso_key, iso, compute)
+        st.dataframe(r.table(), hide_index=True, width="stretch", key="b_approaches")
+        (st.warning if r.overlap is False else st.info)(r.sentence)
+        st.caption(f"Approach 2: N* = k_N·C^a fitted to the minima of the IsoFLOP parabolas "
+                   f"({len(iso.used)} budgets); {iso.interval_label}. Approach 3: {r.source3}; {r.interval3}. "
+                   "Approach 2 is biased when sweeps are off-centre (see the IsoFLOP page).")
+
+
 def trade_off(law: budget.Law, compute: float, hardware, k: float) -> None:
     st.subheader("4 · Another model size")
     t = budget_state.tradeoff(law.key, law, compute, k)
@@ -212,7 +249,7 @@ def trade_off(law: budget.Law, compute: float, hardware, k: float) -> None:
     fig = budget_state.tradeoff_figure(t, n, off["loss"].value, interval=law.interval)
     st.plotly_chart(fig, key="b_tradeoff", theme=None, config=CHART_CONFIG)
     cols = st.columns(4)
-    metric(cols[0], "Loss at this N", off["loss"], "loss", f"N = {n:.3g}, D = C/6N = {off['tokens'].value:.3g}")
+    metric(cols[0], "Loss at this N", off["loss"], "loss", f"N = {fv(n, 'count', 3)}, D = C/6N = {fv(off['tokens'].value, 'count', 3)}")
     metric(cols[1], "Loss penalty vs N*", off["loss_penalty"], "loss_penalty")
     metric(cols[2], "Wasted compute", off["wasted_compute"], "wasted_compute",
            "The budget minus the compute with which the optimum reaches the same loss.")
@@ -242,9 +279,11 @@ def inverse(law: budget.Law, hardware, k: float) -> None:
     keys = [key for key in ("compute", "params", "tokens", "tokens_per_param", "days", "cost") if key in r]
     labels = {"compute": "Least FLOPs", "params": "Model size N", "tokens": "Tokens D",
               "tokens_per_param": "Tokens/param", "days": "Days", "cost": "Cost"}
-    cols = c2.columns(len(keys))
-    for col, key in zip(cols, keys):
-        metric(col, labels[key], r[key], {"params": "params_opt", "tokens": "tokens_opt"}.get(key, key))
+    # three cards a row: six in one row cut long numbers ("8.30e…")
+    for start in range(0, len(keys), 3):
+        cols = c2.columns(3)
+        for col, key in zip(cols, keys[start:start + 3]):
+            metric(col, labels[key], r[key], {"params": "params_opt", "tokens": "tokens_opt"}.get(key, key))
     if r.get("unreachable_fraction"):
         c2.warning(f"{r['unreachable_fraction']:.0%} of the bootstrap resamples put the irreducible loss above "
                    "this target, so the upper end of the interval is unbounded.")
@@ -283,8 +322,11 @@ def data_limit(law: budget.Law, compute: float, k: float) -> tuple[float | None,
     c1, c2 = st.columns([1.2, 4.8])
     unique = number(c1, "Unique tokens available", "b_unique", "", "Distinct training tokens in your corpus.",
                     placeholder="e.g. 5T")
-    constrained = c1.checkbox("Loss with repeats", key="b_dc", **URL,
-                              help="The effective-data form of Muennighoff et al. 2023 (R_D* = 15.4).")
+    constrained = c1.checkbox("Re-plan for repeated data", key="b_dc", **URL,
+                              help="Muennighoff et al. 2023: repeated tokens and parameters beyond the "
+                                   "compute-optimal size for the unique data are worth less (effective data "
+                                   f"and parameters, R_D* = {budget.MUENNIGHOFF_R_D}, R_N* = "
+                                   f"{budget.MUENNIGHOFF_R_N}); N and D are re-optimised for it.")
     if not unique:
         c2.caption("Enter the unique tokens you have to see how many epochs the plan needs.")
         return None, constrained
@@ -294,6 +336,18 @@ def data_limit(law: budget.Law, compute: float, k: float) -> tuple[float | None,
     if constrained:
         metric(cols[1], "Loss with repeated data", p.answers["loss_repeated"], "loss")
         metric(cols[2], "Loss with fresh data", p.answers["loss"], "loss")
+        dc = budget_state.data_constrained(law.key, law, compute, unique, k)
+        rows = [("Model size N", dc["naive_params"], dc["params"], "count"),
+                ("Training tokens D", p.answers["tokens_opt"], dc["tokens"], "count"),
+                ("Epochs", dc["naive_epochs"], dc["epochs"], "plain"),
+                ("Loss with repeated data", dc["naive_loss"], dc["loss"], "plain")]
+        table = pd.DataFrame([{"": name, "compute-optimal N*, D* (repeating)": budget.format_answer(a, kind),
+                               "re-optimised for the unique tokens": budget.format_answer(b, kind)}
+                              for name, a, b, kind in rows])
+        c2.dataframe(table, hide_index=True, width="stretch", key="b_dc_table")
+        c2.caption(f"Re-optimising lowers the loss by {budget.format_answer(dc['gain'])}; Muennighoff et al. 2023 "
+                   f"(R_D* = {budget.MUENNIGHOFF_R_D}, R_N* = {budget.MUENNIGHOFF_R_N}, their fitted values "
+                   f"rounded). {law.interval}.")
     show_warnings(p.warnings, c2)
     if not p.warnings:
         c2.success("The plan needs no more tokens than you have: no repetition.")
@@ -312,8 +366,19 @@ def scenarios(law: budget.Law, compute: float, hardware, unique, t_inf, constrai
     if c3.button("Clear all", key="b_clear", width="stretch", disabled=not saved):
         budget_state.clear_scenarios()
         saved = []
+    stored = budget_state.saved_analyses_with_scenarios()
+    if stored:
+        with st.expander("Scenarios of a saved analysis"):
+            l1, l2 = st.columns([3, 1])
+            names = {aid: f"{title} ({n} scenario{'s' if n != 1 else ''})" for aid, title, n in stored}
+            chosen = l1.selectbox("Saved analysis", list(names), format_func=names.get, key="b_from",
+                                  label_visibility="collapsed")
+            if l2.button("Add its scenarios", key="b_load", width="stretch"):
+                st.toast(f"Added {budget_state.load_scenarios(chosen)} scenarios")
+                saved = budget_state.saved_scenarios()
     if not saved:
-        st.caption("Save plans to compare them side by side; they are kept for this session and go into the report.")
+        st.caption("Save plans to compare them side by side; they are kept for this session, go into the report "
+                   "and into an analysis saved on the Review page.")
         return
     table = budget.scenarios_table(saved)
     shown = pd.DataFrame([{"scenario": s.name, "law": s.inputs.get("law", {}).get("source", ""),
@@ -343,6 +408,7 @@ def main() -> None:
     answers(law, compute, hardware, k)
     two = law.family.is_two_input
     if two:
+        approach2(ds, law, compute)
         trade_off(law, compute, hardware, k)
     inverse(law, hardware, k)
     t_inf = unique = None

@@ -15,6 +15,7 @@ from ui.analysis import AXIS_SHORT
 from ui.widgets import URL, estimate_text, keep_valid, label, number_box
 
 DEFAULT_GROUPS = 2  # more can be added; each group is one more bootstrap
+_AUTO_FAMILY = "_cmp_family_auto"  # the family this page chose itself (not the user)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -29,6 +30,20 @@ def run_compare(data_key: str, _runs, family: str, by: str, groups: tuple, x: st
     except ScaleCoreError as exc:
         return cache.Outcome(error=str(exc), seconds=time.perf_counter() - t0)
     return cache.Outcome(value=value, seconds=time.perf_counter() - t0)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def default_family(data_key: str, _runs, candidates: tuple, by: str, groups: tuple, x: str | None, metric: str,
+                   exclude: tuple, settings: tuple):
+    """(the first candidate every group identifies, {family passed over: why}); best fits only."""
+    s = dict(settings)
+    if len(groups) < 2:
+        return candidates[0], {}
+    try:
+        return comparison.identified_family(_runs, candidates, by=by, groups=list(groups), x=x, y=metric,
+                                            exclude=exclude, loss=s.get("loss", "huber"), delta=s["delta"])
+    except ScaleCoreError:
+        return candidates[0], {}
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -81,18 +96,34 @@ def main() -> None:
     if not applicable:
         st.info("No family fits this metric.")
         return
-    first = next((f for f in explore.families if f in applicable), applicable[0])
-    keep_valid("cmp_family", applicable, first)
+    exclude = tuple(sorted(state.exclusions(ds.id, runs.run_ids)))
+    axes = analysis.axes_available(runs)
+    x_default = explore.axis if explore.axis in axes else axes[0]
+    # Explore's families first, then the richest laws (most parameters) before the plainer ones
+    candidates = tuple(dict.fromkeys([f for f in explore.families if f in applicable]
+                                     + sorted(applicable, key=lambda f: -FAMILIES[f].n_params)))
+    opened_with = None
+    ss = st.session_state
+    if ss.get("cmp_family") not in applicable or ss.get("cmp_family") == ss.get(_AUTO_FAMILY):
+        # no choice of the user's (none yet, or the one this page made for other data): open with a
+        # law every group identifies
+        found, skipped = default_family(ds.key, runs, candidates, by, tuple(groups), x_default, metric, exclude,
+                                        explore.settings_key)
+        if found is not None and skipped:
+            opened_with = (found, skipped)
+        ss["cmp_family"] = ss[_AUTO_FAMILY] = found or candidates[0]
     f1, f2, f3 = st.columns([1.6, 1.6, 1.8])
     family = f1.selectbox("Family", applicable, format_func=label, key="cmp_family", **URL)
+    if opened_with is not None and family == opened_with[0]:
+        passed = "; ".join(f"{label(f)}: {why}" for f, why in opened_with[1].items())
+        st.caption(md(f"Opened with {label(family).lower()}, a law each group's runs identify. Passed over: {passed}."))
     fam = FAMILIES[family]
     if fam.is_two_input:
         f2.markdown("**x**: compute, along each law's compute-optimal frontier")
         x = None
         axis = "compute"
     else:
-        axes = analysis.axes_available(runs)
-        keep_valid("cmp_x", axes, explore.axis if explore.axis in axes else axes[0])
+        keep_valid("cmp_x", axes, x_default)
         x = f2.segmented_control("x axis", axes, required=True, key="cmp_x",
                                  format_func=lambda a: f"{a} {AXIS_SHORT[a]}", **URL)
         axis = x
@@ -112,7 +143,6 @@ def main() -> None:
         return
 
     settings = explore.settings
-    exclude = tuple(sorted(state.exclusions(ds.id, runs.run_ids)))
     with st.spinner(f"Fitting {label(family)} to {len(groups)} groups, {settings.n_resamples} resamples each…"):
         outcome = run_compare(ds.key, runs, family, by, tuple(groups), x, metric, exclude, explore.settings_key)
     if not outcome.ok:

@@ -128,6 +128,7 @@ def show_opened(aid: str) -> None:
         st.markdown("**Excluded runs**")
         st.dataframe(pd.DataFrame([{"run": r, "reason": why or "—"} for r, why in a.exclusions.items()]),
                      hide_index=True, width="stretch", key="opened_exclusions")
+    show_checklist(a, runs, results)
     extras = []
     if a.scenarios:
         extras.append(f"{len(a.scenarios)} budget scenario{'s' if len(a.scenarios) != 1 else ''}")
@@ -135,6 +136,13 @@ def show_opened(aid: str) -> None:
         extras.append(f"a comparison by {md(a.comparison.get('by'))}")
     if extras:
         st.caption(f"Also saved: {', '.join(extras)} — in the report.")
+
+
+def show_checklist(a: store.Analysis, runs, results) -> None:
+    """The Li et al. (2025) checklist saved with the analysis (filled in from the refit if it has none)."""
+    items = rv.checklist_items(a, runs, results)
+    with st.expander("Reporting checklist (Li et al. 2025)" + ("" if a.checklist else " — filled in from the refit")):
+        st.table(pd.DataFrame(list(items), columns=["item", "value"]), hide_index=True, border="horizontal")
 
 
 def _quote(text: str) -> str:

@@ -14,8 +14,10 @@ The package, by job (this module re-exports every public name, so ``budget.X`` k
 - :mod:`.planning` -- :func:`compute_optimal` (N*, D*, tokens per parameter and loss at a budget),
   :func:`tradeoff` and :func:`off_optimum` (loss along ``D = C/(kN)``; the cost of another N),
   :func:`compute_for_loss` (the least compute reaching a loss), :func:`inference_optimal` (Sardana
-  et al. 2023), :func:`data_limit` (epochs; Muennighoff et al. 2023) and :func:`plan`, all of it as
-  one record.
+  et al. 2023), :func:`data_limit` (epochs; Muennighoff et al. 2023),
+  :func:`data_constrained_optimal` (N and D re-optimised under a unique-token limit, Muennighoff et
+  al.'s effective data and parameters), :func:`compare_approaches` (the plan from an IsoFLOP frontier,
+  Approach 2, beside the law's, Approach 3) and :func:`plan`, all of it as one record.
 - :mod:`.presentation` -- :class:`Scenario`, :func:`scenarios_table`, :func:`summary`,
   :func:`summary_text`, :func:`format_answer`: how a plan is shown and kept.
 
@@ -28,9 +30,10 @@ from ..families import chinchilla_exponents, chinchilla_optimum, kaplan_optimum
 from ..optimum import (FLOPS_PER_TOKEN_PARAM, INFERENCE_FLOPS_PER_TOKEN_PARAM, compute_optimum, next_decade, tokens_for,
                        training_compute)
 from .hardware import ACCELERATORS, SECONDS_PER_DAY, Accelerator, Hardware
-from .law import (EXAMPLE_LAWS, NO_INTERVAL, PRESETS, WHY_TWO_INPUTS, Law, Preset, example_law,
+from .law import (EXAMPLE_LAWS, NO_INTERVAL, PRESETS, PUBLISHED_SAMPLING, WHY_TWO_INPUTS, Law, Preset, example_law,
                   parse_law)
-from .planning import (MUENNIGHOFF_R_D, Plan, TradeOff, compute_for_loss, compute_optimal, data_limit,
+from .planning import (MUENNIGHOFF_R_D, MUENNIGHOFF_R_N, ApproachPlans, Plan, TradeOff, compare_approaches,
+                       compute_for_loss, compute_optimal, data_constrained_optimal, data_limit, effective_params,
                        effective_tokens, inference_optimal, loss_at_compute, off_optimum, plan, tradeoff)
 from .presentation import (ANSWER_KINDS, ANSWER_LABELS, INVERSE_LABELS, Scenario, format_answer,
                            scenarios_csv, scenarios_table, summary, summary_text)
@@ -56,7 +59,8 @@ __all__ = [
     "training_compute",
     "ACCELERATORS", "ANSWER_KINDS", "ANSWER_LABELS", "Accelerator", "DataError", "EXAMPLE_LAWS", "FitError",
     "FLOPS_PER_TOKEN_PARAM", "Hardware", "INFERENCE_FLOPS_PER_TOKEN_PARAM", "INVERSE_LABELS", "Law",
-    "MUENNIGHOFF_R_D", "NO_INTERVAL", "PRESETS", "Plan", "Preset", "SECONDS_PER_DAY", "Scenario", "TradeOff",
+    "MUENNIGHOFF_R_D", "MUENNIGHOFF_R_N", "ApproachPlans", "compare_approaches", "data_constrained_optimal",
+    "effective_params", "NO_INTERVAL", "PRESETS", "PUBLISHED_SAMPLING", "Plan", "Preset", "SECONDS_PER_DAY", "Scenario", "TradeOff",
     "WHY_TWO_INPUTS", "chinchilla_exponents", "chinchilla_optimum", "compute_for_loss", "compute_optimal",
     "compute_optimum", "data_limit", "effective_tokens", "example_law", "format_answer", "inference_optimal",
     "iso_flop_optimum", "kaplan_optimum", "loss_at_compute", "off_optimum", "parse_law", "plan", "scenarios_csv",

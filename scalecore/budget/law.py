@@ -17,7 +17,12 @@ from ..uncertainty import Estimate, estimate_of, parameter_estimates
 
 @dataclass(frozen=True)
 class Preset:
-    """Published constants of a law, with where they come from."""
+    """Published constants of a law, with where they come from.
+
+    ``title`` is the paper's name as a page shows it (and writes to a link); ``standard_errors``
+    the standard errors the paper publishes for the parameters (empty when it gives none), and
+    ``uncertainty`` says where they come from or why there are none.
+    """
 
     name: str
     family: str
@@ -25,6 +30,22 @@ class Preset:
     label: str
     citation: str
     note: str = ""
+    title: str = ""
+    standard_errors: Mapping[str, float] = field(default_factory=dict)
+    uncertainty: str = ""
+
+    @property
+    def has_interval(self) -> bool:
+        return bool(self.standard_errors)
+
+
+#: How a preset's published standard errors become parameter samples (see :meth:`Law.preset`).
+PUBLISHED_SAMPLING = (
+    "sampled from the published standard errors as independent distributions (E, alpha, beta normal; "
+    "A, B log-normal with the same relative spread, so they stay positive). The paper's correlations between "
+    "the parameters are not used (it publishes none), so intervals on N*, D* and the loss are wider than a "
+    "joint sample would give"
+)
 
 
 #: Published laws, constants exactly as printed.
@@ -39,6 +60,11 @@ PRESETS: dict[str, Preset] = {
             "arXiv:2404.10102 (2024): their re-fit of Hoffmann et al.'s Approach 3 to data reconstructed "
             "from Hoffmann et al.'s Figure 4.",
             "Consistent with Hoffmann et al.'s Approaches 1 and 2 (about 20 tokens per parameter).",
+            title="Besiroglu et al. 2024",
+            standard_errors={"E": 0.03, "A": 124.58, "B": 1293.23, "alpha": 0.02, "beta": 0.02},
+            uncertainty="Standard errors as published beside the estimates (in parentheses) by Besiroglu et al. "
+                        "2024, from their bootstrap of the fit: E 1.8172 (0.03), A 482.01 (124.58), B 2085.43 "
+                        "(1293.23), alpha 0.3478 (0.02), beta 0.3658 (0.02).",
         ),
         Preset(
             "hoffmann2022", "chinchilla",
@@ -48,6 +74,10 @@ PRESETS: dict[str, Preset] = {
             "arXiv:2203.15556: the parametric fit of Approach 3, with the constants as printed in the paper.",
             "Besiroglu et al. (2024) found that this fit stopped before convergence and that the printed, "
             "rounded exponents bias its predictions (a = 0.452 from these, 0.46 reported).",
+            title="Hoffmann et al. 2022 (as printed)",
+            uncertainty="Hoffmann et al. publish no intervals for Approach 3's parameters (E, A, B, alpha, beta); they give "
+                        "intervals only for the allocation exponents a and b, which Besiroglu et al. (2024) found "
+                        "implausibly narrow. Plans from this law have no interval.",
         ),
         Preset(
             "hoffmann2022_tex", "chinchilla",
@@ -56,6 +86,10 @@ PRESETS: dict[str, Preset] = {
             "The same fit as `hoffmann2022` with the unrounded values found in the TeX source of "
             "arXiv:2203.15556, as reported by Besiroglu et al. (2024, arXiv:2404.10102v2).",
             "Reproduces the paper's own projection of a 40B-parameter model for Gopher's budget.",
+            title="Hoffmann et al. 2022 (unrounded TeX values)",
+            uncertainty="Hoffmann et al. publish no intervals for Approach 3's parameters (E, A, B, alpha, beta); they give "
+                        "intervals only for the allocation exponents a and b, which Besiroglu et al. (2024) found "
+                        "implausibly narrow. Plans from this law have no interval.",
         ),
     )
 }
@@ -126,11 +160,30 @@ class Law:
         return cls(fam, _checked_params(fam, params)[None, :], source, citation, x=x)
 
     @classmethod
-    def preset(cls, name: str) -> Law:
+    def preset(cls, name: str, n_samples: int = 0, seed: int = 0, confidence_level: float = 0.95) -> Law:
+        """A published law. With ``n_samples`` > 0 and published standard errors, the law carries
+        that many parameter samples drawn from them (:data:`PUBLISHED_SAMPLING`, seeded), so every
+        answer gets an interval propagated from the paper's; without standard errors (Hoffmann et
+        al.) it has none whatever ``n_samples`` is."""
         if name not in PRESETS:
             raise FitError(f"unknown preset `{name}`; choose one of: {', '.join(PRESETS)}")
         p = PRESETS[name]
-        return cls.from_params(p.params, p.family, source=p.label, citation=p.citation)
+        law = cls.from_params(p.params, p.family, source=p.label, citation=p.citation)
+        if n_samples <= 0 or not p.has_interval:
+            return law
+        fam = law.family
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 22]))
+        rows = np.empty((int(n_samples), fam.n_params))
+        for j, pname in enumerate(fam.param_names):
+            v, se = float(p.params[pname]), float(p.standard_errors.get(pname, 0.0))
+            if pname in ("A", "B"):
+                rows[:, j] = v * np.exp(rng.normal(0.0, se / v, int(n_samples)))
+            else:
+                rows[:, j] = rng.normal(v, se, int(n_samples))
+        interval = (f"{confidence_level:.0%} interval from {p.title}'s published standard errors, "
+                    f"{int(n_samples)} independent draws")
+        return cls(fam, np.vstack([law.theta[None, :], rows]), p.label, p.citation, confidence_level=confidence_level,
+                   interval=interval)
 
     @classmethod
     def parse(cls, text: str, family="chinchilla") -> Law:

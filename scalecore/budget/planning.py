@@ -15,9 +15,10 @@ import numpy as np
 
 from .. import optimum
 from ..errors import DataError, FitError
-from ..formatting import format_estimate, format_number
+from ..formatting import format_estimate, format_number, format_value
 from ..optimum import FLOPS_PER_TOKEN_PARAM, INFERENCE_FLOPS_PER_TOKEN_PARAM
 from ..stats import percentile_interval
+from ..uncertainty import Estimate, estimate_of
 from .hardware import Hardware, _positive
 from .law import WHY_TWO_INPUTS, Law, _need_loss_law, _need_two_inputs
 from .presentation import Scenario
@@ -273,6 +274,10 @@ def inference_optimal(law: Law, compute: float, inference_tokens: float, k: floa
 #: decay constant of the value of repeated tokens, R_D* ~ 15.4 (eq. 5; repeated data loses value
 #: with a half-life of about 15.4 ln 2 ~ 11 repetitions, and beyond ~16 epochs adds little).
 MUENNIGHOFF_R_D = 15.4
+#: The same paper's decay constant of excess parameters, R_N* ~ 5.3 (eq. 6): parameters beyond
+#: U_N, the compute-optimal size for the unique tokens, lose value faster than repeated tokens do.
+#: Both as the paper quotes them, rounded (R_D* ~ 15.4, R_N* ~ 5.3); pass others to the functions below.
+MUENNIGHOFF_R_N = 5.3
 
 
 def effective_tokens(tokens, unique_tokens, r_d_star: float = MUENNIGHOFF_R_D):
@@ -286,14 +291,115 @@ def effective_tokens(tokens, unique_tokens, r_d_star: float = MUENNIGHOFF_R_D):
     return float(out) if out.ndim == 0 else out
 
 
-def data_limit(law: Law, params, tokens, unique_tokens: float, *, data_constrained: bool = False) -> dict:
+def effective_params(params, unique_params, r_n_star: float = MUENNIGHOFF_R_N):
+    """Muennighoff et al. (2023), eq. 6: ``N' = U_N + U_N R_N* (1 - exp(-R_N / R_N*))`` with
+    ``R_N = N/U_N - 1`` excess parameters; ``N' = N`` when ``N <= U_N``. Vectorised like
+    :func:`effective_tokens` (``unique_params`` may be an array too)."""
+    n = np.asarray(params, float)
+    u = np.asarray(unique_params, float)
+    with np.errstate(all="ignore"):
+        excess = n / u - 1.0
+        out = np.where(excess > 0, u + u * r_n_star * (1.0 - np.exp(-excess / r_n_star)), n)
+    return float(out) if out.ndim == 0 else out
+
+
+#: The data-constrained optimum searches N within this factor of the unconstrained N* (either side).
+DC_SPAN = 1e4
+
+
+def _unique_params_rows(law: Law, unique_tokens: float, k: float) -> np.ndarray:
+    """U_N of Muennighoff et al. per row: the compute-optimal model size whose D* is ``unique_tokens``."""
+    fam, thetas = law.family, law.thetas
+    c_u = optimum.budget_for(fam, thetas, "tokens", np.array([float(unique_tokens)]), k)[:, 0]
+    return np.broadcast_to(np.asarray(optimum.compute_optimum(fam, thetas, c_u, k)["params"], float),
+                           (len(thetas),)).copy()
+
+
+def _repeated_log_loss(law: Law, log_n: np.ndarray, c: float, u: float, u_n: np.ndarray, k: float,
+                       r_d_star: float, r_n_star: float) -> np.ndarray:
+    """log L(N', D') per row at model sizes ``exp(log_n)`` (M, m) trained on ``D = C/(kN)`` tokens
+    drawn from ``u`` unique tokens (``u_n`` (M,): each row's unique parameters)."""
+    n = np.exp(log_n)
+    d = c / (k * n)
+    n_eff = effective_params(n, u_n[:, None], r_n_star)
+    d_eff = effective_tokens(d, u, r_d_star)
+    with np.errstate(all="ignore"):
+        return optimum.log_model(law.family, law.thetas, np.log(n_eff), np.log(d_eff))
+
+
+def data_constrained_optimal(law: Law, compute: float, unique_tokens: float, k: float = FLOPS_PER_TOKEN_PARAM, *,
+                             r_d_star: float = MUENNIGHOFF_R_D, r_n_star: float = MUENNIGHOFF_R_N) -> dict:
+    """The compute-optimal N and D when only ``unique_tokens`` (U) distinct tokens exist
+    (Muennighoff et al. 2023, section 5), for every row of the law at once.
+
+    Training on ``D = C/(kN)`` tokens repeats the data ``R_D = D/U - 1`` times; the law is evaluated
+    at the effective data ``D'`` (:func:`effective_tokens`) and effective parameters ``N'``
+    (:func:`effective_params`, with ``U_N`` the law's compute-optimal size for U tokens, i.e. N* at
+    the budget whose D* is U), and ``L(N', D')`` is minimised over N along ``k N D = C`` (a grid of
+    :data:`optimum.GRID_POINTS` over N*/DC_SPAN ... N*·DC_SPAN, then golden-section steps,
+    vectorised over the rows as :func:`scalecore.optimum.numerical_optimum`).
+
+    A row whose unconstrained D* is at most U needs no repetition: its answer is the unconstrained
+    optimum exactly (L(N', D') >= L(N, D) everywhere, with equality there).
+
+    Returns Estimates: ``params``, ``tokens``, ``tokens_per_param``, ``epochs`` (D/U), ``loss``
+    (with repetition), ``effective_params``, ``effective_tokens``, ``unique_params`` (U_N), and for
+    comparison ``naive_loss`` (the unconstrained N*, D* trained on repeated data), ``fresh_loss``
+    (the unconstrained loss with unlimited data), ``naive_params``, ``naive_epochs`` and ``gain``
+    (naive_loss - loss, >= 0).
+    """
+    _need_loss_law(law)
+    _need_two_inputs(law, "Data-constrained planning")
+    c = _check_compute(compute)
+    u = _positive("unique_tokens", unique_tokens, "unique tokens available")
+    for name, v in (("r_d_star", r_d_star), ("r_n_star", r_n_star)):
+        _positive(name, v, "a decay constant of Muennighoff et al.")
+    thetas = law.thetas
+    M = len(thetas)
+    best = _optimum_rows(law, c, k)
+    u_n = _unique_params_rows(law, u, k)
+    log_star = np.log(best["params"])
+    span = math.log(DC_SPAN)
+    grid = np.linspace(-span, span, optimum.GRID_POINTS)
+
+    def fn(x):  # (M, m) offsets from each row's log N*
+        f = _repeated_log_loss(law, log_star[:, None] + x, c, u, u_n, k, r_d_star, r_n_star)
+        return np.where(np.isnan(f), np.inf, f)
+
+    x = optimum._row_minimum(fn, grid, optimum.GOLDEN_STEPS, M)
+    n = np.exp(log_star + x)
+    free = best["tokens"] <= u  # no repetition at the unconstrained optimum: that optimum is exact
+    n = np.where(free, best["params"], n)
+    d = c / (k * n)
+    d = np.where(free, best["tokens"], d)
+    loss = np.exp(_repeated_log_loss(law, np.log(n)[:, None], c, u, u_n, k, r_d_star, r_n_star)[:, 0])
+    loss = np.where(free, best["loss"], loss)
+    naive = np.exp(_repeated_log_loss(law, np.log(best["params"])[:, None], c, u, u_n, k, r_d_star, r_n_star)[:, 0])
+    gain = np.clip(naive - loss, 0.0, None)
+    gain[gain < 1e-12 * np.abs(loss)] = 0.0
+    with np.errstate(all="ignore"):
+        ratio = d / n
+    return {
+        "params": law.estimate(n), "tokens": law.estimate(d), "tokens_per_param": law.estimate(ratio),
+        "epochs": law.estimate(d / u), "loss": law.estimate(loss),
+        "effective_params": law.estimate(effective_params(n, u_n, r_n_star)),
+        "effective_tokens": law.estimate(effective_tokens(d, u, r_d_star)),
+        "unique_params": law.estimate(u_n),
+        "naive_params": law.estimate(best["params"]), "naive_epochs": law.estimate(best["tokens"] / u),
+        "naive_loss": law.estimate(naive), "fresh_loss": law.estimate(best["loss"]), "gain": law.estimate(gain),
+    }
+
+
+def data_limit(law: Law, params, tokens, unique_tokens: float, *, data_constrained: bool = False,
+               k: float = FLOPS_PER_TOKEN_PARAM) -> dict:
     """Epochs over ``unique_tokens`` for a plan with ``params``, ``tokens`` (scalars or per row).
 
     Returns ``epochs`` (an Estimate), ``repeats`` (True when the point plan needs more tokens than
     are available), ``warning`` (text or None) and, with ``data_constrained``, the loss with
     repeated data from the effective-data form of Muennighoff et al. (2023): ``loss_repeated``,
-    ``effective_tokens`` and ``loss_increase`` over the loss with fresh tokens. The allocation itself
-    is not re-optimised for repetition.
+    ``effective_tokens``, ``effective_params`` (N' with U_N the compute-optimal size for the unique
+    tokens, eq. 6) and ``loss_increase`` over the loss with fresh tokens. This allocation is not
+    re-optimised: :func:`data_constrained_optimal` does that.
     """
     _need_two_inputs(law, "A data limit")
     u = _positive("unique_tokens", unique_tokens, "unique tokens available")
@@ -303,15 +409,19 @@ def data_limit(law: Law, params, tokens, unique_tokens: float, *, data_constrain
     epochs = d / u
     out: dict = {"epochs": law.estimate(epochs), "repeats": bool(epochs[0] > 1), "warning": None}
     if epochs[0] > 1:
-        out["warning"] = (f"the plan trains on {epochs[0]:.3g} epochs of the {u:.3g} unique tokens available: "
-                          f"{d[0]:.3g} tokens are needed. Repeating up to about 4 epochs costs little; beyond that "
-                          "each repetition is worth less (Muennighoff et al. 2023). Find more data, or plan a "
-                          "smaller budget or a larger model.")
+        out["warning"] = (f"the plan trains on {format_value(epochs[0], digits=3)} epochs of the "
+                          f"{format_value(u, 'count', 3)} unique tokens available: "
+                          f"{format_value(d[0], 'count', 3)} tokens are needed. Repeating up to about 4 epochs "
+                          "costs little; beyond that each repetition is worth less (Muennighoff et al. 2023). Find "
+                          "more data or plan a smaller budget, or re-plan for repeated data (N and D re-optimised: "
+                          "usually a smaller model trained for more epochs).")
     if data_constrained:
         d_eff = effective_tokens(d, u)
+        n_eff = effective_params(n, _unique_params_rows(law, u, k))
         fresh = _value_rows(law, n, d)
-        repeated = _value_rows(law, n, d_eff)
-        out.update({"effective_tokens": law.estimate(d_eff), "loss_repeated": law.estimate(repeated),
+        repeated = _value_rows(law, n_eff, d_eff)
+        out.update({"effective_tokens": law.estimate(d_eff), "effective_params": law.estimate(n_eff),
+                    "loss_repeated": law.estimate(repeated),
                     "loss_increase": law.estimate(repeated - fresh)})
     return out
 
@@ -363,10 +473,13 @@ def plan(law: Law, compute: float, *, hardware: Hardware | None = None, unique_t
             answers["cost"] = law.constant(hardware.cost(c))
     if unique_tokens is not None and law.family.is_two_input:
         rows = _optimum_rows(law, c, k)
-        lim = data_limit(law, rows["params"], rows["tokens"], unique_tokens, data_constrained=data_constrained)
+        lim = data_limit(law, rows["params"], rows["tokens"], unique_tokens, data_constrained=data_constrained, k=k)
         answers["epochs"] = lim["epochs"]
         if data_constrained:
             answers["loss_repeated"] = lim["loss_repeated"]
+            dc = data_constrained_optimal(law, c, unique_tokens, k)
+            answers.update({f"dc_{key}": dc[key] for key in ("params", "tokens", "tokens_per_param", "epochs",
+                                                              "loss", "gain")})
         if lim["warning"]:
             warnings.append(lim["warning"][0].upper() + lim["warning"][1:])
     if inference_tokens is not None and inference_tokens > 0 and law.family.is_two_input:
@@ -388,3 +501,96 @@ def plan(law: Law, compute: float, *, hardware: Hardware | None = None, unique_t
         "flops_per_token_param": k,
     }
     return Plan(law, c, answers, inputs, tuple(warnings), k)
+
+
+# ============================================================================ Approach 2 beside Approach 3
+
+
+@dataclass(frozen=True, eq=False)
+class ApproachPlans:
+    """N* and D* at one budget from Approach 2 (an IsoFLOP frontier) and Approach 3 (a law in N and
+    D, through :func:`compute_optimal`), the ratio of the two N* and whether their intervals overlap."""
+
+    compute: float
+    approach2: dict  # {"params", "tokens"}: Estimates from IsoFlopResult.compute_optimal
+    approach3: dict  # {"params", "tokens", "loss"}: Estimates from compute_optimal(law)
+    ratio: Estimate  # N*_2 / N*_3: resamples paired by index when both have them
+    overlap: bool | None  # None when either side has no interval
+    sentence: str
+    interval2: str
+    interval3: str
+    source3: str
+
+    def __repr__(self) -> str:
+        return f"ApproachPlans({self.sentence})"
+
+    def table(self):
+        """One row per quantity, the two approaches side by side (formatted through format_estimate)."""
+        import pandas as pd
+
+        rows = [{"quantity": label, "Approach 2 (IsoFLOP frontier)": format_estimate(self.approach2[key], kind="count"),
+                 "Approach 3 (law in N and D)": format_estimate(self.approach3[key], kind="count")}
+                for key, label in (("params", "model size N*"), ("tokens", "tokens D*"))]
+        rows.append({"quantity": "N* of Approach 2 / N* of Approach 3",
+                     "Approach 2 (IsoFLOP frontier)": format_estimate(self.ratio), "Approach 3 (law in N and D)": ""})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        def e(x: Estimate) -> dict:
+            return {"value": x.value, "low": x.low, "high": x.high}
+
+        return {"compute": self.compute, "approach2": {k: e(v) for k, v in self.approach2.items()},
+                "approach3": {k: e(v) for k, v in self.approach3.items()}, "ratio": e(self.ratio),
+                "overlap": self.overlap, "sentence": self.sentence, "interval2": self.interval2,
+                "interval3": self.interval3, "source3": self.source3}
+
+
+def _has_interval(e: Estimate) -> bool:
+    return math.isfinite(e.low) and math.isfinite(e.high)
+
+
+def compare_approaches(law: Law, iso, compute: float) -> ApproachPlans:
+    """Plan ``compute`` from Approach 2 (``iso``, a :class:`scalecore.isoflop.IsoFlopResult`: its
+    fitted ``N* = k_N C^a`` with bootstrap) and from Approach 3 (``law``, through
+    :func:`compute_optimal`, the one frontier routine), and say where they disagree.
+
+    Both use the IsoFLOP result's FLOPs per token-parameter ``k``, so the two D* lie on the same
+    line ``C = k N D``. The ratio's interval pairs resample i of one with resample i of the other
+    (the bootstraps are independent); without samples on either side it is the point ratio only
+    and ``overlap`` is None. (:func:`scalecore.isoflop.compare_with_approach3` compares the
+    exponents of two bootstraps; this compares the plans at one budget, from any law -- a preset
+    or typed constants included -- and keeps the law's own N* interval, all of its samples.)
+    """
+    _need_loss_law(law)
+    _need_two_inputs(law, "Approach 3's plan")
+    c = _check_compute(compute)
+    k = float(iso.k)
+    a2 = iso.compute_optimal(c)
+    a3 = compute_optimal(law, c, k)
+    a3 = {key: a3[key] for key in ("params", "tokens", "loss")}
+    good = iso.samples[~iso.failed]
+    n2_s = np.exp(good[:, 1] + good[:, 0] * math.log(c))
+    n3_all = _optimum_rows(law, c, k)["params"]
+    m = min(len(n2_s), law.n_samples)
+    ratio_point = a2["params"].value / a3["params"].value
+    if m >= 2:
+        ratio = estimate_of(ratio_point, n2_s[:m] / n3_all[1:m + 1], iso.confidence_level)
+    else:
+        ratio = Estimate(ratio_point, math.nan, math.nan, math.nan)
+    n2, n3 = a2["params"], a3["params"]
+    overlap = (bool(n2.low <= n3.high and n3.low <= n2.high) if _has_interval(n2) and _has_interval(n3) else None)
+    factor = max(ratio_point, 1.0 / ratio_point)
+    where = f"in N* at {format_value(c, 'flops', digits=2)} FLOPs"
+    if overlap is None:
+        missing = "Approach 3" if not _has_interval(n3) else "Approach 2"
+        tail = f"{missing} has no interval" + (f" ({law.interval.removeprefix('no interval: ')})"
+                                               if missing == "Approach 3" else "")
+    else:
+        tail = "their intervals overlap" if overlap else "their intervals do not overlap"
+        if overlap and _has_interval(ratio) and not (ratio.low <= 1.0 <= ratio.high):
+            tail += f", but the interval of the ratio N*₂/N*₃, {format_estimate(ratio)}, excludes 1"
+    lead = ("Approach 2 and 3 agree " + where if factor < 1.005 else
+            f"Approach 2 and 3 differ by {format_value(factor, digits=2)}x {where}")
+    larger = "" if factor < 1.005 else f" (Approach {2 if ratio_point > 1 else 3} gives the larger model)"
+    sentence = f"{lead}{larger}; {tail}."
+    return ApproachPlans(c, a2, a3, ratio, overlap, sentence, iso.interval_label, law.interval, law.source)

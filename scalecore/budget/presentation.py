@@ -27,7 +27,13 @@ ANSWER_LABELS = {
     "days": "days on the cluster",
     "cost": "cost",
     "epochs": "epochs over the unique tokens",
-    "loss_repeated": "loss with repeated data (Muennighoff et al. 2023)",
+    "loss_repeated": "loss of N*, D* with repeated data (Muennighoff et al. 2023)",
+    "dc_params": "data-constrained model size N",
+    "dc_tokens": "data-constrained training tokens D",
+    "dc_tokens_per_param": "data-constrained tokens per parameter",
+    "dc_epochs": "data-constrained epochs over the unique tokens",
+    "dc_loss": "data-constrained loss (N and D re-optimised)",
+    "dc_gain": "loss saved by re-optimising N and D",
     "inference_params": "inference-aware model size N",
     "inference_tokens_train": "inference-aware training tokens D",
     "inference_tokens_per_param": "inference-aware tokens per parameter",
@@ -126,7 +132,9 @@ ANSWER_KINDS = {
     "inference_saving": "flops", "inference_saving_fraction": "fraction", "wasted_compute": "flops",
     "compute_needed": "flops", "wasted_fraction": "fraction", "training_compute": "flops",
     "inference_compute": "flops", "total_compute": "flops", "optimal_params": "count", "saving": "flops",
-    "saving_fraction": "fraction", "effective_tokens": "count",
+    "saving_fraction": "fraction", "effective_tokens": "count", "effective_params": "count",
+    "dc_params": "count", "dc_tokens": "count", "naive_params": "count", "unique_params": "count",
+    "days": "days",
 }
 
 

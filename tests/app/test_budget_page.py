@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from scalecore.bootstrap import bootstrap_problem
 from scalecore.budget import Law, format_answer
 from test_explore import shown
 from tests.synth import frame
+from ui import budget_state
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -57,7 +59,7 @@ def open_budget(**widgets) -> AppTest:
 
 
 def set_widget(at: AppTest, key: str, value) -> AppTest:
-    for kind in ("segmented_control", "text_input", "selectbox", "number_input", "select_slider", "checkbox"):
+    for kind in ("segmented_control", "text_input", "selectbox", "number_input", "select_slider", "checkbox", "toggle"):
         found = [w for w in at.get(kind) if getattr(w, "key", None) == key]
         if found:
             return found[0].set_value(value).run()
@@ -83,6 +85,11 @@ def numbers(at) -> dict:
 
 def point(text: str) -> str:
     return text.partition(" [")[0]
+
+
+def published(name: str = "besiroglu2024") -> Law:
+    """A preset as the page uses it: with its published standard errors propagated (the default)."""
+    return Law.preset(name, n_samples=budget_state.PRESET_SAMPLES, seed=0)
 
 
 def law_of_sample(folder, family="chinchilla", n_resamples=1000, seed=0) -> Law:
@@ -138,14 +145,19 @@ def test_published_law_with_hardware_and_price(samples):
                      b_count=256, b_days=20.0, b_price=1.8)
     hw = budget.Hardware.of("NVIDIA A100", 256, 0.4, 1.8)
     c = hw.compute(20.0)
-    expected = budget.plan(Law.preset("besiroglu2024"), c, hardware=hw).answers
+    expected = budget.plan(published(), c, hardware=hw).answers
     got = numbers(at)
     assert got["compute"][0] == pytest.approx(c, rel=1e-12)
-    assert got["params_opt"][0] == pytest.approx(expected["params_opt"].value, rel=1e-12)
-    assert math.isnan(got["params_opt"][1])  # a preset has no interval
+    assert got["params_opt"] == pytest.approx(expected["params_opt"].as_tuple(), rel=1e-12)
+    assert got["params_opt"][1] < got["params_opt"][0] < got["params_opt"][2]  # the published interval
     shown = metrics(at)
     assert shown["Cost"] == format_answer(expected["cost"], "money")
-    assert shown["Model size N*"] == format_answer(expected["params_opt"], "count")
+    assert shown["Model size N*"] == point(format_answer(expected["params_opt"], "count"))
+    assert at.selectbox(key="b_preset").value == "besiroglu2024"
+    assert "Besiroglu et al. 2024" in at.selectbox(key="b_preset").options
+    # without the published intervals: the constants alone, no interval
+    at = set_widget(at, "b_pubci", False)
+    assert math.isnan(numbers(at)["params_opt"][1])
     assert any("arXiv:2404.10102" in c.value for c in at.caption)
 
 
@@ -176,20 +188,24 @@ def test_typed_law_is_parsed_strictly(samples):
 
 def test_inverse_and_the_message_below_e(samples):
     at = open_budget(b_law="Published law", b_target="1.7")
-    assert any("at or below the irreducible loss E = 1.817" in e.value for e in at.error)
+    e_est = format_answer(published().param_estimates()["E"])  # 1.82 [1.76, 1.87], the published E with its error
+    assert any(f"at or below the irreducible loss E = {e_est}" in e.value for e in at.error)
     at = set_widget(at, "b_target", "2.0")
     no_errors(at)
-    inv = budget.compute_for_loss(Law.preset("besiroglu2024"), 2.0,
-                                  hardware=budget.Hardware.of("NVIDIA H100 SXM", 1024, 0.4))
+    inv = budget.compute_for_loss(published(), 2.0, hardware=budget.Hardware.of("NVIDIA H100 SXM", 1024, 0.4))
     labels = [m.label for m in at.metric]
     values = [m.value for m in at.metric]
-    assert values[labels.index("Least FLOPs")] == format_answer(inv["compute"], "flops")
-    assert values[labels.index("Model size N")] == format_answer(inv["params"], "count")
+    assert values[labels.index("Least FLOPs")] == point(format_answer(inv["compute"], "flops"))
+    assert values[labels.index("Model size N")] == point(format_answer(inv["params"], "count"))
+    last_days = len(labels) - 1 - labels[::-1].index("Days")  # the plan's own "Days" card comes first
+    assert values[last_days] == point(format_answer(inv["days"], "days"))
+    for v in values:  # every card is a whole number: no "0T", no exponent without its digits
+        assert not re.search(r"(?<![\d.])0[KMBT]\b", v) and not v.endswith(("e", "…")), v
 
 
 def test_inference_aware_side_by_side(samples):
     at = open_budget(b_law="Published law", b_tinf="2e13")
-    r = budget.inference_optimal(Law.preset("besiroglu2024"), 1e24, 2e13)
+    r = budget.inference_optimal(published(), 1e24, 2e13)
     table = next(df.value for df in at.dataframe if "inference-aware" in df.value.columns)
     row = table.set_index("")
     assert row.loc["Model size N", "inference-aware"] == format_answer(r["params"], "count")
@@ -200,10 +216,17 @@ def test_inference_aware_side_by_side(samples):
 
 def test_data_limit_warning_and_repeated_data(samples):
     at = open_budget(b_law="Published law", b_unique="1T", b_dc=True)
-    p = budget.plan(Law.preset("besiroglu2024"), 1e24, unique_tokens=1e12, data_constrained=True)
-    assert metrics(at)["Epochs"] == format_answer(p.answers["epochs"])
-    assert metrics(at)["Loss with repeated data"] == format_answer(p.answers["loss_repeated"])
-    assert any("1.74 epochs of the 1e+12 unique tokens" in shown(w) for w in at.warning)
+    p = budget.plan(published(), 1e24, unique_tokens=1e12, data_constrained=True)
+    assert metrics(at)["Epochs"] == point(format_answer(p.answers["epochs"]))
+    assert metrics(at)["Loss with repeated data"] == point(format_answer(p.answers["loss_repeated"]))
+    assert any("1.74 epochs of the 1.00T unique tokens" in shown(w) for w in at.warning)
+    # the re-optimised plan beside the naive one (Muennighoff et al. 2023)
+    dc = budget.data_constrained_optimal(published(), 1e24, 1e12)
+    table = next(df.value for df in at.dataframe if "re-optimised for the unique tokens" in df.value.columns)
+    row = table.set_index("")
+    assert row.loc["Model size N", "re-optimised for the unique tokens"] == format_answer(dc["params"], "count")
+    assert row.loc["Model size N", "compute-optimal N*, D* (repeating)"] == format_answer(dc["naive_params"], "count")
+    assert row.loc["Loss with repeated data", "re-optimised for the unique tokens"] == format_answer(dc["loss"])
 
 
 # ------------------------------------------------------------------------------ scenarios
@@ -243,3 +266,96 @@ def test_one_input_law_gives_what_it_can(samples):
     assert any("every N and D with 6·N·D = C" in i.value for i in at.info)
     got = numbers(at)
     assert set(got) >= {"compute", "loss"} and "params_opt" not in got
+
+
+# ------------------------------------------------------------------------------ Approach 2, the URL
+
+
+def test_approach2_beside_the_current_fit(samples):
+    at = open_budget(b_compute="3.8e25")
+    law = law_of_sample(samples)
+    from scalecore.isoflop import isoflop_profiles
+
+    path = samples / "chinchilla_like.csv"
+    runs = load_runs([path.read_bytes()], names=[path.name])
+    iso = isoflop_profiles(runs, y="loss", n_resamples=1000, confidence_level=0.95, seed=0)
+    r = budget.compare_approaches(law, iso, 3.8e25)
+    table = next(df.value for df in at.dataframe if "Approach 2 (IsoFLOP frontier)" in df.value.columns)
+    assert list(table["Approach 2 (IsoFLOP frontier)"]) == list(r.table()["Approach 2 (IsoFLOP frontier)"])
+    assert list(table["Approach 3 (law in N and D)"]) == list(r.table()["Approach 3 (law in N and D)"])
+    assert any(m.value == r.sentence for m in list(at.info) + list(at.warning))
+
+
+INPUTS = {"b_law": "Published law", "b_preset": "hoffmann2022_tex", "b_compute": "3.8e25", "b_acc": "NVIDIA A100",
+          "b_peak": "3.0e14", "b_count": 512, "b_mfu": 0.35, "b_price": 2.5, "b_nf": "1/3", "b_target": "2.1",
+          "b_tinf": "2T", "b_unique": "5T", "b_dc": True}
+
+
+def _widget(at, key):
+    return next(w for kind in ("segmented_control", "text_input", "selectbox", "number_input", "select_slider",
+                               "checkbox", "toggle") for w in at.get(kind) if getattr(w, "key", None) == key)
+
+
+def test_a_reload_of_the_url_restores_every_input(samples):
+    at = open_budget(**INPUTS)
+    # the browser writes a bound widget to the URL under its key (AppTest has no browser, so the link is
+    # written here as the frontend writes it: the shown option for a select, the text or number otherwise)
+    for key in INPUTS:
+        assert _widget(at, key).proto.query_param_key == key, key
+    query = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in INPUTS.items()}
+    query["b_preset"] = "Hoffmann et al. 2022 (unrounded TeX values)"
+    reloaded = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        reloaded.query_params[key] = value
+    reloaded.run()
+    reloaded.switch_page(PAGE).run()
+    no_errors(reloaded)
+    for key, value in INPUTS.items():
+        assert _widget(reloaded, key).value == value, key
+    before, after = numbers(at), numbers(reloaded)
+    assert set(after) == set(before)
+    for key in before:
+        assert after[key] == pytest.approx(before[key], rel=1e-12, nan_ok=True), key
+    # the preset is shown (and so written to the link) by its paper's name, not the internal key
+    assert _widget(at, "b_preset").proto.options[_widget(at, "b_preset").index] == query["b_preset"]
+    # Hoffmann et al. publish no intervals: none is shown, and the page says so
+    assert math.isnan(numbers(at)["params_opt"][1])
+    assert any("publish no intervals" in c.value for c in at.caption)
+
+
+def same_scenarios(got, expected) -> None:
+    """Scenario dicts equal as Scenarios: names, inputs, and every answer (NaN stored as null)."""
+    from scalecore.budget import Scenario
+
+    assert len(got) == len(expected)
+    for g, e in zip(map(Scenario.from_dict, got), map(Scenario.from_dict, expected)):
+        assert (g.name, g.interval, g.warnings) == (e.name, e.interval, e.warnings)
+        assert json.dumps(g.inputs, sort_keys=True) == json.dumps(e.inputs, sort_keys=True)
+        assert set(g.answers) == set(e.answers)
+        for key in e.answers:
+            assert g.answers[key].as_tuple() == pytest.approx(e.answers[key].as_tuple(), rel=1e-12, nan_ok=True)
+
+
+def test_scenarios_go_into_a_saved_analysis_and_come_back(samples):
+    from scalecore import store
+
+    at = open_budget(b_law="Published law")
+    at = set_widget(at, "b_name", "base")
+    at = at.button(key="b_save").click().run()
+    at = set_widget(at, "b_compute", "1e25")
+    at = at.button(key="b_save").click().run()
+    mine = list(at.session_state["budget_scenarios"])
+    at.switch_page("views/review.py").run()
+    at = at.button(key="save_submit").click().run()
+    no_errors(at)
+    (item,) = store.list_analyses()
+    same_scenarios(store.load(item.id).scenarios, mine)  # saved with the analysis
+    at.switch_page(PAGE).run()
+    at = at.button(key="b_clear").click().run()
+    assert at.session_state["budget_scenarios"] == []
+    assert at.selectbox(key="b_from").value == item.id
+    at = at.button(key="b_load").click().run()
+    no_errors(at)
+    same_scenarios(at.session_state["budget_scenarios"], mine)
+    table = next(df.value for df in at.dataframe if "scenario" in df.value.columns)
+    assert list(table["scenario"]) == ["base", "base (2)"]
