@@ -89,3 +89,7 @@ __all__ = [
     "parse_number",
     "predict",
 ]
+
+from .isoflop import IsoFlopGroups, isoflop_by_group  # noqa: E402 -- one IsoFLOP analysis per group (issue 21)
+
+__all__ += ["IsoFlopGroups", "isoflop_by_group"]

@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_budget_parser(sub)
     _add_report_parser(sub)
     _add_downstream_parser(sub)
+    _add_isoflop_parser(sub)
     _add_next_parser(sub)
     _add_sensitivity_parser(sub)
     _add_compare_parser(sub)
@@ -405,6 +406,51 @@ def _downstream_command(args) -> int:
     return 0
 
 
+def _add_isoflop_parser(sub) -> None:
+    p = sub.add_parser("isoflop", help="IsoFLOP profiles (Chinchilla's Approach 2): N*(C) from sweeps at fixed compute",
+                       description="Fit a robust parabola of log loss against log N per compute budget and the "
+                                   "frontier N* = k_N C^a through their minima, with bootstrap intervals. With "
+                                   "--group-column, one analysis (and one table) per group: never pooled.")
+    p.add_argument("runs", nargs="+", metavar="RUNS.csv", help="CSV files of runs (params and compute, or tokens)")
+    p.add_argument("--y", "--metric", dest="y", help="metric column (default: the first detected)")
+    _add_column_args(p)
+    p.add_argument("--budget-column", metavar="COLUMN",
+                   help="column naming each run's budget, or run names with the budget in them (isoflop-6e+19-...); "
+                        "default: budgets found from the compute values")
+    p.add_argument("--tolerance", type=float, metavar="REL",
+                   help="relative gap in compute that starts a new budget (0.05 = 5%%); default: chosen from the data")
+    p.add_argument("--exclude", nargs="+", default=[], metavar="RUN_ID", help="run ids to leave out")
+    p.add_argument("--least-squares", action="store_true", help="plain least-squares parabolas (default: Huber)")
+    p.add_argument("--unbracketed", action="store_true", help="keep budgets whose minimum is outside their sweep")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
+    p.add_argument("--method", choices=("runs", "budgets"), default="runs",
+                   help="resample runs within each budget (default) or whole budgets")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _isoflop_command(args) -> int:
+    from .isoflop import isoflop_profiles
+
+    runs = _load(args, [args.y])
+    result = isoflop_profiles(runs, y=args.y, exclude=args.exclude, budgets=args.budget_column,
+                              robust=not args.least_squares, include_unbracketed=args.unbracketed,
+                              n_resamples=args.bootstrap, confidence_level=args.confidence, seed=args.seed,
+                              method=args.method, tolerance=args.tolerance,
+                              by="group" if args.group_column else None)
+    if args.json:
+        print(dumps(result.to_dict()))
+    elif args.group_column:
+        print(result.table().drop(columns=["raw a", "raw a low", "raw a high"], errors="ignore").to_string(index=False))
+        print()
+        print(str(result))
+    else:
+        print(str(result))
+    _print_notes(runs)
+    return 0
+
+
 def _add_next_parser(sub) -> None:
     p = sub.add_parser("next", help="rank candidate runs by how much each would shrink a target's interval per FLOP",
                        description="Fit a law in N and D with a bootstrap, score a grid of candidate runs (N, D) "
@@ -679,6 +725,7 @@ def _backtest_command(args) -> int:
 
 
 COMMANDS["backtest"] = _backtest_command
+COMMANDS["isoflop"] = _isoflop_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

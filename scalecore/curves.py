@@ -236,12 +236,22 @@ def load_curves(
     if bad_pos.any():
         problems.append(f"`{fname}`, column `{metric}`, {format_rows(rows_no[bad_pos])}: values must be positive "
                         f"(the envelope is taken in log {metric}). Remove these points.")
+    # step 0 (0 tokens seen) is where most trackers start logging: it has no compute, so log C is
+    # undefined and the point cannot be on a curve against compute. It is left out (and counted in a
+    # note), not refused: a refused load cannot be fixed by the warm-up option, which acts after it.
+    at_zero = keep & (tokens == 0)
+    n_zero = int(at_zero.sum())
+    keep &= ~at_zero
+    if n_zero and not keep.any():
+        raise DataError(f"`{fname}`, column `{cols['tokens'] or cols['step']}`: every point is at step 0 (0 tokens "
+                        "seen), where there is no compute to place it at. A curve needs points after the start of "
+                        "training.")
     bad_t = keep & ~(np.isfinite(tokens) & (tokens > 0))
     what = cols["tokens"] or cols["step"]
     if bad_t.any():
         problems.append(f"`{fname}`, column `{what}`, {format_rows(rows_no[bad_t])}: "
-                        f"{'tokens' if cols['tokens'] else 'steps'} must be positive numbers (step 0 has no compute). "
-                        "Remove these points or skip them as warm-up.")
+                        f"{'tokens' if cols['tokens'] else 'steps'} must be positive numbers (negative or missing "
+                        "values cannot be placed on a curve against compute). Remove these points.")
     problems += size_problems(f"`{fname}`, column `{what}`", "tokens", np.where(keep & ~bad_t, tokens, np.nan),
                               rows_no)
     if problems:
@@ -308,6 +318,8 @@ def load_curves(
     notes = list(raw.notes) + scaled
     if n_missing:
         notes.append(f"{n_missing} row(s) without a `{metric}` value were skipped")
+    if n_zero:
+        notes.append(f"{n_zero} point(s) at step 0 (0 tokens seen, so no compute: log C is undefined) were left out")
     if (~last).any() and key(cols["run_id"]) in LABEL_KEYS and not (mapping or {}).get("run_id"):
         # a tracker resuming a run logs a step twice; a label shared by several runs repeats every step
         label = cols["run_id"]

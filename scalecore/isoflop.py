@@ -1,6 +1,10 @@
 """IsoFLOP profiles: Hoffmann et al.'s (2022) Approach 2, with bootstrap intervals.
 
-Runs are grouped by compute budget (repeated values of C, or a budget column). For each budget a
+Runs are grouped by compute budget: by gaps in ln C with a tolerance chosen from the data (compute
+exported by trackers is rarely repeated exactly), or by a budget column, or by the budget written in
+each run's name (``isoflop-6e+19-d512-L8``); a budget with too few runs or sizes is reported, not
+fitted. A file with several configurations gets one analysis per group (``by=``, an
+:class:`IsoFlopGroups`), never a pooled one without a warning. For each budget a
 parabola of log loss against ``u = ln N`` is fitted robustly (Huber IRLS with a MAD scale, so a
 diverged run barely moves it), and its vertex is that budget's loss-minimising model size N*(C).
 The frontier ``N*(C) = k_N C^a`` is a straight line through the vertices in log-log; with
@@ -22,6 +26,7 @@ on the same runs, with intervals on the difference.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -31,14 +36,19 @@ import numpy as np
 from . import optimum
 from .bootstrap import BootstrapResult, Estimate
 from .errors import DataError, FitError, format_rows
-from .formatting import format_estimate, format_interval, format_number
+from .formatting import format_estimate, format_interval, format_number, format_value
+from .stats import percentile_interval
 
 METHODS = ("runs", "budgets")
 #: Huber tuning constant for the IRLS parabola fits (95% efficiency under Gaussian noise).
 HUBER_C = 1.345
 IRLS_ITERATIONS = 30
-#: Runs of one budget whose C differ by less than this (relative) are one budget.
+#: Neighbouring runs (sorted by C) whose C differ by less than this (relative) are always one budget, and
+#: it is the tolerance when the compute values show no clear budgets (see :func:`budget_tolerance`).
 BUDGET_RTOL = 0.05
+#: The narrowest gap between budgets must be this many times the widest gap inside one for the
+#: tolerance to be chosen from the data.
+BUDGET_JUMP = 2.0
 #: A vertex in the outer fifth of its sweep (in ln N) is called off-centre.
 OFF_CENTRE = 0.2
 #: A budget brackets its minimum when at least this many distinct swept sizes lie on each side of
@@ -67,6 +77,12 @@ class BudgetProfile:
     position: float  # where the vertex lies in the sweep: 0 = smallest N, 1 = largest
     used: bool  # part of the frontier fit
     note: str = ""
+    spread: float = 1.0  # largest C / smallest C of the budget's runs
+
+    @property
+    def fitted(self) -> bool:
+        """False for a budget reported, not fitted (too few runs or distinct sizes for a parabola)."""
+        return bool(np.isfinite(self.coef).all())
 
     @property
     def n_runs(self) -> int:
@@ -105,6 +121,15 @@ class IsoFlopResult:
     excluded: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # how the budgets were formed: the rule, the tolerance, the spread in each
+    tolerance: float = math.nan  # relative gap that starts a new budget (NaN: budgets from a column)
+    budgets_from: str = "compute"
+    group: str | None = None  # the group (configuration) these runs are, when fitted per group
+
+    @property
+    def not_fitted(self) -> tuple[BudgetProfile, ...]:
+        """Budgets reported, not fitted: too few runs or distinct sizes for a profile."""
+        return tuple(p for p in self.profiles if not p.fitted)
 
     # -------------------------------------------------------------------- intervals
 
@@ -124,17 +149,15 @@ class IsoFlopResult:
 
     def _quantiles(self, values: np.ndarray) -> tuple[float, float]:
         values = np.asarray(values, float)
-        values = values[np.isfinite(values)]
-        if values.size < 2:
+        if (~np.isnan(values)).sum() < 2:
             return math.nan, math.nan
-        lvl = self.confidence_level
-        lo, hi = np.quantile(values, [(1 - lvl) / 2, (1 + lvl) / 2])
+        lo, hi = percentile_interval(values, self.confidence_level)  # NaN left out, an overflow (inf) counted
         return float(lo), float(hi)
 
     def _estimate(self, point: float, values: np.ndarray) -> Estimate:
         values = np.asarray(values, float)
         good = values[np.isfinite(values)]
-        lo, hi = self._quantiles(good)
+        lo, hi = self._quantiles(values)  # an overflow (inf) counts as the largest, NaN is left out
         with np.errstate(all="ignore"):  # k_N of a wild resample can overflow a square: se is then inf
             se = float(np.std(good, ddof=1)) if good.size >= 2 else math.nan
         return Estimate(float(point), lo, hi, se)
@@ -144,7 +167,8 @@ class IsoFlopResult:
         """Per resample (failed ones dropped): a, k_N, b, k_D."""
         good = self.samples[~self.failed]
         a, lk = good[:, 0], good[:, 1]
-        return {"a": a, "k_N": np.exp(lk), "b": 1.0 - a, "k_D": np.exp(-lk) / self.k}
+        with np.errstate(over="ignore"):  # a wild resample's intercept: k_N = inf, counted as the largest
+            return {"a": a, "k_N": np.exp(lk), "b": 1.0 - a, "k_D": np.exp(-lk) / self.k}
 
     @property
     def confidence_interval(self) -> dict[str, tuple[float, float]]:
@@ -160,7 +184,8 @@ class IsoFlopResult:
         if not (math.isfinite(c) and c > 0):
             raise FitError(f"`compute` must be a positive number; got {compute!r}")
         good = self.samples[~self.failed]
-        n_s = np.exp(good[:, 1] + good[:, 0] * math.log(c))
+        with np.errstate(over="ignore"):
+            n_s = np.exp(good[:, 1] + good[:, 0] * math.log(c))
         n_p = self.params["k_N"] * c ** self.params["a"]
         return {"params": self._estimate(n_p, n_s), "tokens": self._estimate(c / (self.k * n_p), c / (self.k * n_s))}
 
@@ -168,9 +193,9 @@ class IsoFlopResult:
         """N*(C) on a grid: the point line and the percentile band (lower, upper)."""
         c = np.asarray(compute, float)
         good = self.samples[~self.failed]
-        curves = np.exp(good[:, 1:2] + good[:, 0:1] * np.log(c)[None, :])
-        lvl = self.confidence_level
-        lo, hi = np.quantile(curves, [(1 - lvl) / 2, (1 + lvl) / 2], axis=0)
+        with np.errstate(over="ignore"):
+            curves = np.exp(good[:, 1:2] + good[:, 0:1] * np.log(c)[None, :])
+        lo, hi = percentile_interval(curves, self.confidence_level)
         return self.params["k_N"] * c ** self.params["a"], lo, hi
 
     # -------------------------------------------------------------------- output
@@ -188,7 +213,8 @@ class IsoFlopResult:
                 "N* (params)": n_text, "D* (tokens)": format_number(p.tokens_opt(self.k)) if p.has_minimum else "—",
                 f"{self.y} at N*": format_number(p.loss_opt), "brackets its minimum": "yes" if p.bracketed else "NO",
                 "position in sweep": f"{p.position:.0%}" if math.isfinite(p.position) else "—",
-                "in frontier fit": "yes" if p.used else "no", "note": p.note,
+                "in frontier fit": "yes" if p.used else "no" if p.fitted else "no (reported, not fitted)",
+                "C spread": "×" + format_value(p.spread, digits=3), "note": p.note,
                 "raw N*": p.n_opt, "raw N* low": p.n_opt_low, "raw N* high": p.n_opt_high,
             })
         return pd.DataFrame(rows)
@@ -204,14 +230,23 @@ class IsoFlopResult:
             "budgets": [
                 {"label": p.label, "compute": p.compute, "n_runs": p.n_runs, "n_opt": p.n_opt,
                  "n_opt_ci": [p.n_opt_low, p.n_opt_high], "loss_opt": p.loss_opt, "bracketed": p.bracketed,
-                 "position": p.position, "used": p.used, "note": p.note}
+                 "position": p.position, "used": p.used, "fitted": p.fitted, "spread": p.spread, "note": p.note}
                 for p in self.profiles],
+            "budgets_from": self.budgets_from, "tolerance": self.tolerance, "group": self.group,
+            "notes": list(self.notes),
             "warnings": list(self.warnings),
         }
 
+    def __repr__(self) -> str:
+        a = self.estimates["a"]
+        of = f", group {self.group}" if self.group is not None else ""
+        return (f"IsoFlopResult(a = {format_estimate(a.value, a.low, a.high)}, {len(self.used)} of "
+                f"{len(self.profiles)} budgets in the frontier fit{of})")
+
     def __str__(self) -> str:
         est = self.estimates
-        lines = [f"IsoFLOP profiles (Approach 2) of `{self.y}`: {len(self.used)} of {len(self.profiles)} budgets "
+        of = f" (group {self.group})" if self.group is not None else ""
+        lines = [f"IsoFLOP profiles (Approach 2) of `{self.y}`{of}: {len(self.used)} of {len(self.profiles)} budgets "
                  f"in the frontier fit, {len(self.excluded)} runs excluded",
                  f"N* = k_N C^a, D* = k_D C^b   ({self.interval_label})", ""]
         for name in ("a", "b", "k_N", "k_D"):
@@ -220,8 +255,11 @@ class IsoFlopResult:
             lines.append(f"{name:<6} {v:>12} [{lo}, {hi}]")
         lines.append("")
         for p in self.profiles:
-            mark = "" if p.bracketed else "  (does not bracket its minimum)"
-            lines.append(f"  {p.label:>10}: {p.n_runs:3d} runs, N* {format_number(p.n_opt)}{mark}")
+            mark = ("" if p.bracketed else "  (reported, not fitted)" if not p.fitted
+                    else "  (does not bracket its minimum)")
+            n_text = format_number(p.n_opt) if p.fitted else "—"
+            lines.append(f"  {p.label:>10}: {p.n_runs:3d} runs, N* {n_text}{mark}")
+        lines += [f"note: {n}" for n in self.notes]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -235,13 +273,84 @@ def _short(c: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def budget_labels(compute: np.ndarray, rtol: float = BUDGET_RTOL) -> tuple[np.ndarray, dict[str, float]]:
-    """Group compute values that agree within ``rtol`` (relative): a label per run, and each label's C.
+@dataclass(frozen=True)
+class Budgeting:
+    """How runs were grouped into compute budgets: a label per run, each budget's C, and the rule.
 
-    Budgets are runs of equal C: sorted in ln C, a new budget starts after a gap wider than
-    ``ln(1 + rtol)``. A budget's C is the geometric mean of its runs' C.
+    ``tolerance``: neighbouring runs (sorted by C) whose compute differs by more than this factor
+    minus one start a new budget (NaN when the budgets came from a column). ``note`` says the rule
+    and where the tolerance came from, in words for the result's notes.
     """
+
+    labels: np.ndarray = field(repr=False)
+    values: dict = field(repr=False)
+    tolerance: float = math.nan
+    source: str = "compute"
+    note: str = ""
+
+
+def budget_tolerance(compute: np.ndarray) -> tuple[float, str]:
+    """The tolerance (relative) that separates a sweep's budgets, chosen from the spacing of ``compute``.
+
+    Sorted in ln C, a sweep's gaps are of two kinds: small ones between runs of one budget (0 when C
+    is repeated exactly; a few percent when C = 6ND is computed from the tokens actually seen) and
+    large ones between budgets (a factor 1.5-3 in practice). The tolerance goes between the two: of
+    the splits of the sorted gaps into "within" and "between" with at most ``n // 2`` budgets, the one
+    with the largest ratio ``narrowest between-gap / widest within-gap`` (within-gaps under
+    :data:`BUDGET_RTOL` count as that much), and the tolerance is their geometric mean. When no split
+    has a ratio of at least :data:`BUDGET_JUMP` the data has no clear budgets and the tolerance is
+    :data:`BUDGET_RTOL`. Returns (tolerance, how it was chosen, in words).
+    """
+    lc = np.sort(np.log(np.asarray(compute, float)))
+    floor = math.log1p(BUDGET_RTOL)
+    gaps = np.sort(np.diff(lc))
+    n, m = len(lc), len(gaps)
+    # split j: gaps[:j] inside budgets, gaps[j:] between them (m - j + 1 budgets)
+    j = np.arange(m)
+    within_all = np.maximum(np.concatenate([[floor], gaps[:-1]]), floor) if m else np.zeros(0)
+    eligible = (gaps > floor) & (m - j + 1 <= max(1, n // 2))
+    eligible &= np.concatenate([[True], gaps[1:] != gaps[:-1]]) if m else eligible  # not inside a run of ties
+    score = np.where(eligible, gaps / np.where(within_all > 0, within_all, floor), 0.0)
+    best_j = int(np.argmax(score)) if m and score.max() > 0 else -1
+    best = float(score[best_j]) if best_j >= 0 else 0.0
+    if best_j < 0 or best < BUDGET_JUMP:
+        why = (f"no clear gap between budgets in the compute values (the best split's ratio is {best:.2g}, "
+               f"under {BUDGET_JUMP:g})" if best_j >= 0 else "no two compute values differ by more than "
+               f"{BUDGET_RTOL:.0%}")
+        return BUDGET_RTOL, (f"tolerance {BUDGET_RTOL:.0%} (the default: {why}); map a budget column or "
+                             "parse the budget from the run names if the sweep's budgets are not found")
+    within = max(gaps[best_j - 1], floor) if best_j > 0 else floor
+    widest = gaps[best_j - 1] if best_j > 0 else 0.0
+    tol = math.sqrt(within * gaps[best_j])
+    return math.expm1(tol), (f"tolerance {_percent(math.expm1(tol))}, chosen from the spacing of compute: the widest "
+                             f"gap kept inside a budget is {_percent(math.expm1(widest))}, the narrowest gap between "
+                             f"budgets {_percent(math.expm1(gaps[best_j]))}")
+
+
+def _percent(x: float) -> str:
+    return format_value(x, "fraction", digits=2)
+
+
+def budget_labels(compute: np.ndarray, rtol: float | None = BUDGET_RTOL) -> tuple[np.ndarray, dict[str, float]]:
+    """Group compute values whose neighbours agree within ``rtol`` (relative): a label per run, each label's C.
+
+    Sorted in ln C, a new budget starts after a gap wider than ``ln(1 + rtol)``; ``rtol=None``
+    chooses it from the data (:func:`budget_tolerance`). A budget's C is the geometric mean of its
+    runs' C.
+    """
+    found = find_budgets(compute, rtol)
+    return found.labels, found.values
+
+
+def find_budgets(compute: np.ndarray, rtol: float | None = None) -> Budgeting:
+    """:class:`Budgeting` of ``compute`` by gaps in ln C (``rtol=None``: the tolerance from the data)."""
     compute = np.asarray(compute, float)
+    if rtol is None:
+        rtol, how = budget_tolerance(compute) if len(compute) > 1 else (BUDGET_RTOL, "")
+    else:
+        if not (isinstance(rtol, (int, float)) and math.isfinite(rtol) and rtol >= 0):
+            raise FitError(f"the budget tolerance must be a non-negative number (0.05 = 5%); got {rtol!r}")
+        how = f"tolerance {_percent(float(rtol))}, as given"
     order = np.argsort(compute, kind="stable")
     lc = np.log(compute[order])
     starts = np.concatenate([[True], np.diff(lc) > math.log1p(rtol)])
@@ -256,21 +365,77 @@ def budget_labels(compute: np.ndarray, rtol: float = BUDGET_RTOL) -> tuple[np.nd
             label += "'"
         values[label] = value
         labels[members] = label
-    return labels, values
+    note = (f"budgets from the compute values: neighbouring runs (sorted by C) more than a factor 1 + tolerance "
+            f"apart start a new budget; {how}") if how else ""
+    return Budgeting(labels=labels, values=values, tolerance=float(rtol), source="compute", note=note)
 
 
-def _budget_column_labels(runs, column: str, compute: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+#: A float with an exponent in a run name: 6e+19, 1e20, 3E18, 1.5e21 (not part of a longer word or number).
+_BUDGET_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![A-Za-z0-9.])")
+#: A number found in a name is a FLOP budget only from this size up (a learning rate 3e-4 is not).
+_MIN_NAMED_BUDGET = 1e9
+
+
+def budget_from_name(name: str) -> float:
+    """The compute budget written in a run name (``isoflop-6e+19-d512-L8`` -> 6e19); NaN when none is.
+
+    The number is the last float written with an exponent (6e+19, 1e20, 3E18, 1.5e21) that is at
+    least 1e9, so a learning rate (``lr3e-4``) next to it is not taken for the budget.
+    """
+    found = [float(f"{m}e{e}") for m, e in _BUDGET_IN_NAME.findall(str(name))]
+    found = [v for v in found if math.isfinite(v) and v >= _MIN_NAMED_BUDGET]
+    return found[-1] if found else math.nan
+
+
+def _resolve_column(runs, column: str) -> str | None:
+    """The frame column a user's name refers to: a column kept as read, or a role by its file name."""
     frame = runs.frame
-    if column not in frame.columns or column in ("params", "tokens", "compute") or column in runs.metrics:
-        usable = [c for c in frame.columns if c not in ("params", "tokens", "compute", "run_id") and c not in runs.metrics]
+    if column in frame.columns and column not in ("params", "tokens", "compute") and column not in runs.metrics:
+        return column
+    for role in ("run_id", "group"):
+        if runs.roles.get(role) == column and not (runs.derived and role in runs.derived):
+            return role
+    return None
+
+
+def _budget_column_labels(runs, column: str, compute: np.ndarray, keep: np.ndarray) -> Budgeting:
+    """Budgets named by a column: its values as labels when they repeat, else budgets parsed from the names."""
+    frame = runs.frame
+    resolved = _resolve_column(runs, column)
+    if resolved is None:
+        usable = [c for c in frame.columns if c not in ("params", "tokens", "compute") and c not in runs.metrics]
         raise DataError(f"no budget column `{column}`; choose one of {', '.join(f'`{c}`' for c in usable) or 'none'}, "
-                        "or let the budgets be found from repeated compute values")
-    labels = frame[column].astype(str).to_numpy(dtype=object)
+                        "or let the budgets be found from the compute values")
+    text = frame[resolved].astype(str).to_numpy(dtype=object)
+    distinct = len(set(text[keep].tolist()))
+    if resolved != "run_id" and distinct <= max(1, int(keep.sum()) // 2):
+        values = {}
+        for label in dict.fromkeys(text[keep].tolist()):
+            members = keep & (text == label)
+            values[label] = float(np.exp(np.mean(np.log(compute[members]))))
+        return Budgeting(labels=text, values=values, source=f"column `{column}`",
+                         note=f"budgets from the values of column `{column}`")
+    # one value per run (a run name): the budget is the number written in it
+    parsed = np.array([budget_from_name(t) for t in text])
+    missing = keep & ~np.isfinite(parsed)
+    if missing.any():
+        rows = np.asarray(runs.source_rows)[missing]
+        examples = ", ".join(f"'{t}'" for t in text[missing][:3])
+        raise DataError(f"column `{column}`, {format_rows(rows)}: no compute budget in {examples}. Budgets are read "
+                        "from names that contain one (isoflop-6e+19-d512, run_1e20_n3, ...); choose another column "
+                        "or let the budgets be found from the compute values.")
+    labels = np.empty(len(text), dtype=object)
+    labels[:] = ""
     values = {}
-    for label in dict.fromkeys(labels[keep].tolist()):
-        members = keep & (labels == label)
-        values[label] = float(np.exp(np.mean(np.log(compute[members]))))
-    return labels, values
+    for v in sorted(set(parsed[keep].tolist())):
+        label = _short(v)
+        while label in values:  # 1e20 and 1.04e20 round alike
+            label += "'"
+        values[label] = float(v)
+        labels[keep & (parsed == v)] = label
+    return Budgeting(labels=labels, values=values, source=f"names in column `{column}`",
+                     note=f"budgets read from the run names in column `{column}` (the number such as 6e+19 in each "
+                          "name is the budget's C)")
 
 
 # ------------------------------------------------------------------------------ batched parabolas
@@ -381,8 +546,15 @@ def isoflop_profiles(
     confidence_level: float = 0.95,
     seed: int | None = 0,
     method: str = "runs",
-) -> IsoFlopResult:
+    tolerance: float | None = None,
+    by: str | None = None,
+) -> IsoFlopResult | IsoFlopGroups:
     """Approach 2 on ``runs``: a robust parabola per compute budget, its minimum, and the frontier.
+
+    With ``by`` (a group or configuration column: ``"group"``, or its name in the file such as
+    ``"config"``) the analysis is done once per group and an :class:`IsoFlopGroups` is returned:
+    configurations are never pooled into one frontier unless asked (``by=None``, with a warning
+    when the runs of one budget come from several groups).
 
     Parameters
     ----------
@@ -392,20 +564,34 @@ def isoflop_profiles(
         The metric (default: the first metric). Must be positive (its log is fitted).
     exclude : run ids left out (the same exclusions as every other fit).
     budgets : str, optional
-        ``None``: budgets are runs with the same C (within 5%). Else the name of a column of
-        ``runs.frame`` (``"group"`` or any extra column) whose values name each run's budget.
+        ``None``: budgets are found from the compute values (gaps in ln C wider than ``tolerance``).
+        Else a column (``"group"``, an extra column, or the run names): when its values repeat they
+        name each run's budget; when each run has its own (a run name such as
+        ``isoflop-6e+19-d512-L8``) the budget is the number written in it (:func:`budget_from_name`).
+    tolerance : float, optional
+        Relative gap in C that starts a new budget (0.05 = 5%); ``None`` (default) chooses it from
+        the spacing of the compute values (:func:`budget_tolerance`). The result's ``notes`` say
+        which tolerance was used and how far apart the runs of each budget are.
     robust : bool
         Huber IRLS (default) or plain least squares for the parabolas.
     include_unbracketed : bool
         Keep budgets whose vertex lies outside their sweep in the frontier fit (default: leave out).
     min_runs : int
-        Budgets with fewer kept runs (or fewer than 3 distinct sizes) are skipped, with a note.
+        Budgets with fewer kept runs (or fewer than 3 distinct sizes) are reported, not fitted
+        (:attr:`IsoFlopResult.not_fitted`), with the reason in their note.
     n_resamples, confidence_level, seed, method
         The bootstrap: ``"runs"`` resamples runs within each budget, ``"budgets"`` whole budgets.
         The random stream is ``SeedSequence([seed, 2])``: independent of a family bootstrap with the
         same seed, so Approach 2 and 3 resamples may be paired by index.
     """
     _check(n_resamples, confidence_level, method, seed, min_runs)
+    if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
+                                  or not math.isfinite(tolerance) or tolerance < 0):
+        raise FitError(f"`tolerance` must be a non-negative number (0.05 = 5%) or None; got {tolerance!r}")
+    if by is not None:
+        return isoflop_by_group(runs, by=by, y=y, exclude=exclude, budgets=budgets, robust=robust,
+                                include_unbracketed=include_unbracketed, min_runs=min_runs, n_resamples=n_resamples,
+                                confidence_level=confidence_level, seed=seed, method=method, tolerance=tolerance)
     t_start = time.perf_counter()
     y = y if y is not None else runs.default_metric
     if y not in runs.metrics:
@@ -440,21 +626,34 @@ def isoflop_profiles(
         raise DataError(f"`{', '.join(files)}`, column `{y}`, {format_rows(rows)}: values must be positive because "
                         f"IsoFLOP parabolas are fitted to log({y}). Exclude those runs.")
 
+    notes: list[str] = []
     if budgets is None:
         labels = np.empty(len(ids), dtype=object)
         labels[:] = ""
-        if keep.any():
-            labels[keep], values = budget_labels(c_all[keep])
-        else:
-            values = {}
+        found = find_budgets(c_all[keep], tolerance) if keep.any() else Budgeting(labels=labels[:0], values={})
+        labels[keep], values = found.labels, found.values
     else:
-        labels, values = _budget_column_labels(runs, budgets, c_all, keep)
+        found = _budget_column_labels(runs, budgets, c_all, keep)
+        labels, values = found.labels, found.values
         for label in values:
             members = keep & (labels == label)
             spread = np.ptp(np.log(c_all[members])) if members.any() else 0.0
-            if spread > math.log1p(BUDGET_RTOL):
+            if spread > math.log1p(BUDGET_RTOL) and found.source.startswith("column"):
                 warnings.append(f"budget `{label}` (column `{budgets}`) holds runs whose compute differs by a factor "
                                 f"{math.exp(spread):.2f}; a profile assumes one C per budget")
+    if found.note:
+        notes.append(found.note)
+    spreads = {}
+    for label in values:
+        lc_m = np.log(c_all[keep & (labels == label)])
+        spreads[label] = float(np.exp(np.ptp(lc_m))) if lc_m.size else 1.0
+    if spreads:
+        widest = max(spreads, key=spreads.get)
+        notes.append(f"spread of compute within a budget (largest C / smallest C): at most "
+                     f"{_percent(spreads[widest] - 1)} (budget {widest}); per budget in the table")
+    pooled = _pooled_groups(runs, labels, keep)
+    if pooled:
+        warnings.append(pooled)
 
     # -- the budgets with enough runs
     order = sorted(values, key=lambda lab: values[lab])
@@ -464,7 +663,8 @@ def isoflop_profiles(
         m = members_of[lab]
         distinct = len(np.unique(n_all[m]))
         if len(m) < min_runs or distinct < 3:
-            skipped[lab] = f"{len(m)} run(s), {distinct} distinct size(s): too few for a profile (need {min_runs})"
+            skipped[lab] = (f"reported, not fitted: {len(m)} run(s), {distinct} distinct size(s) are too few for a "
+                            f"profile (need {min_runs} runs and 3 sizes)")
         else:
             fittable.append(lab)
     if len(fittable) < 2:
@@ -472,8 +672,9 @@ def isoflop_profiles(
         raise FitError(
             f"IsoFLOP profiles need at least 2 compute budgets with {min_runs} or more runs each; found "
             f"{len(fittable)} (largest budgets have {', '.join(map(str, counts)) or 'no'} runs). "
-            + ("Runs are grouped by equal compute (within 5%); choose a budget column instead"
-               if budgets is None else f"Check the budget column `{budgets}`")
+            + (f"Runs were grouped by their compute values ({found.note.partition('; ')[2] or 'tolerance 5%'}); "
+               "choose a budget column or a tolerance instead" if budgets is None else f"Check the budget column "
+               f"`{budgets}`")
             + ", or use Explore to fit a law to runs that are not IsoFLOP sweeps.")
 
     G = len(fittable)
@@ -535,7 +736,8 @@ def isoflop_profiles(
                                     robust=robust)
     vs_b, _ = vertex(coef_b)
     log_n_b = centres[None, :] + vs_b * scales[None, :]
-    n_opt_samples = np.exp(log_n_b)
+    with np.errstate(over="ignore"):  # a flat resampled parabola puts N* beyond 1e308: inf, left out below
+        n_opt_samples = np.exp(log_n_b)
     valid = ok_b & np.isfinite(log_n_b)
     bw = np.where(valid, budget_w, 0.0)
     lines_b = _line_fits(np.broadcast_to(lc, (B, G)), np.where(valid, log_n_b, 0.0), bw)
@@ -557,8 +759,7 @@ def isoflop_profiles(
     for g, lab in enumerate(fittable):
         m = members_of[lab]
         s = n_opt_samples[:, g]
-        s = s[np.isfinite(s)]
-        lo, hi = (np.quantile(s, [(1 - level) / 2, (1 + level) / 2]) if s.size >= 2 else (math.nan, math.nan))
+        lo, hi = percentile_interval(s, level) if (~np.isnan(s)).sum() >= 2 else (math.nan, math.nan)
         note = ""
         if not ok[g]:
             note = "fewer than 3 distinct sizes"
@@ -579,14 +780,15 @@ def isoflop_profiles(
             n_opt=float(np.exp(log_n[g])) if np.isfinite(log_n[g]) else math.nan,
             loss_opt=float(np.exp(fv[g])) if np.isfinite(fv[g]) else math.nan,
             n_opt_low=float(lo), n_opt_high=float(hi), bracketed=bool(bracketed[g]),
-            position=float(position[g]) if np.isfinite(position[g]) else math.nan, used=bool(used[g]), note=note))
+            position=float(position[g]) if np.isfinite(position[g]) else math.nan, used=bool(used[g]), note=note,
+            spread=spreads[lab]))
     for lab, why in skipped.items():
         m = members_of[lab]
         profiles.append(BudgetProfile(
             label=lab, compute=float(values[lab]), run_ids=ids[m], params=n_all[m], loss=yv[m],
             weights=np.zeros(len(m)), coef=np.full(3, np.nan), centre=math.nan, scale=math.nan, n_opt=math.nan,
             loss_opt=math.nan, n_opt_low=math.nan, n_opt_high=math.nan, bracketed=False, position=math.nan,
-            used=False, note=why))
+            used=False, note=why, spread=spreads[lab]))
     profiles.sort(key=lambda p: p.compute)
     not_bracketed = [p.label for p in profiles if p.label not in skipped and not p.bracketed]
     if not_bracketed:
@@ -598,7 +800,8 @@ def isoflop_profiles(
         warnings.append(f"budget(s) {', '.join(edge)} have their minimum near the edge of the sweep: Approach 2 is "
                         "biased when sweeps are off-centre; compare with Approach 3 (the chinchilla family)")
     if skipped:
-        warnings.append(f"{len(skipped)} budget(s) have too few runs for a profile: {', '.join(skipped)}")
+        warnings.append(f"{len(skipped)} budget(s) have too few runs or sizes for a profile and are reported, not "
+                        f"fitted: {', '.join(skipped)}")
     if used.sum() < 4:
         warnings.append(f"the frontier rests on {int(used.sum())} budgets only; its interval is wide or unreliable")
 
@@ -607,7 +810,7 @@ def isoflop_profiles(
         profiles=tuple(profiles), params=params, samples=samples, n_opt_samples=n_opt_samples, failed=failed, y=y,
         k=k, n_resamples=B, confidence_level=level, method=method, seed=seed,
         seconds=time.perf_counter() - t_start, robust=bool(robust), excluded=excluded, dropped=dropped,
-        warnings=tuple(warnings))
+        warnings=tuple(warnings), notes=tuple(notes), tolerance=found.tolerance, budgets_from=found.source)
 
 
 # ------------------------------------------------------------------------------ Approach 2 vs 3
@@ -651,6 +854,11 @@ class ApproachComparison:
                 "n_pairs": self.n_pairs, "interval": self.interval_label}
 
 
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.asarray(a, float) / np.asarray(b, float)
+
+
 def compare_with_approach3(iso: IsoFlopResult, boot3: BootstrapResult, compute: Sequence[float] = ()) -> ApproachComparison:
     """Approach 2 against the chinchilla family's frontier (Approach 3): the exponent a and N* at
     the given budgets, with intervals on ``a2 - a3`` and on ``N*_2 / N*_3``.
@@ -673,11 +881,13 @@ def compare_with_approach3(iso: IsoFlopResult, boot3: BootstrapResult, compute: 
 
     def est(point, values):
         values = np.asarray(values, float)
-        values = values[np.isfinite(values)]
-        if values.size < 2:
+        finite = values[np.isfinite(values)]
+        if (~np.isnan(values)).sum() < 2:
             return Estimate(float(point), math.nan, math.nan, math.nan)
-        lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
-        return Estimate(float(point), float(lo), float(hi), float(np.std(values, ddof=1)))
+        lo, hi = percentile_interval(values, level)  # an overflowed N* (inf) counts as the largest
+        with np.errstate(all="ignore"):
+            se = float(np.std(finite, ddof=1)) if finite.size >= 2 else math.nan
+        return Estimate(float(point), float(lo), float(hi), se)
 
     a3_point = float(optimum.compute_optimum(fam3, boot3.fit.theta, 1.0, k)["a"])
     a3_s = optimum.compute_optimum(fam3, s3, 1.0, k)["a"]
@@ -686,12 +896,155 @@ def compare_with_approach3(iso: IsoFlopResult, boot3: BootstrapResult, compute: 
     for c in compute:
         c = float(c)
         n2_p = iso.params["k_N"] * c ** a2_point
-        n2_s = np.exp(s2[:, 1] + s2[:, 0] * math.log(c))
+        with np.errstate(over="ignore", invalid="ignore"):
+            n2_s = np.exp(s2[:, 1] + s2[:, 0] * math.log(c))
         n3_p = float(optimum.compute_optimum(fam3, boot3.fit.theta, c, k)["params"])
         n3_s = optimum.compute_optimum(fam3, s3, c, k)["params"]
-        out[c] = {"approach2": est(n2_p, n2_s), "approach3": est(n3_p, n3_s), "ratio": est(n2_p / n3_p, n2_s / n3_s)}
+        out[c] = {"approach2": est(n2_p, n2_s), "approach3": est(n3_p, n3_s), "ratio": est(n2_p / n3_p, _ratio(n2_s, n3_s))}
     label = (f"{level:.0%} bootstrap percentile intervals; Approach 2: {iso.method} resampled; Approach 3: "
              f"{boot3.method} bootstrap; {n} independent resamples paired by index for the difference and ratio")
     return ApproachComparison(a2=est(a2_point, s2[:, 0]), a3=est(a3_point, a3_s),
                               difference=est(a2_point - a3_point, s2[:, 0] - a3_s), n_opt=out, n_pairs=n,
                               interval_label=label)
+
+
+# ------------------------------------------------------------------------------ one analysis per group
+
+
+def _pooled_groups(runs, labels: np.ndarray, keep: np.ndarray) -> str:
+    """A warning when the runs of one budget come from several groups (configurations pooled), else ""."""
+    if "group" in runs.derived:
+        return ""
+    groups = runs.frame["group"].astype(str).to_numpy(dtype=object)
+    names = sorted(set(groups[keep].tolist()))
+    if len(names) < 2:
+        return ""
+    mixed = [lab for lab in dict.fromkeys(labels[keep].tolist()) if len(set(groups[keep & (labels == lab)])) > 1]
+    if not mixed:
+        return ""  # the group column names the budgets (C=1e20, ...): nothing is pooled
+    column = runs.roles.get("group") or "group"
+    return (f"these profiles pool {len(names)} groups of column `{column}` ({', '.join(names[:4])}"
+            f"{', ...' if len(names) > 4 else ''}) into one frontier; configurations differ in their optimum, so "
+            f"analyse one per group (by=\"{column}\")")
+
+
+def groups_share_budgets(runs) -> bool:
+    """Whether the runs' group column holds configurations (several groups at one compute budget,
+    found as :func:`isoflop_profiles` finds them) rather than naming the budgets themselves."""
+    ok = np.isfinite(runs.values("compute")) & (runs.values("compute") > 0)
+    if not ok.any():
+        return False
+    labels = np.empty(len(ok), dtype=object)
+    labels[:] = ""
+    labels[ok] = find_budgets(runs.values("compute")[ok]).labels
+    return bool(_pooled_groups(runs, labels, ok))
+
+
+@dataclass(frozen=True, eq=False)
+class IsoFlopGroups:
+    """One Approach 2 analysis per group (configuration): never a pooled one.
+
+    ``results``: group -> :class:`IsoFlopResult`; ``errors``: group -> why it could not be analysed
+    (too few budgets, ...). Iterating gives the groups analysed, in the data's order.
+    """
+
+    column: str
+    results: dict
+    errors: dict
+    seconds: float = 0.0
+
+    def __getitem__(self, group: str) -> IsoFlopResult:
+        return self.results[group]
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def groups(self) -> list[str]:
+        """Every group, analysed or not, in the data's order."""
+        return list(dict.fromkeys(list(self.results) + list(self.errors)))
+
+    def table(self):
+        """One row per group: a and b with their intervals, budgets in the fit, or why there is no analysis."""
+        import pandas as pd
+
+        rows = []
+        for g in self.groups:
+            res = self.results.get(g)
+            if res is None:
+                rows.append({self.column: g, "a in N* ∝ C^a": "—", "b in D* ∝ C^b": "—", "budgets fitted": "—",
+                             "runs": "—", "note": self.errors[g]})
+                continue
+            est = res.estimates
+            rows.append({
+                self.column: g, "a in N* ∝ C^a": format_estimate(*est["a"].as_tuple()),
+                "b in D* ∝ C^b": format_estimate(*est["b"].as_tuple()),
+                "budgets fitted": f"{len(res.used)} of {len(res.profiles)}",
+                "runs": str(sum(p.n_runs for p in res.profiles)), "note": "; ".join(res.warnings[:1]),
+                "raw a": est["a"].value, "raw a low": est["a"].low, "raw a high": est["a"].high,
+            })
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        return {"by": self.column, "groups": {g: r.to_dict() for g, r in self.results.items()},
+                "not_analysed": dict(self.errors)}
+
+    def __repr__(self) -> str:
+        parts = []
+        for g in self.groups:
+            res = self.results.get(g)
+            if res is None:
+                parts.append(f"{g}: not analysed")
+            else:
+                a = res.estimates["a"]
+                parts.append(f"{g}: a = {format_estimate(a.value, a.low, a.high)}")
+        return f"IsoFlopGroups(by `{self.column}`; " + "; ".join(parts) + ")"
+
+    def __str__(self) -> str:
+        lines = [f"IsoFLOP profiles (Approach 2), one analysis per value of `{self.column}` ({len(self.results)} of "
+                 f"{len(self.groups)} groups analysed; never pooled)", ""]
+        for g in self.groups:
+            res = self.results.get(g)
+            if res is None:
+                lines += [f"== {self.column} = {g}: not analysed: {self.errors[g]}", ""]
+            else:
+                lines += [f"== {self.column} = {g}", str(res), ""]
+        return "\n".join(lines).rstrip()
+
+
+def isoflop_by_group(runs, *, by: str = "group", **kwargs) -> IsoFlopGroups:
+    """:func:`isoflop_profiles` once per value of the group column ``by`` (``"group"`` or its name in the
+    file, e.g. ``"config"``, or an extra column). A group that cannot be analysed (too few budgets,
+    no minimum) is listed in ``errors`` with the reason; the others are unaffected. Each group's
+    bootstrap uses the same seed, so a group's numbers do not depend on the other groups."""
+    t0 = time.perf_counter()
+    column = _resolve_column(runs, by)
+    if column is None or column == "run_id":
+        usable = [runs.roles.get("group") or "group"] + [
+            c for c in runs.frame.columns if c not in ("run_id", "group", "params", "tokens", "compute")
+            and c not in runs.metrics]
+        raise DataError(f"no group column `{by}`; choose one of {', '.join(f'`{c}`' for c in usable)}")
+    name = runs.roles.get(column) if column == "group" and runs.roles.get("group") else by
+    values = runs.frame[column].astype(str).to_numpy(dtype=object)
+    results, errors = {}, {}
+    all_ids = set(map(str, runs.run_ids))
+    exclude = [str(e) for e in kwargs.pop("exclude", ())]
+    for g in dict.fromkeys(values.tolist()):
+        sub = runs.subset(values == g)
+        mine = set(map(str, sub.run_ids))
+        try:  # another group's exclusions are not "unknown run ids" here
+            res = isoflop_profiles(sub, exclude=[e for e in exclude if e in mine or e not in all_ids], **kwargs)
+        except (FitError, DataError) as exc:
+            errors[g] = " ".join(str(exc).split())
+            continue
+        results[g] = _with_group(res, g)
+    return IsoFlopGroups(column=str(name), results=results, errors=errors, seconds=time.perf_counter() - t0)
+
+
+def _with_group(res: IsoFlopResult, group: str) -> IsoFlopResult:
+    from dataclasses import replace
+
+    return replace(res, group=group)

@@ -143,3 +143,35 @@ def test_downstream_takes_the_metrics_it_is_given(capsys):
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "accuracy_avg17" in out.out and "loss" in out.out
+
+
+REAL = ROOT / "tests" / "fixtures" / "real"
+
+
+def test_isoflop_prints_one_analysis_per_group_and_matches_the_library(capsys):
+    from scalecore import load_runs
+    from scalecore.isoflop import isoflop_profiles
+
+    configs = REAL / "isoflop_configs.csv"
+    out = run_json(capsys, "isoflop", configs, "--group-column", "config", "--bootstrap", "200", "--seed", "4")
+    lib = isoflop_profiles(load_runs(configs), by="config", n_resamples=200, seed=4)
+    assert out["by"] == "config" and list(out["groups"]) == ["baseline", "swiglu", "moe-8x"]
+    for g in lib:
+        assert out["groups"][g]["params"]["a"] == pytest.approx(lib[g].params["a"], rel=1e-12)
+        assert out["groups"][g]["ci"]["a"] == pytest.approx(list(lib[g].confidence_interval["a"]), rel=1e-12)
+    assert main(["isoflop", str(configs), "--group-column", "config", "--bootstrap", "100"]) == 0
+    text = capsys.readouterr().out
+    assert [line.split()[0] for line in text.splitlines()[1:4]] == ["baseline", "swiglu", "moe-8x"]
+    assert all(f"== config = {g}" in text for g in ("baseline", "swiglu", "moe-8x")) and "never pooled" in text
+
+
+def test_isoflop_budgets_from_run_names_or_a_tolerance(capsys):
+    wandb = REAL / "wandb_isoflop_runs.csv"
+    cols = ["--params-column", "parameter_count", "--tokens-column", "throughput/total_tokens", "--bootstrap", "50"]
+    named = run_json(capsys, "isoflop", wandb, *cols, "--budget-column", "Name")
+    assert [b["compute"] for b in named["budgets"]] == [1e18, 3e18, 1e19, 6e19, 3e20, 1e21]
+    assert named["budgets"][-1]["fitted"] is False and "reported, not fitted" in named["budgets"][-1]["note"]
+    fixed = run_json(capsys, "isoflop", wandb, *cols, "--tolerance", "0.05")
+    assert fixed["tolerance"] == 0.05 and len(fixed["budgets"]) > 12
+    assert main(["isoflop", str(wandb), *cols[:4], "--tolerance", "-1"]) == 2
+    assert "error: `tolerance` must be a non-negative number" in capsys.readouterr().err

@@ -256,6 +256,29 @@ def test_warm_up_skipping():
         prepare_points(c, skip_fraction=1.0)
 
 
+def test_checkpoints_from_step_0_load_with_step_0_left_out_and_counted():
+    """Pythia's and most trackers' curves start at step 0 (0 tokens: no compute, log C undefined). The load
+    leaves those points out with a note that counts them, instead of refusing a file whose warm-up the
+    user could then not skip; the other points are read exactly as without the step-0 rows."""
+    bad = Path(__file__).resolve().parent / "fixtures" / "bad" / "curves" / "step_zero.csv"
+    c = load_curves(bad, tokens_per_step=1000)
+    assert c.step.tolist() == [100.0, 100.0] and c.tokens.tolist() == [1e5, 1e5]
+    assert c.loss.tolist() == [3.2, 2.8]
+    assert c.compute.tolist() == [6 * 1e8 * 1e5, 6 * 1e9 * 1e5]
+    assert any("2 point(s) at step 0" in n for n in c.notes)
+    df = random_curves(3)
+    zero = df.groupby("run", as_index=False).first().assign(tokens=0.0, loss=11.0)
+    with_zero = load_curves(csv_bytes(pd.concat([zero, df], ignore_index=True)))
+    plain = load_curves(csv_bytes(df))
+    np.testing.assert_array_equal(with_zero.compute, plain.compute)
+    np.testing.assert_array_equal(with_zero.loss, plain.loss)
+    assert any(f"{len(zero)} point(s) at step 0" in n for n in with_zero.notes)
+    with pytest.raises(DataError, match="steps must be positive numbers"):  # a negative step is still refused
+        load_curves(bad.with_name("negative_step.csv"), tokens_per_step=1000)
+    with pytest.raises(DataError, match="column `step`: every point is at step 0"):
+        load_curves(b"run,N,step,loss\nm0,1e8,0,3.5\nm1,1e9,0,3.1\n", tokens_per_step=1000)
+
+
 # ------------------------------------------------------------------------------ the frontier (known truth)
 
 

@@ -180,3 +180,21 @@ def test_fifteen_pythia_models_bootstrap_a_bounded_logistic_instead_of_being_ref
     lo, hi = boot.confidence_interval["y1"]
     assert boot.n_failed < 50 and 0.0 <= lo <= hi <= 1.0
     assert (boot.good[:, :2] >= 0).all() and (boot.good[:, :2] <= 1).all()
+
+
+@needs_exports
+def test_pythia_curves_load_from_step_0_with_those_points_left_out():
+    """Pythia's checkpoints start at step 0 (0 tokens: no compute). The file was refused; now the 15 step-0
+    points are left out with a note and every other point is read as the csv module reads it."""
+    from scalecore.curves import load_curves
+
+    path = EXPORTS / "pythia" / "pythia_zero_shot_curves.csv"
+    with path.open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["lambada_loss"] != ""]
+    kept = [r for r in rows if float(r["step"]) > 0]
+    curves = load_curves(path, mapping={"metric": "lambada_loss"})
+    assert len(curves) == len(kept) and len(rows) - len(kept) == 15
+    assert any("15 point(s) at step 0" in n for n in curves.notes)
+    expected = sorted((r["run_id"], float(r["tokens"]), float(r["lambada_loss"])) for r in kept)
+    got = sorted(zip(curves.run_ids[curves.run].tolist(), curves.tokens.tolist(), curves.loss.tolist()))
+    assert got == expected

@@ -38,10 +38,30 @@ PLOT_REASON = "selected on the plot"
 
 @st.cache_resource(max_entries=128, show_spinner=False)
 def isoflop(data_key: str, _runs, metric: str, exclude: tuple, budgets: str | None, robust: bool,
-            include_unbracketed: bool, n_resamples: int, confidence_level: float, seed: int, method: str) -> Outcome:
+            include_unbracketed: bool, n_resamples: int, confidence_level: float, seed: int, method: str,
+            tolerance: float | None = None, by: str | None = None) -> Outcome:
+    """Approach 2 on the runs: an IsoFlopResult, or with ``by`` an IsoFlopGroups (one analysis per group)."""
     return guard(sc_isoflop.isoflop_profiles, _runs, y=metric, exclude=exclude, budgets=budgets, robust=robust,
                   include_unbracketed=include_unbracketed, n_resamples=n_resamples,
-                  confidence_level=confidence_level, seed=seed, method=method)
+                  confidence_level=confidence_level, seed=seed, method=method, tolerance=tolerance, by=by)
+
+
+#: The choice of "Analyse" that pools every run into one frontier.
+POOLED = "all runs together"
+
+
+def group_choices(runs) -> list[str]:
+    """How to split the runs: per value of the group column (first: the default) when it holds
+    configurations -- several groups at one compute budget -- then all runs pooled. A group column
+    that names the budgets themselves (chinchilla_like's C=1e20) offers nothing to split by."""
+    if "group" in runs.derived or runs.frame["group"].nunique() < 2 or not sc_isoflop.groups_share_budgets(runs):
+        return [POOLED]
+    return [runs.roles.get("group") or "group", POOLED]
+
+
+def default_grouping(runs) -> str:
+    """One analysis per group whenever the runs have configurations; pooled only when asked."""
+    return group_choices(runs)[0]
 
 
 def approach3_settings(n_resamples: int, confidence_level: float, seed: int) -> tuple:
@@ -66,9 +86,13 @@ def approach3_curve(boot, compute_grid: np.ndarray, k: float) -> CurveSpec:
 
 
 def budget_choices(runs) -> list[str]:
-    """"auto" (equal compute) first, then text columns that could name budgets (group, extra columns)."""
+    """"auto" (gaps in compute) first, then text columns that could name budgets (group, extra columns),
+    and ``run_id`` when every run name has a budget written in it (isoflop-6e+19-...)."""
     frame = runs.frame
     out = ["auto"]
+    if "run_id" not in runs.derived and len(frame) and all(
+            np.isfinite(sc_isoflop.budget_from_name(r)) for r in frame["run_id"].astype(str)):
+        out.append("run_id")
     for col in frame.columns:
         if col in ("run_id", "params", "tokens", "compute") or col in runs.metrics:
             continue

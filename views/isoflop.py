@@ -64,12 +64,29 @@ def isoflop_view() -> None:
     runs = ds.runs
     c1, c2, c3, c4 = st.columns([1.3, 1.6, 1.4, 1.4])
     choices = glue.budget_choices(runs)
+    groupings = glue.group_choices(runs)
     keep_valid("f_metric", list(runs.metrics), runs.default_metric)
     keep_valid("f_budgets", choices, "auto")
+    default_by = glue.default_grouping(runs)
+    if st.session_state.get("_iso_by_for") != ds.id:  # a new dataset: its own default (the link's on a first load)
+        if st.session_state.get("_iso_by_for") is not None or "f_by" not in st.query_params:
+            st.session_state["f_by"] = default_by
+        st.session_state["_iso_by_for"] = ds.id
+    keep_valid("f_by", groupings, default_by)
     metric = c1.selectbox("Metric", runs.metrics, key="f_metric", **URL)
+    by = c1.selectbox("Analyse", groupings, key="f_by",
+                      format_func=lambda v: v if v == glue.POOLED else f"one per {v}",
+                      help="One IsoFLOP analysis per group (configuration), side by side; or every run in one "
+                           "frontier (pooled: configurations differ in their optimum, so this is said).", **URL)
     budgets = c2.selectbox("Budgets from", choices, key="f_budgets",
-                           help="auto: runs with the same compute C (within 5%) form a budget; or pick a column whose "
-                                "values name each run's budget.", **URL)
+                           format_func=lambda v: "the run names (6e+19 in each)" if v == "run_id" else v,
+                           help="auto: runs are grouped by gaps in compute C, with a tolerance chosen from the data "
+                                "(or the one below); a column whose values name each run's budget; or the run "
+                                "names, when each has its budget written in it (isoflop-6e+19-d512-L8).", **URL)
+    tolerance = number_box(c2, "Budget tolerance (auto if empty)", "f_tol", "", placeholder="e.g. 0.05 = 5%",
+                           noun="tolerance",
+                           help="Neighbouring runs (sorted by C) whose compute differs by more than this fraction "
+                                "start a new budget. Empty: chosen from the gaps in the data (said under the cards).")
     target = number_box(c3, "N* and D* at compute C =", "f_target", "1e24", placeholder="e.g. 1e24")
     with c4:
         robust = st.toggle("Robust parabolas (Huber)", value=True, key="f_robust", **URL,
@@ -83,16 +100,27 @@ def isoflop_view() -> None:
     items = state.exclusions(ds.id, runs.run_ids)
     exclude = tuple(sorted(items))
     known = frozenset(map(str, runs.run_ids))
+    by_group = by != glue.POOLED
     o = glue.isoflop(ds.key, runs, metric, exclude, None if budgets == "auto" else budgets, bool(robust),
-                     bool(unbracketed), n, cl, seed, method)
+                     bool(unbracketed), n, cl, seed, method, tolerance, "group" if by_group else None)
     if not o.ok:
         st.error(o.error)
         outlier_tabs(ds, metric, items)
         return
-    res = o.value
+    in_view = np.ones(len(runs), dtype=bool)
+    if by_group:
+        res = group_table(o.value, by)
+        if res is None:
+            outlier_tabs(ds, metric, items)
+            return
+        in_view = runs.frame["group"].astype(str).to_numpy() == res.group
+    else:
+        res = o.value
+    ids = runs.frame["run_id"].astype(str).to_numpy(dtype=object)
+    others = tuple(sorted(ids[~in_view].tolist()))  # Approach 3 on this group's runs only
     boot3 = None
     if show3:
-        o3 = glue.approach3(ds, metric, exclude, glue.approach3_settings(n, cl, seed))
+        o3 = glue.approach3(ds, metric, tuple(sorted(set(exclude) | set(others))), glue.approach3_settings(n, cl, seed))
         if o3.ok:
             boot3 = o3.value
         else:
@@ -109,11 +137,16 @@ def isoflop_view() -> None:
         opt = res.compute_optimal(target)
         card(cards[2], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, res.interval_label)
         card(cards[3], f"D* at C = {plots.short_number(target)}", opt["tokens"], lvl, res.interval_label)
-    st.caption(f"Value [low, high]: {res.interval_label}. {len(res.used)} of {len(res.profiles)} budgets in the "
+    of = f" of {by} {res.group}" if res.group is not None else ""
+    st.caption(f"Value [low, high]{of}: {res.interval_label}. {len(res.used)} of {len(res.profiles)} budgets in the "
                f"frontier fit; {len(items)} run(s) excluded. D* = C / ({res.k:g}·N*).")
+    if res.notes:
+        st.caption(" ".join(f"{n[0].upper()}{n[1:]}." for n in res.notes))
 
-    fig = plots.isoflop_profiles_figure(res, excluded_points(runs, metric, items), y_title=metric,
-                                        title=f"IsoFLOP profiles: {metric} against model size at each compute budget")
+    other_ids = set(others)
+    mine = {r: why for r, why in items.items() if r not in other_ids}
+    fig = plots.isoflop_profiles_figure(res, excluded_points(runs, metric, mine), y_title=metric,
+                                        title=f"IsoFLOP profiles{of}: {metric} against model size at each compute budget")
     chart(fig, "iso_chart", ds, known)
     st.caption(f"{plots.SELECT_HINT} Stars: each budget's minimum with its {res.confidence_level:.0%} interval; hollow "
                "markers: runs the robust fit down-weights (weight < 0.5); dashed parabola and hollow star: the sweep "
@@ -155,10 +188,35 @@ def isoflop_view() -> None:
     d1.download_button("Budgets (CSV)", table.to_csv(index=False), file_name="isoflop_budgets.csv", mime="text/csv",
                        on_click="ignore", key="dl_iso_csv", width="stretch")
     payload = {"dataset": ds.id, "metric": metric, "excluded": items, "approach2": res.to_dict(),
+               "per_group": o.value.to_dict() if by_group else None,
                "approach3_comparison": comparison.to_dict() if comparison else None}
     d2.download_button("Results (JSON)", json_text(payload), file_name="isoflop.json", mime="application/json",
                        on_click="ignore", key="dl_iso_json", width="stretch")
     outlier_tabs(ds, metric, items)
+
+
+def group_table(groups, by: str):
+    """The side-by-side table of a per group, and the group picked for the full analysis (None if none)."""
+    st.subheader(f"One analysis per {by}")
+    table = groups.table()
+    st.dataframe(table.drop(columns=["raw a", "raw a low", "raw a high"], errors="ignore"), hide_index=True,
+                 width="stretch", key="iso_groups")
+    st.caption(f"Each {by} has its own IsoFLOP profiles and frontier N* ∝ C^a with its {groups_level(groups)} "
+               "bootstrap interval; the groups are never pooled into one frontier. Pick one below for its "
+               "profiles, budgets and Approach 3.")
+    for g, why in groups.errors.items():
+        st.warning(f"{by} {g}: not analysed: {md_message(why)}")
+    names = list(groups)
+    if not names:
+        st.error(f"No {by} could be analysed (the reasons are above).")
+        return None
+    keep_valid("f_group", names, names[0])
+    pick = st.selectbox(by.capitalize() if by.islower() else by, names, key="f_group", **URL)
+    return groups[pick]
+
+
+def groups_level(groups) -> str:
+    return next((f"{r.confidence_level:.0%}" for r in groups.results.values()), "")
 
 
 def excluded_points(runs, metric: str, items: dict) -> plots.Points:

@@ -142,6 +142,32 @@ def test_data_that_are_not_isoflop_sweeps_get_a_message_not_a_traceback():
     assert any("IsoFLOP profiles need model size N (params) and compute" in e.value for e in at.error)
 
 
+CONFIGS = ROOT / "tests" / "fixtures" / "real" / "isoflop_configs.csv"
+
+
+def test_several_configurations_get_one_analysis_each_never_a_pooled_one():
+    at = open_page(f_a3="false", f_n="200")
+    at.file_uploader(key="ds_upload").set_value(("configs.csv", CONFIGS.read_bytes(), "text/csv")).run()
+    no_errors(at)
+    runs = load_runs(CONFIGS)
+    groups = isoflop_profiles(runs, n_resamples=200, seed=0, by="config")
+    table = next(df.value for df in at.dataframe if "config" in df.value.columns and "a in N* ∝ C^a" in df.value.columns)
+    assert table["config"].tolist() == ["baseline", "swiglu", "moe-8x"]
+    assert table["a in N* ∝ C^a"].tolist() == [text(groups[g].estimates["a"]) for g in groups]
+    assert at.selectbox(key="f_by").value == "config"  # configurations are analysed one by one by default
+    assert shows(at, "a in N* ∝ C^a (Approach 2)", groups["baseline"].estimates["a"])
+    assert any(c.value.startswith("Budgets from the compute values") and "tolerance" in c.value for c in at.caption)
+    at.selectbox(key="f_group").set_value("moe-8x").run()
+    no_errors(at)
+    assert shows(at, "a in N* ∝ C^a (Approach 2)", groups["moe-8x"].estimates["a"])
+    again = open_page(data=str(at.query_params["data"]), f_group="moe-8x", f_a3="false", f_n="200")  # the link
+    assert shows(again, "a in N* ∝ C^a (Approach 2)", groups["moe-8x"].estimates["a"])
+    at.selectbox(key="f_by").set_value("all runs together").run()  # pooled on request, and said
+    pooled = isoflop_profiles(runs, n_resamples=200, seed=0)
+    assert shows(at, "a in N* ∝ C^a (Approach 2)", pooled.estimates["a"])
+    assert any("pool 3 groups of column `config`" in shown(w) for w in at.warning)
+
+
 # ------------------------------------------------------------------------------ training curves
 
 
