@@ -21,9 +21,15 @@ from scalecore.stats import percentile_interval
 
 from . import analysis, cache, state
 from .cache import Outcome, guard
-from .data_source import SAMPLES_DIR
+from . import data_source
 
-CURVES_DIR = SAMPLES_DIR / "curves"
+
+
+def curves_dir():
+    """The samples' curves folder, read when asked: ``data_source.SAMPLES_DIR`` can be moved (tests
+    point it at a folder of their own), and a copy taken at import kept the folder of whichever
+    session first imported this module (the IsoFLOP page then offered no curves at all)."""
+    return data_source.SAMPLES_DIR / "curves"
 #: Tokens per step of each bundled curves sample (stated in sample_runs/README.md).
 SAMPLE_TOKENS_PER_STEP = {"loss_curves.csv": "524288"}
 CURVE_EXCLUDE = "cexclude"
@@ -107,7 +113,8 @@ def budget_choices(runs) -> list[str]:
 
 
 def sample_curve_ids() -> list[str]:
-    files = sorted(p.name for p in CURVES_DIR.glob("*.csv")) if CURVES_DIR.is_dir() else []
+    folder = curves_dir()
+    files = sorted(p.name for p in folder.glob("*.csv")) if folder.is_dir() else []
     return [f"sample:{f}" for f in files]
 
 
@@ -124,8 +131,8 @@ def curve_source_label(source_id: str) -> str:
 def curve_bytes(source_id: str) -> tuple[str, bytes]:
     kind, _, rest = str(source_id).partition(":")
     if kind == "sample":
-        path = (CURVES_DIR / rest).resolve()
-        if path.parent != CURVES_DIR.resolve() or not path.is_file():
+        path = (curves_dir() / rest).resolve()
+        if path.parent != curves_dir().resolve() or not path.is_file():
             raise DataError(f"there is no sample of curves `{rest}`; choose one from the list")
         return path.name, path.read_bytes()
     if kind == "upload":
@@ -168,7 +175,7 @@ def load_curves(source_id: str, tokens_per_step: float | None, stamp: float) -> 
 
 def stamp(source_id: str) -> float:
     kind, _, rest = source_id.partition(":")
-    path = CURVES_DIR / rest
+    path = curves_dir() / rest
     return path.stat().st_mtime if kind == "sample" and path.is_file() else 0.0
 
 
