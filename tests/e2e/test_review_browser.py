@@ -56,7 +56,7 @@ def test_saved_link_reopens_the_same_parameters(browser, review_app, artifacts, 
     wait_for_app_run(page)
     page.get_by_text("Share this link").wait_for(timeout=90_000)
     link = page.get_by_test_id("stCode").first.inner_text().strip()
-    assert re.fullmatch(rf"{re.escape(url)}/review\?analysis=[A-Za-z0-9_-]{{8}}", link), link
+    assert re.fullmatch(rf"{re.escape(url)}/review\?analysis=[{store.ID_ALPHABET}]{{{store.ID_LENGTH}}}", link), link
     analysis_id = link.rsplit("=", 1)[1]
 
     page.get_by_role("link", name="Open it here").click()
