@@ -130,14 +130,19 @@ class BootstrapResult:
     def band_of(self, point, curves, kind: str = "confidence") -> Band:
         """The band of resampled values ``curves`` (resamples x grid; NaN left out) around ``point``.
 
-        ``kind="prediction"`` adds to every value one of the fit's residuals, drawn with
-        replacement (seeded ``seed + 1``) in the family's residual space (log for losses).
+        ``kind="prediction"`` adds to each resample's curve one of the fit's residuals, drawn with
+        replacement (seeded ``seed + 1``) in the family's residual space (log for losses): at every
+        point a resample's value plus a residual, as before, but the same residual along the curve,
+        so the band is smooth. With a residual drawn per point, the band's edge flickered between
+        the outlying residuals and the others wherever they sit near its quantile (spikes of 10-15%
+        of the loss on chinchilla_like, whose diverged runs leave a few large residuals).
         """
         if kind not in BAND_KINDS:
             raise FitError(f"`kind` must be one of {', '.join(BAND_KINDS)}; got {kind!r}")
         if kind == "prediction":
             rng = np.random.default_rng(None if self.seed is None else self.seed + 1)
-            noise = rng.choice(self.fit.residuals, size=curves.shape)
+            curves = np.asarray(curves, float)
+            noise = rng.choice(self.fit.residuals, size=curves.shape[:1] + (1,) * (curves.ndim - 1))
             curves = np.exp(np.log(curves) + noise) if self.family.space == "log" else curves + noise
         level = self.confidence_level
         lo, median, hi = percentile_interval(curves, level, with_median=True)

@@ -324,3 +324,22 @@ def test_repr_is_short_and_shows_the_values(chin):
         assert all(f"{v:.4g}" in html for v in boot.fit.params.values())
     lo, hi = boot.confidence_interval["alpha"]
     assert f"[{lo:.4g}, {hi:.4g}]" in repr(boot)
+
+
+def test_the_prediction_band_is_smooth_where_the_confidence_band_is():
+    # chinchilla_like has diverged runs: a few large residuals. A residual drawn per grid point made
+    # the band's edge jump wherever those sat near its quantile; one residual per resample along the
+    # curve keeps it as smooth as the curves themselves (second differences of log edges, against
+    # the confidence band's).
+    from pathlib import Path
+
+    from scalecore import fit, load_runs
+
+    runs = load_runs(Path(__file__).parents[1] / "sample_runs" / "chinchilla_like.csv")
+    boot = fit(runs, "offset_power_law", x="compute").bootstrap(400, seed=0)
+    xs = np.geomspace(1e18, 1e22, 200)
+    conf, pred = boot.band(xs, kind="confidence"), boot.band(xs, kind="prediction")
+    rough = lambda edge: np.max(np.abs(np.diff(np.log(edge), 2)))  # noqa: E731
+    assert rough(pred.lower) < 3 * rough(conf.lower) + 1e-6
+    assert rough(pred.upper) < 3 * rough(conf.upper) + 1e-6
+    assert np.all(pred.lower <= conf.lower + 1e-12) and np.all(pred.upper >= conf.upper - 1e-12)
