@@ -16,7 +16,7 @@ from scalecore import plots
 from scalecore.backtest import backtest as run_backtest, cutoffs, rolling_backtest
 from scalecore.formatting import scale_text
 
-from .. import analysis, cache, state
+from .. import analysis, cache, md, state
 from ..widgets import CHART_CONFIG, label
 
 BY_KEY, CUTOFF_KEY, KIND_KEY = "trust_bt_by", "trust_bt_cutoff", "trust_bt_band"
@@ -134,7 +134,7 @@ def render(ds, choices) -> None:
     if ok:
         with st.expander("Every held-out run"):
             for bt in ok:
-                st.markdown(f"**{label(bt.family)}**: {bt.message}")
+                st.markdown(f"**{md(label(bt.family))}**: {md(bt.message)}")
                 st.dataframe(bt.table_text(), hide_index=True)
 
     st.subheader("Every cutoff in turn")
