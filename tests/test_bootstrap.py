@@ -343,3 +343,26 @@ def test_the_prediction_band_is_smooth_where_the_confidence_band_is():
     assert rough(pred.lower) < 3 * rough(conf.lower) + 1e-6
     assert rough(pred.upper) < 3 * rough(conf.upper) + 1e-6
     assert np.all(pred.lower <= conf.lower + 1e-12) and np.all(pred.upper >= conf.upper - 1e-12)
+
+
+def test_a_few_failed_resamples_are_said_by_the_interval_label_not_a_warning():
+    # The saturating power law on one architecture of the crossover sample: a handful of 1,000
+    # resamples do not converge. Up to 1% is said in the interval label; more is a warning.
+    from dataclasses import replace
+    from pathlib import Path
+
+    from scalecore import fit, load_runs
+    from scalecore.bootstrap import FAILED_NOTE_SHARE
+    from scalecore.comparison import group_labels
+
+    runs = load_runs(Path(__file__).parents[1] / "sample_runs" / "architectures_crossover.csv")
+    sub = runs.subset(group_labels(runs, "group") == "transformer")
+    boot = fit(sub, "offset_power_law").bootstrap(1000, seed=0)
+    warned = any("resamples failed" in w for w in boot.warnings)
+    assert warned == (boot.n_failed > FAILED_NOTE_SHARE * 1000)
+    if boot.n_failed:
+        assert f"({boot.method}, {1000 - boot.n_failed} of 1000 resamples converged)" in boot.interval_label
+    failed = np.zeros(1000, dtype=bool)
+    failed[:3] = True
+    assert replace(boot, failed=failed).interval_label.endswith("(cases, 997 of 1000 resamples converged)")
+    assert replace(boot, failed=np.zeros(1000, dtype=bool)).interval_label.endswith("(cases, 1000 resamples)")

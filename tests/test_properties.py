@@ -47,7 +47,8 @@ def assert_valid_runs(runs: Runs) -> None:
     for role in SIZE_ROLES:
         v = runs.values(role)
         present = ~np.isnan(v)
-        assert present.all() or not present.any(), role  # a size is there for every run or for none
+        if present.any() and not present.all():  # empty cells are kept, and said (a fit leaves those runs out)
+            assert any("empty cell" in note for note in runs.notes), (role, runs.notes)
         assert np.all(np.isfinite(v[present]) & (v[present] > 0)), role
     for metric in runs.metrics:
         v = runs.values(metric)
@@ -268,7 +269,8 @@ def bootstrap_or_fit_error(runs, family: str, method: str) -> None:
     for name, (low, high) in boot.confidence_interval.items():
         assert math.isfinite(low) and math.isfinite(high) and low <= high, name
     if n_failed:  # failed resamples are said, with their number
-        assert any(w.startswith(f"{n_failed} of 50 resamples failed") for w in boot.warnings), boot.warnings
+        said = any(w.startswith(f"{n_failed} of 50 resamples failed") for w in boot.warnings)
+        assert said or (n_failed <= 0.01 * 50 and f"{50 - n_failed} of 50 resamples converged" in boot.interval_label)
         event("bootstrapped, some resamples failed (said)")
     else:
         assert not any("resamples failed" in w for w in boot.warnings)
