@@ -167,16 +167,16 @@ def render(analysis: Analysis, *, results: Mapping | None = None, errors: Mappin
         _compute_optimal_plot(analysis, runs, results, figures),
     ]
     step(4, "backtesting")
+    body += [backtest_section(analysis, runs, results, figures), _scenarios(analysis.scenarios)]
+    step(5, "writing out the comparisons")
     body += [
-        backtest_section(analysis, runs, results, figures),
-        _scenarios(analysis.scenarios),
         _comparison(analysis, runs, comparison, comparison_error, figures),
         joint_section(analysis, joint, joint_error),
         checklist_section(analysis, runs, results),
         _settings(analysis, runs, results),
         _reproduce(analysis, results),
     ]
-    step(5, "assembling the page")
+    step(6, "assembling the page")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -213,7 +213,7 @@ def _run_comparison(analysis: Analysis, runs):
 
 
 #: The steps :func:`render` reports to its ``progress`` callback.
-RENDER_STEPS = 6
+RENDER_STEPS = 7
 
 
 def joint_shared(analysis: Analysis):
