@@ -222,8 +222,8 @@ def main() -> None:
         # a group the runs cannot identify on its own may still be identified with parameters shared
         st.session_state[rv.COMPARE_SPEC] = {"dataset": ds.id, "family": family, "by": by, "groups": list(groups),
                                              "x": x, "at": at}
-        st.caption("Fitted one group at a time, the law is not determined; fitted jointly, with parameters shared "
-                   "across the groups, it may be:")
+        st.caption("The groups could not be compared one at a time. Fitted jointly, with parameters shared across "
+                   "the groups, a group the runs do not determine alone may borrow them from the others:")
         jf = joint_section(ds, runs, family, by, list(groups), x, metric, exclude, explore, at)
         if jf is not None:
             rv.report_button(ds, key="dl_compare_report", label="Download the report (with the joint fit)", joint=jf)
