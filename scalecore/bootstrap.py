@@ -23,7 +23,7 @@ from . import identifiability, optimum
 from .errors import FitError, NotIdentified
 from .families import min_distinct, predict
 from .formatting import summary_html, summary_text
-from .solver import NotSettling, distinct_optima, solve
+from .solver import NotSettling, distinct_optima, progress_callback, solve
 from .spec import METHODS, check_bootstrap  # noqa: F401 (METHODS: bootstrap.METHODS, re-exported)
 from .stats import percentile_interval
 from .uncertainty import Band, Estimate, estimate_of, parameter_estimates
@@ -247,6 +247,7 @@ def bootstrap_problem(
     fit: FitResult,
     extra_starts: int = 3,
     refuse_unidentified: bool = True,
+    progress=None,
 ) -> BootstrapResult:
     """Bootstrap a prepared problem from its full-data ``fit`` (``fitting.fit_problem(problem)``;
     the public way is ``FitResult.bootstrap``, see :func:`scalecore.bootstrap`).
@@ -254,7 +255,11 @@ def bootstrap_problem(
     A family the runs do not identify is refused with :class:`~scalecore.errors.NotIdentified`
     (``refuse_unidentified``): before any resample when the full-data fit shows it
     (:func:`scalecore.identifiability.check`), or at a checkpoint of
-    :data:`~scalecore.identifiability.SETTLE_CHECKS` where too many resamples are still moving. Families whose resamples settle get exactly the numbers they got without it."""
+    :data:`~scalecore.identifiability.SETTLE_CHECKS` where too many resamples are still moving. Families whose resamples settle get exactly the numbers they got without it.
+
+    ``progress(settled, n_resamples)`` (default: :func:`scalecore.solver.reporting`'s) is called
+    from the solver's threads as the resamples settle from the full-data optimum, which is most of
+    the work; the later passes over the unconverged few report nothing more."""
     _check(n_resamples, confidence_level, method, seed)
     if n_resamples * problem.n > MAX_RESAMPLED_RUNS:
         raise FitError(
@@ -281,11 +286,18 @@ def bootstrap_problem(
     obj_best = np.full(B, np.inf)
     conv_best = np.zeros(B, dtype=bool)
 
-    def solve_from(z0: np.ndarray, rows: np.ndarray, max_iter: int, give_up=()):
+    def solve_from(z0: np.ndarray, rows: np.ndarray, max_iter: int, give_up=(), **report):
         """Solve resamples ``rows`` (one start each, rows may repeat); returns the Solution."""
         T = target[rows] if target.ndim == 2 else target
         return solve(fam, problem.inputs, T, weights[rows], z0, loss=problem.loss, delta=problem.delta, max_iter=max_iter,
-                     give_up=give_up)
+                     give_up=give_up, **report)
+
+    # --- progress plumbing (issue 22): the resamples not solved count as settled from the start
+    progress = progress or progress_callback()
+    report = {}
+    if progress is not None:
+        skipped = B - int(usable.sum())
+        report = {"progress": lambda done, total: progress(skipped + done, B)}
 
     def keep_better(rows: np.ndarray, sol) -> None:
         order = np.lexsort((sol.objective, rows))  # per row, best first
@@ -302,7 +314,7 @@ def bootstrap_problem(
     # 1. every resample from the full-data optimum
     try:
         first = solve_from(np.repeat(fit_z[None, :], rows.size, axis=0), rows, 400,
-                           give_up=identifiability.SETTLE_CHECKS if refuse_unidentified else ())
+                           give_up=identifiability.SETTLE_CHECKS if refuse_unidentified else (), **report)
     except NotSettling as stop:
         verdict = identifiability.unsettled(fit, stop.z, stop.moving, stop.active, stop.total, stop.iteration)
         raise NotIdentified(verdict.text(), verdict) from None

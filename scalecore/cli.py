@@ -286,6 +286,8 @@ def _add_report_parser(sub) -> None:
     p.add_argument("--target", metavar="X", help="extrapolate to this x, e.g. 70B or 1e24")
     p.add_argument("--compare-by", metavar="COLUMN", help="also compare the groups of this column (or `file`)")
     p.add_argument("--compare-at", metavar="X", help="scale of the compute multiplier (default: top of the data)")
+    p.add_argument("--compare-shared", metavar="SHARED",
+                   help="also fit the groups jointly sharing these parameters (exponents, E, none, or names)")
     p.add_argument("--title", default=None, help="report title (default: the file names)")
     p.add_argument("--note", default="", help="a note shown under the title")
     p.add_argument("-o", "--output", required=True, metavar="REPORT.html")
@@ -323,6 +325,8 @@ def _report_command(args) -> int:
     comparison = None
     if args.compare_by:
         comparison = {"family": args.family[0], "by": args.compare_by, "at": number("compare-at", args.compare_at)}
+        if args.compare_shared:
+            comparison["shared"] = args.compare_shared
     analysis = Analysis(
         title=args.title or ", ".join(f.name for f in files),
         files=tuple(files), families=tuple(dict.fromkeys(args.family)),

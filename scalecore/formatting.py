@@ -231,11 +231,12 @@ def short_number(v: float) -> str:
     """Short number for labels: 2.31, 7e+10 -> "7e10", 1.4e12 -> "1.4e12"."""
     if not math.isfinite(v):
         return "–"
-    a = abs(v)
+    a = float(f"{abs(v):.3g}")  # rounded first: 9999.7 is "1e4", 999.99 is "1000" (not "1e+03")
     if a == 0 or 1e-3 <= a < 1e4:
-        return f"{v:.3g}"
-    mantissa, exponent = f"{v:.3g}".split("e") if "e" in f"{v:.3g}" else (f"{v:.3g}", "0")
-    return f"{mantissa}e{int(exponent)}"
+        text = f"{math.copysign(a, v):.3g}"
+        return f"{math.copysign(a, v):.0f}" if "e" in text else text
+    mantissa, exponent = f"{math.copysign(a, v):.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def scale_text(v: float, axis: str | None) -> str:
@@ -243,10 +244,12 @@ def scale_text(v: float, axis: str | None) -> str:
     1.4e12 -> "1.4T"; compute and anything else as :func:`short_number` ("1e24"); None as ""."""
     if v is None:
         return ""
-    a = abs(v) if math.isfinite(v) else 0.0
+    # rounded to the three digits shown before the suffix is chosen: a search bound of 1e15 computed
+    # as exp(log(1e15)) = 9.99999e14 is "1e15", not "1e+03T" (nor 999.9999 "1e+03" but "1K")
+    a = float(f"{abs(v):.3g}") if math.isfinite(v) else 0.0
     if axis in ("params", "tokens") and 1e3 <= a < 1e15:
         scale, suffix = next((f, sfx) for f, sfx in COUNT_SUFFIXES if a >= f)
-        return f"{v / scale:.3g}{suffix}"
+        return f"{math.copysign(a, v) / scale:.3g}{suffix}"
     return short_number(v)
 
 

@@ -125,24 +125,36 @@ def _label(family: str) -> str:
 
 
 def render(analysis: Analysis, *, results: Mapping | None = None, errors: Mapping | None = None,
-           comparison=None, runs=None, generated: str | None = None) -> str:
+           comparison=None, joint=None, runs=None, generated: str | None = None, progress=None) -> str:
     """The report of ``analysis`` as one HTML document (a str).
 
     ``results`` ({family: BootstrapResult}) and ``errors`` default to refitting the analysis from
     its bytes; ``comparison`` (a :class:`compare.Comparison`) defaults to running the comparison
-    described by ``analysis.comparison``, if any.
+    described by ``analysis.comparison``, if any; ``joint`` (a :class:`joint.JointFit`) to the joint
+    fit it describes (its ``shared`` key), if any. ``progress(step, of, label)``, if given, is called
+    before each slow step (the refits, the comparisons, the backtest, the figures' script).
     """
+    def step(i: int, label: str) -> None:
+        if progress is not None:
+            progress(i, RENDER_STEPS, label)
+
     from .store import reproduce
 
     runs = analysis.runs() if runs is None else runs
     if results is None:
+        step(0, "refitting the families")
         results, errors = reproduce(analysis, runs)
     errors = dict(errors or {})
-    comparison_error = None
+    comparison_error = joint_error = None
     if comparison is None and analysis.comparison:
+        step(1, "comparing the groups")
         comparison, comparison_error = _run_comparison(analysis, runs)
+    if joint is None and joint_shared(analysis) is not None:
+        step(2, "fitting the groups jointly")
+        joint, joint_error = run_joint(analysis, runs)
     generated = generated or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     figures = _Figures()
+    step(3, "drawing the figures")
     body = [
         _header(analysis, generated),
         _dataset(analysis, runs, results),
@@ -153,13 +165,18 @@ def render(analysis: Analysis, *, results: Mapping | None = None, errors: Mappin
         _residual_plot(analysis, runs, results, figures),
         _predictions(analysis, runs, results),
         _compute_optimal_plot(analysis, runs, results, figures),
-        backtest_section(analysis, runs, results, figures),
-        _scenarios(analysis.scenarios),
+    ]
+    step(4, "backtesting")
+    body += [backtest_section(analysis, runs, results, figures), _scenarios(analysis.scenarios)]
+    step(5, "writing out the comparisons")
+    body += [
         _comparison(analysis, runs, comparison, comparison_error, figures),
+        joint_section(analysis, joint, joint_error),
         checklist_section(analysis, runs, results),
         _settings(analysis, runs, results),
         _reproduce(analysis, results),
     ]
+    step(6, "assembling the page")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -193,6 +210,100 @@ def _run_comparison(analysis: Analysis, runs):
     except ScaleCoreError as exc:
         return None, str(exc)
     return comp, None
+
+
+#: The steps :func:`render` reports to its ``progress`` callback.
+RENDER_STEPS = 7
+
+
+def joint_shared(analysis: Analysis):
+    """What the analysis' comparison fits jointly (its ``shared`` key: ``"exponents"``, ``"E"``,
+    ``"none"`` or parameter names), or None when it has no joint fit."""
+    spec = analysis.comparison or {}
+    return spec.get("shared") if spec.get("by") else None
+
+
+def run_joint(analysis: Analysis, runs, progress=None):
+    """(JointFit, None) or (None, the message) for the joint fit ``analysis.comparison`` describes,
+    with the analysis' settings (so the numbers are the Compare page's)."""
+    from .joint import joint_fit
+
+    spec = dict(analysis.comparison or {})
+    s = analysis.settings
+    try:
+        jf = joint_fit(runs, spec.get("family") or analysis.families[0], by=spec.get("by") or "group",
+                       groups=spec.get("groups") or None, shared=spec.get("shared"), x=spec.get("x") or s.x,
+                       y=s.metric, exclude=tuple(analysis.exclusions), loss=s.loss, delta=s.delta,
+                       n_resamples=s.n_resamples, confidence_level=s.confidence_level, seed=s.seed)
+    except ScaleCoreError as exc:
+        return None, str(exc)
+    return jf, None
+
+
+def joint_rows(jf, at: float | None = None) -> tuple[list[dict], list[dict]]:
+    """The joint fit read out for every surface (this report, the Review page): the shared values
+    ``[{"parameter", "estimate"}]`` and one row per pair ``[{"pair", "a", "b", "p_better",
+    "multiplier" (Estimate or None), "better_text", "multiplier_text"}]`` at ``at`` (default: the
+    top of the range every group covers)."""
+    at = jf.target(at)
+    shared = [{"parameter": n, "estimate": est} for n, est in jf.shared_estimates.items()]
+    pairs = []
+    for a, b in jf.pairs():
+        mult = jf.multiplier(a, b, at)
+        pairs.append({"pair": f"{a} vs {b}", "a": a, "b": b, "p_better": jf.probability_better(a, b, at),
+                      "multiplier": mult.multiplier if mult.status == "ok" else None,
+                      "better_text": jf.better_text(a, b, at), "multiplier_text": mult.text()})
+    return shared, pairs
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def joint_section(a: Analysis, jf, error: str | None) -> str:
+    """The groups fitted at once with some parameters shared (:func:`scalecore.joint.joint_fit`):
+    the shared values with intervals, the difference test in one sentence, and per pair P(better)
+    and the compute multiplier with its interval."""
+    if jf is None and error is None:
+        return ""
+    parts = ["<section id=\"joint\"><h2>Joint fit of the groups</h2>"]
+    if error is not None:
+        parts.append(f"<p class=\"error\">The joint fit could not be made: {e(error)}</p></section>")
+        return "".join(parts)
+    at = (a.comparison or {}).get("at")
+    at = jf.target(float(at) if at else None)
+    shared_rows, pair_rows = joint_rows(jf, at)
+    what = ", ".join(jf.shared) or "nothing"
+    parts.append(f"<p>{e(_label(jf.family.name))} fitted to the groups of <code>{e(jf.by)}</code> "
+                 f"({e(', '.join(jf.groups))}) at once against {e(jf.axis)}, sharing {e(what)}. "
+                 f"Intervals: {e(jf.interval_label)}.</p>")
+    if shared_rows:
+        rows = [_tr(_td(r["parameter"]), _interval_cells(r["estimate"].value, r["estimate"].low, r["estimate"].high,
+                                                          parameter=r["parameter"]))
+                for r in shared_rows]
+        parts.append(_table(["shared parameter", "value", "low", "high"], rows, "joint-shared"))
+    if jf.test is not None:
+        parts.append(f"<p class=\"joint-test\" data-p-value=\"{e(_raw(jf.test.p_value))}\">"
+                     f"{e(_sentence(jf.test.text()))}</p>")
+    rows = []
+    for r in pair_rows:
+        m = r["multiplier"]
+        mult = (_interval_cells(m.value, m.low, m.high, pair=r["pair"]) if m is not None
+                else _td("not reached") + _td("") + _td(""))
+        rows.append(_tr(_td(r["pair"]), _num_cell(format_value(r["p_better"], digits=3), r["p_better"], pair=r["pair"],
+                                                  field="p_better"), mult))
+    parts.append(_table(["pair", "P(better)", "multiplier", "low", "high"], rows, "joint-pairs"))
+    parts.append("<ul class=\"joint-sentences\">" + "".join(
+        f"<li>{e(r['better_text'])}</li><li>{e(_sentence(r['multiplier_text']))}</li>" for r in pair_rows) + "</ul>")
+    parts.append(f"<p class=\"caption\">Read at {e(jf.axis)} = {e(scale_text(at, jf.axis))}. P(better): the share of "
+                 "joint resamples in which the first group of the pair predicts the better metric there. Multiplier: "
+                 f"how much more {e(jf.axis)} the first group needs to reach the second's metric there (above 1: the "
+                 "second is more efficient). The difference test refits both ways by least squares and reads its "
+                 "p-value off a parametric bootstrap of the shared law.</p>")
+    for w in jf.warnings:
+        parts.append(f"<p class=\"warning\">⚠ {e(w)}</p>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 # ------------------------------------------------------------------------------ sections
@@ -912,6 +1023,9 @@ def command_line(a: Analysis) -> str:
         args += ["--compare-by", str(a.comparison["by"])]
         if a.comparison.get("at"):
             args += ["--compare-at", repr(float(a.comparison["at"]))]
+        if joint_shared(a) is not None:
+            shared = joint_shared(a)
+            args += ["--compare-shared", shared if isinstance(shared, str) else ",".join(shared)]
     args += ["-o", "report.html"]
     return " ".join(shlex.quote(x) for x in args)
 

@@ -149,26 +149,59 @@ def solve(family: Family, inputs: dict, target: np.ndarray, weights: np.ndarray,
     workers = _workers()
     if workers == 1 or B < 2 * workers or B * n < PARALLEL_MIN_SIZE:
         return _solve(family, inputs, target, weights, z0, **options)
+    progress = options.pop("progress", None)  # --- progress plumbing (issue 22): chunks' counts summed
 
     def rows_of(a, rows):
         a = np.asarray(a, dtype=float)
         return a[rows] if a.ndim == 2 and a.shape[0] == B else a
 
     chunks = np.array_split(np.arange(B), workers)
-    def part(rows):
+    settled = [0] * len(chunks)
+
+    def part(rows, i=None):
+        if progress is not None:
+            def report(done, total, i=i):
+                settled[i] = done
+                progress(sum(settled), B)
+            options_i = {**options, "progress": report}
+        else:
+            options_i = options
         try:
             return _solve(family, {k: rows_of(v, rows) for k, v in inputs.items()}, rows_of(target, rows),
-                          rows_of(weights, rows), z0[rows], **options)
+                          rows_of(weights, rows), z0[rows], **options_i)
         except NotSettling as exc:  # every chunk reaches the check; gather those that gave up
             return exc
 
-    parts = list(_pool(workers).map(part, chunks))
+    parts = list(_pool(workers).map(part, chunks, range(len(chunks))))
     gave_up = [p for p in parts if isinstance(p, NotSettling)]
     if gave_up:
         raise NotSettling(sum(p.active for p in gave_up), sum(p.total for p in gave_up),
                           np.concatenate([p.z for p in gave_up]), np.concatenate([p.moving for p in gave_up]),
                           max(p.iteration for p in gave_up))
     return Solution(*(np.concatenate([getattr(part, f) for part in parts]) for f in ("z", "objective", "converged", "n_iter")))
+
+
+#: A ``progress`` callback of :func:`_solve` is called every this many iterations (issue 22).
+PROGRESS_EVERY = 5
+
+
+@contextmanager
+def reporting(progress: Callable[[int, int], None] | None) -> Iterator[None]:
+    """Every bootstrap started on this thread inside the block reports ``progress(settled, total)``
+    (resamples settled of all) as its resamples settle, from the solver's threads (so the callback
+    must be thread-safe and must not draw: a Streamlit page polls what it records). The answers are
+    unchanged."""
+    saved = getattr(_LOCAL, "progress", None)
+    _LOCAL.progress = progress
+    try:
+        yield
+    finally:
+        _LOCAL.progress = saved
+
+
+def progress_callback() -> Callable[[int, int], None] | None:
+    """The callback of the innermost :func:`reporting` block on this thread, if any."""
+    return getattr(_LOCAL, "progress", None)
 
 
 #: The Levenberg-Marquardt damping every problem starts with.
@@ -260,6 +293,7 @@ def _solve(
     rtol: float = 1e-12,
     should_stop: Callable[[], bool] | None = None,
     give_up: tuple[tuple[int, float], ...] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> Solution:
     """Minimise ``sum_i w_bi * rho(f_b(x_i) - t_bi)`` for B problems at once.
 
@@ -278,6 +312,9 @@ def _solve(
     ``give_up=((K, share), ...)`` raises :class:`NotSettling` when, after ``K`` iterations, more
     than ``share`` of the problems are still being solved (the bootstrap's early stop on a law the runs
     do not determine). Problems that settle in time are untouched by it: the check only reads.
+
+    ``progress(settled, B)`` is called every :data:`PROGRESS_EVERY` iterations and once at the end
+    (``settled == B``): the problems no longer being solved (the working set's size is free).
     """
     z0 = np.asarray(z0, dtype=float)
     B, p = z0.shape
@@ -329,6 +366,8 @@ def _solve(
                 moving = np.zeros(B, dtype=bool)
                 moving[rows] = True
                 raise NotSettling(int(rows.size), B, z_out, moving, it)
+            if progress is not None and it % PROGRESS_EVERY == 0:  # --- progress plumbing (issue 22)
+                progress(B - int(rows.size), B)
             if rows.size == 0 or it == max_iter:
                 break
             if should_stop is not None and should_stop():
@@ -355,6 +394,8 @@ def _solve(
             lam = np.where(ok, np.maximum(lam * 0.25, 1e-10), lam * 8.0)
             finished = (lam > 1e12) | stalled
     z_out[rows], F_out[rows] = z, F
+    if progress is not None:  # --- progress plumbing (issue 22): every problem settled or given up
+        progress(B, B)
     return Solution(z=z_out, objective=F_out, converged=converged, n_iter=n_iter)
 
 

@@ -94,7 +94,9 @@ class Analysis:
 
     ``exclusions`` maps run id -> reason (in the order they were excluded); ``scenarios`` are
     budget scenarios as plain dicts (``Scenario.to_dict()``); ``comparison`` the settings of a
-    comparison of groups (``family``, ``by``, ``groups``, ``at``), or None; ``summary`` the
+    comparison of groups (``family``, ``by``, ``groups``, ``x``, ``at``, and ``shared`` when the
+    groups were also fitted jointly: ``"exponents"``, ``"E"``, ``"none"`` or parameter names, see
+    :func:`scalecore.joint.joint_fit`; the report and the Review page refit it), or None; ``summary`` the
     parameters with intervals per family when it was saved (see :func:`summarize`).
     """
 

@@ -219,11 +219,14 @@ def md_text(text: str) -> str:
 # ------------------------------------------------------------------------------ the report button
 
 
-def report_button(ds, *, key: str, label: str = "Report (HTML)", comparison=None, title: str = "",
+def report_button(ds, *, key: str, label: str = "Report (HTML)", comparison=None, joint=None, title: str = "",
                   note: str = "", help_text: str | None = None, width="content") -> None:
-    """A download button for the one-file report of what the Explore page shows (and ``comparison``).
+    """A download button for the one-file report of what the Explore page shows (and ``comparison``,
+    ``joint``).
 
-    The fits are cache hits; the report itself is rendered only when the button is clicked.
+    The fits are cache hits; the report itself is rendered only when the button is clicked (a
+    report expected to take over two seconds is prepared first, with a progress bar:
+    :func:`report_download`).
     """
     if ds is None:
         return
@@ -234,16 +237,83 @@ def report_button(ds, *, key: str, label: str = "Report (HTML)", comparison=None
     except ScaleCoreError as exc:
         st.caption(f"No report: {exc}")
         return
-    runs = ds.runs
+    report_download(a, results, errors, ds.runs, key=key, label=label, comparison=comparison, joint=joint,
+                    width=width,
+                    help=help_text or "One HTML file that opens offline: data summary, exclusions with reasons, "
+                                      "parameters with intervals, plots with bands, scenarios, comparisons and "
+                                      "the settings to reproduce it.")
 
-    def render() -> str:
-        return report.render(a, results=results, errors=errors, runs=runs, comparison=comparison)
 
-    st.download_button(label, data=render, file_name=report_file_name(a.title), mime="text/html", key=key,
-                       on_click="ignore", icon=":material/description:", width=width,
-                       help=help_text or "One HTML file that opens offline: data summary, exclusions with reasons, "
-                                         "parameters with intervals, plots with bands, scenarios, comparisons and "
-                                         "the settings to reproduce it.")
+#: A report expected to take longer than this (seconds) is prepared behind a button with a progress
+#: bar; a quicker one downloads in one click (rendered when clicked, without a bar: Streamlit runs a
+#: deferred download outside the script, where no element can be drawn).
+REPORT_SLOW_SECONDS = 2.0
+#: What the slow steps of report.render cost, measured with bench/bench_report_steps.py on the busy
+#: 2-core machine (1,000 resamples; 2026-12-03): the backtest refits each family (0.18-0.7 s per
+#: family), a comparison not passed in is refitted (0.35-0.95 s per group), a joint fit likewise
+#: (0.45-0.95 s for two groups with its 999-draw test), the figures and the rest 0.05-0.5 s.
+#: Approximate by design: it only decides whether a bar is worth a second click.
+REPORT_SECONDS = {"base": 0.3, "family": 0.5, "group": 0.4, "joint": 0.4}
+
+
+def expected_report_seconds(a: Analysis, results, comparison=None, joint=None) -> float:
+    """About how long :func:`scalecore.report.render` takes for ``a`` (see :data:`REPORT_SECONDS`)."""
+    per = a.settings.n_resamples / 1000
+    t = REPORT_SECONDS["base"] + REPORT_SECONDS["family"] * len(results or {}) * per
+    spec = a.comparison or {}
+    if spec and comparison is None:
+        t += REPORT_SECONDS["group"] * max(len(spec.get("groups") or ()), 2) * per
+    if report.joint_shared(a) is not None and joint is None:
+        t += REPORT_SECONDS["joint"] * max(len(spec.get("groups") or ()), 2) * per
+    return t
+
+
+def report_download(a: Analysis, results, errors, runs, *, key: str, label: str, comparison=None, joint=None,
+                    width="content", **button) -> None:
+    """The report's download button. Quick reports render when clicked; slower ones (over
+    :data:`REPORT_SLOW_SECONDS` expected) have a *Prepare* button that renders here with a progress
+    bar through the report's steps (refits, comparisons, backtest), then the download button."""
+    file_name = report_file_name(a.title)
+    common = dict(file_name=file_name, mime="text/html", on_click="ignore", icon=":material/description:",
+                  width=width, **button)
+
+    def render(progress=None) -> str:
+        return report.render(a, results=results, errors=errors, runs=runs, comparison=comparison, joint=joint,
+                             progress=progress)
+
+    expected = expected_report_seconds(a, results, comparison, joint)
+    if expected <= REPORT_SLOW_SECONDS:
+        st.download_button(label, data=render, key=key, **common)
+        return
+    held_key = f"_report_html_{key}"
+    signature = _report_signature(a, comparison, joint)
+    held = st.session_state.get(held_key)
+    if held is None or held[0] != signature:
+        if not st.button(f"Prepare the report (about {expected:.0f} s)", key=f"{key}_prepare", width=width,
+                         icon=":material/description:",
+                         help="The report refits what it shows (the backtest, the comparisons): a few seconds."):
+            return
+        bar = st.progress(0.0, text="Preparing the report…")
+
+        def tick(i: int, n: int, what: str) -> None:
+            bar.progress(i / n, text=f"Preparing the report: {what} (step {i + 1} of {n})")
+
+        held = (signature, render(tick))
+        bar.empty()
+        st.session_state[held_key] = held
+    st.download_button(label, data=held[1], key=key, **common)
+
+
+def _report_signature(a: Analysis, comparison, joint) -> str:
+    """What a prepared report was made of: the analysis record and the comparison objects shown."""
+    import hashlib
+    import json
+
+    record = a.to_dict(include_data=False)
+    record.pop("created", None)
+    record.pop("updated", None)
+    text = json.dumps(record, sort_keys=True, default=str) + f"|{id(comparison)}|{id(joint)}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def report_file_name(title: str) -> str:

@@ -85,8 +85,10 @@ def run_joint(data_key: str, _runs, family: str, by: str, groups: tuple, x: str 
 SHARED_LABELS = {"exponents": "exponents", "E": "floor E", "none": "nothing"}
 
 
-def joint_section(ds, runs, family: str, by: str, groups: list, x, metric: str, exclude: tuple, explore, at) -> None:
-    """The groups fitted together: shared values, the difference test, P(better), the multiplier."""
+def joint_section(ds, runs, family: str, by: str, groups: list, x, metric: str, exclude: tuple, explore, at):
+    """The groups fitted together: shared values, the difference test, P(better), the multiplier.
+    Returns the JointFit (or None), and records what it shares in the comparison saved and reported
+    (``rv.COMPARE_SPEC["shared"]``); ``at`` None reads it at the top of the range every group covers."""
     st.subheader("Joint fit")
     fam = FAMILIES[family]
     options = [o for o in JointFit.CHOICES if o != "E" or "E" in fam.param_names]
@@ -97,10 +99,17 @@ def joint_section(ds, runs, family: str, by: str, groups: list, x, metric: str, 
                                        "the summed Huber loss of all runs), and test whether the groups differ in them.")
     with st.spinner(f"Fitting {label(family)} to {len(groups)} groups jointly…"):
         outcome = run_joint(ds.key, runs, family, by, tuple(groups), x, metric, exclude, explore.settings_key, shared)
+    spec = st.session_state.get(rv.COMPARE_SPEC) or {}
     if not outcome.ok:
         st.error(md_message(outcome.error))
-        return
+        spec.pop("shared", None)
+        return None
     jf = outcome.value
+    at = jf.target(at)
+    if spec.get("dataset") == ds.id:
+        spec["shared"] = shared
+        if spec.get("at") is None:
+            spec["at"] = at
     if jf.shared:
         st.dataframe(pd.DataFrame([{"shared": n, "value": estimate_text(e)} for n, e in jf.shared_estimates.items()]),
                      hide_index=True, key="cmp_joint_shared")
@@ -126,6 +135,7 @@ def joint_section(ds, runs, family: str, by: str, groups: list, x, metric: str, 
                f"P(better): the share of joint resamples in which the first group of the pair predicts the better "
                f"{metric} there. Computed in {outcome.seconds:.2f} s (cached afterwards).")
     show_warnings(jf.warnings)
+    return jf
 
 
 WHERE = {"inside": "in the fitted range", "beyond": "beyond the fitted range", "below": "below the fitted range"}
@@ -209,6 +219,14 @@ def main() -> None:
         outcome = run_compare(ds.key, runs, family, by, tuple(groups), x, metric, exclude, explore.settings_key)
     if not outcome.ok:
         st.error(md_message(outcome.error))
+        # a group the runs cannot identify on its own may still be identified with parameters shared
+        st.session_state[rv.COMPARE_SPEC] = {"dataset": ds.id, "family": family, "by": by, "groups": list(groups),
+                                             "x": x, "at": at}
+        st.caption("The groups could not be compared one at a time. Fitted jointly, with parameters shared across "
+                   "the groups, a group the runs do not determine alone may borrow them from the others:")
+        jf = joint_section(ds, runs, family, by, list(groups), x, metric, exclude, explore, at)
+        if jf is not None:
+            rv.report_button(ds, key="dl_compare_report", label="Download the report (with the joint fit)", joint=jf)
         return
     comp = outcome.value
     at = at if at is not None else comp.default_scale()
@@ -241,8 +259,9 @@ def main() -> None:
     st.subheader("Each group")
     st.dataframe(group_rows(comp), hide_index=True, width="stretch", key="cmp_groups_table")
     show_warnings(comp.warnings)
-    joint_section(ds, runs, family, by, list(groups), x, metric, exclude, explore, at)
-    rv.report_button(ds, key="dl_compare_report", label="Download the report (with this comparison)", comparison=comp)
+    jf = joint_section(ds, runs, family, by, list(groups), x, metric, exclude, explore, at)
+    rv.report_button(ds, key="dl_compare_report", label="Download the report (with this comparison)", comparison=comp,
+                     joint=jf)
 
 
 def group_rows(comp) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from scalecore import (RESIDUAL_HEADERS, UNSUPPORTED_DELTA_AIC, FAMILIES, budget, compare_families, formatting, plots,
                        shown_residuals, unsupported)
-from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, review, run_page,
+from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, progress, review, run_page,
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 from ui.outliers import chart
@@ -206,8 +206,8 @@ PROGRESS_RESAMPLES = 2000
 
 def fit_with_progress(where, families, pending, fit_axis, call, settings, first: bool) -> dict:
     """Each family's fit and bootstrap (cached), with a progress bar counting the resamples done when
-    the step is a long one. Each bootstrap runs as one batched call, so the bar moves a family at a
-    time."""
+    the step is a long one: the bootstrap runs in a worker thread and reports its resamples as they
+    settle (ui.progress), so the bar moves within a family, not only between them."""
     n = settings.n_resamples
     total = len(pending) * n
     long_step = bool(pending) and (first or len(pending) > 1 or n >= PROGRESS_RESAMPLES)
@@ -215,9 +215,15 @@ def fit_with_progress(where, families, pending, fit_axis, call, settings, first:
     outcomes, done = {}, 0
     for f in families:
         if bar is not None and f in pending:
-            bar.progress(done / total, text=f"Bootstrap of {label(f)}: {done:,} of {total:,} resamples done "
-                                            f"({len(pending)} famil{'y' if len(pending) == 1 else 'ies'} × {n:,})")
-        outcomes[f] = cache.fit(family=f, axis=fit_axis[f], **call)
+            def tick(settled: int, _of: int, f=f, before=done) -> None:
+                now = before + min(settled, n)
+                bar.progress(now / total, text=f"Bootstrap of {label(f)}: {now:,} of {total:,} resamples done "
+                                               f"({len(pending)} famil{'y' if len(pending) == 1 else 'ies'} × {n:,})")
+
+            tick(0, n)
+            outcomes[f] = progress.run_with_progress(partial(cache.fit, family=f, axis=fit_axis[f], **call), tick)
+        else:
+            outcomes[f] = cache.fit(family=f, axis=fit_axis[f], **call)
         done += n if f in pending else 0
     if bar is not None:
         bar.empty()

@@ -69,10 +69,11 @@ def show_opened(aid: str) -> None:
                  + f" · dataset {a.dataset} · scalecore {a.version} · id `{a.id}`")
     if a.note.strip():
         head.markdown(_quote(a.note))
+    joint, joint_error = (refit_joint(refit_key(a) + (repr(a.comparison),), a, runs)
+                          if report.joint_shared(a) is not None else (None, None))
     with actions:
-        st.download_button("Download the report", data=lambda: report.render(a, results=results, errors=errors, runs=runs),
-                           file_name=rv.report_file_name(a.title), mime="text/html", key="dl_opened_report",
-                           on_click="ignore", icon=":material/description:", width="stretch", type="primary")
+        rv.report_download(a, results, errors, runs, key="dl_opened_report", label="Download the report",
+                           joint=joint, width="stretch", type="primary")
         st.link_button("Open in Explore", rv.explore_url(a), width="stretch", icon=":material/travel_explore:",
                        help="Opens the saved data, exclusions, families and settings on the Explore page "
                             "(in a new tab) to keep working on them.")
@@ -142,11 +143,46 @@ def show_opened(aid: str) -> None:
             st.caption("Value [low, high]; intervals: " + md("; ".join(intervals)) + ".")
         with st.expander("What each scenario was computed from"):
             st.table(inputs, border="horizontal")
+    if joint is not None or joint_error is not None:
+        joint_panel(a, joint, joint_error)
     extras = []
     if a.comparison:
         extras.append(f"a comparison by {md(a.comparison.get('by'))}")
     if extras:
         st.caption(f"Also saved: {', '.join(extras)} — in the report.")
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def refit_joint(key: tuple, _a: store.Analysis, _runs):
+    """(JointFit, None) or (None, message): the saved comparison's joint fit, refitted from its data."""
+    return report.run_joint(_a, _runs)
+
+
+def joint_panel(a: store.Analysis, jf, error: str | None) -> None:
+    """The saved joint fit of the groups, as the report's section (report.joint_rows): the shared
+    values with intervals, the difference test in one sentence, P(better) and the multiplier per pair."""
+    st.markdown("**Joint fit of the groups**")
+    if error is not None:
+        st.error(f"The joint fit could not be made: {md_message(error)}")
+        return
+    at = (a.comparison or {}).get("at")
+    at = jf.target(float(at) if at else None)
+    shared, pairs = report.joint_rows(jf, at)
+    st.caption(md(f"{label(jf.family.name)} fitted to the groups of `{jf.by}` ({', '.join(jf.groups)}) at once, "
+                  f"sharing {', '.join(jf.shared) or 'nothing'}. {jf.interval_label}."))
+    if shared:
+        st.table(pd.DataFrame([{"shared": r["parameter"], "value": estimate_text(r["estimate"])} for r in shared]),
+                 hide_index=True, border="horizontal")
+    if jf.test is not None:
+        text = jf.test.text()
+        st.markdown(md(text[0].upper() + text[1:] + "."))
+    st.table(pd.DataFrame([{"pair": r["pair"], "P(better)": formatting.format_value(r["p_better"], digits=3),
+                            "multiplier": estimate_text(r["multiplier"]) + "×" if r["multiplier"] is not None
+                            else "not reached"} for r in pairs]), hide_index=True, border="horizontal")
+    for r in pairs:
+        st.markdown(f"- {md(r['better_text'])}\n- {md(r['multiplier_text'][0].upper() + r['multiplier_text'][1:])}")
+    st.caption(f"Read at {jf.axis} = {formatting.scale_text(at, jf.axis)}. P(better): the share of joint resamples in "
+               "which the first group of the pair predicts the better metric there.")
 
 
 def opened_sections(a: store.Analysis, runs, results) -> None:
