@@ -274,3 +274,29 @@ def test_in_the_whole_ruan_table_only_btlm_is_named():
     runs = load_runs(EXPORTS / "obsscaling" / "base_llm_benchmark_eval.csv")
     notes = [n for n in runs.notes if "tokens per parameter" in n]
     assert len(notes) == 1 and notes[0].count("tokens per parameter") == 1 and "btlm-3b-8k-base: 627T" in notes[0]
+
+
+@pytest.mark.parametrize("sort_below", [0, 5000])
+def test_outliers_match_the_pairwise_definition(monkeypatch, sort_below):
+    """Both ways of finding the outliers (a sort; order statistics by partition for big files) give what the
+    definition gives run by run: D/N over the median of the others' D/N, and beyond all of them."""
+    import scalecore.io.plausibility as plausibility
+
+    monkeypatch.setattr(plausibility, "_SORT_BELOW", sort_below)
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n = int(rng.integers(5, 14))
+        params, tokens = 10 ** rng.uniform(7, 10, n), 10 ** rng.uniform(7, 10, n) * 10 ** rng.normal(1.3, 1.5, n)
+        if trial % 3 == 0:
+            tokens[rng.integers(n)] *= 1000
+        if trial % 5 == 0:
+            params[:2], tokens[:2] = params[0], tokens[0]
+        ratio, expected = tokens / params, []
+        for i in range(n):
+            others = np.delete(ratio, i)
+            times = ratio[i] / np.median(others)
+            if (times > 100 and ratio[i] > 10 * others.max()) or (times < 0.01 and ratio[i] < others.min() / 10):
+                expected.append((i, times))
+        got = plausibility.tokens_per_param_outliers(params, tokens)
+        assert [g[0] for g in got] == [e[0] for e in expected]
+        np.testing.assert_allclose([g[2] for g in got], [e[1] for e in expected], rtol=1e-12)
