@@ -49,7 +49,7 @@ _METRIC_PATTERN = re.compile(r".+[\s_\-./:](?:loss|acc)|.+accuracy|(?:loss|acc|a
 TRACKER_ALIASES: dict[str, tuple[str, ...]] = {
     "params": ("parameter_count", "param_count", "num_parameters", "total_params", "total_parameters",
                "n_params_total", "model/num_params", "model/parameters", "params_total", "nparams"),
-    "tokens": ("throughput/total_tokens", "total_tokens", "tokens_seen", "consumed_tokens", "num_tokens_seen",
+    "tokens": ("throughput/total_tokens", "total_tokens", "consumed_tokens", "num_tokens_seen",
                "train/tokens", "trainer/tokens", "tokens_processed", "cumulative_tokens", "train/total_tokens",
                "throughput/tokens", "num_input_tokens_seen"),
     "compute": ("throughput/total_flops", "total_flos", "train/flops", "trainer/flops", "flops_total",
@@ -62,7 +62,7 @@ TRACKER_PREFIXES = ("params.", "param.", "metrics.", "metric.", "config.", "conf
 #: The tracker each prefix or name comes from, for the note.
 _TRACKER_OF = (("params.", "MLflow"), ("metrics.", "MLflow"), ("param.", "MLflow"), ("metric.", "MLflow"),
                ("tags.", "MLflow"), ("attributes.", "MLflow"), ("config", "W&B"), ("summary", "W&B"),
-               ("throughput/", "W&B"), ("parameter_count", "W&B"), ("_runtime", "W&B"), ("train/", "a trainer log"),
+               ("throughput/", "W&B"), ("parameter_count", "W&B"), ("train/", "a trainer log"),
                ("trainer/", "a trainer log"), ("num_input_tokens_seen", "Hugging Face Trainer"),
                ("total_flos", "Hugging Face Trainer"))
 
@@ -137,8 +137,8 @@ def strip_tracker_prefix(column: str) -> str | None:
 
 
 def _role_rank(column: str, role: str) -> tuple[int, int] | None:
-    """Rank of ``column`` for a role: 0 exact or 1 normalised alias; 2 a tracker's name for it
-    (:data:`TRACKER_ALIASES`) or an alias under a tracker prefix (``params.n_params``): a guess."""
+    """Rank of ``column`` for a role: 0 exact or 1 normalised alias; a guess: 2 a tracker's name for it
+    (:data:`TRACKER_ALIASES`), 3 a name of either kind under a tracker prefix (``params.n_params``)."""
     rank = _match_rank(column, ROLE_ALIASES[role])
     if rank is not None or role not in TRACKER_ALIASES:
         return rank
