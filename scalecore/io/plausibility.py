@@ -34,60 +34,20 @@ def tokens_per_param_outliers(params: np.ndarray, tokens: np.ndarray,
     if len(known) < MIN_RUNS:
         return []
     ratio = tokens[known] / params[known]
-    if len(ratio) >= _SORT_BELOW:
-        found = _few_outliers(ratio, limit)
-        if found is not None:
-            return [(int(known[j]), r, t) for j, r, t in found]
-    order = np.argsort(ratio, kind="stable")
-    r = ratio[order]
-    n, k = len(r), np.arange(len(r))
-    # each run's others: the sorted ratios without position k (median and ends in O(n) after the sort)
-    lo, hi = (n - 2) // 2, (n - 1) // 2
-
-    def others_at(j: int) -> np.ndarray:
-        return np.where(j < k, r[j], r[np.minimum(j + 1, n - 1)])
-
-    median = 0.5 * (others_at(lo) + others_at(hi))
-    largest = np.where(k == n - 1, r[n - 2], r[n - 1])
-    smallest = np.where(k == 0, r[1], r[0])
-    times = r / median
-    odd = ((times > limit) & (r > GAP * largest)) | ((times < 1.0 / limit) & (r < smallest / GAP))
-    out = [(int(known[order[j]]), float(r[j]), float(times[j])) for j in np.flatnonzero(odd)]
-    return sorted(out)
-
-
-#: From this many runs on, order statistics by partition (O(n)) instead of a sort: a million-row file.
-_SORT_BELOW = 5000
-#: More candidates than this: sort after all.
-_MAX_CANDIDATES = 100
-
-
-def _few_outliers(ratio: np.ndarray, limit: float) -> list[tuple[int, float, float]] | None:
-    """The same answer as the sort from eight order statistics: removing one run moves the median by one
-    position at most, so only runs beyond ``limit`` times the lowest (or below the highest) possible
-    median of the others are candidates; each is then checked exactly. None when there are too many."""
+    # Removing one run moves the median by one position at most, so eight order statistics (by partition,
+    # O(n): a million-row file) give every run's median of the others and largest / smallest of the others:
+    # a run above the median's positions sees the lower pair, one below them the upper pair. A run at the
+    # median itself lies between the others' largest and smallest, so it is never named (times set to 1).
     n = len(ratio)
     a, b = (n - 2) // 2, (n - 1) // 2
     part = np.partition(ratio, [0, 1, a, a + 1, b, b + 1, n - 2, n - 1])
-    lowest, highest = 0.5 * (part[a] + part[b]), 0.5 * (part[a + 1] + part[b + 1])
-    candidates = np.flatnonzero((ratio > limit * lowest) | (ratio < highest / limit))
-    if len(candidates) > _MAX_CANDIDATES:
-        return None
-    out = []
-    for j in candidates:
-        x = ratio[j]
-        if x > part[b]:
-            median = lowest
-        elif x < part[a]:
-            median = highest
-        else:
-            median = float(np.median(np.delete(ratio, j)))
-        largest = part[n - 2] if x >= part[n - 1] else part[n - 1]
-        smallest = part[1] if x <= part[0] else part[0]
-        times = x / median
-        if (times > limit and x > GAP * largest) or (times < 1.0 / limit and x < smallest / GAP):
-            out.append((int(j), float(x), float(times)))
-    return out
+    lower, upper = 0.5 * (part[a] + part[b]), 0.5 * (part[a + 1] + part[b + 1])
+    median = np.where(ratio > part[b], lower, np.where(ratio < part[a], upper, ratio))
+    largest = np.where(ratio >= part[n - 1], part[n - 2], part[n - 1])
+    smallest = np.where(ratio <= part[0], part[1], part[0])
+    times = ratio / median
+    odd = ((times > limit) & (ratio > GAP * largest)) | ((times < 1.0 / limit) & (ratio < smallest / GAP))
+    return [(int(known[j]), float(ratio[j]), float(times[j])) for j in np.flatnonzero(odd)]
 
 
 def tokens_per_param_note(name: str, ids: Sequence[str] | None, params: np.ndarray, tokens: np.ndarray,
