@@ -41,7 +41,8 @@ from .io.dialect import MAX_COLUMNS
 from .io.numbers import METRIC_LIMIT, SIZE_RANGE, Numbers, mostly_numeric, not_numbers_problem, parse_column
 from .io.numbers import metric_problems, parse_number, size_problems
 from .io.roles import (LABEL_KEYS, METRIC_ALIASES, ROLE_ALIASES, ROLE_LABELS, ROLES, SIZE_ROLES, STEP_NAMES, Plan,
-                       detect_roles, named_like_role, header_scale, key, plan_runs, step_column)
+                       detect_roles, guess_note, named_like_role, header_scale, key, plan_runs, step_column)
+from .io.plausibility import tokens_per_param_note
 from .io.source import MAX_FILE_BYTES
 
 __all__ = [
@@ -304,6 +305,7 @@ def _read_table(name: str, src: Any, mapping: Mapping[str, Any], metrics: Sequen
     numeric = [c for role in SIZE_ROLES if (c := plan.roles[role]) is not None] + plan.metrics
     numbers = {c: parse_column(frame[c], raw.decimal_comma) for c in numeric}
     table = _Table(name, frame, raw.rows, raw.header, plan, numbers, sep=raw.sep, notes=list(raw.notes))
+    table.notes += [n for n in (guess_note(name, plan.guessed),) if n]  # W&B's parameter_count, MLflow's params.*
     if not plan.metrics and not plan.metrics_explicit:
         _metrics_by_values(table, raw.decimal_comma)
     for role in SIZE_ROLES:  # "Model Size (B)": the values are billions; counts from here on
@@ -473,6 +475,11 @@ def _notes(table: _Table) -> list[str]:
                          f"{ROLE_LABELS[role].split(' (')[0]} counted one by one; if they are in millions or "
                          f"billions, fitted constants and a derived size (C = k·N·D) are in those units too. "
                          f"Write them as 7B or 7e9 to use plain counts.")
+    if table.present("params") and table.present("tokens"):  # BTLM's 627 "T" tokens: named, never changed
+        ids = table.frame[c].astype("str").tolist() if (c := table.plan.roles["run_id"]) is not None else None
+        odd = tokens_per_param_note(table.name, ids, table.numbers[table.plan.roles["params"]].values,
+                                    table.numbers[table.plan.roles["tokens"]].values, table.plan.roles["tokens"])
+        notes += [odd] if odd else []
     missing = _missing_note(table)
     if missing:
         notes.append(missing)

@@ -198,3 +198,105 @@ def test_pythia_curves_load_from_step_0_with_those_points_left_out():
     expected = sorted((r["run_id"], float(r["tokens"]), float(r["lambada_loss"])) for r in kept)
     got = sorted(zip(curves.run_ids[curves.run].tolist(), curves.tokens.tolist(), curves.loss.tolist()))
     assert got == expected
+
+
+# ------------------------------------------------------------------------------ trackers' names (issue 21)
+
+
+@pytest.mark.parametrize(("shape", "header", "roles", "metric", "tracker"), [
+    ("W&B runs table", ["Name", "State", "parameter_count", "throughput/total_tokens", "eval/paloma/macro_loss",
+                        "_runtime"],
+     {"run_id": "Name", "params": "parameter_count", "tokens": "throughput/total_tokens"}, "eval/paloma/macro_loss",
+     "W&B"),
+    ("MLflow search_runs", ["run_id", "status", "params.n_params", "params.tokens_seen", "params.lr",
+                            "metrics.train_loss", "metrics.eval_loss"],
+     {"run_id": "run_id", "params": "params.n_params", "tokens": "params.tokens_seen"}, "metrics.eval_loss", "MLflow"),
+    ("W&B config/summary", ["name", "config/num_params", "summary/total_tokens", "summary/val_loss"],
+     {"run_id": "name", "params": "config/num_params", "tokens": "summary/total_tokens"}, "summary/val_loss", "W&B"),
+    ("Hugging Face Trainer", ["run", "num_parameters", "num_input_tokens_seen", "total_flos", "eval_loss"],
+     {"run_id": "run", "params": "num_parameters", "tokens": "num_input_tokens_seen", "compute": "total_flos"},
+     "eval_loss", {"params": "an experiment tracker", "tokens": "Hugging Face Trainer", "compute": "Hugging Face Trainer"}),
+])
+def test_trackers_names_are_detected_and_the_guess_is_said(shape, header, roles, metric, tracker):
+    """Each tracker's names load without a mapping; the note names every guessed column and its tracker."""
+    rows = [header] + [[f"r{i}" if j == 0 else ("FINISHED" if h in ("State", "status") else f"{(i + 1) * 10 ** (7 + j % 3):g}")
+                        for j, h in enumerate(header)] for i in range(4)]
+    for i, row in enumerate(rows[1:]):
+        row[header.index(metric)] = f"{3.0 - 0.1 * i}"
+    text = "\n".join(",".join(r) for r in rows) + "\n"
+    runs = load_runs(text.encode(), names=[f"{shape}.csv"])
+    assert {r: c for r, c in runs.roles.items() if c is not None} == roles and runs.metrics[0] == metric
+    guessed = [(r, c) for r, c in roles.items() if r in ("params", "tokens", "compute") and c not in ("N", "tokens")]
+    note = next(n for n in runs.notes if "guessed from the names experiment trackers write" in n)
+    for role, column in guessed:
+        named_by = tracker[role] if isinstance(tracker, dict) else tracker
+        assert f"`{column}` as " in note and f"({role}, as {named_by} names it)" in note
+    # a mapping wins over the guess, and then nothing is said about that role
+    other = load_runs(text.encode(), names=[f"{shape}.csv"], mapping={"params": roles["params"]})
+    assert all(f"`{roles['params']}` as" not in n for n in other.notes)
+
+
+def test_usual_names_win_over_trackers_names_and_say_nothing():
+    frame = pd.DataFrame({"params": [1e8, 2e8, 4e8], "parameter_count": [1, 2, 3], "tokens": [2e9, 4e9, 8e9],
+                          "total_tokens": [5, 6, 7], "loss": [3.0, 2.9, 2.8]})
+    runs = load_runs(frame)
+    assert runs.roles["params"] == "params" and runs.roles["tokens"] == "tokens" and runs.notes == ()
+
+
+# ------------------------------------------------------------------------------ plausibility (issue 21)
+
+
+def test_btlm_s_unit_slip_is_named_and_left_as_written():
+    path = REAL / "obsscaling_base_llm_btlm_excerpt.csv"
+    cells = table(path)
+    runs = load_runs(path)
+    i = cells["Model"].index("cerebras/btlm-3b-8k-base")
+    assert cells["Pretraining Data Size (T)"][i] == "627.0" and runs.values("tokens")[i] == 627e12  # not changed
+    ratios = [float(d) * 1e12 / (float(n) * 1e9) for d, n in zip(cells["Pretraining Data Size (T)"], cells["Model Size (B)"])]
+    others = np.median(ratios[:i] + ratios[i + 1:])  # the seven Llama models
+    note = next(n for n in runs.notes if "tokens per parameter" in n)
+    assert note == (f"`{path.name}`, column `Pretraining Data Size (T)` (tokens): cerebras/btlm-3b-8k-base: 627T tokens "
+                    f"is 209,000 tokens per parameter, {round(ratios[i] / others, -1):,.0f}x the others' median; check "
+                    f"its unit (a value in billions written in a trillions column is 1,000x too large). The values are "
+                    f"used as written.")
+
+
+def test_sweeps_and_over_trained_runs_are_not_named():
+    """An IsoFLOP sweep's ends (100x the median but next to other runs), Gadre et al.'s 640 tokens per
+    parameter and BLOOM's 2 are in line: no note."""
+    for path in (Path(__file__).parent.parent / "sample_runs" / "chinchilla_like.csv", REAL / "gadre2024_rpj_excerpt.csv",
+                 REAL / "obsscaling_base_llm_missing_excerpt.csv"):
+        assert not any("tokens per parameter" in n for n in load_runs(path).notes), path.name
+
+
+@needs_exports
+def test_in_the_whole_ruan_table_only_btlm_is_named():
+    runs = load_runs(EXPORTS / "obsscaling" / "base_llm_benchmark_eval.csv")
+    notes = [n for n in runs.notes if "tokens per parameter" in n]
+    assert len(notes) == 1 and notes[0].count("tokens per parameter") == 1 and "btlm-3b-8k-base: 627T" in notes[0]
+
+
+def test_outliers_match_the_pairwise_definition():
+    """The order-statistics shortcut gives what the definition gives run by run: D/N over the median of the
+    others' D/N, and beyond all of them (ties, odd and even counts, one run 1,000x off)."""
+    import scalecore.io.plausibility as plausibility
+
+    rng = np.random.default_rng(0)
+    for trial in range(400):
+        n = int(rng.integers(5, 14))
+        params, tokens = 10 ** rng.uniform(7, 10, n), 10 ** rng.uniform(7, 10, n) * 10 ** rng.normal(1.3, 1.5, n)
+        if trial % 3 == 0:
+            tokens[rng.integers(n)] *= 1000
+        if trial % 5 == 0:
+            params[:2], tokens[:2] = params[0], tokens[0]
+        if trial % 7 == 0:  # bimodal: half the runs 1,000x the others
+            tokens[: n // 2] *= 1000
+        ratio, expected = tokens / params, []
+        for i in range(n):
+            others = np.delete(ratio, i)
+            times = ratio[i] / np.median(others)
+            if (times > 100 and ratio[i] > 10 * others.max()) or (times < 0.01 and ratio[i] < others.min() / 10):
+                expected.append((i, times))
+        got = plausibility.tokens_per_param_outliers(params, tokens)
+        assert [g[0] for g in got] == [e[0] for e in expected]
+        np.testing.assert_allclose([g[2] for g in got], [e[1] for e in expected], rtol=1e-12)

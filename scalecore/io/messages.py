@@ -83,7 +83,10 @@ def short(x: float) -> str:
         return str(x)
     if x == 0 or 1e-3 <= abs(x) < 1e4:
         return f"{x:.3g}"
-    mantissa, exponent = f"{x:.2g}".split("e")
+    text = f"{x:.2g}"
+    if "e" not in text:  # 1e-4 <= |x| < 1e-3: "%g" writes 0.00035, with no exponent to split
+        text = f"{x:.1e}"
+    mantissa, exponent = text.split("e")
     return f"{mantissa}e{int(exponent)}"
 
 

@@ -43,6 +43,29 @@ METRIC_ALIASES = ("loss", "val_loss", "eval_loss", "train_loss", "final_loss", "
 # the other way round, "loss_c4_val", "acc_arc_easy", "accuracy_avg17" (not a mixed-precision "loss_scale").
 _METRIC_PATTERN = re.compile(r".+[\s_\-./:](?:loss|acc)|.+accuracy|(?:loss|acc|accuracy)[\s_\-./:](?!scal|weight).+")
 
+#: Names experiment trackers give a size column (W&B summaries, MLflow params, trainer logs), by role: not
+#: names people choose, so a column found by one of them (or by a role name under a tracker prefix, see
+#: :data:`TRACKER_PREFIXES`) is a guess, said in a note (:func:`guess_note`).
+TRACKER_ALIASES: dict[str, tuple[str, ...]] = {
+    "params": ("parameter_count", "param_count", "num_parameters", "total_params", "total_parameters",
+               "n_params_total", "model/num_params", "model/parameters", "params_total", "nparams"),
+    "tokens": ("throughput/total_tokens", "total_tokens", "consumed_tokens", "num_tokens_seen",
+               "train/tokens", "trainer/tokens", "tokens_processed", "cumulative_tokens", "train/total_tokens",
+               "throughput/tokens", "num_input_tokens_seen"),
+    "compute": ("throughput/total_flops", "total_flos", "train/flops", "trainer/flops", "flops_total",
+                "total_compute"),
+}
+#: Prefixes trackers put before a logged name: MLflow's ``params.``/``metrics.``/``tags.``, W&B's
+#: ``config/``, ``summary/``, ``hparams/``; ``params.n_params`` is then read as ``n_params``.
+TRACKER_PREFIXES = ("params.", "param.", "metrics.", "metric.", "config.", "config/", "summary.", "summary/",
+                    "hparams.", "hparams/", "hyperparameters.", "hyperparameters/", "tags.", "attributes.")
+#: The tracker each prefix or name comes from, for the note.
+_TRACKER_OF = (("params.", "MLflow"), ("metrics.", "MLflow"), ("param.", "MLflow"), ("metric.", "MLflow"),
+               ("tags.", "MLflow"), ("attributes.", "MLflow"), ("config", "W&B"), ("summary", "W&B"),
+               ("throughput/", "W&B"), ("parameter_count", "W&B"), ("train/", "a trainer log"),
+               ("trainer/", "a trainer log"), ("num_input_tokens_seen", "Hugging Face Trainer"),
+               ("total_flos", "Hugging Face Trainer"))
+
 ROLE_LABELS = {
     "params": "model size (params)",
     "tokens": "training tokens (tokens)",
@@ -103,8 +126,67 @@ def _match_rank(column: str, aliases: Sequence[str]) -> tuple[int, int] | None:
     return best
 
 
+def strip_tracker_prefix(column: str) -> str | None:
+    """``column`` without a tracker's prefix (``params.n_params`` -> ``n_params``), None when it has none."""
+    text = str(column).strip()
+    lower = text.lower()
+    for prefix in TRACKER_PREFIXES:
+        if lower.startswith(prefix) and len(text) > len(prefix):
+            return text[len(prefix):]
+    return None
+
+
+def _role_rank(column: str, role: str) -> tuple[int, int] | None:
+    """Rank of ``column`` for a role: 0 exact or 1 normalised alias; a guess: 2 a tracker's name for it
+    (:data:`TRACKER_ALIASES`), 3 a name of either kind under a tracker prefix (``params.n_params``)."""
+    rank = _match_rank(column, ROLE_ALIASES[role])
+    if rank is not None or role not in TRACKER_ALIASES:
+        return rank
+    tracker = _match_rank(column, TRACKER_ALIASES[role])
+    if tracker is not None:
+        return (2, tracker[1])
+    bare_name = strip_tracker_prefix(column)
+    if bare_name is not None:
+        inner = _match_rank(bare_name, ROLE_ALIASES[role]) or _match_rank(bare_name, TRACKER_ALIASES[role])
+        if inner is not None:
+            return (3, inner[1])
+    return None
+
+
+def is_guess(column: str, role: str) -> bool:
+    """Whether ``column`` was taken for ``role`` only as a tracker's name (:func:`_role_rank` level 2 or 3)."""
+    rank = _role_rank(column, role)
+    return rank is not None and rank[0] >= 2
+
+
+def tracker_of(column: str) -> str:
+    """Which tracker writes names like ``column`` ("W&B", "MLflow", ...), for the note."""
+    lower = str(column).strip().lower()
+    for mark, tracker in _TRACKER_OF:
+        if lower.startswith(mark):
+            return tracker
+    return "an experiment tracker"
+
+
+def guess_note(name: str, guessed: Mapping[str, str]) -> str | None:
+    """The note saying which columns were taken for a role from a tracker's name (``guessed``: role -> column)."""
+    if not guessed:
+        return None
+    parts = [f"`{column}` as {ROLE_LABELS[role].split(' (')[0]} ({role}, as {tracker_of(column)} names it)"
+             for role, column in guessed.items()]
+    mapping = ", ".join(f"'{role}': ..." for role in guessed)
+    return (f"`{name}`: no column has a usual name for {msg.and_([f'`{r}`' for r in guessed])}, so "
+            f"{msg.and_(parts)} {'was' if len(parts) == 1 else 'were'} guessed from the names experiment trackers "
+            f"write. If a guess is wrong, map the role to another column (mapping={{{mapping}}}, the column-mapping "
+            f"panel, or --ROLE-column).")
+
+
 def _metric_rank(column: str) -> tuple[int, int] | None:
     rank = _match_rank(column, METRIC_ALIASES)
+    if rank is None:  # MLflow's metrics.eval_loss: eval_loss
+        inner = strip_tracker_prefix(column)
+        rank = _match_rank(inner, METRIC_ALIASES) if inner is not None else None
+        rank = (1, rank[1]) if rank is not None else None
     if rank is None and _METRIC_PATTERN.fullmatch(bare(column)):
         rank = (2, 0)
     return rank
@@ -112,22 +194,23 @@ def _metric_rank(column: str) -> tuple[int, int] | None:
 
 def named_like_role(column: str) -> bool:
     """Whether ``column`` is named like one of the :data:`ROLES` (a second params column, say)."""
-    return any(_match_rank(column, ROLE_ALIASES[role]) is not None for role in ROLES)
+    return any(_role_rank(column, role) is not None for role in ROLES)
 
 
 def detect_roles(columns: Sequence[str]) -> dict[str, Any]:
     """Guess each column's role from its name.
 
     Returns ``{role: column or None for role in ROLES}`` plus ``"metrics"``: a tuple of metric columns,
-    best first. Exact names win over normalised ones, earlier aliases over later ones, and no column
-    gets two roles.
+    best first. Exact names win over normalised ones, normalised ones over trackers' names
+    (:data:`TRACKER_ALIASES`, prefixes :data:`TRACKER_PREFIXES`), earlier aliases over later ones, and
+    no column gets two roles.
     """
     columns = [str(c) for c in columns]
     taken: set[str] = set()
     found: dict[str, Any] = {}
     for role in ROLES:
         ranked = [(rank, pos, col) for pos, col in enumerate(columns)
-                  if col not in taken and (rank := _match_rank(col, ROLE_ALIASES[role])) is not None]
+                  if col not in taken and (rank := _role_rank(col, role)) is not None]
         found[role] = min(ranked)[2] if ranked else None
         if found[role] is not None:
             taken.add(found[role])
@@ -200,6 +283,7 @@ class Plan:
     metrics: list[str]
     metrics_explicit: bool
     problems: list[str] = field(default_factory=list)  # mapping problems found while planning
+    guessed: dict[str, str] = field(default_factory=dict)  # role -> column detected only by a tracker's name
 
 
 def plan_runs(name: str, columns: Sequence[str], mapping: Mapping[str, Any], metrics: Sequence[str]) -> Plan:
@@ -238,9 +322,11 @@ def plan_runs(name: str, columns: Sequence[str], mapping: Mapping[str, Any], met
             roles[role] = detected[role]
             if detected[role] is not None:
                 owner[detected[role]] = role
+    guessed = {role: roles[role] for role in ROLES
+               if role not in mapping and roles[role] is not None and is_guess(roles[role], role)}
     if wanted_metrics:
-        return Plan(roles, chosen_metrics, True, problems)
-    return Plan(roles, [m for m in detected["metrics"] if m not in owner], False, problems)
+        return Plan(roles, chosen_metrics, True, problems, guessed)
+    return Plan(roles, [m for m in detected["metrics"] if m not in owner], False, problems, guessed)
 
 
 # ------------------------------------------------------------------------------ training curves
