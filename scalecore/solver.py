@@ -136,9 +136,10 @@ def _pool(workers: int):
 
 #: A batch of more than this many problems x runs is solved in blocks of about this size, one
 #: after another on each core: the working arrays of a block (a Jacobian plane per parameter, the
-#: residuals) then stay in the processor's cache. Chinchilla's law, 240 runs x 5,000 resamples on
-#: one core: 0.58 s in one batch, 0.28 s in blocks of 1,000 resamples; 1,000 runs x 1,000
-#: resamples 0.27 s against 0.17 s in blocks of 100 (`bench/bench_scaling.py`).
+#: residuals) then stay in the processor's cache. Chinchilla's law on one core, the pass from the
+#: full-data optimum (CPU, best of 3, blocks of 100,000-400,000 against one batch): 240 runs x
+#: 5,000 resamples 0.32-0.39 s against 0.54 s, 1,000 x 1,000 0.19-0.22 s against 0.30 s, 10,000 x
+#: 200 0.35-0.45 s against 0.90 s, 240 x 1,000 (one block or two) 0.065-0.071 s against 0.073 s.
 BLOCK_SIZE = 200_000
 
 
