@@ -9,7 +9,9 @@ times, in the same process:
   is answered by the verdict, which is what the app and the CLI show. The bootstrap itself stops
   early ("stop", with its reason) when its resamples do not settle.
 
-and prints one row each: dataset, family, x, runs, fit_s, verdict_s, verdict, boot_s, failed,
+and prints one row each: dataset, family, x, runs, fit_s, verdict_s, verdict, boot_s, cpu_s (CPU
+time of the bootstrap, every thread), iters (solver iterations summed over the resamples and starts:
+the work, whatever else the machine runs; an early stop counts every resample to the stop), failed,
 boot/fit. The last line says how many (dataset, family) answers took over 1 s.
 
 Usage: python bench/bench_families.py [--resamples 1000] [--all] (--all bootstraps every
@@ -31,8 +33,28 @@ from scalecore.diagnostics import verdict  # noqa: E402
 
 from bench_curves import timed  # noqa: E402  (median of repeats; bench/ is the script's folder)
 
+_bootstrap_module = sys.modules["scalecore.bootstrap"]
+_solve = _bootstrap_module.solve
+ITERATIONS = [0]
+
+
+def _counted_solve(*args, **kwargs):
+    """The bootstrap's solver, counting its iterations (the work, whatever the machine's load)."""
+    try:
+        sol = _solve(*args, **kwargs)
+    except _bootstrap_module.NotSettling as stop:
+        ITERATIONS[0] += stop.iteration * stop.total  # an upper bound: the settled ones stopped earlier
+        raise
+    ITERATIONS[0] += int(sol.n_iter.sum())
+    return sol
+
+
+_bootstrap_module.solve = _counted_solve
+
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "real_exports"
+#: ../shared/real_exports/ beside the checkout (in /work/main) or beside the worktrees' folder (/work/wt/<name>).
+REAL = next((p / "shared" / "real_exports" for p in ROOT.parents if (p / "shared" / "real_exports").is_dir()),
+            ROOT.parent / "shared" / "real_exports")
 
 #: (label, path, load_runs keywords): the bundled samples as they load, the real exports with the
 #: metric a user would pick.
@@ -56,7 +78,7 @@ def main() -> None:
     args = ap.parse_args()
 
     print(f"{'dataset':<28} {'family':<17} {'x':<8} {'runs':>5} {'fit_s':>7} {'verdict_s':>9} "
-          f"{'verdict':<9} {'boot_s':>7} {'failed':>6} {'boot/fit':>8}")
+          f"{'verdict':<9} {'boot_s':>7} {'cpu_s':>6} {'iters':>7} {'failed':>6} {'boot/fit':>8}")
     slow = total = 0
     for label, path, kw in DATASETS:
         if not path.exists():
@@ -80,10 +102,11 @@ def main() -> None:
                 metric_fits = fam.metric_kind == ("score" if score else "loss")
                 v_s, v = timed(lambda: verdict(runs, result), args.repeats)
                 answer_s = fit_s + v_s
-                boot_s, failed = float("nan"), ""
+                boot_s, cpu_s, failed = float("nan"), float("nan"), ""
+                ITERATIONS[0] = 0
                 stopped = ""
                 if v.identified or args.all:
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     try:
                         boot = bootstrap(runs, name, x=x, n_resamples=args.resamples, seed=0,
                                          refuse_unidentified=not args.all)
@@ -92,12 +115,13 @@ def main() -> None:
                         failed, stopped = "stop", str(e)
                     except ScaleCoreError as e:
                         failed, stopped = "error", str(e)
-                    boot_s = time.perf_counter() - t0
+                    boot_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
                     answer_s = boot_s + v_s
                 total += 1
                 slow += answer_s > 1.0
                 print(f"{label[:28]:<28} {name:<17} {x or 'N,D':<8} {result.n_points:>5} {fit_s:>7.3f} {v_s:>9.4f} "
-                      f"{'ok' if v.identified else 'refused':<9} {boot_s:>7.3f} {failed:>6} {boot_s / fit_s:>8.1f}"
+                      f"{'ok' if v.identified else 'refused':<9} {boot_s:>7.3f} {cpu_s:>6.2f} {ITERATIONS[0]:>7} {failed:>6} "
+                      f"{boot_s / fit_s:>8.1f}"
                       + ("" if metric_fits else "  (not offered by the app for this metric)"))
                 if not v.identified:
                     print(f"   {v.text()}")

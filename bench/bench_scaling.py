@@ -5,7 +5,8 @@ and 10,000 runs (log-normal noise, sd 1%), bootstrapped with 200, 1,000 and 5,00
 line prints the time (median of --repeats), the time per resample-run in microseconds, and that
 per-unit time as a ratio to the 240-run, 1,000-resample case of the same run: a bootstrap that
 scales linearly in runs x resamples prints ratios near 1; a regression in complexity shows as a
-ratio that grows along a row or a column. Combinations over the bootstrap's cap on resamples x
+ratio that grows along a row or a column. The last column, solver iterations per resample (all
+starts), tells more work from dearer work. Combinations over the bootstrap's cap on resamples x
 runs (scalecore.bootstrap.MAX_RESAMPLED_RUNS) are said, not run.
 
 Usage: python bench/bench_scaling.py [--repeats 3]
@@ -26,6 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scalecore import fit, load_runs  # noqa: E402
 from scalecore.bootstrap import MAX_RESAMPLED_RUNS  # noqa: E402
+
+_bootstrap_module = sys.modules["scalecore.bootstrap"]
+_solve = _bootstrap_module.solve
+ITERATIONS = [0]
+
+
+def _counted_solve(*args, **kwargs):
+    """The bootstrap's solver, counting its iterations: the work, apart from what each one costs."""
+    sol = _solve(*args, **kwargs)
+    ITERATIONS[0] += int(sol.n_iter.sum())
+    return sol
+
+
+_bootstrap_module.solve = _counted_solve
 
 EPOCH = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 RUNS = (50, 240, 1000, 10_000)
@@ -61,20 +76,22 @@ def main() -> None:
                 table[n, b] = None
                 continue
             times = []
+            ITERATIONS[0] = 0
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
                 boot = fits[n].bootstrap(b, seed=0)
                 times.append(time.perf_counter() - t0)
-            table[n, b] = (statistics.median(times), boot.n_failed)
+            table[n, b] = (statistics.median(times), boot.n_failed, ITERATIONS[0] / (args.repeats * b))
     ref_s = table[REFERENCE][0] / (REFERENCE[0] * REFERENCE[1])
-    print(f"{'runs':>6} {'resamples':>9} {'seconds':>8} {'us/resample-run':>16} {'ratio':>6} {'failed':>6}")
+    print(f"{'runs':>6} {'resamples':>9} {'seconds':>8} {'us/resample-run':>16} {'ratio':>6} {'failed':>6} "
+          f"{'iters/resample':>14}")
     for (n, b), value in table.items():
         if value is None:
             print(f"{n:>6} {b:>9}   over the cap of {MAX_RESAMPLED_RUNS:,} resampled runs: refused, not run")
             continue
-        seconds, failed = value
+        seconds, failed, iters = value
         per = seconds / (n * b)
-        print(f"{n:>6} {b:>9} {seconds:>8.3f} {per * 1e6:>16.3f} {per / ref_s:>6.2f} {failed:>6}")
+        print(f"{n:>6} {b:>9} {seconds:>8.3f} {per * 1e6:>16.3f} {per / ref_s:>6.2f} {failed:>6} {iters:>14.2f}")
 
 
 if __name__ == "__main__":
