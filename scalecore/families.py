@@ -112,6 +112,14 @@ class ExponentsHook(Protocol):
     def __call__(self, theta: np.ndarray) -> dict[str, np.ndarray]: ...
 
 
+class UnseenHook(Protocol):
+    """Why the runs cannot identify the fit ``theta`` (p,) of a one-input law: a feature of the law
+    lies outside the inputs they span (``lo``, ``hi``: log10 of the smallest and largest x), so
+    the parameters that shape it are extrapolated, not fitted. None when nothing is."""
+
+    def __call__(self, theta: np.ndarray, lo: float, hi: float) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Family:
     """One scaling-law family: its maths as plain functions, its metadata beside them."""
@@ -148,6 +156,7 @@ class Family:
     log_tokens_for_loss: TokensForLossHook | None = field(default=None, repr=False)
     compute_for_loss: ComputeForLossHook | None = field(default=None, repr=False)
     exponents: ExponentsHook | None = field(default=None, repr=False)
+    unseen: UnseenHook | None = field(default=None, repr=False)
     #: Parameters held at a value, as ``((name, value), ...)``: set by :func:`fix_parameters` on
     #: the family it derives (they are then not among :attr:`param_names`).
     fixed: tuple = ()
@@ -704,6 +713,31 @@ OFFSET_POWER_LAW = Family(
     floor=_floor_e,
 )
 
+def _outside(what: str, pos: float, lo: float, hi: float, below: str, beyond: str) -> str | None:
+    if lo <= pos <= hi:
+        return None
+    where, shown = ("below the smallest run", below) if pos < lo else ("beyond the largest run", beyond)
+    edge = lo if pos < lo else hi
+    return f"{what} (x ≈ 10^{pos:.1f}) lies {where} (10^{edge:.1f}): {shown}"
+
+
+def _logistic_unseen(theta, lo: float, hi: float) -> str | None:
+    """The sigmoid's midpoint outside the runs: they show one tail, and the plateau on the other
+    side is extrapolated (Gadre et al.'s losses: midpoint 10^14.3 below runs from 10^15.5, y0 = 12.5
+    above every loss; a tenth of the resamples then have no finite optimum)."""
+    y0, y1, _, mid = (float(v) for v in np.asarray(theta, float)[:4])
+    return _outside("the sigmoid's midpoint", mid, lo, hi,
+                    f"the runs show only its upper part, so the plateau at small scale (y0 = {y0:.3g}) is not seen",
+                    f"the runs show only its lower part, so the plateau at large scale (y1 = {y1:.3g}) is not seen")
+
+
+def _broken_unseen(theta, lo: float, hi: float) -> str | None:
+    """A break outside the runs: they show one power law, and the other is extrapolated."""
+    x_b = float(np.asarray(theta, float)[4])
+    return _outside("the break", math.log10(x_b) if x_b > 0 else -math.inf, lo, hi,
+                    "the runs show only the power law after it", "the runs show only the power law before it")
+
+
 BROKEN_POWER_LAW = Family(
     name="broken_power_law",
     label="Broken power law",
@@ -722,6 +756,7 @@ BROKEN_POWER_LAW = Family(
     exponent_params=("alpha", "c"),
     scatter_pair=("alpha", "c"),
     floor=_floor_e,
+    unseen=_broken_unseen,
 )
 
 CHINCHILLA = Family(
@@ -797,6 +832,7 @@ LOGISTIC = Family(
     exponent_params=("slope",),
     scatter_pair=("log10_mid", "slope"),
     for_values=_logistic_for_values,
+    unseen=_logistic_unseen,
 )
 
 FAMILIES: dict[str, Family] = {

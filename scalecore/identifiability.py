@@ -172,6 +172,11 @@ def check(fit: FitResult) -> Verdict:
         names = ", ".join(f"`{n}`" for n in pinned)
         reasons.append(f"the fit collapses onto its bounds ({len(pinned)} of its {fam.n_params} parameters, {names}, "
                        "sit at a limit), so these runs follow a simpler law")
+    if fam.unseen is not None and not fam.is_two_input:
+        lx = np.log10(np.asarray(fit.problem.inputs["x"], float))
+        why = fam.unseen(fit.theta, float(lx.min()), float(lx.max()))
+        if why:
+            reasons.append(why)
     condition, se = curvature(fit)
     undetermined = tuple(n for n, s in se.items() if not s <= _limit(fam, n))
     if condition > SINGULAR_CONDITION and not undetermined:

@@ -101,7 +101,7 @@ def test_the_early_stop_changes_nothing_for_a_family_whose_resamples_settle(path
 
 
 def test_a_bootstrap_whose_resamples_do_not_settle_stops_with_the_reason():
-    runs = load_runs("sample_runs/compute_saturating.csv")
+    runs = load_runs("sample_runs/isoflop_offcentre.csv")
     result = fit(runs, "broken_power_law", x="compute")
     assert check(result).identified  # the full-data fit alone does not show it ...
     with pytest.raises(NotIdentified, match=r"of 1000 bootstrap resamples were still moving after (60|150) iterations"):
@@ -166,3 +166,35 @@ def test_chinchilla_on_gadre_accuracies_collapses_onto_its_bounds():
     assert not v.identified
     assert any("collapses onto its bounds (4 of its 5 parameters" in r for r in v.reasons), v.reasons
     assert v.alternative == "logistic"
+
+
+def test_a_logistic_whose_midpoint_lies_outside_the_runs_is_refused_and_one_inside_is_not():
+    # A sigmoid seen only on one side of its midpoint: the plateau on the other side is extrapolated.
+    # Written out here: y = 0.2 + 0.6 / (1 + exp(-2 (log10 x - m))), runs at x = 1e18..1e22.
+    import pandas as pd
+
+    x = np.geomspace(1e18, 1e22, 30)
+    noise = np.random.default_rng(3).normal(0, 0.005, x.size)
+    for mid, refused in ((20.0, False), (17.5, True)):
+        acc = 0.2 + 0.6 / (1 + np.exp(-2.0 * (np.log10(x) - mid))) + noise
+        runs = load_runs(pd.DataFrame({"compute": x, "accuracy": acc}))
+        f = fit(runs, "logistic", x="compute")
+        v = check(f)
+        said = any("the sigmoid's midpoint" in r and "below the smallest run (10^18.0)" in r for r in v.reasons)
+        assert said == refused, (mid, v.reasons)
+        if not refused:
+            assert v.identified and abs(f.params["log10_mid"] - mid) < 0.1
+        else:  # what the refusal spares: the unseen plateau comes out wrong (0.39 for a true 0.2)
+            assert abs(f.params["y0"] - 0.2) > 0.1
+
+
+def test_a_broken_power_law_whose_break_lies_beyond_the_runs_is_refused():
+    # compute_saturating's runs end at 1e23; the broken power law puts its break beyond them.
+    from pathlib import Path
+
+    runs = load_runs(Path(__file__).parents[1] / "sample_runs" / "compute_saturating.csv")
+    f = fit(runs, "broken_power_law")
+    assert math.log10(f.params["x_b"]) > math.log10(runs.values("compute").max())
+    v = verdict(runs, f)
+    assert not v.identified and any("the break" in r and "beyond the largest run" in r for r in v.reasons)
+    assert v.alternative == "offset_power_law"
