@@ -222,8 +222,11 @@ def resample_weights(problem: Problem, n_resamples: int, method: str, rng) -> tu
     return np.ones((B, n)), None  # residuals: targets are drawn by the caller
 
 
-def _usable(problem: Problem, weights: np.ndarray) -> np.ndarray:
-    """Resamples that keep enough distinct runs and sizes for the family to be fitted."""
+def _usable(problem: Problem, weights: np.ndarray, method: str = "cases") -> np.ndarray:
+    """Resamples that keep enough distinct runs and sizes for the family to be fitted; for the
+    ``groups`` method, at least two distinct groups (a resample of one group repeated has no
+    between-group information: Approach 1's N*(C) from one envelope segment is one value, and its
+    exponent came out 0)."""
     fam = problem.family
     present = weights > 0
     ok = present.sum(axis=1) >= fam.n_params + 1
@@ -234,6 +237,12 @@ def _usable(problem: Problem, weights: np.ndarray) -> np.ndarray:
         rows, cols = np.nonzero(present)
         distinct[rows, inv[cols]] = True
         ok &= distinct.sum(axis=1) >= need
+    if method == "groups":
+        _, group = np.unique(problem.groups, return_inverse=True)
+        seen = np.zeros((len(weights), group.max() + 1), dtype=bool)
+        rows, cols = np.nonzero(present)
+        seen[rows, group[cols]] = True
+        ok &= seen.sum(axis=1) >= 2
     return ok
 
 
@@ -280,7 +289,7 @@ def bootstrap_problem(
         f_hat = problem.target + fit.residuals
         draw = rng.integers(0, problem.n, size=(n_resamples, problem.n))
         target = f_hat[None, :] - fit.residuals[draw]
-    usable = _usable(problem, weights)
+    usable = _usable(problem, weights, method)
     B = n_resamples
     z_best = np.full((B, fam.n_params), np.nan)
     obj_best = np.full(B, np.inf)

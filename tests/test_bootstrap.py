@@ -366,3 +366,19 @@ def test_a_few_failed_resamples_are_said_by_the_interval_label_not_a_warning():
     failed[:3] = True
     assert replace(boot, failed=failed).interval_label.endswith("(cases, 997 of 1000 resamples converged)")
     assert replace(boot, failed=np.zeros(1000, dtype=bool)).interval_label.endswith("(cases, 1000 resamples)")
+
+
+def test_a_groups_resample_that_draws_one_group_only_counts_as_failed():
+    # Three groups: a resample draws the same one three times with probability 3/27; it carries no
+    # between-group information (Approach 1's N*(C) from one envelope segment has slope 0).
+    from scalecore.bootstrap import _usable, resample_weights
+    from scalecore.fitting import prepare
+
+    df = frame("power_law", seed=4, n_points=30)
+    df["group"] = np.repeat(["a", "b", "c"], 10)
+    problem = prepare(runs_of(df), "power_law", x="params")
+    weights, _ = resample_weights(problem, 2000, "groups", np.random.default_rng(0))
+    groups_drawn = np.array([len(set(problem.groups[w > 0])) for w in weights])
+    usable = _usable(problem, weights, "groups")
+    assert np.array_equal(usable, groups_drawn >= 2)
+    assert abs((~usable).mean() - 3 / 27) < 0.02
