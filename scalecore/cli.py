@@ -99,6 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+
+def _positive(flag: str, text, example: str = "70B or 1e24"):
+    """A command-line number (``70B``, ``1.4T``, ``1e24``) that must be positive; None stays None.
+    The one reading of every numeric flag, with the one message that names the flag."""
+    from .data import parse_number
+    from .errors import DataError
+
+    if text is None:
+        return None
+    try:
+        value = parse_number(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise DataError(f"`--{flag}` must be a positive number such as {example}; got {text!r}")
+    return value
+
 def _fit_command(args) -> int:
     from .fitting import fit
 
@@ -176,19 +193,10 @@ def _add_budget_parser(sub) -> None:
 
 def _budget_command(args) -> int:
     from . import budget
-    from .data import parse_number
     from .errors import DataError
 
-    def number(flag: str, text):
-        if text is None:
-            return None
-        try:
-            value = parse_number(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise DataError(f"`--{flag}` must be a positive number such as 1e24 or 3.8e25; got {text!r}")
-        return value
+    def number(flag, text):
+        return _positive(flag, text, "1e24 or 3.8e25")
 
     law = _budget_law(args)
     hardware = None
@@ -297,20 +305,11 @@ def _report_command(args) -> int:
     from pathlib import Path
 
     from . import report
-    from .data import parse_number
     from .errors import DataError
     from .store import Analysis, DataFile, Settings
 
     def number(flag, text):
-        if text is None:
-            return None
-        try:
-            value = parse_number(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise DataError(f"`--{flag}` must be a positive number such as 70B or 1e24; got {text!r}")
-        return value
+        return _positive(flag, text, "70B or 1e24")
 
     from .families import get_family
 
@@ -366,21 +365,12 @@ def _add_downstream_parser(sub) -> None:
 
 
 def _downstream_command(args) -> int:
-    from .data import load_runs, parse_number
+    from .data import load_runs
     from .downstream import fit_downstream
-    from .errors import DataError
     from .formatting import format_estimate
 
     def number(flag, text):
-        if text is None:
-            return None
-        try:
-            value = parse_number(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise DataError(f"`--{flag}` must be a positive number such as 30B or 1e23; got {text!r}")
-        return value
+        return _positive(flag, text, "30B or 1e23")
 
     runs = _load(args, [args.loss_metric, args.accuracy_metric])
     more = load_runs(args.accuracy_runs, mapping=_mapping(args) or None) if args.accuracy_runs else None
@@ -501,20 +491,11 @@ def _add_compare_parser(sub) -> None:
 
 def _next_command(args) -> int:
     from . import design
-    from .data import parse_number
     from .errors import DataError
     from .fitting import fit
 
     def number(flag, text):
-        if text is None:
-            return None
-        try:
-            value = parse_number(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise DataError(f"`--{flag}` must be a positive number such as 70B or 1e24; got {text!r}")
-        return value
+        return _positive(flag, text, "70B or 1e24")
 
     if args.planned is not None:
         parts = args.planned.split(",")
@@ -548,17 +529,11 @@ def _next_command(args) -> int:
 
 def _compare_command(args) -> int:
     from . import comparison, joint
-    from .data import parse_number
     from .errors import DataError
 
     at = None
     if args.at is not None:
-        try:
-            at = parse_number(args.at)
-        except ValueError:
-            at = math.nan
-        if not (math.isfinite(at) and at > 0):
-            raise DataError(f"`--at` must be a positive number such as 1e22 or 70B; got {args.at!r}")
+        at = _positive("at", args.at, "1e22 or 70B")
     runs = _load(args, [args.y])
     common = dict(by=args.by, groups=args.groups, x=args.x, y=args.y, exclude=tuple(args.exclude), loss=args.loss,
                   delta=args.delta, n_resamples=args.bootstrap or 1000, confidence_level=args.confidence, seed=args.seed)
@@ -685,16 +660,11 @@ def _backtest_command(args) -> int:
     import pandas as pd
 
     from .backtest import backtest, rolling_backtest
-    from .data import parse_number
-    from .errors import DataError
     from .spec import FitSpec
 
     cutoff = None
     if args.cutoff is not None:
-        try:
-            cutoff = parse_number(args.cutoff)
-        except ValueError:
-            raise DataError(f"`--cutoff` must be a positive number such as 1e20 or 1B; got {args.cutoff!r}") from None
+        cutoff = _positive("cutoff", args.cutoff, "1e20 or 1B")
     runs = _load(args, [args.y])
     out, results = {}, []
     for family in dict.fromkeys(args.family):
