@@ -493,6 +493,25 @@ def curve_band(boot: BootstrapResult, xs, k: float = optimum.FLOPS_PER_TOKEN_PAR
 # ------------------------------------------------------------------------------ entry point
 
 
+def chosen_groups(runs, by: str, groups, what: str = "a comparison") -> tuple[np.ndarray, list[str]]:
+    """(each run's group label, the groups asked for in order: default all, in order of first
+    appearance); unknown groups and fewer than two are refused with what to do instead."""
+    labels = group_labels(runs, by)
+    available = group_names(runs, by)
+    chosen = list(dict.fromkeys(str(g) for g in (groups if groups is not None else available)))
+    unknown = [g for g in chosen if g not in available]
+    if unknown:
+        raise DataError(f"no group(s) {', '.join(f'`{g}`' for g in unknown)} in column `{by}`; "
+                        f"the groups are {', '.join(available) or 'none'}")
+    if len(chosen) < 2:
+        raise FitError(
+            f"{what} needs at least two groups; {'column' if by != GROUP_BY_FILE else 'the'} `{by}` "
+            f"gives {len(chosen)} ({', '.join(chosen) or 'none'}). Choose another group column, or load "
+            "one file per group."
+        )
+    return labels, chosen
+
+
 def compare(
     runs,
     family,
@@ -517,19 +536,7 @@ def compare(
     bootstrapped with ``child_seeds(seed, n)[i]``, so the same ``seed`` gives identical numbers.
     """
     fam = get_family(family)
-    labels = group_labels(runs, by)
-    available = group_names(runs, by)
-    chosen = list(dict.fromkeys(str(g) for g in (groups if groups is not None else available)))
-    unknown = [g for g in chosen if g not in available]
-    if unknown:
-        raise DataError(f"no group(s) {', '.join(f'`{g}`' for g in unknown)} in column `{by}`; "
-                        f"the groups are {', '.join(available) or 'none'}")
-    if len(chosen) < 2:
-        raise FitError(
-            f"a comparison needs at least two groups; {'column' if by != GROUP_BY_FILE else 'the'} `{by}` "
-            f"gives {len(chosen)} ({', '.join(chosen) or 'none'}). Choose another group column, or load "
-            "one file per group."
-        )
+    labels, chosen = chosen_groups(runs, by, groups)
     seeds = child_seeds(seed, len(chosen))
     excluded = {str(e) for e in exclude}
     results, ranges, seed_of = {}, {}, {}

@@ -46,8 +46,8 @@ import numpy as np
 
 from . import identifiability, optimum
 from .bootstrap import MAX_RESAMPLED_RUNS, BootstrapResult
-from .comparison import (AXIS_KINDS, Comparison, Multiplier, child_seeds, group_labels, group_names)
-from .errors import DataError, FitError, NotIdentified, ScaleCoreError
+from .comparison import (AXIS_KINDS, Comparison, Multiplier, child_seeds, chosen_groups)
+from .errors import FitError, NotIdentified, ScaleCoreError
 from .families import Family, get_family, min_distinct
 from .fitting import Problem, _result, fit_problem, prepare
 from .formatting import format_estimate, format_value, scale_text
@@ -515,20 +515,6 @@ def _difference_test(null: JointModel, full: JointModel, inputs, target, z0, z1,
                           n_extra=full.n_params - null.n_params, alpha=float(alpha))
 
 
-def _chosen_groups(runs, by: str, groups) -> tuple[np.ndarray, list[str]]:
-    labels = group_labels(runs, by)
-    available = group_names(runs, by)
-    chosen = list(dict.fromkeys(str(g) for g in (groups if groups is not None else available)))
-    unknown = [g for g in chosen if g not in available]
-    if unknown:
-        raise DataError(f"no group(s) {', '.join(f'`{g}`' for g in unknown)} in column `{by}`; "
-                        f"the groups are {', '.join(available) or 'none'}")
-    if len(chosen) < 2:
-        raise FitError(f"a joint fit needs at least two groups; `{by}` gives {len(chosen)} "
-                       f"({', '.join(chosen) or 'none'}). Choose another group column, or load one file per group.")
-    return labels, chosen
-
-
 def joint_fit(
     runs,
     family,
@@ -566,7 +552,7 @@ def joint_fit(
     if not (isinstance(n_null, int) and n_null >= 19):
         raise FitError(f"`n_null` must be an integer of at least 19 (draws of the test's null distribution); got {n_null!r}")
     t0 = time.perf_counter()
-    labels, chosen = _chosen_groups(runs, by, groups)
+    labels, chosen = chosen_groups(runs, by, groups, "a joint fit")
     excluded = {str(e) for e in exclude}
     problems = []
     for name in chosen:
