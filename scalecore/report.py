@@ -808,11 +808,9 @@ def scenario_text(ans: Any, name: str) -> str:
     return _value_text(ans, name) or "—"
 
 
-def scenarios_side_by_side(scenarios: Sequence[Mapping]):
-    """(answers, inputs): two DataFrames of text with one column per scenario (its name) and one
-    row per answer / input, indexed by readable names with units (:func:`scenario_label`)."""
-    import pandas as pd
-
+def _scenario_keys(scenarios) -> tuple[list[dict], list[str], list[str]]:
+    """(scenarios as dicts, their names, every answer key any of them has, in the order of
+    :data:`scalecore.budget.ANSWER_LABELS`): the columns and rows of scenarios side by side."""
     from .budget import ANSWER_LABELS
 
     scen = [dict(s) for s in scenarios]
@@ -822,6 +820,15 @@ def scenarios_side_by_side(scenarios: Sequence[Mapping]):
         keys += [k for k in dict(s.get("answers") or {}) if k not in keys]
     order = {k: i for i, k in enumerate(ANSWER_LABELS)}
     keys.sort(key=lambda k: order.get(k, len(order)))
+    return scen, names, keys
+
+
+def scenarios_side_by_side(scenarios: Sequence[Mapping]):
+    """(answers, inputs): two DataFrames of text with one column per scenario (its name) and one
+    row per answer / input, indexed by readable names with units (:func:`scenario_label`)."""
+    import pandas as pd
+
+    scen, names, keys = _scenario_keys(scenarios)
     answers = pd.DataFrame({n: [scenario_text(dict(s.get("answers") or {}).get(k), k) for k in keys]
                             for n, s in zip(names, scen)}, index=[scenario_label(k) for k in keys])
     flats = []
@@ -876,15 +883,7 @@ def _scenarios(scenarios: Sequence[Mapping]) -> str:
     names with units, value [interval] through :func:`format_estimate`), then their inputs."""
     if not scenarios:
         return ""
-    from .budget import ANSWER_LABELS
-
-    scen = [dict(s) for s in scenarios]
-    names = [str(s.get("name", f"scenario {i + 1}")) for i, s in enumerate(scen)]
-    keys: list[str] = []
-    for s in scen:
-        keys += [k for k in dict(s.get("answers") or {}) if k not in keys]
-    order = {k: i for i, k in enumerate(ANSWER_LABELS)}
-    keys.sort(key=lambda k: order.get(k, len(order)))
+    scen, names, keys = _scenario_keys(scenarios)
     parts = ["<section id=\"scenarios\"><h2>Budget scenarios</h2>"]
     if keys:
         rows = [_tr(_td(scenario_label(k)), *[_scenario_cell(dict(s.get("answers") or {}).get(k), k, n)
