@@ -244,13 +244,13 @@ def downloads(ds, result, drawn, target, axis, items, settings) -> None:
     out = result.to_dict()
     out.update({"dataset": ds.id, "excluded": items, "settings": dict(settings.items()), "target": target,
                 "prediction": drawn.prediction.to_dict() if drawn.prediction is not None else None})
-    d1, d2, _ = st.columns([1, 1, 4])
+    d1 = d2 = st.container(horizontal=True, wrap=True, gap="small")  # buttons as wide as their labels
     d1.download_button("Results (JSON)", json_text(out), file_name="downstream.json",
-                       mime="application/json", on_click="ignore", key="dn_dl_json", width="stretch")
+                       mime="application/json", on_click="ignore", key="dn_dl_json", width="content")
     table = pd.concat([analysis.parameter_rows(result.loss_law).assign(step=1),
                        dn.accuracy_rows(result).assign(step=2, family="logistic in loss")], ignore_index=True)
     d2.download_button("Parameters (CSV)", table.to_csv(index=False), file_name="downstream_parameters.csv",
-                       mime="text/csv", on_click="ignore", key="dn_dl_csv", width="stretch")
+                       mime="text/csv", on_click="ignore", key="dn_dl_csv", width="content")
 
 
 run_page(main)

@@ -184,14 +184,14 @@ def isoflop_view() -> None:
     st.caption(f"N* [low, high]: the vertex of each budget's parabola with its {res.confidence_level:.0%} bootstrap "
                "interval. A budget brackets its minimum when at least two swept sizes lie on each side of it. "
                "Position: where the minimum lies in the sweep (0% smallest size, 100% largest).")
-    d1, d2, _ = st.columns([1, 1, 4])
+    d1 = d2 = st.container(horizontal=True, wrap=True, gap="small")  # buttons as wide as their labels
     d1.download_button("Budgets (CSV)", table.to_csv(index=False), file_name="isoflop_budgets.csv", mime="text/csv",
-                       on_click="ignore", key="dl_iso_csv", width="stretch")
+                       on_click="ignore", key="dl_iso_csv", width="content")
     payload = {"dataset": ds.id, "metric": metric, "excluded": items, "approach2": res.to_dict(),
                "per_group": o.value.to_dict() if by_group else None,
                "approach3_comparison": comparison.to_dict() if comparison else None}
     d2.download_button("Results (JSON)", json_text(payload), file_name="isoflop.json", mime="application/json",
-                       on_click="ignore", key="dl_iso_json", width="stretch")
+                       on_click="ignore", key="dl_iso_json", width="content")
     outlier_tabs(ds, metric, items)
 
 
@@ -360,13 +360,13 @@ def curves_view() -> None:
                                     for c in ("params", "compute from", "compute to")})
     envelope_csv = pd.DataFrame({"compute": env.compute, curves.metric: env.loss, "run_id": env.run_ids,
                                  "params": env.params, "bracketed": env.bracketed, "fitted": used}).to_csv(index=False)
-    d1, d2, _ = st.columns([1, 1, 4])
+    d1 = d2 = st.container(horizontal=True, wrap=True, gap="small")  # buttons as wide as their labels
     d1.download_button("Envelope (CSV)", envelope_csv, file_name="envelope.csv", mime="text/csv", on_click="ignore",
-                       key="dl_env_csv", width="stretch")
+                       key="dl_env_csv", width="content")
     payload = {"curves": source, "tokens_per_step": tokens_per_step, "skip_steps": skip, "smoothing": smooth,
                "excluded": items, "approach1": fr.to_dict()}
     d2.download_button("Results (JSON)", json_text(payload), file_name="curves.json", mime="application/json",
-                       on_click="ignore", key="dl_curves_json", width="stretch")
+                       on_click="ignore", key="dl_curves_json", width="content")
     curve_outliers(curves, source, items)
 
 
