@@ -56,7 +56,7 @@ def choose_law(ds) -> budget.Law | None:
     st.subheader("1 · The law")
     can_fit = ds is not None and bool(budget_state.fittable_families(ds.runs, _metric(ds)))
     options = [FIT, PRESET, TYPED] if can_fit else [PRESET, TYPED]
-    source = st.segmented_control("Plan with", options, required=True, default=options[0], key="b_law", **URL)
+    source = st.segmented_control("Plan with", options, required=True, default=options[0], wrap=True, key="b_law", **URL)
     if source == FIT and can_fit:
         return _law_from_fit(ds)
     if source == TYPED:
@@ -147,7 +147,7 @@ def _on_accelerator() -> None:
 def choose_budget():
     """(compute in FLOPs or None, Hardware or None)."""
     st.subheader("2 · The budget")
-    mode = st.segmented_control("Budget from", [FLOPS, HARDWARE], required=True, default=FLOPS, key="b_mode", **URL)
+    mode = st.segmented_control("Budget from", [FLOPS, HARDWARE], required=True, default=FLOPS, wrap=True, key="b_mode", **URL)
     top = st.columns([1.6, 4.4])
     compute = days = None
     if mode == HARDWARE:

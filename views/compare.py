@@ -91,7 +91,7 @@ def joint_section(ds, runs, family: str, by: str, groups: list, x, metric: str, 
     fam = FAMILIES[family]
     options = [o for o in JointFit.CHOICES if o != "E" or "E" in fam.param_names]
     keep_valid("cmp_shared", options, options[0])
-    shared = st.segmented_control("Shared across the groups", options, required=True, key="cmp_shared",
+    shared = st.segmented_control("Shared across the groups", options, required=True, wrap=True, key="cmp_shared",
                                   format_func=SHARED_LABELS.get, **URL,
                                   help="Fit every group at once with these parameters common to all (one objective: "
                                        "the summed Huber loss of all runs), and test whether the groups differ in them.")
@@ -186,7 +186,7 @@ def main() -> None:
         axis = "compute"
     else:
         keep_valid("cmp_x", axes, x_default)
-        x = f2.segmented_control("x axis", axes, required=True, key="cmp_x",
+        x = f2.segmented_control("x axis", axes, required=True, wrap=True, key="cmp_x",
                                  format_func=lambda a: f"{a} {AXIS_SHORT[a]}", **URL)
         axis = x
     at = number_box(f3, f"Multiplier at {axis} {AXIS_SHORT[axis]} =", f"cmp_at_{axis}",

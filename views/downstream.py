@@ -39,7 +39,7 @@ def controls(runs):
     c1, c2, c3 = st.columns([1.2, 1.2, 3.6])
     loss_metric = c1.selectbox("Loss column", loss_opts, key="dn_loss", **URL)
     acc_metric = c2.selectbox("Accuracy column", acc_opts, key="dn_acc", **URL)
-    family = c3.segmented_control("Step 1: loss law", laws, required=True, key="dn_law", format_func=label,
+    family = c3.segmented_control("Step 1: loss law", laws, required=True, wrap=True, key="dn_law", format_func=label,
                                   help="Fitted to every run with a loss, including runs without an accuracy.", **URL)
     fam = FAMILIES[family]
     t = st.columns([1.4, 1.4, 1.4, 1.8])
@@ -52,7 +52,7 @@ def controls(runs):
     else:
         axes = analysis.axes_available(runs)
         keep_valid("dn_x", axes, "compute" if "compute" in axes else axes[0])
-        axis = t[0].segmented_control("Step 1 against", axes, required=True, key="dn_x", **URL)
+        axis = t[0].segmented_control("Step 1 against", axes, required=True, wrap=True, key="dn_x", **URL)
         c = _number(t[1], f"Target {AXIS_SHORT[axis]}", f"dn_target_{axis}", DEFAULT(axis),
                     f"The larger run to predict: its {axis}.")
         target = {"x": c} if c else None

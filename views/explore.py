@@ -35,7 +35,7 @@ def controls(runs):
     keep_valid(state.AXIS, axes, analysis.default_axis(runs))
     keep_valid(state.METRIC, list(runs.metrics), runs.default_metric)
     c1, c2, c3 = st.columns([2.2, 1.3, 2.5])
-    axis = c1.segmented_control("x axis", axes, required=True, key=state.AXIS, **URL)
+    axis = c1.segmented_control("x axis", axes, required=True, wrap=True, key=state.AXIS, **URL)
     metric = c2.selectbox("Metric", runs.metrics, key=state.METRIC, **URL)
     target = number_box(c3, f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", state.target_key(axis),
                         analysis.suggested_target(axis), placeholder="e.g. 70B, 1.4T or 1e24",
@@ -65,7 +65,7 @@ def controls(runs):
                                  **URL)
         s4, s5 = st.columns([1, 2])
         seed = s4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=key["seed"], **URL)
-        method = s5.segmented_control("Resample", analysis.METHODS, default="cases", required=True, key=key["method"],
+        method = s5.segmented_control("Resample", analysis.METHODS, default="cases", required=True, wrap=True, key=key["method"],
                                       help="cases: runs with replacement; residuals: residuals around the fit; "
                                            "groups: whole groups (e.g. one IsoFLOP budget) at a time.", **URL)
     settings = Settings(n_resamples=int(n), confidence_level=float(cl), delta=float(delta), seed=int(seed),
@@ -525,7 +525,7 @@ def optimal_view(ds, axis, two, target, call, k) -> None:
     runs = ds.runs
     quantities = list(analysis.OPTIMAL_QUANTITIES)
     c1, c2 = st.columns([2, 3])
-    shown = c1.segmented_control("Show", quantities, default="params", required=True, key=OPTIMAL_KEY,
+    shown = c1.segmented_control("Show", quantities, default="params", required=True, wrap=True, key=OPTIMAL_KEY,
                                  format_func={"params": "N*", "tokens": "D*", "ratio": "D*/N*"}.get, **URL)
     laws = c2.multiselect("Published laws", list(analysis.PUBLISHED_OPTIMA), default=[], key=PUBLISHED_KEY,
                           format_func=analysis.PUBLISHED_OPTIMA.get, placeholder="none",

@@ -33,7 +33,7 @@ def bootstrap_settings(container, methods: tuple[str, ...] | None = None):
         seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="f_seed", **URL)
         method = None
         if methods:
-            method = st.segmented_control("Resample", methods, default=methods[0], required=True, key="f_method",
+            method = st.segmented_control("Resample", methods, default=methods[0], required=True, wrap=True, key="f_method",
                                           help="runs: runs within each budget, with replacement; budgets: whole "
                                                "budgets with replacement (budget-to-budget scatter).", **URL)
     return int(n), float(cl), int(seed), method or (methods[0] if methods else None)
@@ -45,7 +45,7 @@ def main() -> None:
                "compute budget, a parabola of loss against log N and its minimum. **Approach 1**: the lower "
                "envelope of training curves against compute. **Approach 3** is the chinchilla family on Explore; "
                "it is shown beside Approach 2 here, on the same runs.")
-    view = st.segmented_control("Method", VIEWS, default=VIEWS[0], required=True, key="f_view", **URL)
+    view = st.segmented_control("Method", VIEWS, default=VIEWS[0], required=True, wrap=True, key="f_view", **URL)
     if view == VIEWS[1]:
         curves_view()
     else:

@@ -141,6 +141,6 @@ def show(result) -> None:
         st.markdown(f"Largest move of {QUANTITY_LABELS[q]}: **{best.choice} — {best.alternative}**, "
                     f"{result.table()[1 + result.rows.index(best)][f'{q}_shift']}.")
     q = st.segmented_control("Plot", list(quantities), default=quantities[0], format_func=QUANTITY_LABELS.get,
-                             key=QUANTITY, required=True) if len(quantities) > 1 else quantities[0]
+                             wrap=True, key=QUANTITY, required=True) if len(quantities) > 1 else quantities[0]
     st.plotly_chart(sensitivity_tornado(result, q or quantities[0]), key="sens_tornado", theme=None,
                     config={"displaylogo": False})
