@@ -233,7 +233,8 @@ def others_to_fit(runs, axis: str, metric: str, families: list[str], call: dict)
 def next_steps() -> None:
     """Where the same runs go next (every page shares the sidebar's dataset)."""
     st.subheader("Next, with the same runs")
-    c1, c2, c3 = st.columns(3)
+    # a wrapping row of links as wide as their labels: in three columns they were cut at 1024 px
+    c1 = c2 = c3 = st.container(horizontal=True, wrap=True, gap="medium")
     c1.page_link("views/budget.py", label="Budget: N, D, loss and cost", icon=":material/savings:")
     c2.page_link("views/isoflop.py", label="IsoFLOP & curves: Approach 2 vs this fit",
                  icon=":material/stacked_line_chart:")
