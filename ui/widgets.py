@@ -109,6 +109,14 @@ def estimate_text(est, kind: str = "plain") -> str:
     return formatting.format_estimate(est, kind=kind)
 
 
+def card_slots(n: int, width: int = 210) -> list:
+    """``n`` slots for metric cards, ``width`` px each, in a row that wraps: as many a row as fit (four
+    of 210 px at 1440 px, two at 1024), where ``st.columns(n)`` cut labels and values at 1024 px
+    ("Model s…", "1.21e+1…")."""
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    return [row.container(width=width) for _ in range(n)]
+
+
 def estimate_card(col, text_label: str, est, level: float, help: str | None = None) -> None:
     """A metric card: the value rounded to its interval (PDG rule), the ``level`` interval in a
     caption under it; the bare value when the interval is not finite."""

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import ACCURACY_FORMULA, FAMILIES, budget, plots
+from scalecore import ACCURACY_FORMULA, FAMILIES, budget, formatting, plots
 from ui import analysis, data_source, export, md_message, outliers, run_page, show_warnings, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
 from ui.outliers import chart
-from ui.widgets import (DELTAS, LEVELS, RESAMPLES, URL, default_loss_law, estimate_card, estimate_text, json_text,
+from ui.widgets import (DELTAS, LEVELS, RESAMPLES, URL, card_slots, default_loss_law, estimate_card, estimate_text, json_text,
                         keep_valid, label, number_box, run_points)
 
 ACC_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1, 1.0)
@@ -136,10 +136,13 @@ def headline(result, drawn, target, axis, loss_metric, acc_metric) -> None:
         st.info("Type a target above to predict its accuracy.")
         return
     st.subheader(f"Predicted {acc_metric} at {target_text(target, axis)}")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = card_slots(4)
     level = result.confidence_level
     estimate_card(c1, f"{acc_metric} (chained)", pred.estimate, level, result.interval_label)
-    c2.metric("median of the resamples", f"{pred.median:.4g}",
+    # rounded to the chained interval's place, as the value beside it (":.4g" wrote 0.7698 beside 0.771)
+    median = (formatting.format_interval(pred.median, pred.estimate.low, pred.estimate.high)[0]
+              if np.isfinite([pred.estimate.low, pred.estimate.high]).all() else formatting.format_value(pred.median))
+    c2.metric("median of the resamples", median,
               help="The median of the chained prediction over the resamples; the value to its left chains the "
                    "two best fits.")
     estimate_card(c3, f"step 1: {loss_metric} there", pred.loss, level, result.interval_label)

@@ -17,7 +17,7 @@ from ui import data_source, export, md_message, outliers, run_page, show_warning
 from ui import isoflop as glue
 from ui.outliers import chart
 from ui.widgets import CHART_CONFIG, LEVELS, SELECTION, URL, estimate_text, json_text, keep_valid, number_box
-from ui.widgets import estimate_card as card
+from ui.widgets import card_slots, estimate_card as card
 
 VIEWS = ("IsoFLOP profiles", "Loss curves")
 RESAMPLES = (200, 500, 1000, 2000)
@@ -128,7 +128,7 @@ def isoflop_view() -> None:
 
     show_warnings(res.warnings)
     est = res.estimates
-    cards = st.columns(4)
+    cards = card_slots(4)
     lvl = res.confidence_level
     card(cards[0], "a in N* ∝ C^a (Approach 2)", est["a"], lvl, res.interval_label)
     card(cards[1], "b in D* ∝ C^b", est["b"], lvl, res.interval_label)
@@ -316,7 +316,7 @@ def curves_view() -> None:
     env = fr.envelope
     show_warnings(fr.warnings)
     a = fr.a
-    cards = st.columns(4)
+    cards = card_slots(4)
     lvl = fr.n_opt.confidence_level
     card(cards[0], "a in N* ∝ C^a (Approach 1)", a, lvl, fr.interval_label)
     if fr.loss is not None:
