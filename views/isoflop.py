@@ -62,7 +62,9 @@ def isoflop_view() -> None:
         st.info("Load a dataset of IsoFLOP sweeps in the sidebar (e.g. chinchilla_like.csv or isoflop_offcentre.csv).")
         return
     runs = ds.runs
-    c1, c2, c3, c4 = st.columns([1.3, 1.6, 1.4, 1.4])
+    # three columns and the switches in a wrapping row under them: a fourth column of switches was 65 px
+    # wide at 1024 px ("Robust …", "Use unb…")
+    c1, c2, c3 = st.columns(3)
     choices = glue.budget_choices(runs)
     groupings = glue.group_choices(runs)
     keep_valid("f_metric", list(runs.metrics), runs.default_metric)
@@ -88,7 +90,7 @@ def isoflop_view() -> None:
                            help="Neighbouring runs (sorted by C) whose compute differs by more than this fraction "
                                 "start a new budget. Empty: chosen from the gaps in the data (said under the cards).")
     target = number_box(c3, "N* and D* at compute C =", "f_target", "1e24", placeholder="e.g. 1e24")
-    with c4:
+    with st.container(horizontal=True, wrap=True, gap="medium"):
         robust = st.toggle("Robust parabolas (Huber)", value=True, key="f_robust", **URL,
                            help="Huber IRLS with a MAD scale: a diverged run barely moves its budget's minimum.")
         unbracketed = st.toggle("Use unbracketed budgets", value=False, key="f_unbr", **URL,
@@ -179,8 +181,10 @@ def isoflop_view() -> None:
 
     st.subheader("Budgets")
     table = res.table()
-    st.dataframe(table.drop(columns=["raw N*", "raw N* low", "raw N* high"]), hide_index=True, width="stretch",
-                 key="iso_budgets", column_config={"compute C": st.column_config.NumberColumn(format="%.3g")})
+    shown = table.drop(columns=["raw N*", "raw N* low", "raw N* high"])
+    # as text: the grid ignored NumberColumn(format="%.3g") and wrote 1e20 as 99999999999999980000
+    shown["compute C"] = shown["compute C"].map(plots.short_number)
+    st.dataframe(shown, hide_index=True, width="stretch", key="iso_budgets")
     st.caption(f"N* [low, high]: the vertex of each budget's parabola with its {res.confidence_level:.0%} bootstrap "
                "interval. A budget brackets its minimum when at least two swept sizes lie on each side of it. "
                "Position: where the minimum lies in the sweep (0% smallest size, 100% largest).")
@@ -355,9 +359,8 @@ def curves_view() -> None:
 
     with st.expander("Where each run sets the envelope", expanded=False):
         seg = env.segments()
-        st.dataframe(seg, hide_index=True, width="stretch", key="curves_segments",
-                     column_config={c: st.column_config.NumberColumn(format="%.3g")
-                                    for c in ("params", "compute from", "compute to")})
+        seg = seg.assign(**{c: seg[c].map(plots.short_number) for c in ("params", "compute from", "compute to")})
+        st.dataframe(seg, hide_index=True, width="stretch", key="curves_segments")  # as text: see "compute C"
     envelope_csv = pd.DataFrame({"compute": env.compute, curves.metric: env.loss, "run_id": env.run_ids,
                                  "params": env.params, "bracketed": env.bracketed, "fitted": used}).to_csv(index=False)
     d1 = d2 = st.container(horizontal=True, wrap=True, gap="small")  # buttons as wide as their labels
