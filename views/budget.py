@@ -320,7 +320,7 @@ def inference_aware(law: budget.Law, compute: float, k: float) -> float | None:
 
 def data_limit(law: budget.Law, compute: float, k: float) -> tuple[float | None, bool]:
     st.subheader("7 · Data limit")
-    c1, c2 = st.columns([2, 4])  # an input and a checkbox label need ~190 px at 1024
+    c1, c2 = st.columns([2.5, 3.5])  # "Re-plan for repeated data" and its box need ~180 px at 1024
     unique = number(c1, "Unique tokens available", "b_unique", "", "Distinct training tokens in your corpus.",
                     placeholder="e.g. 5T")
     constrained = c1.checkbox("Re-plan for repeated data", key="b_dc", **URL,

@@ -174,7 +174,7 @@ def main() -> None:
         if found is not None and skipped:
             opened_with = (found, skipped)
         ss["cmp_family"] = ss[_AUTO_FAMILY] = found or candidates[0]
-    f1, f2, f3 = st.columns([1.6, 1.6, 1.8])
+    f1, f2, f3 = st.columns([1.8, 1.5, 1.7])  # at 1024 px 1.6 cut "Saturating power law" in its box
     family = f1.selectbox("Family", applicable, format_func=label, key="cmp_family", **URL)
     if opened_with is not None and family == opened_with[0]:
         passed = "; ".join(f"{label(f)}: {why}" for f, why in opened_with[1].items())
