@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from scalecore import ACCURACY_FORMULA, FAMILIES, budget, formatting, plots
-from ui import analysis, data_source, export, md_message, outliers, run_page, show_warnings, state
+from ui import analysis, data_source, export, md, md_message, outliers, run_page, show_warnings, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
 from ui.outliers import chart
@@ -202,7 +202,10 @@ def loss_figure(ds, result, drawn, target, axis, loss_metric, acc_metric, items,
 
 def parameters(result, family, axis, loss_metric, acc_metric) -> None:
     st.subheader("Fitted parameters")
-    c1, c2 = st.columns(2)
+    # two blocks of 450 px that wrap: side by side at 1440 px; at 1024 two columns were 274 px wide and
+    # both tables scrolled sideways (step 2's "meaning" column off screen)
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    c1, c2 = row.container(width=450), row.container(width=450)
     with c1:
         step1 = result.loss_law
         st.markdown(f"**Step 1: {loss_metric} from scale** ({label(family)}"
@@ -217,10 +220,11 @@ def parameters(result, family, axis, loss_metric, acc_metric) -> None:
         st.markdown(f"**Step 2: {acc_metric} from {loss_metric}** (logistic in the loss)")
         st.latex(ACCURACY_FORMULA)
         rows = dn.accuracy_rows(result)
-        st.dataframe(rows[["parameter", "value", "low", "high", "std. error", "meaning"]], hide_index=True,
+        st.dataframe(rows[["parameter", "value", "low", "high", "std. error"]], hide_index=True,
                      width="stretch", key="dn_params_step2")
-        st.caption(f"{result.interval_label}. {step2.fit.n_points} runs with both columns fitted, "
-                   f"{step2.fit.n_excluded} excluded.")
+        meanings = "; ".join(f"{p}: {m}" for p, m in zip(rows["parameter"], rows["meaning"]))
+        st.caption(f"{md(meanings)}. {result.interval_label}. {step2.fit.n_points} runs with both columns "
+                   f"fitted, {step2.fit.n_excluded} excluded.")
 
 
 def outlier_panels(ds, acc_metric, items, result) -> None:
