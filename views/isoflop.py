@@ -184,6 +184,12 @@ def isoflop_view() -> None:
     shown = table.drop(columns=["raw N*", "raw N* low", "raw N* high"])
     # as text: the grid ignored NumberColumn(format="%.3g") and wrote 1e20 as 99999999999999980000
     shown["compute C"] = shown["compute C"].map(plots.short_number)
+    # the grid ran 20 px past the page at 1440 (436 px at 1024): a compute column that repeats the budget's
+    # name, and a note column with no note, are left out
+    if (shown["compute C"] == shown["budget"].astype(str)).all():
+        shown = shown.drop(columns=["compute C"])
+    if "note" in shown and not shown["note"].astype(str).str.strip().any():
+        shown = shown.drop(columns=["note"])
     st.dataframe(shown, hide_index=True, width="stretch", key="iso_budgets")
     st.caption(f"N* [low, high]: the vertex of each budget's parabola with its {res.confidence_level:.0%} bootstrap "
                "interval. A budget brackets its minimum when at least two swept sizes lie on each side of it. "
