@@ -15,7 +15,7 @@ from scalecore import FAMILIES, design
 from scalecore.formatting import format_estimate, format_table, format_value
 from scalecore.optimum import next_decade
 
-from ui import analysis, cache, review, state
+from ui import analysis, cache, md, review, state
 
 #: Session keys of this tab.
 FAMILY, TARGET, BUDGET, PLANNED_N, PLANNED_D, LIMIT, CHOSEN, CHART = (
@@ -130,7 +130,7 @@ def render(ds, choices) -> None:
     kind_fmt = target.format_kind
 
     now = after.value.before if after is not None and after.ok else ranked.before
-    st.markdown(f"**{target.label}** now: {format_estimate(now, kind=kind_fmt)}")
+    st.markdown(f"**{md(target.label)}** now: {format_estimate(now, kind=kind_fmt)}")
     st.caption(f"{ranked.interval_label}. Candidates ranked by the expected shrink of this interval"
                f"{' per FLOP' if by == 'shrink_per_flop' else ''}: "
                "a linear (ensemble Kalman) update of the bootstrap resamples on one more run, with the per-run "
