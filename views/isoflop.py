@@ -137,8 +137,8 @@ def isoflop_view() -> None:
     comparison = None
     if target is not None:
         opt = res.compute_optimal(target)
-        card(cards[2], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, res.interval_label)
-        card(cards[3], f"D* at C = {plots.short_number(target)}", opt["tokens"], lvl, res.interval_label)
+        card(cards[2], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, res.interval_label, "count")
+        card(cards[3], f"D* at C = {plots.short_number(target)}", opt["tokens"], lvl, res.interval_label, "count")
     of = f" of {by} {res.group}" if res.group is not None else ""
     st.caption(f"Value [low, high]{of}: {res.interval_label}. {len(res.used)} of {len(res.profiles)} budgets in the "
                f"frontier fit; {len(items)} run(s) excluded. D* = C / ({res.k:g}·N*).")
@@ -335,7 +335,7 @@ def curves_view() -> None:
         card(cards[2], "envelope exponent (L* − E ∝ C^−α)", slope, lvl, fr.loss.interval_label)
     if target is not None:
         opt = fr.compute_optimal(target)
-        card(cards[3], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, fr.interval_label)
+        card(cards[3], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, fr.interval_label, "count")
     st.caption(f"Value [low, high]: {fr.interval_label}. {int(fr.used.sum())} of {int((env.run >= 0).sum())} "
                f"envelope points fitted; {len(items)} run(s) excluded.")
 
