@@ -598,8 +598,13 @@ def diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known) -
         ["Overview", "Residuals", "Bootstrap distribution", "Influence"], "diagnostics_tab")
     if tab_overview.open:
         with tab_overview:
+            # short headers, the long ones as their tooltips: the headers set the widths, and the grid ran
+            # 176 px past the page at 1024
+            short = {"farthest run (residual actual − predicted, robust z)": "farthest run (residual, z)",
+                     "most correlated parameters (bootstrap)": "most correlated (bootstrap)"}
             st.dataframe(analysis.diagnostics_overview(boots, OUTLIER_Z), hide_index=True, width="stretch",
-                         key="diagnostics_overview")
+                         key="diagnostics_overview",
+                         column_config={name: st.column_config.Column(label, help=name) for name, label in short.items()})
             st.caption("Robust z = (r − median) / (1.4826·MAD) of the log residuals. A correlation near ±1: the data "
                        "trade those two parameters off, so each alone is less certain than the curve. The other "
                        "tabs draw the residuals against x, the bootstrap distribution and each run's influence.")
