@@ -5,9 +5,23 @@ no number written with more digits than its interval supports, and no warning or
 Screenshots (test-artifacts/screens/): ``<page>-<w>x<h>.png`` for explore, budget, compare,
 downstream, isoflop, trust-backtest, trust-sensitivity, trust-next, review at 1440x900 and 1024x768.
 
+Checked on each page and size (findings are listed together, and written to
+test-artifacts/screens/findings.txt with the count of estimates read on each page):
+
+- clipping: text in an element that cuts or scrolls its content (ellipsis, overflow hidden/auto)
+  wider than its box; a control (button, input, tab, metric) partly outside a box that clips or
+  scrolls it (pills that scroll sideways); an HTML table or a data grid that scrolls sideways; the
+  page itself scrolling sideways. Exempt: code blocks, plotly's SVG, KaTeX's hidden MathML,
+  visually hidden inputs; a data grid's header cells (they have tooltips) but not its hidden columns;
+- estimates: every "value [low, high]" in the page's text, in the grids' cells, and a metric card's
+  value with the "[low, high]" caption under it: low <= value <= high, and the value written with no
+  finer last digit than :func:`scalecore.formatting.format_interval` gives it (number kind guessed
+  from the text: %, $, K/M/B/T, e-notation);
+- no warning box (but the warnings a bundled sample is built to raise, EXPECTED_WARNINGS), error
+  box or exception.
+
 One server for the module and one test that visits the pages in sequence (under ``pytest -n auto``
-a parametrised test could start a server per worker); the findings of every page and size are
-collected and reported together.
+a parametrised test could start a server per worker).
 """
 
 from __future__ import annotations
