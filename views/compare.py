@@ -227,7 +227,9 @@ def main() -> None:
     st.subheader("Differences, crossover, compute multiplier")
     rows = pair_rows((ds.key, family, by, tuple(groups), x, metric, exclude, explore.settings_key, at), comp, at)
     table = pd.DataFrame([{k: v for k, v in row.items() if not k.startswith("_")} for row in rows])
-    st.dataframe(table, hide_index=True, width="stretch", key="cmp_pairs")
+    st.dataframe(table, hide_index=True, width="stretch", key="cmp_pairs",  # 32 px past the page at 1024
+                 column_config={"resamples crossing": st.column_config.Column(
+                     "crossing", help="resamples crossing: the share of bootstrap resamples in which the two curves cross")})
     for row in rows:
         for sentence in row["_sentences"]:
             st.markdown(f"- {md(sentence[0].upper() + sentence[1:])}")
@@ -249,7 +251,8 @@ def group_rows(comp) -> pd.DataFrame:
     rows = []
     for g, boot in comp.results.items():
         lo, hi = comp.ranges[g]
-        span = f"{formatting.format_number(lo, 3)} – {formatting.format_number(hi, 3)}"
+        # short ("1.2e16 – 1.2e22", as the axes write it): "1.20e+16 – 1.20e+22" pushed the grid past the page
+        span = f"{formatting.short_number(lo)} – {formatting.short_number(hi)}"
         row = {"group": g, "runs": boot.fit.n_points, f"{comp.axis} range": span}
         ci = boot.confidence_interval
         for name, value in boot.fit.params.items():
