@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import compare_with_approach3, plots
+from scalecore import compare_with_approach3, formatting, plots
 from ui import data_source, export, md_message, outliers, run_page, show_warnings, state
 from ui import isoflop as glue
 from ui.outliers import chart
@@ -182,6 +182,15 @@ def isoflop_view() -> None:
     st.subheader("Budgets")
     table = res.table()
     shown = table.drop(columns=["raw N*", "raw N* low", "raw N* high"])
+    # N* and D* as counts (79.8M [77.8M, 82.6M], as the cards and the Budget page write them), D* to the
+    # precision of N*'s interval: its plain notation (7.98e+07 [...], D* 2.089e+09) ran the grid past the
+    # page at 1024 px and gave D* a digit more than N* supports. D* = C / (k N*), so its interval is
+    # N*'s mapped through it.
+    shown["N* (params)"] = [_count(n, lo, hi) for n, lo, hi in
+                            zip(table["raw N*"], table["raw N* low"], table["raw N* high"])]
+    shown["D* (tokens)"] = [d if d == "—" else _count(c / (res.k * n), c / (res.k * hi), c / (res.k * lo))
+                            for d, c, n, lo, hi in zip(table["D* (tokens)"], table["compute C"], table["raw N*"],
+                                                       table["raw N* low"], table["raw N* high"])]
     # as text: the grid ignored NumberColumn(format="%.3g") and wrote 1e20 as 99999999999999980000
     shown["compute C"] = shown["compute C"].map(plots.short_number)
     # the grid ran 20 px past the page at 1440 (436 px at 1024): a compute column that repeats the budget's
@@ -190,7 +199,9 @@ def isoflop_view() -> None:
         shown = shown.drop(columns=["compute C"])
     if "note" in shown and not shown["note"].astype(str).str.strip().any():
         shown = shown.drop(columns=["note"])
-    st.dataframe(shown, hide_index=True, width="stretch", key="iso_budgets")
+    short = {"brackets its minimum": "brackets", "position in sweep": "position", "in frontier fit": "in fit"}
+    st.dataframe(shown, hide_index=True, width="stretch", key="iso_budgets",  # short headers, long ones as tooltips
+                 column_config={name: st.column_config.Column(label, help=name) for name, label in short.items()})
     st.caption(f"N* [low, high]: the vertex of each budget's parabola with its {res.confidence_level:.0%} bootstrap "
                "interval. A budget brackets its minimum when at least two swept sizes lie on each side of it. "
                "Position: where the minimum lies in the sweep (0% smallest size, 100% largest).")
@@ -203,6 +214,13 @@ def isoflop_view() -> None:
     d2.download_button("Results (JSON)", json_text(payload), file_name="isoflop.json", mime="application/json",
                        on_click="ignore", key="dl_iso_json", width="content")
     outlier_tabs(ds, metric, items)
+
+
+def _count(v: float, lo: float, hi: float) -> str:
+    """A count with its interval, or alone when the interval is not finite."""
+    if all(np.isfinite([v, lo, hi])):
+        return formatting.format_estimate(v, lo, hi, kind="count")
+    return formatting.format_value(v, "count", 3) if np.isfinite(v) else "—"
 
 
 def group_table(groups, by: str):
