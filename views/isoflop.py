@@ -197,6 +197,8 @@ def isoflop_view() -> None:
     # name, and a note column with no note, are left out
     if (shown["compute C"] == shown["budget"].astype(str)).all():
         shown = shown.drop(columns=["compute C"])
+    if "C spread" in shown and (table["C spread"].astype(str) == "×1.00").all():  # every budget one exact C
+        shown = shown.drop(columns=["C spread"])
     if "note" in shown and not shown["note"].astype(str).str.strip().any():
         shown = shown.drop(columns=["note"])
     short = {"brackets its minimum": "brackets", "position in sweep": "position", "in frontier fit": "in fit"}
