@@ -201,7 +201,8 @@ def isoflop_view() -> None:
         shown = shown.drop(columns=["C spread"])
     if "note" in shown and not shown["note"].astype(str).str.strip().any():
         shown = shown.drop(columns=["note"])
-    short = {"brackets its minimum": "brackets", "position in sweep": "position", "in frontier fit": "in fit"}
+    short = {"N* (params)": "N*", "D* (tokens)": "D*", "brackets its minimum": "brackets", "position in sweep": "position",
+             "in frontier fit": "in fit"}
     st.dataframe(shown, hide_index=True, width="stretch", key="iso_budgets",  # short headers, long ones as tooltips
                  column_config={name: st.column_config.Column(label, help=name) for name, label in short.items()})
     st.caption(f"N* [low, high]: the vertex of each budget's parabola with its {res.confidence_level:.0%} bootstrap "
