@@ -244,8 +244,14 @@ def trade_off(law: budget.Law, compute: float, hardware, k: float) -> None:
     n_star = t.optimum["params"].value
     choice = st.select_slider("Model size as a multiple of N*", FACTORS, value="1", key="b_nf", **URL)
     n = n_star * factor(choice)
-    st.caption(f"N = {choice} × N* = {budget.format_answer(_const(n), 'count')} parameters, trained on "
-               f"D = C / 6N = {budget.format_answer(_const(budget.tokens_for(compute, n, k)), 'count')} tokens")
+    # N and D to the precision of N*'s interval (the card above says 89B [76B, 103B]; four digits, 88.75B,
+    # claimed more than the fit knows); D = C / (kN) maps N's interval
+    est = t.optimum["params"]
+    f = factor(choice)
+    n_text = formatting.format_interval(n, f * est.low, f * est.high, "count")[0]
+    d_text = formatting.format_interval(budget.tokens_for(compute, n, k), budget.tokens_for(compute, f * est.high, k),
+                                        budget.tokens_for(compute, f * est.low, k), "count")[0]
+    st.caption(f"N = {choice} × N* = {n_text} parameters, trained on D = C / 6N = {d_text} tokens")
     off = budget_state.off_optimum(law.key, law, compute, n, k)
     fig = budget_state.tradeoff_figure(t, n, off["loss"].value, interval=law.interval)
     st.plotly_chart(fig, key="b_tradeoff", theme=None, config=CHART_CONFIG)
