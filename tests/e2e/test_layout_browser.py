@@ -314,7 +314,8 @@ def full_page_screenshot(page, path, width: int, height: int) -> None:
         "[data-testid='stMain'], [data-testid='stSidebarContent'], [data-testid='stAppViewContainer']")]
         .map(e => e.scrollHeight))""")
     page.set_viewport_size({"width": width, "height": max(height, tall)})
-    page.wait_for_timeout(300)  # one layout pass after the resize; nothing reruns
+    # the resize's layout pass (same width: nothing reflows sideways, no rerun): two animation frames
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": width, "height": height})
 
