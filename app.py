@@ -42,6 +42,12 @@ PAGES = [
     st.Page("views/review.py", title="Review", icon=":material/folder_shared:"),
 ]
 
+# Narrow screens (1024 px with the sidebar open left the pages 564 px): the wide layout's 5 rem side
+# padding shrinks to 1 rem, so that summary grids (backtest, Approach 2 vs 3) fit without a sideways
+# scroll. A style-only st.html takes no room on the page.
+st.html("<style>@media (max-width: 1200px) { [data-testid='stMainBlockContainer'] "
+        "{ padding-left: 1rem; padding-right: 1rem; } }</style>")
+
 page = st.navigation(PAGES)
 run_page(data_source.sidebar, what="sidebar")  # its own errors stay on the page too
 page.run()

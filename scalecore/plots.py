@@ -353,16 +353,43 @@ def _merged(base: dict, extra: dict | None) -> dict:
     return out
 
 
-def legend_below(n_entries: int = 4, *, per_row: int = 3) -> tuple[dict, int]:
+def legend_below(n_entries: int = 4, *, per_row: int = 3, rows: int | None = None) -> tuple[dict, int]:
     """A horizontal legend under the plot, in the figure's bottom margin (``yref="container"``, so it
     never meets the x-axis title however tall the figure), and the bottom margin it needs.
 
     Beside the plot a legend took a third of a narrow chart (at 1024 px the plot kept about 240 px);
-    above it, it met the title. ``per_row`` is what fits across a narrow chart."""
-    rows = max(1, -(-int(n_entries) // per_row))
+    above it, it met the title. ``per_row`` is what fits across a narrow chart; ``rows`` (from
+    :func:`_legend_rows`) overrides the count."""
+    rows = max(1, int(rows) if rows is not None else -(-int(n_entries) // per_row))
     legend = dict(orientation="h", xref="paper", x=0.0, xanchor="left", yref="container", y=0.0, yanchor="bottom",
                   bgcolor="rgba(255,255,255,0)", font=dict(size=12), itemsizing="constant")
     return legend, 62 + 22 * rows
+
+
+#: Width (px) a legend row has on a narrow chart (1024 px screen, the sidebar open), and an entry's
+#: width: its symbol and gap, and its name at about 7 px a character (12 px font).
+_LEGEND_ROW_PX, _LEGEND_ENTRY_PX, _LEGEND_CHAR_PX = 460, 46, 7.0
+
+
+def _legend_rows(fig: go.Figure) -> int:
+    """The rows a horizontal legend takes on a narrow chart. Plotly stacks the entries of one legend
+    group (two or more traces with the same ``legendgroup``) in a column and flows the groups and the
+    other entries across, wrapping at the chart's width. Counting entries alone (three a row) gave
+    the backtest's legend (two runs, then the forecast and its held-out points stacked) two rows of
+    margin for three, and it pushed the x-axis title onto the ticks at 1024 px."""
+    blocks: dict = {}  # a group, or one ungrouped entry: [width, height]
+    for i, t in enumerate(fig.data):
+        if t.showlegend is False or not t.name:
+            continue
+        width = _LEGEND_ENTRY_PX + _LEGEND_CHAR_PX * len(str(t.name))
+        block = blocks.setdefault(t.legendgroup or ("", i), [0.0, 0])
+        block[0], block[1] = max(block[0], width), block[1] + 1
+    rows, used, tallest = 0, 0.0, 0
+    for width, height in blocks.values():
+        if used and used + width > _LEGEND_ROW_PX:
+            rows, used, tallest = rows + tallest, 0.0, 0
+        used, tallest = used + width, max(tallest, height)
+    return rows + tallest
 
 
 def _legend_entries(fig: go.Figure) -> int:
@@ -401,7 +428,7 @@ def _base_layout(fig: go.Figure, *, title: str, x_title: str, y_title: str, log_
     axis = dict(showgrid=True, gridcolor="#e6e9ee", zeroline=False, ticks="outside", showline=True, linecolor="#9aa5b1")
     ticks_x = decade_ticks(*_extent(fig, "x")) if log_x else {}
     ticks_y = decade_ticks(*_extent(fig, "y")) if log_y else {}
-    legend, bottom = legend_below(_legend_entries(fig))
+    legend, bottom = legend_below(rows=_legend_rows(fig))
     own = (layout or {}).get("legend")
     if (layout or {}).get("showlegend") is False:
         bottom = 60
@@ -694,7 +721,7 @@ def contour_figure(spec: ContourSpec, points: Points, *, title: str | None = Non
             hovertemplate="<b>%{customdata[3]}</b><br>N %{customdata[4]} · D %{customdata[5]}<br>%{customdata[1]}"
                           "<extra></extra>",
         ))
-    legend, bottom = legend_below(_legend_entries(fig))
+    legend, bottom = legend_below(rows=_legend_rows(fig))
     return _assembled(fig, dict(
         font=FONT, height=height + bottom - 60, annotations=annotations,
         title=dict(text=title or f"{label}: fitted {spec.metric} over model size and tokens", x=0.0, font=dict(size=16)),

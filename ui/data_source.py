@@ -89,8 +89,8 @@ def source_files(source_id: str) -> list[tuple[str, bytes]]:
 
 def source_label(source_id: str) -> str:
     kind, _, rest = str(source_id).partition(":")
-    if kind == "sample":
-        return f"{rest}  (sample, synthetic)"
+    if kind == "sample":  # the file name alone: "(sample, synthetic)" after it was cut in the sidebar's box;
+        return rest        # the box's help says that the bundled samples are synthetic
     labels = st.session_state.get(_UPLOADS, {})
     if source_id in labels:
         return labels[source_id]
@@ -235,7 +235,7 @@ def sidebar() -> Dataset | None:
         if active and st.session_state.get(CHOICE_KEY) not in options:
             st.session_state[CHOICE_KEY] = active["id"]
         st.selectbox("Dataset", options, key=CHOICE_KEY, format_func=source_label, on_change=_on_choice,
-                     help="Bundled samples are synthetic. Uploaded files are kept on this server so links work.")
+                     help="The bundled samples (file name alone) are synthetic. Uploaded files are kept on this server so links work.")
         st.file_uploader("Upload CSV files of runs", type=["csv", "tsv", "txt"], accept_multiple_files=True,
                          key=UPLOAD_KEY, on_change=_on_upload,
                          help="One row per training run. Columns are recognised by name (params/N, tokens/D, "

@@ -51,11 +51,12 @@ def html(fig: go.Figure) -> str:
 
 def figure_downloads(fig: go.Figure, stem: str, key: str) -> None:
     """A row of three small download buttons (PNG, SVG, HTML) under a figure."""
-    cols = st.columns([1, 1, 1, 6])
+    # a wrapping row of buttons as wide as their labels: in narrow columns they shrank to "P…", "H…" at 1024 px
+    row = st.container(horizontal=True, wrap=True, gap="small")
     specs = (("PNG", "png", "image/png", lambda: image(fig, "png")),
              ("SVG", "svg", "image/svg+xml", lambda: image(fig, "svg")),
              ("HTML", "html", "text/html", lambda: html(fig)))
-    for col, (label, ext, mime, make) in zip(cols, specs):
-        col.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=mime, key=f"dl_{key}_{ext}",
-                            on_click="ignore", width="stretch",
+    for label, ext, mime, make in specs:
+        row.download_button(label, data=make, file_name=f"{stem}.{ext}", mime=mime, key=f"dl_{key}_{ext}",
+                            on_click="ignore", width="content",
                             help=f"Download this figure as {label}")

@@ -160,7 +160,7 @@ def rules(dataset) -> None:
     keep_valid("rule_role", columns, "params" if "params" in columns else columns[0])
     c1, c2, c3, c4 = st.columns([2.4, 1.3, 1.8, 1.8], vertical_alignment="bottom")
     c1.selectbox("Exclude runs with", columns, key="rule_role", format_func=_rule_label)
-    c2.segmented_control("", diagnostics.RULE_DIRECTIONS, key="rule_dir", default="below", required=True,
+    c2.segmented_control("", diagnostics.RULE_DIRECTIONS, wrap=True, key="rule_dir", default="below", required=True,
                          label_visibility="hidden")
     c3.text_input("limit", key="rule_value", placeholder="e.g. 1e8, 350M, 2.5")
     c4.button("Exclude these runs", on_click=_apply_rule, args=(dataset.id, runs), width="stretch")

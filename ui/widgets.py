@@ -109,13 +109,22 @@ def estimate_text(est, kind: str = "plain") -> str:
     return formatting.format_estimate(est, kind=kind)
 
 
-def estimate_card(col, text_label: str, est, level: float, help: str | None = None) -> None:
-    """A metric card: the value rounded to its interval (PDG rule), the ``level`` interval in a
-    caption under it; the bare value when the interval is not finite."""
+def card_slots(n: int, width: int = 210) -> list:
+    """``n`` slots for metric cards, ``width`` px each, in a row that wraps: as many a row as fit (four
+    of 210 px at 1440 px, two at 1024), where ``st.columns(n)`` cut labels and values at 1024 px
+    ("Model s…", "1.21e+1…")."""
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    return [row.container(width=width) for _ in range(n)]
+
+
+def estimate_card(col, text_label: str, est, level: float, help: str | None = None, kind: str = "plain") -> None:
+    """A metric card: the value rounded to its interval (PDG rule) in the notation of ``kind``
+    (``"count"``: 121B, as the Budget page writes N*), the ``level`` interval in a caption under it;
+    the bare value when the interval is not finite."""
     if not _finite(est):
         col.metric(text_label, plots.short_number(est.value), help=help)
         return
-    value, low, high = formatting.format_interval(est.value, est.low, est.high)
+    value, low, high = formatting.format_interval(est.value, est.low, est.high, kind)
     col.metric(text_label, value, help=help)
     col.caption(f"{level:.0%} interval [{low}, {high}]")
 

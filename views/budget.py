@@ -14,7 +14,7 @@ import streamlit as st
 
 from scalecore import Estimate, budget, formatting
 from ui import budget_state, data_source, md_message, review, run_page, show_warnings, state
-from ui.widgets import CHART_CONFIG, URL, default_law_text, label, number_box
+from ui.widgets import CHART_CONFIG, URL, card_slots, default_law_text, label, number_box
 
 fv = formatting.format_value
 
@@ -56,7 +56,7 @@ def choose_law(ds) -> budget.Law | None:
     st.subheader("1 · The law")
     can_fit = ds is not None and bool(budget_state.fittable_families(ds.runs, _metric(ds)))
     options = [FIT, PRESET, TYPED] if can_fit else [PRESET, TYPED]
-    source = st.segmented_control("Plan with", options, required=True, default=options[0], key="b_law", **URL)
+    source = st.segmented_control("Plan with", options, required=True, default=options[0], wrap=True, key="b_law", **URL)
     if source == FIT and can_fit:
         return _law_from_fit(ds)
     if source == TYPED:
@@ -147,7 +147,7 @@ def _on_accelerator() -> None:
 def choose_budget():
     """(compute in FLOPs or None, Hardware or None)."""
     st.subheader("2 · The budget")
-    mode = st.segmented_control("Budget from", [FLOPS, HARDWARE], required=True, default=FLOPS, key="b_mode", **URL)
+    mode = st.segmented_control("Budget from", [FLOPS, HARDWARE], required=True, default=FLOPS, wrap=True, key="b_mode", **URL)
     top = st.columns([1.6, 4.4])
     compute = days = None
     if mode == HARDWARE:
@@ -191,7 +191,7 @@ def answers(law: budget.Law, compute: float, hardware, k: float):
     p = budget_state.plan(law.key, law, compute, budget_state.hardware_key(hardware), None, None, False, k)
     a = p.answers
     two = law.family.is_two_input
-    cols = st.columns(6 if two else 3)
+    cols = card_slots(6 if two else 3, 260)
     i = 0
     if two:
         metric(cols[0], "Model size N*", a["params_opt"], "params_opt", "Compute-optimal number of parameters.")
@@ -244,12 +244,18 @@ def trade_off(law: budget.Law, compute: float, hardware, k: float) -> None:
     n_star = t.optimum["params"].value
     choice = st.select_slider("Model size as a multiple of N*", FACTORS, value="1", key="b_nf", **URL)
     n = n_star * factor(choice)
-    st.caption(f"N = {choice} × N* = {budget.format_answer(_const(n), 'count')} parameters, trained on "
-               f"D = C / 6N = {budget.format_answer(_const(budget.tokens_for(compute, n, k)), 'count')} tokens")
+    # N and D to the precision of N*'s interval (the card above says 89B [76B, 103B]; four digits, 88.75B,
+    # claimed more than the fit knows); D = C / (kN) maps N's interval
+    est = t.optimum["params"]
+    f = factor(choice)
+    n_text = formatting.format_interval(n, f * est.low, f * est.high, "count")[0]
+    d_text = formatting.format_interval(budget.tokens_for(compute, n, k), budget.tokens_for(compute, f * est.high, k),
+                                        budget.tokens_for(compute, f * est.low, k), "count")[0]
+    st.caption(f"N = {choice} × N* = {n_text} parameters, trained on D = C / 6N = {d_text} tokens")
     off = budget_state.off_optimum(law.key, law, compute, n, k)
     fig = budget_state.tradeoff_figure(t, n, off["loss"].value, interval=law.interval)
     st.plotly_chart(fig, key="b_tradeoff", theme=None, config=CHART_CONFIG)
-    cols = st.columns(4)
+    cols = card_slots(4, 220)
     metric(cols[0], "Loss at this N", off["loss"], "loss", f"N = {fv(n, 'count', 3)}, D = C/6N = {fv(off['tokens'].value, 'count', 3)}")
     metric(cols[1], "Loss penalty vs N*", off["loss_penalty"], "loss_penalty")
     metric(cols[2], "Wasted compute", off["wasted_compute"], "wasted_compute",
@@ -266,7 +272,7 @@ def _const(v: float) -> Estimate:
 
 def inverse(law: budget.Law, hardware, k: float) -> None:
     st.subheader("5 · The budget for a target loss")
-    c1, c2 = st.columns([1.2, 4.8])
+    c1, c2 = st.columns([2, 4])  # an input and a checkbox label need ~190 px at 1024
     target = number(c1, "Target loss", "b_target", "", "The loss you need; the least compute that reaches it.",
                     placeholder="e.g. 2.0")
     if target is None:
@@ -292,7 +298,7 @@ def inverse(law: budget.Law, hardware, k: float) -> None:
 
 def inference_aware(law: budget.Law, compute: float, k: float) -> float | None:
     st.subheader("6 · Inference-aware sizing")
-    c1, c2 = st.columns([1.2, 4.8])
+    c1, c2 = st.columns([2, 4])  # an input and a checkbox label need ~190 px at 1024
     t_inf = number(c1, "Tokens served in the model's lifetime", "b_tinf", "", "Inference tokens over the "
                    "model's life; training + inference FLOPs 6ND + 2N·T are minimised for the same loss "
                    "(Sardana et al. 2023).", placeholder="e.g. 2T or 1e13")
@@ -320,7 +326,7 @@ def inference_aware(law: budget.Law, compute: float, k: float) -> float | None:
 
 def data_limit(law: budget.Law, compute: float, k: float) -> tuple[float | None, bool]:
     st.subheader("7 · Data limit")
-    c1, c2 = st.columns([1.2, 4.8])
+    c1, c2 = st.columns([2.5, 3.5])  # "Re-plan for repeated data" and its box need ~180 px at 1024
     unique = number(c1, "Unique tokens available", "b_unique", "", "Distinct training tokens in your corpus.",
                     placeholder="e.g. 5T")
     constrained = c1.checkbox("Re-plan for repeated data", key="b_dc", **URL,

@@ -93,7 +93,7 @@ def joint_section(ds, runs, family: str, by: str, groups: list, x, metric: str, 
     fam = FAMILIES[family]
     options = [o for o in JointFit.CHOICES if o != "E" or "E" in fam.param_names]
     keep_valid("cmp_shared", options, options[0])
-    shared = st.segmented_control("Shared across the groups", options, required=True, key="cmp_shared",
+    shared = st.segmented_control("Shared across the groups", options, required=True, wrap=True, key="cmp_shared",
                                   format_func=SHARED_LABELS.get, **URL,
                                   help="Fit every group at once with these parameters common to all (one objective: "
                                        "the summed Huber loss of all runs), and test whether the groups differ in them.")
@@ -184,7 +184,7 @@ def main() -> None:
         if found is not None and skipped:
             opened_with = (found, skipped)
         ss["cmp_family"] = ss[_AUTO_FAMILY] = found or candidates[0]
-    f1, f2, f3 = st.columns([1.6, 1.6, 1.8])
+    f1, f2, f3 = st.columns([1.8, 1.5, 1.7])  # at 1024 px 1.6 cut "Saturating power law" in its box
     family = f1.selectbox("Family", applicable, format_func=label, key="cmp_family", **URL)
     if opened_with is not None and family == opened_with[0]:
         passed = "; ".join(f"{label(f)}: {why}" for f, why in opened_with[1].items())
@@ -196,7 +196,7 @@ def main() -> None:
         axis = "compute"
     else:
         keep_valid("cmp_x", axes, x_default)
-        x = f2.segmented_control("x axis", axes, required=True, key="cmp_x",
+        x = f2.segmented_control("x axis", axes, required=True, wrap=True, key="cmp_x",
                                  format_func=lambda a: f"{a} {AXIS_SHORT[a]}", **URL)
         axis = x
     at = number_box(f3, f"Multiplier at {axis} {AXIS_SHORT[axis]} =", f"cmp_at_{axis}",
@@ -245,7 +245,9 @@ def main() -> None:
     st.subheader("Differences, crossover, compute multiplier")
     rows = pair_rows((ds.key, family, by, tuple(groups), x, metric, exclude, explore.settings_key, at), comp, at)
     table = pd.DataFrame([{k: v for k, v in row.items() if not k.startswith("_")} for row in rows])
-    st.dataframe(table, hide_index=True, width="stretch", key="cmp_pairs")
+    st.dataframe(table, hide_index=True, width="stretch", key="cmp_pairs",  # 32 px past the page at 1024
+                 column_config={"resamples crossing": st.column_config.Column(
+                     "crossing", help="resamples crossing: the share of bootstrap resamples in which the two curves cross")})
     for row in rows:
         for sentence in row["_sentences"]:
             st.markdown(f"- {md(sentence[0].upper() + sentence[1:])}")
@@ -268,7 +270,8 @@ def group_rows(comp) -> pd.DataFrame:
     rows = []
     for g, boot in comp.results.items():
         lo, hi = comp.ranges[g]
-        span = f"{formatting.format_number(lo, 3)} – {formatting.format_number(hi, 3)}"
+        # short ("1.2e16 – 1.2e22", as the axes write it): "1.20e+16 – 1.20e+22" pushed the grid past the page
+        span = f"{formatting.short_number(lo)} – {formatting.short_number(hi)}"
         row = {"group": g, "runs": boot.fit.n_points, f"{comp.axis} range": span}
         ci = boot.confidence_interval
         for name, value in boot.fit.params.items():

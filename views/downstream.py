@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import ACCURACY_FORMULA, FAMILIES, budget, plots
-from ui import analysis, data_source, export, md_message, outliers, run_page, show_warnings, state
+from scalecore import ACCURACY_FORMULA, FAMILIES, budget, formatting, plots
+from ui import analysis, data_source, export, md, md_message, outliers, run_page, show_warnings, state
 from ui import downstream as dn
 from ui.analysis import AXIS_SHORT, AXIS_TITLES
 from ui.outliers import chart
-from ui.widgets import (DELTAS, LEVELS, RESAMPLES, URL, default_loss_law, estimate_card, estimate_text, json_text,
+from ui.widgets import (DELTAS, LEVELS, RESAMPLES, URL, card_slots, default_loss_law, estimate_card, estimate_text, json_text,
                         keep_valid, label, number_box, run_points)
 
 ACC_DELTAS = (0.005, 0.01, 0.02, 0.05, 0.1, 1.0)
@@ -39,7 +39,7 @@ def controls(runs):
     c1, c2, c3 = st.columns([1.2, 1.2, 3.6])
     loss_metric = c1.selectbox("Loss column", loss_opts, key="dn_loss", **URL)
     acc_metric = c2.selectbox("Accuracy column", acc_opts, key="dn_acc", **URL)
-    family = c3.segmented_control("Step 1: loss law", laws, required=True, key="dn_law", format_func=label,
+    family = c3.segmented_control("Step 1: loss law", laws, required=True, wrap=True, key="dn_law", format_func=label,
                                   help="Fitted to every run with a loss, including runs without an accuracy.", **URL)
     fam = FAMILIES[family]
     t = st.columns([1.4, 1.4, 1.4, 1.8])
@@ -52,7 +52,7 @@ def controls(runs):
     else:
         axes = analysis.axes_available(runs)
         keep_valid("dn_x", axes, "compute" if "compute" in axes else axes[0])
-        axis = t[0].segmented_control("Step 1 against", axes, required=True, key="dn_x", **URL)
+        axis = t[0].segmented_control("Step 1 against", axes, required=True, wrap=True, key="dn_x", **URL)
         c = _number(t[1], f"Target {AXIS_SHORT[axis]}", f"dn_target_{axis}", DEFAULT(axis),
                     f"The larger run to predict: its {axis}.")
         target = {"x": c} if c else None
@@ -136,10 +136,13 @@ def headline(result, drawn, target, axis, loss_metric, acc_metric) -> None:
         st.info("Type a target above to predict its accuracy.")
         return
     st.subheader(f"Predicted {acc_metric} at {target_text(target, axis)}")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = card_slots(4)
     level = result.confidence_level
     estimate_card(c1, f"{acc_metric} (chained)", pred.estimate, level, result.interval_label)
-    c2.metric("median of the resamples", f"{pred.median:.4g}",
+    # rounded to the chained interval's place, as the value beside it (":.4g" wrote 0.7698 beside 0.771)
+    median = (formatting.format_interval(pred.median, pred.estimate.low, pred.estimate.high)[0]
+              if np.isfinite([pred.estimate.low, pred.estimate.high]).all() else formatting.format_value(pred.median))
+    c2.metric("median of the resamples", median,
               help="The median of the chained prediction over the resamples; the value to its left chains the "
                    "two best fits.")
     estimate_card(c3, f"step 1: {loss_metric} there", pred.loss, level, result.interval_label)
@@ -199,7 +202,10 @@ def loss_figure(ds, result, drawn, target, axis, loss_metric, acc_metric, items,
 
 def parameters(result, family, axis, loss_metric, acc_metric) -> None:
     st.subheader("Fitted parameters")
-    c1, c2 = st.columns(2)
+    # two blocks of 450 px that wrap: side by side at 1440 px; at 1024 two columns were 274 px wide and
+    # both tables scrolled sideways (step 2's "meaning" column off screen)
+    row = st.container(horizontal=True, wrap=True, gap="small")
+    c1, c2 = row.container(width=450), row.container(width=450)
     with c1:
         step1 = result.loss_law
         st.markdown(f"**Step 1: {loss_metric} from scale** ({label(family)}"
@@ -214,10 +220,11 @@ def parameters(result, family, axis, loss_metric, acc_metric) -> None:
         st.markdown(f"**Step 2: {acc_metric} from {loss_metric}** (logistic in the loss)")
         st.latex(ACCURACY_FORMULA)
         rows = dn.accuracy_rows(result)
-        st.dataframe(rows[["parameter", "value", "low", "high", "std. error", "meaning"]], hide_index=True,
+        st.dataframe(rows[["parameter", "value", "low", "high", "std. error"]], hide_index=True,
                      width="stretch", key="dn_params_step2")
-        st.caption(f"{result.interval_label}. {step2.fit.n_points} runs with both columns fitted, "
-                   f"{step2.fit.n_excluded} excluded.")
+        meanings = "; ".join(f"{p}: {m}" for p, m in zip(rows["parameter"], rows["meaning"]))
+        st.caption(f"{md(meanings)}. {result.interval_label}. {step2.fit.n_points} runs with both columns "
+                   f"fitted, {step2.fit.n_excluded} excluded.")
 
 
 def outlier_panels(ds, acc_metric, items, result) -> None:
@@ -244,13 +251,13 @@ def downloads(ds, result, drawn, target, axis, items, settings) -> None:
     out = result.to_dict()
     out.update({"dataset": ds.id, "excluded": items, "settings": dict(settings.items()), "target": target,
                 "prediction": drawn.prediction.to_dict() if drawn.prediction is not None else None})
-    d1, d2, _ = st.columns([1, 1, 4])
+    d1 = d2 = st.container(horizontal=True, wrap=True, gap="small")  # buttons as wide as their labels
     d1.download_button("Results (JSON)", json_text(out), file_name="downstream.json",
-                       mime="application/json", on_click="ignore", key="dn_dl_json", width="stretch")
+                       mime="application/json", on_click="ignore", key="dn_dl_json", width="content")
     table = pd.concat([analysis.parameter_rows(result.loss_law).assign(step=1),
                        dn.accuracy_rows(result).assign(step=2, family="logistic in loss")], ignore_index=True)
     d2.download_button("Parameters (CSV)", table.to_csv(index=False), file_name="downstream_parameters.csv",
-                       mime="text/csv", on_click="ignore", key="dn_dl_csv", width="stretch")
+                       mime="text/csv", on_click="ignore", key="dn_dl_csv", width="content")
 
 
 run_page(main)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from scalecore import (RESIDUAL_HEADERS, UNSUPPORTED_DELTA_AIC, FAMILIES, budget, compare_families, formatting, plots,
                        shown_residuals, unsupported)
-from ui import (analysis, cache, data_source, export, fit_ahead, md_message, outliers, progress, review, run_page,
+from ui import (analysis, cache, data_source, export, fit_ahead, md, md_message, outliers, progress, review, run_page,
                 show_warnings, state)
 from ui.analysis import AXIS_SHORT, AXIS_TITLES, Settings
 from ui.outliers import chart
@@ -35,7 +35,7 @@ def controls(runs):
     keep_valid(state.AXIS, axes, analysis.default_axis(runs))
     keep_valid(state.METRIC, list(runs.metrics), runs.default_metric)
     c1, c2, c3 = st.columns([2.2, 1.3, 2.5])
-    axis = c1.segmented_control("x axis", axes, required=True, key=state.AXIS, **URL)
+    axis = c1.segmented_control("x axis", axes, required=True, wrap=True, key=state.AXIS, **URL)
     metric = c2.selectbox("Metric", runs.metrics, key=state.METRIC, **URL)
     target = number_box(c3, f"Extrapolate to {axis} {AXIS_SHORT[axis]} =", state.target_key(axis),
                         analysis.suggested_target(axis), placeholder="e.g. 70B, 1.4T or 1e24",
@@ -65,7 +65,7 @@ def controls(runs):
                                  **URL)
         s4, s5 = st.columns([1, 2])
         seed = s4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=key["seed"], **URL)
-        method = s5.segmented_control("Resample", analysis.METHODS, default="cases", required=True, key=key["method"],
+        method = s5.segmented_control("Resample", analysis.METHODS, default="cases", required=True, wrap=True, key=key["method"],
                                       help="cases: runs with replacement; residuals: residuals around the fit; "
                                            "groups: whole groups (e.g. one IsoFLOP budget) at a time.", **URL)
     settings = Settings(n_resamples=int(n), confidence_level=float(cl), delta=float(delta), seed=int(seed),
@@ -239,7 +239,8 @@ def others_to_fit(runs, axis: str, metric: str, families: list[str], call: dict)
 def next_steps() -> None:
     """Where the same runs go next (every page shares the sidebar's dataset)."""
     st.subheader("Next, with the same runs")
-    c1, c2, c3 = st.columns(3)
+    # a wrapping row of links as wide as their labels: in three columns they were cut at 1024 px
+    c1 = c2 = c3 = st.container(horizontal=True, wrap=True, gap="medium")
     c1.page_link("views/budget.py", label="Budget: N, D, loss and cost", icon=":material/savings:")
     c2.page_link("views/isoflop.py", label="IsoFLOP & curves: Approach 2 vs this fit",
                  icon=":material/stacked_line_chart:")
@@ -376,12 +377,20 @@ def results(ds, axis, metric, boots, target, estimates, items, settings, call, f
             show_warnings(list(boot.fit.warnings) + list(boot.warnings))
 
     st.subheader("Fit quality")
-    quality = quality_table(boots, estimates, call, fit_axis)
-    st.dataframe(quality, hide_index=True, width="stretch", key="quality")
+    quality = quality_table(boots, estimates, call, fit_axis)  # whole in the JSON download
+    # On screen the grid ran 282 px past the page at 1024: the prediction at the target is in the cards above,
+    # and the held-out runs, when the same for every family, are said once in the caption.
+    shown = quality.drop(columns=["at target"], errors="ignore")
+    held = shown["backtest: held out"].unique() if "backtest: held out" in shown else []
+    same = len(held) == 1 and (quality["backtest: mean abs error"] != "—").all()
+    if same:
+        shown = shown.drop(columns=["backtest: held out"])
+    st.dataframe(shown, hide_index=True, width="stretch", key="quality")
     st.caption("RMSE of log residuals on the fitted runs; AIC/BIC from the residuals (lower is better; ΔAIC against "
                "the best). Backtest: each family refitted on the runs below the top 20% of compute, then asked to "
-               "predict those held-out largest runs; the mean absolute error and the bias (negative: the law "
-               "under-predicts the metric at scale).")
+               "predict those held-out largest runs"
+               + (f" ({md(held[0])})" if same else "")
+               + "; the mean absolute error and the bias (negative: the law under-predicts the metric at scale).")
     misfit = unsupported([b.fit for b in boots.values()])
     if misfit:
         one = len(misfit) == 1
@@ -531,7 +540,7 @@ def optimal_view(ds, axis, two, target, call, k) -> None:
     runs = ds.runs
     quantities = list(analysis.OPTIMAL_QUANTITIES)
     c1, c2 = st.columns([2, 3])
-    shown = c1.segmented_control("Show", quantities, default="params", required=True, key=OPTIMAL_KEY,
+    shown = c1.segmented_control("Show", quantities, default="params", required=True, wrap=True, key=OPTIMAL_KEY,
                                  format_func={"params": "N*", "tokens": "D*", "ratio": "D*/N*"}.get, **URL)
     laws = c2.multiselect("Published laws", list(analysis.PUBLISHED_OPTIMA), default=[], key=PUBLISHED_KEY,
                           format_func=analysis.PUBLISHED_OPTIMA.get, placeholder="none",
@@ -595,8 +604,13 @@ def diagnostics_panels(ds, axis, metric, boots, target, items, call, k, known) -
         ["Overview", "Residuals", "Bootstrap distribution", "Influence"], "diagnostics_tab")
     if tab_overview.open:
         with tab_overview:
+            # short headers, the long ones as their tooltips: the headers set the widths, and the grid ran
+            # 176 px past the page at 1024
+            short = {"farthest run (residual actual − predicted, robust z)": "farthest run (residual, z)",
+                     "most correlated parameters (bootstrap)": "most correlated (bootstrap)"}
             st.dataframe(analysis.diagnostics_overview(boots, OUTLIER_Z), hide_index=True, width="stretch",
-                         key="diagnostics_overview")
+                         key="diagnostics_overview",
+                         column_config={name: st.column_config.Column(label, help=name) for name, label in short.items()})
             st.caption("Robust z = (r − median) / (1.4826·MAD) of the log residuals. A correlation near ±1: the data "
                        "trade those two parameters off, so each alone is less certain than the curve. The other "
                        "tabs draw the residuals against x, the bootstrap distribution and each run's influence.")

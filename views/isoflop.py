@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from scalecore import compare_with_approach3, plots
+from scalecore import compare_with_approach3, formatting, plots
 from ui import data_source, export, md_message, outliers, run_page, show_warnings, state
 from ui import isoflop as glue
 from ui.outliers import chart
 from ui.widgets import CHART_CONFIG, LEVELS, SELECTION, URL, estimate_text, json_text, keep_valid, number_box
-from ui.widgets import estimate_card as card
+from ui.widgets import card_slots, estimate_card as card
 
 VIEWS = ("IsoFLOP profiles", "Loss curves")
 RESAMPLES = (200, 500, 1000, 2000)
@@ -33,7 +33,7 @@ def bootstrap_settings(container, methods: tuple[str, ...] | None = None):
         seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="f_seed", **URL)
         method = None
         if methods:
-            method = st.segmented_control("Resample", methods, default=methods[0], required=True, key="f_method",
+            method = st.segmented_control("Resample", methods, default=methods[0], required=True, wrap=True, key="f_method",
                                           help="runs: runs within each budget, with replacement; budgets: whole "
                                                "budgets with replacement (budget-to-budget scatter).", **URL)
     return int(n), float(cl), int(seed), method or (methods[0] if methods else None)
@@ -45,7 +45,7 @@ def main() -> None:
                "compute budget, a parabola of loss against log N and its minimum. **Approach 1**: the lower "
                "envelope of training curves against compute. **Approach 3** is the chinchilla family on Explore; "
                "it is shown beside Approach 2 here, on the same runs.")
-    view = st.segmented_control("Method", VIEWS, default=VIEWS[0], required=True, key="f_view", **URL)
+    view = st.segmented_control("Method", VIEWS, default=VIEWS[0], required=True, wrap=True, key="f_view", **URL)
     if view == VIEWS[1]:
         curves_view()
     else:
@@ -62,7 +62,9 @@ def isoflop_view() -> None:
         st.info("Load a dataset of IsoFLOP sweeps in the sidebar (e.g. chinchilla_like.csv or isoflop_offcentre.csv).")
         return
     runs = ds.runs
-    c1, c2, c3, c4 = st.columns([1.3, 1.6, 1.4, 1.4])
+    # three columns and the switches in a wrapping row under them: a fourth column of switches was 65 px
+    # wide at 1024 px ("Robust …", "Use unb…")
+    c1, c2, c3 = st.columns(3)
     choices = glue.budget_choices(runs)
     groupings = glue.group_choices(runs)
     keep_valid("f_metric", list(runs.metrics), runs.default_metric)
@@ -88,7 +90,7 @@ def isoflop_view() -> None:
                            help="Neighbouring runs (sorted by C) whose compute differs by more than this fraction "
                                 "start a new budget. Empty: chosen from the gaps in the data (said under the cards).")
     target = number_box(c3, "N* and D* at compute C =", "f_target", "1e24", placeholder="e.g. 1e24")
-    with c4:
+    with st.container(horizontal=True, wrap=True, gap="medium"):
         robust = st.toggle("Robust parabolas (Huber)", value=True, key="f_robust", **URL,
                            help="Huber IRLS with a MAD scale: a diverged run barely moves its budget's minimum.")
         unbracketed = st.toggle("Use unbracketed budgets", value=False, key="f_unbr", **URL,
@@ -128,15 +130,15 @@ def isoflop_view() -> None:
 
     show_warnings(res.warnings)
     est = res.estimates
-    cards = st.columns(4)
+    cards = card_slots(4)
     lvl = res.confidence_level
     card(cards[0], "a in N* ∝ C^a (Approach 2)", est["a"], lvl, res.interval_label)
     card(cards[1], "b in D* ∝ C^b", est["b"], lvl, res.interval_label)
     comparison = None
     if target is not None:
         opt = res.compute_optimal(target)
-        card(cards[2], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, res.interval_label)
-        card(cards[3], f"D* at C = {plots.short_number(target)}", opt["tokens"], lvl, res.interval_label)
+        card(cards[2], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, res.interval_label, "count")
+        card(cards[3], f"D* at C = {plots.short_number(target)}", opt["tokens"], lvl, res.interval_label, "count")
     of = f" of {by} {res.group}" if res.group is not None else ""
     st.caption(f"Value [low, high]{of}: {res.interval_label}. {len(res.used)} of {len(res.profiles)} budgets in the "
                f"frontier fit; {len(items)} run(s) excluded. D* = C / ({res.k:g}·N*).")
@@ -179,20 +181,49 @@ def isoflop_view() -> None:
 
     st.subheader("Budgets")
     table = res.table()
-    st.dataframe(table.drop(columns=["raw N*", "raw N* low", "raw N* high"]), hide_index=True, width="stretch",
-                 key="iso_budgets", column_config={"compute C": st.column_config.NumberColumn(format="%.3g")})
+    shown = table.drop(columns=["raw N*", "raw N* low", "raw N* high"])
+    # N* and D* as counts (79.8M [77.8M, 82.6M], as the cards and the Budget page write them), D* to the
+    # precision of N*'s interval: its plain notation (7.98e+07 [...], D* 2.089e+09) ran the grid past the
+    # page at 1024 px and gave D* a digit more than N* supports. D* = C / (k N*), so its interval is
+    # N*'s mapped through it.
+    shown["N* (params)"] = [_count(n, lo, hi) for n, lo, hi in
+                            zip(table["raw N*"], table["raw N* low"], table["raw N* high"])]
+    shown["D* (tokens)"] = [d if d == "—" else _count(c / (res.k * n), c / (res.k * hi), c / (res.k * lo))
+                            for d, c, n, lo, hi in zip(table["D* (tokens)"], table["compute C"], table["raw N*"],
+                                                       table["raw N* low"], table["raw N* high"])]
+    # as text: the grid ignored NumberColumn(format="%.3g") and wrote 1e20 as 99999999999999980000
+    shown["compute C"] = shown["compute C"].map(plots.short_number)
+    # the grid ran 20 px past the page at 1440 (436 px at 1024): a compute column that repeats the budget's
+    # name, and a note column with no note, are left out
+    if (shown["compute C"] == shown["budget"].astype(str)).all():
+        shown = shown.drop(columns=["compute C"])
+    if "C spread" in shown and (table["C spread"].astype(str) == "×1.00").all():  # every budget one exact C
+        shown = shown.drop(columns=["C spread"])
+    if "note" in shown and not shown["note"].astype(str).str.strip().any():
+        shown = shown.drop(columns=["note"])
+    short = {"N* (params)": "N*", "D* (tokens)": "D*", "brackets its minimum": "brackets", "position in sweep": "position",
+             "in frontier fit": "in fit"}
+    st.dataframe(shown, hide_index=True, width="stretch", key="iso_budgets",  # short headers, long ones as tooltips
+                 column_config={name: st.column_config.Column(label, help=name) for name, label in short.items()})
     st.caption(f"N* [low, high]: the vertex of each budget's parabola with its {res.confidence_level:.0%} bootstrap "
                "interval. A budget brackets its minimum when at least two swept sizes lie on each side of it. "
                "Position: where the minimum lies in the sweep (0% smallest size, 100% largest).")
-    d1, d2, _ = st.columns([1, 1, 4])
+    d1 = d2 = st.container(horizontal=True, wrap=True, gap="small")  # buttons as wide as their labels
     d1.download_button("Budgets (CSV)", table.to_csv(index=False), file_name="isoflop_budgets.csv", mime="text/csv",
-                       on_click="ignore", key="dl_iso_csv", width="stretch")
+                       on_click="ignore", key="dl_iso_csv", width="content")
     payload = {"dataset": ds.id, "metric": metric, "excluded": items, "approach2": res.to_dict(),
                "per_group": o.value.to_dict() if by_group else None,
                "approach3_comparison": comparison.to_dict() if comparison else None}
     d2.download_button("Results (JSON)", json_text(payload), file_name="isoflop.json", mime="application/json",
-                       on_click="ignore", key="dl_iso_json", width="stretch")
+                       on_click="ignore", key="dl_iso_json", width="content")
     outlier_tabs(ds, metric, items)
+
+
+def _count(v: float, lo: float, hi: float) -> str:
+    """A count with its interval, or alone when the interval is not finite."""
+    if all(np.isfinite([v, lo, hi])):
+        return formatting.format_estimate(v, lo, hi, kind="count")
+    return formatting.format_value(v, "count", 3) if np.isfinite(v) else "—"
 
 
 def group_table(groups, by: str):
@@ -316,7 +347,7 @@ def curves_view() -> None:
     env = fr.envelope
     show_warnings(fr.warnings)
     a = fr.a
-    cards = st.columns(4)
+    cards = card_slots(4)
     lvl = fr.n_opt.confidence_level
     card(cards[0], "a in N* ∝ C^a (Approach 1)", a, lvl, fr.interval_label)
     if fr.loss is not None:
@@ -325,7 +356,7 @@ def curves_view() -> None:
         card(cards[2], "envelope exponent (L* − E ∝ C^−α)", slope, lvl, fr.loss.interval_label)
     if target is not None:
         opt = fr.compute_optimal(target)
-        card(cards[3], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, fr.interval_label)
+        card(cards[3], f"N* at C = {plots.short_number(target)}", opt["params"], lvl, fr.interval_label, "count")
     st.caption(f"Value [low, high]: {fr.interval_label}. {int(fr.used.sum())} of {int((env.run >= 0).sum())} "
                f"envelope points fitted; {len(items)} run(s) excluded.")
 
@@ -355,18 +386,17 @@ def curves_view() -> None:
 
     with st.expander("Where each run sets the envelope", expanded=False):
         seg = env.segments()
-        st.dataframe(seg, hide_index=True, width="stretch", key="curves_segments",
-                     column_config={c: st.column_config.NumberColumn(format="%.3g")
-                                    for c in ("params", "compute from", "compute to")})
+        seg = seg.assign(**{c: seg[c].map(plots.short_number) for c in ("params", "compute from", "compute to")})
+        st.dataframe(seg, hide_index=True, width="stretch", key="curves_segments")  # as text: see "compute C"
     envelope_csv = pd.DataFrame({"compute": env.compute, curves.metric: env.loss, "run_id": env.run_ids,
                                  "params": env.params, "bracketed": env.bracketed, "fitted": used}).to_csv(index=False)
-    d1, d2, _ = st.columns([1, 1, 4])
+    d1 = d2 = st.container(horizontal=True, wrap=True, gap="small")  # buttons as wide as their labels
     d1.download_button("Envelope (CSV)", envelope_csv, file_name="envelope.csv", mime="text/csv", on_click="ignore",
-                       key="dl_env_csv", width="stretch")
+                       key="dl_env_csv", width="content")
     payload = {"curves": source, "tokens_per_step": tokens_per_step, "skip_steps": skip, "smoothing": smooth,
                "excluded": items, "approach1": fr.to_dict()}
     d2.download_button("Results (JSON)", json_text(payload), file_name="curves.json", mime="application/json",
-                       on_click="ignore", key="dl_curves_json", width="stretch")
+                       on_click="ignore", key="dl_curves_json", width="content")
     curve_outliers(curves, source, items)
 
 

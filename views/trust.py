@@ -22,7 +22,7 @@ def main() -> None:
     choices = review.explore_choices(ds.runs)
     st.caption("The runs, metric, families and settings of the Explore page; change them there.")
     names = list(TABS)
-    tab = st.segmented_control("View", names, default=names[0], required=True, key="trust_tab",
+    tab = st.segmented_control("View", names, default=names[0], required=True, wrap=True, key="trust_tab",
                                label_visibility="collapsed")
     TABS[tab or names[0]](ds, choices)
 

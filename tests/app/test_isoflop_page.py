@@ -55,10 +55,10 @@ def text(est) -> str:
     return format_estimate(est.value, est.low, est.high)
 
 
-def shows(at, label: str, est, level: float = 0.95) -> bool:
+def shows(at, label: str, est, level: float = 0.95, kind: str = "plain") -> bool:
     """The card called ``label`` shows ``est`` as a user reads it: the value rounded to its interval,
     and the interval in the caption under it."""
-    v, lo, hi = format_interval(est.value, est.low, est.high)
+    v, lo, hi = format_interval(est.value, est.low, est.high, kind)
     captions = [c.value for c in at.caption]
     return cards(at).get(label) == v and f"{level:.0%} interval [{lo}, {hi}]" in captions
 
@@ -90,7 +90,7 @@ def test_profiles_and_exponent_are_scalecores():
     assert at.title[0].value == "IsoFLOP & curves"
     res = isoflop_profiles(load_runs(CHINCHILLA), n_resamples=1000, seed=0)
     assert shows(at, "a in N* ∝ C^a (Approach 2)", res.estimates["a"])
-    assert shows(at, "N* at C = 1e24", res.compute_optimal(1e24)["params"])
+    assert shows(at, "N* at C = 1e24", res.compute_optimal(1e24)["params"], kind="count")
     fig = figure(at, "IsoFLOP profiles")
     assert fig["layout"]["xaxis"]["type"] == "log" and fig["layout"]["yaxis"]["type"] == "log"
     shown = {c[0] for t in fig["data"] if t.get("customdata") and t.get("mode") == "markers"
@@ -132,7 +132,7 @@ def test_settings_and_exclusions_come_back_from_the_link():
     res = isoflop_profiles(load_runs(CHINCHILLA), n_resamples=200, seed=0, robust=False, method="budgets",
                            exclude=["iso1e19-n17"])
     assert shows(at, "a in N* ∝ C^a (Approach 2)", res.estimates["a"])
-    assert shows(at, "N* at C = 1e23", res.compute_optimal(1e23)["params"])
+    assert shows(at, "N* at C = 1e23", res.compute_optimal(1e23)["params"], kind="count")
     listed = [df.value[["run_id", "reason"]] for df in at.dataframe if {"run_id", "reason"} <= set(df.value.columns)]
     assert listed and listed[0].to_dict("records") == [{"run_id": "iso1e19-n17", "reason": "diverged"}]
 
@@ -176,7 +176,7 @@ def test_curves_view_shows_scalecores_frontier():
     curves = load_curves(CURVES, tokens_per_step=524288)
     fr = approach1(curves, n_resamples=1000, seed=0)
     assert shows(at, "a in N* ∝ C^a (Approach 1)", fr.a)
-    assert shows(at, "N* at C = 1e22", fr.compute_optimal(1e22)["params"])
+    assert shows(at, "N* at C = 1e22", fr.compute_optimal(1e22)["params"], kind="count")
     fig = figure(at, "Training curves and their lower envelope")
     finals = next(t for t in fig["data"] if str(t.get("name", "")).startswith("runs (12)"))
     assert sorted(c[0] for c in finals["customdata"]) == sorted(curves.run_ids)

@@ -87,7 +87,7 @@ def render(ds, choices) -> None:
     if ss.get(BY_KEY) not in axes:
         ss[BY_KEY] = choices.axis if choices.axis in axes else axes[0]
     c1, c2 = st.columns([1, 3])
-    by = c1.segmented_control("Cut on", axes, format_func=BY_NAMES.get, key=BY_KEY, required=True) or axes[0]
+    by = c1.segmented_control("Cut on", axes, format_func=BY_NAMES.get, wrap=True, key=BY_KEY, required=True) or axes[0]
     options = cutoff_options(runs, by)
     if not options:
         st.info(f"All runs have the same {BY_NAMES[by]}: there is nothing larger to predict.")

@@ -89,7 +89,7 @@ def render(ds, choices) -> None:
 
     left, right = st.columns(2)
     with left:
-        kind = st.segmented_control("Target", list(TARGETS), default=list(TARGETS)[0], required=True, key=TARGET)
+        kind = st.segmented_control("Target", list(TARGETS), default=list(TARGETS)[0], required=True, wrap=True, key=TARGET)
         quantity = TARGETS[kind or list(TARGETS)[0]]
         if quantity == "metric":
             c1, c2 = st.columns(2)
@@ -105,7 +105,7 @@ def render(ds, choices) -> None:
     with right:
         limit = _number("Compute limit per new run (FLOPs)", LIMIT, format_value(10 * largest, "flops"),
                         "the most one candidate run may cost; the grid spans the runs' smallest N and D up to it")
-        by = st.segmented_control("Rank by", list(RANK_BY), default=list(RANK_BY)[0], required=True, key=BY,
+        by = st.segmented_control("Rank by", list(RANK_BY), default=list(RANK_BY)[0], required=True, wrap=True, key=BY,
                                   help="per FLOP: the most narrowing for the compute; shrink: the most narrowing "
                                        "within the limit, whatever it costs")
         by = RANK_BY[by or list(RANK_BY)[0]]
