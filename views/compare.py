@@ -259,7 +259,7 @@ def main() -> None:
                f"{metric} the reference reaches at {formatting.format_number(at)}; above 1 the reference is more efficient.")
 
     st.subheader("Each group")
-    st.dataframe(group_rows(comp), hide_index=True, width="stretch", key="cmp_groups_table")
+    st.dataframe(group_rows(comp), width="stretch", key="cmp_groups_table")
     show_warnings(comp.warnings)
     jf = joint_section(ds, runs, family, by, list(groups), x, metric, exclude, explore, at)
     rv.report_button(ds, key="dl_compare_report", label="Download the report (with this comparison)", comparison=comp,
@@ -267,18 +267,21 @@ def main() -> None:
 
 
 def group_rows(comp) -> pd.DataFrame:
-    rows = []
+    """One column per group, one row per quantity: a group's parameters read down a column, and
+    two or three groups fit a 1024-px page (one row per group, with five intervals side by side,
+    scrolled sideways there)."""
+    columns = {}
     for g, boot in comp.results.items():
         lo, hi = comp.ranges[g]
         # short ("1.2e16 – 1.2e22", as the axes write it): "1.20e+16 – 1.20e+22" pushed the grid past the page
-        span = f"{formatting.short_number(lo)} – {formatting.short_number(hi)}"
-        row = {"group": g, "runs": boot.fit.n_points, f"{comp.axis} range": span}
+        col = {"runs": str(boot.fit.n_points),
+               f"{comp.axis} range": f"{formatting.short_number(lo)} – {formatting.short_number(hi)}"}
         ci = boot.confidence_interval
         for name, value in boot.fit.params.items():
-            row[name] = estimate_text(Estimate(value, *ci[name]))
-        row["RMSE log"] = formatting.format_number(boot.fit.rmse_log, 3)
-        rows.append(row)
-    return pd.DataFrame(rows)
+            col[name] = estimate_text(Estimate(value, *ci[name]))
+        col["RMSE log"] = formatting.format_number(boot.fit.rmse_log, 3)
+        columns[str(g)] = col
+    return pd.DataFrame(columns)
 
 
 run_page(main)

@@ -183,11 +183,11 @@ def test_compare_page_numbers_are_the_library_s():
     assert pairs["Δ alpha"] == comparison.estimate_text(comp.exponent_difference("moe", "dense")["alpha"])
     mult = comp.multiplier("moe", "dense", 1e11)
     assert pairs["multiplier"] == comparison.estimate_text(mult.multiplier) + "×"
-    groups = frame_with(at, "group").set_index("group")
+    groups = frame_with(at, "moe")  # one column per group, one row per quantity
     boot = comp.results["moe"]
     lo, hi = boot.confidence_interval["alpha"]
     v, l, h = format_interval(boot.fit.params["alpha"], lo, hi)
-    assert groups.loc["moe", "alpha"] == f"{v} [{l}, {h}]"
+    assert groups.loc["alpha", "moe"] == f"{v} [{l}, {h}]"
     assert any("needs" in m.value and "moe" in m.value for m in at.markdown)
     # the comparison travels with a saved analysis
     at.switch_page("views/review.py").run()
