@@ -193,16 +193,15 @@ def tradeoff_figure(t: budget.TradeOff, chosen: float | None, chosen_loss: float
                                  hovertemplate=f"N {format_value(chosen, 'count', 3)}<br>loss %{{y:.4f}}<extra></extra>"))
         shapes.append(dict(type="line", x0=chosen, x1=chosen, y0=l_star, y1=chosen_loss,
                            line=dict(color="#D55E00", dash="dot")))
-    finite = t.upper[np.isfinite(t.upper)]
-    top = min(float(np.nanmax(t.loss)), float(finite.max()) if finite.size else float(np.nanmax(t.loss)))
+    top = float(np.nanmax(t.loss))  # the whole curve; the band may leave the plot at its ends
     bottom = float(np.nanmin(t.lower[np.isfinite(t.lower)])) if np.isfinite(t.lower).any() else l_star
     pad = 0.05 * (top - min(bottom, l_star))
     # one layout assignment: update_layout/update_xaxes validate path by path, ten times slower
     from scalecore.plots import legend_below  # under the plot: above it, the legend met the title (issue 22)
 
-    legend, bottom = legend_below(len(fig.data))
+    legend, margin_b = legend_below(len(fig.data))  # (not `bottom`: that is the loss axis's floor)
     fig.layout = dict(
-        template="plotly_white", height=height + bottom - 60, margin=dict(l=70, r=20, t=50, b=bottom), shapes=shapes,
+        template="plotly_white", height=height + margin_b - 60, margin=dict(l=70, r=20, t=50, b=margin_b), shapes=shapes,
         title=dict(text="Model size against loss at this budget (D = C / 6N)", x=0.0, font=dict(size=15)),
         legend=legend,
         font=dict(family="Helvetica, Arial, sans-serif", size=13, color="#1f2933"),

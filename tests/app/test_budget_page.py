@@ -11,6 +11,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -359,3 +360,15 @@ def test_scenarios_go_into_a_saved_analysis_and_come_back(samples):
     same_scenarios(at.session_state["budget_scenarios"], mine)
     table = next(df.value for df in at.dataframe if "scenario" in df.value.columns)
     assert list(table["scenario"]) == ["base", "base (2)"]
+
+
+def test_the_trade_off_plot_shows_the_whole_curve_and_its_optimum():
+    # The y range took the legend's pixel margin for the loss axis's floor and the band's top for
+    # the curve's: the curve ran off the top of the plot at both ends.
+    runs = load_runs(Path(__file__).parents[2] / "sample_runs" / "chinchilla_like.csv")
+    law = Law.from_bootstrap(fitting.fit(runs, "chinchilla").bootstrap(300, seed=0))
+    t = budget.tradeoff(law, 1e24)
+    fig = budget_state.tradeoff_figure(t, None, None, interval="95% interval")
+    lo, hi = fig.layout.yaxis.range
+    assert lo <= t.optimum["loss"].value <= hi
+    assert hi >= max(t.loss) and lo <= min(t.loss)
