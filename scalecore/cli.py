@@ -394,9 +394,7 @@ def _downstream_command(args) -> int:
                   f"{format_estimate(pred.value, pred.low, pred.high)} (median {pred.median:.4g}); "
                   f"{result.loss_metric} there {format_estimate(pred.loss)}")
             print(f"({result.interval_label})")
-    _notes = getattr(runs, "notes", ())
-    for note in _notes:
-        print(f"note: {' '.join(note.split())}", file=sys.stderr)
+    _print_notes(runs)
     return 0
 
 
