@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import threading
+import warnings
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -39,7 +40,9 @@ def _ensure_kaleido() -> None:
 
 def image(fig: go.Figure, fmt: str) -> bytes:
     """PNG or SVG bytes of ``fig`` at a fixed size (2x scale for PNG)."""
-    with _lock:
+    with _lock, warnings.catch_warnings():
+        # plotly 7 warns on every image that its (default) kopts are ignored by the warm server
+        warnings.filterwarnings("ignore", message="The kopts argument is ignored", category=UserWarning)
         _ensure_kaleido()
         return fig.to_image(format=fmt, scale=2 if fmt == "png" else 1, **IMAGE_SIZE)
 
