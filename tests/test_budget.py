@@ -838,3 +838,20 @@ def test_data_constrained_optimum_without_closed_forms(law):
     generic = budget.data_constrained_optimal(as_generic(sub), c, u)
     for key in ("params", "tokens", "loss", "unique_params", "naive_loss"):
         assert generic[key].as_tuple() == pytest.approx(closed[key].as_tuple(), rel=1e-5), key
+
+
+def test_compare_approaches_agreeing_within_their_intervals_says_agree_not_differ_by_one():
+    # Budget on chinchilla_like read "Approach 2 and 3 differ by 1.0x ...; their intervals overlap":
+    # a ratio N*2/N*3 of 0.97 [0.74, 1.20]. Within 5% and with 1 inside the ratio's interval, they agree.
+    from pathlib import Path
+
+    from scalecore import fitting, isoflop_profiles, load_runs
+    from scalecore.formatting import format_estimate
+
+    runs = load_runs(Path(__file__).parents[1] / "sample_runs" / "chinchilla_like.csv")
+    law = Law.from_bootstrap(fitting.fit(runs, "chinchilla").bootstrap(300, seed=0))
+    iso = isoflop_profiles(runs, n_resamples=300, seed=0)
+    r = budget.compare_approaches(law, iso, 1e24)
+    assert abs(r.ratio.value - 1) < 0.05 and r.ratio.low <= 1 <= r.ratio.high  # the case, checked
+    assert r.sentence.startswith("Approach 2 and 3 agree in N* at 1.0e24 FLOPs within their intervals: the ratio")
+    assert format_estimate(r.ratio) in r.sentence and "differ" not in r.sentence

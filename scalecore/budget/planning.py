@@ -589,8 +589,13 @@ def compare_approaches(law: Law, iso, compute: float) -> ApproachPlans:
         tail = "their intervals overlap" if overlap else "their intervals do not overlap"
         if overlap and _has_interval(ratio) and not (ratio.low <= 1.0 <= ratio.high):
             tail += f", but the interval of the ratio N*₂/N*₃, {format_estimate(ratio)}, excludes 1"
-    lead = ("Approach 2 and 3 agree " + where if factor < 1.005 else
-            f"Approach 2 and 3 differ by {format_value(factor, digits=2)}x {where}")
-    larger = "" if factor < 1.005 else f" (Approach {2 if ratio_point > 1 else 3} gives the larger model)"
-    sentence = f"{lead}{larger}; {tail}."
+    within = bool(overlap) and _has_interval(ratio) and ratio.low <= 1.0 <= ratio.high
+    if within and factor < 1.05:  # "differ by 1.0x" read as a disagreement where the two agree
+        sentence = (f"Approach 2 and 3 agree {where} within their intervals: the ratio N*₂/N*₃ is "
+                    f"{format_estimate(ratio)}.")
+    else:
+        lead = ("Approach 2 and 3 agree " + where if factor < 1.005 else
+                f"Approach 2 and 3 differ by {format_value(factor, digits=2)}x {where}")
+        larger = "" if factor < 1.005 else f" (Approach {2 if ratio_point > 1 else 3} gives the larger model)"
+        sentence = f"{lead}{larger}; {tail}."
     return ApproachPlans(c, a2, a3, ratio, overlap, sentence, iso.interval_label, law.interval, law.source)
