@@ -64,10 +64,10 @@ def test_top_candidate_and_the_interval_after_it(samples):
     top = expected.top
     text = " ".join(m.value for m in at.markdown)
     assert format_estimate(expected.before, kind="count") in text
-    assert (f"Top candidate: **N = {format_value(top['params'], 'count')}, "
-            f"D = {format_value(top['tokens'], 'count')}**") in text
+    assert (f"Top candidate: **N = {format_value(top['params'], 'count', 3)}, "
+            f"D = {format_value(top['tokens'], 'count', 3)}**") in text
     table = at.dataframe[0].value
-    assert list(table["N"][:3]) == [format_value(v, "count") for v in expected.table["params"][:3]]
+    assert list(table["N"][:3]) == [format_value(v, "count", 3) for v in expected.table["params"][:3]]
 
     at.button(key="next_add_top").click().run()
     no_errors(at)
@@ -80,8 +80,8 @@ def test_top_candidate_and_the_interval_after_it(samples):
     # the candidates are now ranked given the chosen run: scalecore's ranking on the refitted bootstrap
     given = design.rank_candidates(after.boot, target, 1e21, grid=20).top
     text = " ".join(m.value for m in at.markdown)
-    assert (f"Top candidate given the chosen runs: **N = {format_value(given['params'], 'count')}, "
-            f"D = {format_value(given['tokens'], 'count')}**") in text
+    assert (f"Top candidate given the chosen runs: **N = {format_value(given['params'], 'count', 3)}, "
+            f"D = {format_value(given['tokens'], 'count', 3)}**") in text
 
 
 def test_planned_run_target(samples):
@@ -96,7 +96,7 @@ def test_planned_run_target(samples):
     expected = design.rank_candidates(boot, design.Target.planned(7e9, 140e9), limit, grid=20)
     text = " ".join(m.value for m in at.markdown)
     assert format_estimate(expected.before, kind="plain") in text
-    assert f"N = {format_value(expected.top['params'], 'count')}" in text
+    assert f"N = {format_value(expected.top['params'], 'count', 3)}" in text
 
 
 def test_clicking_a_candidate_adds_it_and_clicking_again_removes_it(monkeypatch):

@@ -23,6 +23,9 @@ FAMILY, TARGET, BUDGET, PLANNED_N, PLANNED_D, LIMIT, CHOSEN, CHART = (
     "next_chart")
 BY, CHOSEN_FOR = "next_by", "next_chosen_for"
 RANK_BY = {"shrink per FLOP": "shrink_per_flop", "shrink": "shrink"}
+#: Significant digits of a candidate's numbers: a grid point has no interval, and "22.80M" or
+#: "0.6661%" wrote more than a plan needs (the grid's spacing is a factor 2).
+DIGITS = 3
 TARGETS = {"N* at a budget": "params", "D* at a budget": "tokens", "L* at a budget": "loss",
            "Metric of a planned run": "metric"}
 
@@ -136,9 +139,9 @@ def render(ds, choices) -> None:
                "a linear (ensemble Kalman) update of the bootstrap resamples on one more run, with the per-run "
                "noise the bootstrap saw (scalecore.design).")
     given = " given the chosen runs" if base is not boot else ""
-    st.markdown(f"Top candidate{given}: **N = {format_value(top['params'], 'count')}, D = {format_value(top['tokens'], 'count')}** "
-                f"({format_value(top['compute'], 'flops')} FLOPs): interval expected "
-                f"{format_value(top['shrink_fraction'], 'fraction')} narrower.")
+    st.markdown(f"Top candidate{given}: **N = {format_value(top['params'], 'count', DIGITS)}, "
+                f"D = {format_value(top['tokens'], 'count', DIGITS)}** ({format_value(top['compute'], 'flops', DIGITS)} "
+                f"FLOPs): interval expected {format_value(top['shrink_fraction'], 'fraction', 2)} narrower.")
 
     from scalecore.plots import candidates_figure
 
@@ -157,7 +160,7 @@ def render(ds, choices) -> None:
 
     columns = {"params": "count", "tokens": "count", "compute": "flops", "low_after": kind_fmt,
                "high_after": kind_fmt, "shrink_fraction": "fraction", "shrink_per_flop": "plain"}
-    shown = format_table(ranked.top_rows(10)[["rank", *columns]], columns)
+    shown = format_table(ranked.top_rows(10)[["rank", *columns]], columns, digits=DIGITS)
     st.dataframe(shown.rename(columns={"params": "N", "tokens": "D", "compute": "C (FLOPs)", "low_after": "low after",
                                        "high_after": "high after", "shrink_fraction": "shrink",
                                        "shrink_per_flop": "shrink per FLOP"}),
