@@ -39,6 +39,15 @@ class Preset:
         return bool(self.standard_errors)
 
 
+#: Besiroglu et al. 2024's estimates and the standard errors they publish beside them.
+_BESIROGLU = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+_BESIROGLU_SE = {"E": 0.03, "A": 124.58, "B": 1293.23, "alpha": 0.02, "beta": 0.02}
+#: Why the two readings of Hoffmann et al.'s Approach 3 carry no interval.
+_HOFFMANN_NO_INTERVALS = (
+    "Hoffmann et al. publish no intervals for Approach 3's parameters (E, A, B, alpha, beta); they give "
+    "intervals only for the allocation exponents a and b, which Besiroglu et al. (2024) found "
+    "implausibly narrow. Plans from this law have no interval.")
+
 #: How a preset's published standard errors become parameter samples (see :meth:`Law.preset`).
 PUBLISHED_SAMPLING = (
     "sampled from the published standard errors as independent distributions (E, alpha, beta normal; "
@@ -54,17 +63,17 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             "besiroglu2024", "chinchilla",
-            {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658},
+            _BESIROGLU,
             "Besiroglu et al. 2024 (replication of Chinchilla Approach 3)",
             "T. Besiroglu, E. Erdil, M. Barnett, J. You, \"Chinchilla Scaling: A replication attempt\", "
             "arXiv:2404.10102 (2024): their re-fit of Hoffmann et al.'s Approach 3 to data reconstructed "
             "from Hoffmann et al.'s Figure 4.",
             "Consistent with Hoffmann et al.'s Approaches 1 and 2 (about 20 tokens per parameter).",
             title="Besiroglu et al. 2024",
-            standard_errors={"E": 0.03, "A": 124.58, "B": 1293.23, "alpha": 0.02, "beta": 0.02},
+            standard_errors=_BESIROGLU_SE,
             uncertainty="Standard errors as published beside the estimates (in parentheses) by Besiroglu et al. "
-                        "2024, from their bootstrap of the fit: E 1.8172 (0.03), A 482.01 (124.58), B 2085.43 "
-                        "(1293.23), alpha 0.3478 (0.02), beta 0.3658 (0.02).",
+                        "2024, from their bootstrap of the fit: "
+                        + ", ".join(f"{k} {v:g} ({_BESIROGLU_SE[k]:g})" for k, v in _BESIROGLU.items()) + ".",
         ),
         Preset(
             "hoffmann2022", "chinchilla",
@@ -75,9 +84,7 @@ PRESETS: dict[str, Preset] = {
             "Besiroglu et al. (2024) found that this fit stopped before convergence and that the printed, "
             "rounded exponents bias its predictions (a = 0.452 from these, 0.46 reported).",
             title="Hoffmann et al. 2022 (as printed)",
-            uncertainty="Hoffmann et al. publish no intervals for Approach 3's parameters (E, A, B, alpha, beta); they give "
-                        "intervals only for the allocation exponents a and b, which Besiroglu et al. (2024) found "
-                        "implausibly narrow. Plans from this law have no interval.",
+            uncertainty=_HOFFMANN_NO_INTERVALS,
         ),
         Preset(
             "hoffmann2022_tex", "chinchilla",
@@ -87,9 +94,7 @@ PRESETS: dict[str, Preset] = {
             "arXiv:2203.15556, as reported by Besiroglu et al. (2024, arXiv:2404.10102v2).",
             "Reproduces the paper's own projection of a 40B-parameter model for Gopher's budget.",
             title="Hoffmann et al. 2022 (unrounded TeX values)",
-            uncertainty="Hoffmann et al. publish no intervals for Approach 3's parameters (E, A, B, alpha, beta); they give "
-                        "intervals only for the allocation exponents a and b, which Besiroglu et al. (2024) found "
-                        "implausibly narrow. Plans from this law have no interval.",
+            uncertainty=_HOFFMANN_NO_INTERVALS,
         ),
     )
 }
