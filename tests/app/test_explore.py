@@ -596,19 +596,10 @@ def test_the_compute_optimal_section_draws_n_star_with_its_band_and_a_published_
     assert fig["layout"]["yaxis"]["title"]["text"].startswith("tokens per parameter")
 
 
-def test_a_first_fit_counts_its_resamples_on_a_progress_bar(monkeypatch):
+def test_a_first_fit_counts_its_resamples_on_a_progress_bar(progress_calls):
     """The bar is gone once the fits are done, so the calls are recorded as they are made. Each
     family's bootstrap is one batched call: the bar moves a family at a time."""
-    from streamlit.delta_generator import DeltaGenerator
-
-    seen = []
-    original = DeltaGenerator.progress
-
-    def progress(self, value, text=None, **kwargs):
-        seen.append((value, text))
-        return original(self, value, text=text, **kwargs)
-
-    monkeypatch.setattr(DeltaGenerator, "progress", progress)
+    seen = progress_calls
     at = start(n="200", seed="9173", fam=["Chinchilla", "Kaplan"])  # a seed no other test fits
     no_errors(at)
     texts = [t for _, t in seen if t]

@@ -92,25 +92,16 @@ def test_joint_fit_offered_when_the_separate_fits_fail_then_saved_and_shown_on_t
     assert pairs["P(better)"] == formatting.format_value(jf.probability_better("narrow", "wide"), digits=3)
 
 
-def test_a_slow_report_is_prepared_with_a_progress_bar_through_its_steps(monkeypatch):
+def test_a_slow_report_is_prepared_with_a_progress_bar_through_its_steps(monkeypatch, progress_calls):
     """Over REPORT_SLOW_SECONDS expected (set to 0 here, so this small analysis counts as slow), the
     opened analysis' report is prepared behind a button, the bar naming each step, then downloaded."""
-    from streamlit.delta_generator import DeltaGenerator
-
     monkeypatch.setattr(rv, "REPORT_SLOW_SECONDS", 0.0)
     saved = store.Analysis(title="narrow and wide", files=(store.DataFile("narrow_wide.csv", CSV),),
                            families=("offset_power_law",), settings=store.Settings(x="params", n_resamples=100, seed=1),
                            comparison={"family": "offset_power_law", "by": "group", "groups": ["wide", "narrow"],
                                        "x": "params", "at": 1e10, "shared": "alpha"})
     aid = store.save(saved)
-    seen = []
-    original = DeltaGenerator.progress
-
-    def progress(self, value, text=None, **kwargs):
-        seen.append((value, text))
-        return original(self, value, text=text, **kwargs)
-
-    monkeypatch.setattr(DeltaGenerator, "progress", progress)
+    seen = progress_calls
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     # a session with work of its own keeps its dataset (AppTest cannot click on a page whose sidebar
     # adopted the saved data: it formats the dataset choice outside the session)

@@ -51,17 +51,8 @@ def test_errors_come_back_to_the_script_thread_and_counts_never_go_back():
     assert (c.done, c.total) == (30, 100)
 
 
-def test_explore_shows_the_same_numbers_with_the_bar_on(monkeypatch):
-    from streamlit.delta_generator import DeltaGenerator
-
-    seen = []
-    original = DeltaGenerator.progress
-
-    def progress(self, value, text=None, **kwargs):
-        seen.append((value, text))
-        return original(self, value, text=text, **kwargs)
-
-    monkeypatch.setattr(DeltaGenerator, "progress", progress)
+def test_explore_shows_the_same_numbers_with_the_bar_on(monkeypatch, progress_calls):
+    seen = progress_calls
     at = start(n="500", seed="6211")  # a first run: the bar is on; a seed no other test fits
     no_errors(at)
     assert_parameter_table(at, expected_boot(n_resamples=500, seed=6211))
