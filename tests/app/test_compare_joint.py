@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from scalecore import formatting, load_runs, store
 from scalecore.joint import joint_fit
-from tests.synth import frame
+from test_review_pages import two_arch_csv
 from ui import md
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,19 +18,7 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 180
 
 
-def two_arch_csv() -> bytes:
-    """Two architectures on one grid of model sizes, with one exponent and different E and A."""
-    parts = []
-    for arch, theta, seed in (("dense", {"E": 1.7, "A": 400.0, "alpha": 0.3}, 1),
-                              ("moe", {"E": 1.6, "A": 300.0, "alpha": 0.3}, 2)):
-        df = frame("offset_power_law", seed=seed, noise=0.01, theta=theta, n_points=16).drop(columns=["tokens"])
-        df["arch"] = arch
-        df["run_id"] = arch[0] + df["run_id"]
-        parts.append(df)
-    return pd.concat(parts, ignore_index=True).to_csv(index=False).encode()
-
-
-CSV = two_arch_csv()
+CSV = two_arch_csv(moe_alpha=0.3)  # one exponent: what a shared-exponent fit assumes
 
 
 @pytest.fixture(autouse=True)

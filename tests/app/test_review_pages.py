@@ -19,10 +19,12 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 180
 
 
-def two_arch_csv() -> bytes:
+def two_arch_csv(moe_alpha: float = 0.28) -> bytes:
+    """Two architectures on one grid of model sizes, with different E and A (and exponents 0.3 and
+    ``moe_alpha``)."""
     parts = []
     for arch, theta, seed in (("dense", {"E": 1.7, "A": 400.0, "alpha": 0.3}, 1),
-                              ("moe", {"E": 1.6, "A": 300.0, "alpha": 0.28}, 2)):
+                              ("moe", {"E": 1.6, "A": 300.0, "alpha": moe_alpha}, 2)):
         df = frame("offset_power_law", seed=seed, noise=0.01, theta=theta, n_points=16)
         df = df.drop(columns=["tokens"])  # model size only: Explore's x is params, its families one-input
         df["arch"] = arch
