@@ -3,7 +3,6 @@ work as on Explore (plot selection, reasons in the URL), and the settings travel
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from scalecore import bootstrap, load_runs
 from scalecore.curves import approach1, load_curves
 from scalecore.formatting import format_estimate, format_interval
 from scalecore.isoflop import compare_with_approach3, isoflop_profiles
+from test_downstream_page import figure, url_values
 from test_explore import shown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,19 +61,6 @@ def shows(at, label: str, est, level: float = 0.95, kind: str = "plain") -> bool
     v, lo, hi = format_interval(est.value, est.low, est.high, kind)
     captions = [c.value for c in at.caption]
     return cards(at).get(label) == v and f"{level:.0%} interval [{lo}, {hi}]" in captions
-
-
-def figure(at, title_start: str) -> dict:
-    for el in at.get("plotly_chart"):
-        fig = json.loads(el.proto.spec)
-        if str(fig["layout"].get("title", {}).get("text", "")).startswith(title_start):
-            return fig
-    raise AssertionError(f"no figure titled {title_start!r}")
-
-
-def url_values(at, key: str) -> list[str]:
-    value = at.query_params[key]
-    return [value] if isinstance(value, str) else list(value)
 
 
 def select(at, chart_key: str, run_ids) -> None:
