@@ -188,7 +188,7 @@ def main() -> None:
     family = f1.selectbox("Family", applicable, format_func=label, key="cmp_family", **URL)
     if opened_with is not None and family == opened_with[0]:
         passed = "; ".join(f"{label(f)}: {why}" for f, why in opened_with[1].items())
-        st.caption(md(f"Opened with {label(family).lower()}, a law each group's runs identify. Passed over: {passed}."))
+        st.caption(md_message(f"Opened with {label(family).lower()}, a law each group's runs identify. Passed over: {passed}."))
     fam = FAMILIES[family]
     if fam.is_two_input:
         f2.markdown("**x**: compute, along each law's compute-optimal frontier")
